@@ -1,0 +1,78 @@
+/**
+ * The storage interface of the auth server. Two implementations: SQLite (embedded default,
+ * `sqlite-store.ts`) and PostgreSQL (`postgres-store.ts`, selected by DATABASE_URL).
+ * oidc-provider reaches it through `adapter.ts`; the CLI and the login page through `accounts`.
+ */
+
+/** What oidc-provider hands its adapter: an arbitrary JSON object with a few well-known keys. */
+export interface ModelPayload {
+  [key: string]: unknown;
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  consumed?: number;
+}
+
+/** oidc-provider models, persisted as rows keyed by (model, id). */
+export interface ModelStore {
+  /** Inserts or replaces. `expiresIn` is seconds from now; rows are kept that long plus tolerance. */
+  upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void>;
+  /** The payload, or undefined when missing or expired. */
+  find(model: string, id: string): Promise<ModelPayload | undefined>;
+  /** Session lookup by its `uid`. */
+  findByUid(model: string, uid: string): Promise<ModelPayload | undefined>;
+  /** DeviceCode lookup by its `userCode`. */
+  findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>;
+  /** Marks the row consumed (sets payload.consumed to the current epoch seconds). */
+  consume(model: string, id: string): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Removes every token of every model that belongs to the grant. */
+  revokeByGrantId(grantId: string): Promise<void>;
+  /** Deletes expired rows in small batches; returns how many were removed. */
+  sweepExpired(): Promise<number>;
+}
+
+export interface Account {
+  /** Stable subject identifier (random, never the username, so a username can change). */
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  roles: string[];
+  createdAt: number;
+}
+
+export interface NewAccount {
+  username: string;
+  password: string;
+  name?: string | null;
+  email?: string | null;
+  roles?: string[];
+}
+
+export interface AccountStore {
+  /** Creates an account; throws AccountExistsError when the username is taken. */
+  add(account: NewAccount): Promise<Account>;
+  findById(id: string): Promise<Account | undefined>;
+  findByUsername(username: string): Promise<Account | undefined>;
+  /** The account when the password is right; undefined otherwise (constant-ish time either way). */
+  authenticate(username: string, password: string): Promise<Account | undefined>;
+  list(): Promise<Account[]>;
+  /** Returns whether an account was removed. */
+  remove(username: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export class AccountExistsError extends Error {
+  constructor(username: string) {
+    super(`an account named "${username}" already exists`);
+    this.name = 'AccountExistsError';
+  }
+}
+
+export interface Storage {
+  models: ModelStore;
+  accounts: AccountStore;
+  /** Flushes and closes; the store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['common/**/*.test.ts', 'auth-server/**/*.test.ts', 'resource-server/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Each test file starts real servers on loopback; two cores → keep file-level parallelism modest.
+    maxWorkers: 2,
+  },
+});
