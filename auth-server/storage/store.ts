@@ -76,3 +76,30 @@ export interface Storage {
   /** Flushes and closes; the store is unusable afterwards. */
   close(): Promise<void>;
 }
+
+/** Thrown for account input that can never be stored (bad username, empty password, …). */
+export class InvalidAccountError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidAccountError';
+  }
+}
+
+/**
+ * Models whose rows carry a grant id that `revokeByGrantId` must find. Others may have a
+ * `grantId` in their payload too (Interaction does) but are not tokens of the grant.
+ */
+export const GRANTABLE_MODELS: ReadonlySet<string> = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
+]);
+
+/**
+ * oidc-provider's default `clockTolerance` (seconds). Rows outlive their TTL by this much so a
+ * token the provider still accepts under that tolerance can still be found.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 15;

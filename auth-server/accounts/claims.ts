@@ -1,0 +1,31 @@
+import type { FindAccount } from 'oidc-provider';
+import type { AccountStore } from '../storage/store.ts';
+
+/**
+ * Makes oidc-provider's `findAccount` setting from the account store. `sub` is the account's
+ * random id. `claims()` returns every claim we hold; oidc-provider itself releases only those
+ * the granted scopes map to (its `claims` setting), so no filtering is repeated here.
+ *
+ * @example
+ * new Provider(issuer, { findAccount: findAccountFor(storage.accounts), … });
+ */
+export function findAccountFor(accounts: AccountStore): FindAccount {
+  return async (_ctx, sub) => {
+    const account = await accounts.findById(sub);
+    if (!account) return undefined;
+    return {
+      accountId: account.id,
+      async claims() {
+        return {
+          sub: account.id,
+          name: account.name ?? undefined,
+          email: account.email ?? undefined,
+          // We never send mail, so no address is verified.
+          email_verified: account.email ? false : undefined,
+          preferred_username: account.username,
+          roles: account.roles,
+        };
+      },
+    };
+  };
+}

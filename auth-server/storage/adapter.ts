@@ -1,0 +1,59 @@
+import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
+import type { ModelPayload, ModelStore } from './store.ts';
+
+/**
+ * Makes the class oidc-provider wants as its `adapter` setting: it constructs one instance per
+ * model name (`new Adapter('AccessToken')`) and calls the methods below with that model's ids.
+ *
+ * revokeByGrantId deletes the grant's tokens of *every* grantable model, as oidc-provider's own
+ * memory adapter does: revoking a grant must not leave, say, a refresh token alive because the
+ * client's grant types changed since it was issued. oidc-provider calls it once per grantable
+ * model in the same tick, so concurrent calls for one grant share a single delete.
+ *
+ * @example
+ * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models), … });
+ */
+export function createAdapterFactory(models: ModelStore): AdapterConstructor {
+  const revoking = new Map<string, Promise<void>>();
+
+  return class StorageAdapter implements Adapter {
+    readonly name: string;
+
+    constructor(name: string) {
+      this.name = name;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      await models.upsert(this.name, id, payload as ModelPayload, expiresIn);
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      return (await models.find(this.name, id)) as AdapterPayload | undefined;
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return (await models.findByUid(this.name, uid)) as AdapterPayload | undefined;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return (await models.findByUserCode(this.name, userCode)) as AdapterPayload | undefined;
+    }
+
+    async consume(id: string): Promise<void> {
+      await models.consume(this.name, id);
+    }
+
+    async destroy(id: string): Promise<void> {
+      await models.destroy(this.name, id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      let pending = revoking.get(grantId);
+      if (!pending) {
+        pending = models.revokeByGrantId(grantId).finally(() => revoking.delete(grantId));
+        revoking.set(grantId, pending);
+      }
+      await pending;
+    }
+  };
+}

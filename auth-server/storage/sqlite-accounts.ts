@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import { hashPassword, verifyPassword } from '../accounts/password.ts';
+import { isValidUsername, validateNewAccount } from '../accounts/new-account.ts';
+import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
+
+interface AccountRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  name: string | null;
+  email: string | null;
+  roles: string;
+  created_at: number;
+}
+
+const COLUMNS = 'id, username, password_hash, name, email, roles, created_at';
+
+/**
+ * Accounts in the `accounts` table of the SQLite store. Usernames are kept as typed and are
+ * unique and looked up case-insensitively (the column is COLLATE NOCASE).
+ *
+ * @example
+ * const accounts = new SqliteAccountStore(db, Date.now);
+ * await accounts.add({ username: 'alice', password: 'secret', roles: ['admin'] });
+ */
+export class SqliteAccountStore implements AccountStore {
+  readonly #now: () => number;
+  readonly #insert;
+  readonly #byId;
+  readonly #byUsername;
+  readonly #list;
+  readonly #remove;
+  readonly #count;
+
+  constructor(db: DatabaseSync, now: () => number) {
+    this.#now = now;
+    this.#insert = db.prepare(`
+      INSERT INTO accounts (${COLUMNS}) VALUES (:id, :username, :passwordHash, :name, :email, :roles, :createdAt)
+      ON CONFLICT (username) DO NOTHING`);
+    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`);
+    this.#byUsername = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE username = ?`);
+    this.#list = db.prepare(`SELECT ${COLUMNS} FROM accounts ORDER BY username`);
+    this.#remove = db.prepare('DELETE FROM accounts WHERE username = ?');
+    this.#count = db.prepare('SELECT count(*) AS n FROM accounts');
+  }
+
+  async add(input: NewAccount): Promise<Account> {
+    const fields = validateNewAccount(input);
+    const passwordHash = await hashPassword(input.password);
+    const account: Account = {
+      // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
+      id: randomBytes(16).toString('base64url'),
+      ...fields,
+      createdAt: this.#now(),
+    };
+    const { changes } = this.#insert.run({
+      id: account.id,
+      username: account.username,
+      passwordHash,
+      name: account.name,
+      email: account.email,
+      roles: JSON.stringify(account.roles),
+      createdAt: account.createdAt,
+    });
+    // Checked by the insert itself, not by a lookup before it, so two racing adds cannot both win.
+    if (Number(changes) === 0) throw new AccountExistsError(account.username);
+    return account;
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    return toAccount(this.#byId.get(id) as AccountRow | undefined);
+  }
+
+  async findByUsername(username: string): Promise<Account | undefined> {
+    if (!isValidUsername(username)) return undefined;
+    return toAccount(this.#byUsername.get(username) as AccountRow | undefined);
+  }
+
+  async authenticate(username: string, password: string): Promise<Account | undefined> {
+    const row = isValidUsername(username) ? (this.#byUsername.get(username) as AccountRow | undefined) : undefined;
+    // verifyPassword hashes against a dummy when row is undefined: same time for unknown users.
+    const ok = await verifyPassword(password, row?.password_hash);
+    return ok ? toAccount(row) : undefined;
+  }
+
+  async list(): Promise<Account[]> {
+    return (this.#list.all() as unknown as AccountRow[]).map((row) => toAccount(row)!);
+  }
+
+  async remove(username: string): Promise<boolean> {
+    if (!isValidUsername(username)) return false;
+    return Number(this.#remove.run(username).changes) > 0;
+  }
+
+  async count(): Promise<number> {
+    return Number((this.#count.get() as { n: number }).n);
+  }
+}
+
+function toAccount(row: AccountRow | undefined): Account | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    username: row.username,
+    name: row.name,
+    email: row.email,
+    roles: JSON.parse(row.roles) as string[],
+    createdAt: Number(row.created_at),
+  };
+}

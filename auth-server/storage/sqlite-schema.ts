@@ -1,0 +1,81 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/**
+ * The SQLite schema as an append-only list of migrations. Entry i takes the database from
+ * `user_version` i to i + 1. Never edit an entry that has shipped; add a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE models (
+    model      TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    payload    TEXT    NOT NULL,
+    grant_id   TEXT,
+    uid        TEXT,
+    user_code  TEXT,
+    -- epoch milliseconds after which the row is gone (TTL + clock tolerance); NULL = never
+    expires_at INTEGER,
+    -- epoch seconds, mirrors payload.consumed
+    consumed   INTEGER,
+    PRIMARY KEY (model, id)
+  );
+  CREATE INDEX models_grant_id   ON models (grant_id)          WHERE grant_id IS NOT NULL;
+  CREATE INDEX models_uid        ON models (model, uid)        WHERE uid IS NOT NULL;
+  CREATE INDEX models_user_code  ON models (model, user_code)  WHERE user_code IS NOT NULL;
+  CREATE INDEX models_expires_at ON models (expires_at)        WHERE expires_at IS NOT NULL;
+
+  CREATE TABLE accounts (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    -- stored as typed; NOCASE makes "Alice" and "alice" the same account (ASCII-only usernames)
+    username      TEXT    NOT NULL COLLATE NOCASE UNIQUE,
+    password_hash TEXT    NOT NULL,
+    name          TEXT,
+    email         TEXT,
+    roles         TEXT    NOT NULL DEFAULT '[]',
+    created_at    INTEGER NOT NULL
+  );
+  `,
+];
+
+/** Raised when the file was written by a newer version of this program. */
+export class SchemaTooNewError extends Error {
+  constructor(found: number, known: number) {
+    super(`the database schema is version ${found}, but this program only knows up to ${known}; upgrade it`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/**
+ * Brings the database to the latest schema. Safe to run from several processes at once:
+ * each step runs in an IMMEDIATE transaction (one writer at a time) and re-reads the version
+ * inside it, so a step another process already applied is skipped.
+ *
+ * @example
+ * migrate(new DatabaseSync('auth.db'));
+ */
+export function migrate(db: DatabaseSync): void {
+  for (;;) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const version = userVersion(db);
+      if (version > MIGRATIONS.length) throw new SchemaTooNewError(version, MIGRATIONS.length);
+      const step = MIGRATIONS[version];
+      if (step === undefined) {
+        db.exec('COMMIT');
+        return;
+      }
+      db.exec(step);
+      // PRAGMA takes no bound parameters; the value is our own integer.
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+function userVersion(db: DatabaseSync): number {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
+  return row?.user_version ?? 0;
+}

@@ -1,0 +1,76 @@
+import { DatabaseSync } from 'node:sqlite';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStorage } from './sqlite-store.ts';
+import { SchemaTooNewError } from './sqlite-schema.ts';
+import { describeStorageContract } from './store.contract.ts';
+
+describeStorageContract('SQLite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'auth-sqlite-'));
+  return {
+    open: async ({ now }) => openSqliteStorage(dir, { now }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('openSqliteStorage', () => {
+  const dirs: string[] = [];
+  const tempDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auth-sqlite-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a missing data directory (0700) and an owner-only auth.db', async () => {
+    const dataDir = join(await tempDir(), 'nested', 'data');
+    const storage = openSqliteStorage(dataDir);
+    await storage.close();
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dataDir, 'auth.db'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('switches the file to WAL and records the schema version', async () => {
+    const dir = await tempDir();
+    const storage = openSqliteStorage(dir);
+    await storage.close();
+    const db = new DatabaseSync(join(dir, 'auth.db'));
+    try {
+      expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migrates idempotently: reopening and opening twice at once change nothing', async () => {
+    const dir = await tempDir();
+    const first = openSqliteStorage(dir);
+    const second = openSqliteStorage(dir);
+    await first.models.upsert('Client', 'c', { client_id: 'c' }, undefined);
+    await first.close();
+    await second.close();
+    const third = openSqliteStorage(dir);
+    expect(await third.models.find('Client', 'c')).toEqual({ client_id: 'c' });
+    await third.close();
+  });
+
+  it('refuses a database written by a newer schema', async () => {
+    const dir = await tempDir();
+    await openSqliteStorage(dir).close();
+    const db = new DatabaseSync(join(dir, 'auth.db'));
+    db.exec('PRAGMA user_version = 99');
+    db.close();
+    expect(() => openSqliteStorage(dir)).toThrow(SchemaTooNewError);
+  });
+
+  it('close is idempotent', async () => {
+    const storage = openSqliteStorage(await tempDir());
+    await storage.close();
+    await storage.close();
+  });
+});

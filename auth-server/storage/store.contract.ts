@@ -1,0 +1,288 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AccountExistsError, InvalidAccountError, type Storage } from './store.ts';
+
+/** One backing store (a file, a database schema) that can be opened more than once. */
+export interface StorageTarget {
+  /** Opens a connection to the same data every time, with the given clock (epoch ms). */
+  open(options: { now: () => number }): Promise<Storage>;
+  /** Removes the data. Called after every connection opened by the suite is closed. */
+  cleanup(): Promise<void>;
+}
+
+const START = Date.UTC(2030, 0, 1);
+
+/**
+ * The behaviour every Storage implementation must have, as a vitest suite. Each test gets a
+ * fresh target and a clock it can move, so expiry is tested without waiting.
+ *
+ * @example
+ * describeStorageContract('SQLite', async () => {
+ *   const dir = await mkdtemp(join(tmpdir(), 'auth-'));
+ *   return { open: ({ now }) => Promise.resolve(openSqliteStorage(dir, { now })),
+ *            cleanup: () => rm(dir, { recursive: true, force: true }) };
+ * });
+ */
+export function describeStorageContract(name: string, makeTarget: () => Promise<StorageTarget>): void {
+  describe(`${name} storage contract`, () => {
+    let target: StorageTarget;
+    let opened: Storage[];
+    let storage: Storage;
+    let clock: number;
+    const now = () => clock;
+    const open = async () => {
+      const s = await target.open({ now });
+      opened.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      clock = START;
+      opened = [];
+      target = await makeTarget();
+      storage = await open();
+    });
+
+    afterEach(async () => {
+      for (const s of opened) await s.close();
+      await target.cleanup();
+    });
+
+    describe('models', () => {
+      it('finds what it stored', async () => {
+        const payload = { jti: 'at1', grantId: 'g1', scope: 'openid mcp:tools', nested: { a: [1, 2] } };
+        await storage.models.upsert('AccessToken', 'at1', payload, 60);
+        expect(await storage.models.find('AccessToken', 'at1')).toEqual(payload);
+      });
+
+      it('returns undefined, never {}, for a missing id', async () => {
+        expect(await storage.models.find('AccessToken', 'nope')).toBeUndefined();
+        expect(await storage.models.findByUid('Session', 'nope')).toBeUndefined();
+        expect(await storage.models.findByUserCode('DeviceCode', 'nope')).toBeUndefined();
+      });
+
+      it('keys rows by model and id', async () => {
+        await storage.models.upsert('AccessToken', 'same', { kind: 'AccessToken' }, 60);
+        await storage.models.upsert('RefreshToken', 'same', { kind: 'RefreshToken' }, 60);
+        expect(await storage.models.find('AccessToken', 'same')).toEqual({ kind: 'AccessToken' });
+        expect(await storage.models.find('RefreshToken', 'same')).toEqual({ kind: 'RefreshToken' });
+      });
+
+      it('replaces the payload on a second upsert', async () => {
+        await storage.models.upsert('Session', 's1', { uid: 'u1', v: 1 }, 60);
+        await storage.models.upsert('Session', 's1', { uid: 'u2', v: 2 }, 60);
+        expect(await storage.models.find('Session', 's1')).toEqual({ uid: 'u2', v: 2 });
+        expect(await storage.models.findByUid('Session', 'u1')).toBeUndefined();
+        expect(await storage.models.findByUid('Session', 'u2')).toEqual({ uid: 'u2', v: 2 });
+      });
+
+      it('keeps a row for its TTL plus the 15 s clock tolerance, then forgets it', async () => {
+        await storage.models.upsert('AuthorizationCode', 'c1', { grantId: 'g' }, 10);
+        clock = START + 24_999;
+        expect(await storage.models.find('AuthorizationCode', 'c1')).toEqual({ grantId: 'g' });
+        clock = START + 25_000;
+        expect(await storage.models.find('AuthorizationCode', 'c1')).toBeUndefined();
+      });
+
+      it('keeps a row without expiresIn forever (registered clients)', async () => {
+        await storage.models.upsert('Client', 'client1', { client_id: 'client1' }, undefined);
+        clock = START + 10 * 365 * 86_400_000;
+        expect(await storage.models.find('Client', 'client1')).toEqual({ client_id: 'client1' });
+      });
+
+      it('finds a Session by uid and a DeviceCode by userCode, until they expire', async () => {
+        await storage.models.upsert('Session', 's1', { uid: 'uid-1', accountId: 'a' }, 60);
+        await storage.models.upsert('DeviceCode', 'd1', { userCode: 'ABCD-EFGH', grantId: 'g' }, 60);
+        expect(await storage.models.findByUid('Session', 'uid-1')).toEqual({ uid: 'uid-1', accountId: 'a' });
+        expect(await storage.models.findByUserCode('DeviceCode', 'ABCD-EFGH')).toEqual({
+          userCode: 'ABCD-EFGH',
+          grantId: 'g',
+        });
+        expect(await storage.models.findByUid('Interaction', 'uid-1')).toBeUndefined();
+        clock = START + 75_000;
+        expect(await storage.models.findByUid('Session', 'uid-1')).toBeUndefined();
+        expect(await storage.models.findByUserCode('DeviceCode', 'ABCD-EFGH')).toBeUndefined();
+      });
+
+      it('consume sets payload.consumed to the current epoch seconds', async () => {
+        await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g', jti: 'rt1' }, 3600);
+        clock = START + 1_500;
+        await storage.models.consume('RefreshToken', 'rt1');
+        expect(await storage.models.find('RefreshToken', 'rt1')).toEqual({
+          grantId: 'g',
+          jti: 'rt1',
+          consumed: Math.floor((START + 1_500) / 1000),
+        });
+      });
+
+      it('consume of a missing id does nothing', async () => {
+        await storage.models.consume('RefreshToken', 'missing');
+        expect(await storage.models.find('RefreshToken', 'missing')).toBeUndefined();
+      });
+
+      it('destroy removes one row', async () => {
+        await storage.models.upsert('AccessToken', 'a', {}, 60);
+        await storage.models.upsert('AccessToken', 'b', {}, 60);
+        await storage.models.destroy('AccessToken', 'a');
+        expect(await storage.models.find('AccessToken', 'a')).toBeUndefined();
+        expect(await storage.models.find('AccessToken', 'b')).toEqual({});
+      });
+
+      it('revokeByGrantId removes every token of that grant and no other', async () => {
+        await storage.models.upsert('AccessToken', 'at1', { grantId: 'g1' }, 60);
+        await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, 60);
+        await storage.models.upsert('AuthorizationCode', 'c1', { grantId: 'g1' }, 60);
+        await storage.models.upsert('DeviceCode', 'd1', { grantId: 'g1', userCode: 'X' }, 60);
+        await storage.models.upsert('RefreshToken', 'rt2', { grantId: 'g2' }, 60);
+        await storage.models.upsert('Grant', 'g1', { accountId: 'a', clientId: 'c' }, 60);
+        // An Interaction carries a grantId but is not a token of the grant.
+        await storage.models.upsert('Interaction', 'i1', { grantId: 'g1' }, 60);
+
+        await storage.models.revokeByGrantId('g1');
+
+        for (const [model, id] of [['AccessToken', 'at1'], ['RefreshToken', 'rt1'], ['AuthorizationCode', 'c1'], ['DeviceCode', 'd1']] as const) {
+          expect(await storage.models.find(model, id), `${model} ${id}`).toBeUndefined();
+        }
+        expect(await storage.models.findByUserCode('DeviceCode', 'X')).toBeUndefined();
+        expect(await storage.models.find('RefreshToken', 'rt2')).toEqual({ grantId: 'g2' });
+        expect(await storage.models.find('Grant', 'g1')).toBeDefined();
+        expect(await storage.models.find('Interaction', 'i1')).toBeDefined();
+      });
+
+      it('sweepExpired removes only expired rows and counts them', async () => {
+        await storage.models.upsert('AccessToken', 'short', {}, 10);
+        await storage.models.upsert('AccessToken', 'long', {}, 3600);
+        await storage.models.upsert('Client', 'forever', {}, undefined);
+        expect(await storage.models.sweepExpired()).toBe(0);
+        clock = START + 30_000;
+        expect(await storage.models.sweepExpired()).toBe(1);
+        expect(await storage.models.find('AccessToken', 'long')).toEqual({});
+        expect(await storage.models.find('Client', 'forever')).toEqual({});
+        // The swept row is gone for good, even if the clock went back.
+        clock = START;
+        expect(await storage.models.find('AccessToken', 'short')).toBeUndefined();
+      });
+
+      it('sweepExpired works through more rows than one batch', async () => {
+        for (let i = 0; i < 1_203; i++) await storage.models.upsert('Interaction', `i${i}`, { i }, 1);
+        await storage.models.upsert('Interaction', 'alive', {}, 3600);
+        clock = START + 60_000;
+        expect(await storage.models.sweepExpired()).toBe(1_203);
+        expect(await storage.models.find('Interaction', 'alive')).toEqual({});
+      });
+
+      it('keeps clients, grants and refresh tokens across close and reopen', async () => {
+        await storage.models.upsert('Client', 'c1', { client_id: 'c1' }, undefined);
+        await storage.models.upsert('Grant', 'g1', { accountId: 'a' }, 86_400);
+        await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, 86_400);
+        await storage.models.consume('RefreshToken', 'rt1');
+        await storage.close();
+
+        const reopened = await open();
+        expect(await reopened.models.find('Client', 'c1')).toEqual({ client_id: 'c1' });
+        expect(await reopened.models.find('Grant', 'g1')).toEqual({ accountId: 'a' });
+        expect(await reopened.models.find('RefreshToken', 'rt1')).toEqual({
+          grantId: 'g1',
+          consumed: Math.floor(START / 1000),
+        });
+      });
+
+      it('lets two connections share the data', async () => {
+        const other = await open();
+        await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g1' }, 60);
+        expect(await other.models.find('RefreshToken', 'rt1')).toEqual({ grantId: 'g1' });
+        await other.models.revokeByGrantId('g1');
+        expect(await storage.models.find('RefreshToken', 'rt1')).toBeUndefined();
+      });
+    });
+
+    describe('accounts', () => {
+      it('adds an account with a random id and finds it by id and by username', async () => {
+        const alice = await storage.accounts.add({
+          username: 'alice',
+          password: 'correct horse',
+          name: 'Alice Liddell',
+          email: 'alice@example.com',
+          roles: ['admin', 'user'],
+        });
+        expect(alice).toEqual({
+          id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+          username: 'alice',
+          name: 'Alice Liddell',
+          email: 'alice@example.com',
+          roles: ['admin', 'user'],
+          createdAt: START,
+        });
+        expect(await storage.accounts.findById(alice.id)).toEqual(alice);
+        expect(await storage.accounts.findByUsername('alice')).toEqual(alice);
+        expect(await storage.accounts.findById('unknown')).toBeUndefined();
+        expect(await storage.accounts.findByUsername('bob')).toBeUndefined();
+      });
+
+      it('stores the username as given and finds it case-insensitively', async () => {
+        const alice = await storage.accounts.add({ username: 'Alice', password: 'pw' });
+        expect(alice.username).toBe('Alice');
+        expect(await storage.accounts.findByUsername('ALICE')).toEqual(alice);
+      });
+
+      it('refuses a duplicate username, whatever its case', async () => {
+        await storage.accounts.add({ username: 'alice', password: 'pw' });
+        await expect(storage.accounts.add({ username: 'ALICE', password: 'pw2' })).rejects.toBeInstanceOf(
+          AccountExistsError,
+        );
+        expect(await storage.accounts.count()).toBe(1);
+      });
+
+      it('authenticates the right password only', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'correct horse' });
+        expect(await storage.accounts.authenticate('alice', 'correct horse')).toEqual(alice);
+        expect(await storage.accounts.authenticate('ALICE', 'correct horse')).toEqual(alice);
+        expect(await storage.accounts.authenticate('alice', 'Correct horse')).toBeUndefined();
+        expect(await storage.accounts.authenticate('alice', '')).toBeUndefined();
+        expect(await storage.accounts.authenticate('bob', 'correct horse')).toBeUndefined();
+        expect(await storage.accounts.authenticate('not a username!', 'x')).toBeUndefined();
+      });
+
+      it('refuses bad usernames, emails and roles with InvalidAccountError', async () => {
+        for (const username of ['', 'a b', 'x'.repeat(65), 'ünïcode', 'semi;colon', 'new\nline']) {
+          await expect(storage.accounts.add({ username, password: 'pw' }), JSON.stringify(username)).rejects.toBeInstanceOf(
+            InvalidAccountError,
+          );
+        }
+        await expect(storage.accounts.add({ username: 'a', password: 'pw', email: 'not-an-email' })).rejects.toBeInstanceOf(
+          InvalidAccountError,
+        );
+        await expect(storage.accounts.add({ username: 'a', password: 'pw', roles: ['has space'] })).rejects.toBeInstanceOf(
+          InvalidAccountError,
+        );
+        await expect(storage.accounts.add({ username: 'a', password: '' })).rejects.toBeInstanceOf(InvalidAccountError);
+        expect(await storage.accounts.count()).toBe(0);
+      });
+
+      it('accepts the longest and the odd-but-allowed usernames', async () => {
+        for (const username of ['x'.repeat(64), 'a', 'first.last@example-corp_1']) {
+          await storage.accounts.add({ username, password: 'pw' });
+        }
+        expect(await storage.accounts.count()).toBe(3);
+      });
+
+      it('lists accounts by username and removes them', async () => {
+        await storage.accounts.add({ username: 'carol', password: 'pw' });
+        await storage.accounts.add({ username: 'alice', password: 'pw' });
+        await storage.accounts.add({ username: 'bob', password: 'pw' });
+        expect((await storage.accounts.list()).map((a) => a.username)).toEqual(['alice', 'bob', 'carol']);
+
+        expect(await storage.accounts.remove('BOB')).toBe(true);
+        expect(await storage.accounts.remove('bob')).toBe(false);
+        expect(await storage.accounts.authenticate('bob', 'pw')).toBeUndefined();
+        expect(await storage.accounts.count()).toBe(2);
+      });
+
+      it('keeps accounts across close and reopen', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw', roles: ['admin'] });
+        await storage.close();
+        const reopened = await open();
+        expect(await reopened.accounts.authenticate('alice', 'pw')).toEqual(alice);
+      });
+    });
+  });
+}
