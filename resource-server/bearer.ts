@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { createDpopVerifier, DpopProofError } from './dpop.ts';
+import { ExpiringCache } from './expiring-cache.ts';
+import { createIssuerKeys, IssuerUnavailableError } from './issuer-keys.ts';
+import type { Challenge } from './www-authenticate.ts';
+
+/** Asymmetric algorithms only: a symmetric one would let anyone holding the public key sign. */
+export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
+
+/** A refused request: the status and the challenge to send (the caller adds resource_metadata). */
+export class AuthError extends Error {
+  override name = 'AuthError';
+  readonly status: 401 | 403;
+  readonly challenge: Omit<Challenge, 'resourceMetadata'>;
+
+  constructor(status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>) {
+    super(challenge.description ?? challenge.error ?? 'authentication required');
+    this.status = status;
+    this.challenge = challenge;
+  }
+}
+
+export interface BearerVerifierOptions {
+  /** The only accepted `iss` (AUTH_ISSUER). */
+  issuer: string;
+  /** Our resource URL: `aud` must contain it (RS_RESOURCE_URL). */
+  audience: string;
+  /** Keys to verify with; defaults to the issuer's JWKS found through its metadata. */
+  keys?: JWTVerifyGetKey;
+  /** Where to fetch the JWKS instead of discovering it (AUTH_JWKS_URL). */
+  jwksUrl?: string | undefined;
+  fetchTimeoutMs?: number;
+  jwksCooldownMs?: number;
+  /** Verified tokens kept in memory (0 disables the cache). */
+  cacheSize?: number;
+  /** Clock skew allowed on exp/nbf and the DPoP proof iat, in seconds (≤ 30). */
+  clockToleranceSec?: number;
+}
+
+/** What the verifier needs from an HTTP request. */
+export interface CredentialsRequest {
+  /** The Authorization header: the only place a token is accepted. */
+  authorization: string | undefined;
+  /** The DPoP header (a proof JWT), for sender-constrained tokens. */
+  dpop: string | undefined;
+  method: string;
+  /** The request's public URL (no query), for the DPoP proof's htu. */
+  url: string;
+}
+
+/** RFC 9068 access token claims we read. */
+interface AccessTokenClaims extends JWTPayload {
+  client_id?: unknown;
+  scope?: unknown;
+  roles?: unknown;
+  cnf?: { jkt?: unknown };
+}
+
+/**
+ * Creates the function that turns a request's credentials into the SDK's AuthInfo, or throws
+ * AuthError (never anything else). RFC 9068 checks: signature by the issuer's keys (asymmetric
+ * only), typ at+jwt, iss, aud containing our resource URL, exp/nbf with bounded skew, and the
+ * required claims. A token bound to a key (cnf.jkt) additionally needs the DPoP scheme and a
+ * valid proof for this very request (RFC 9449).
+ *
+ * Successful verifications are cached by SHA-256 of the token until `exp`, so a client's repeated
+ * requests cost no signature check; DPoP proofs are still checked on every request.
+ *
+ * @example
+ * const verify = createBearerVerifier({ issuer: 'http://localhost:3000', audience: 'http://localhost:3001/mcp' });
+ * const authInfo = await verify({ authorization: req.headers.authorization, dpop: undefined, method: 'POST', url });
+ * authInfo.extra?.sub; // the caller
+ */
+export function createBearerVerifier(options: BearerVerifierOptions): (request: CredentialsRequest) => Promise<AuthInfo> {
+  const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
+  const keys =
+    options.keys ??
+    createIssuerKeys({
+      issuer: options.issuer,
+      jwksUrl: options.jwksUrl,
+      timeoutMs: options.fetchTimeoutMs ?? 500,
+      cooldownMs: options.jwksCooldownMs ?? 30_000,
+    });
+  const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);
+  const checkDpop = createDpopVerifier({ iatWindowSec: Math.max(clockTolerance, 60) });
+
+  async function verifyToken(token: string): Promise<AuthInfo> {
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    const cached = cache.get(cacheKey);
+    if (cached) return cached;
+    let payload: AccessTokenClaims;
+    try {
+      ({ payload } = await jwtVerify<AccessTokenClaims>(token, keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        typ: 'at+jwt',
+        algorithms: ACCESS_TOKEN_ALGORITHMS,
+        clockTolerance,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
+      }));
+    } catch (error) {
+      throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: describe(error) });
+    }
+    const authInfo = toAuthInfo(token, payload, options.audience);
+    cache.set(cacheKey, authInfo, (payload.exp as number) * 1000);
+    return authInfo;
+  }
+
+  return async (request) => {
+    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(request.authorization ?? '');
+    if (!request.authorization) throw new AuthError(401, { scheme: 'Bearer' });
+    if (!match) throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: 'expected Authorization: Bearer <token>' });
+    const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const token = match[2]!;
+    let authInfo: AuthInfo;
+    try {
+      authInfo = await verifyToken(token);
+    } catch (error) {
+      if (error instanceof AuthError && scheme === 'DPoP') throw new AuthError(401, { ...error.challenge, scheme: 'DPoP' });
+      throw error;
+    }
+    const jkt = authInfo.extra?.jkt;
+    if (scheme === 'Bearer') {
+      // RFC 9449 §7.2: a sender-constrained token must not be usable as a plain bearer token.
+      if (typeof jkt === 'string') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'DPoP-bound token requires the DPoP scheme' });
+      return authInfo;
+    }
+    if (typeof jkt !== 'string') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
+    try {
+      await checkDpop({ proof: request.dpop, method: request.method, url: request.url, accessToken: token, jkt });
+    } catch (error) {
+      const description = error instanceof DpopProofError ? error.message : 'invalid DPoP proof';
+      throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_dpop_proof', description });
+    }
+    return authInfo;
+  };
+}
+
+function toAuthInfo(token: string, payload: AccessTokenClaims, audience: string): AuthInfo {
+  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+  const jkt = typeof payload.cnf?.jkt === 'string' ? payload.cnf.jkt : undefined;
+  return {
+    token,
+    clientId: String(payload.client_id),
+    scopes,
+    expiresAt: payload.exp,
+    resource: new URL(audience),
+    extra: { sub: payload.sub, roles, iss: payload.iss, jti: payload.jti, ...(jkt ? { jkt } : {}) },
+  };
+}
+
+/** A short, fixed error_description: says what failed without echoing anything from the token. */
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'token not yet valid';
+    if (error.claim === 'typ') return 'token typ must be at+jwt';
+    return `${error.claim} claim invalid`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'signing algorithm not accepted';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature invalid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no matching signing key';
+  if (error instanceof errors.JWKSTimeout || error instanceof IssuerUnavailableError || error instanceof TypeError) {
+    return 'signing keys unavailable';
+  }
+  return 'malformed token';
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { ConfigError } from '../common/config-error.ts';
+import { flag, httpUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+
+/**
+ * The resource server's whole configuration surface: every setting, its environment variable,
+ * its default and why it exists. Nothing else in resource-server/ reads process.env.
+ */
+export interface ResourceServerConfig {
+  /** RS_PORT (3001): TCP port to listen on; 0 picks a free one (tests). */
+  port: number;
+  /** RS_HOST (unset = all interfaces): bind address, e.g. 127.0.0.1 to stay on loopback. */
+  host: string | undefined;
+  /**
+   * RS_RESOURCE_URL (http://localhost:$RS_PORT/mcp): the public URL of the MCP endpoint. It is the
+   * RFC 8707 resource identifier: tokens must carry it in `aud`, the Protected Resource Metadata
+   * publishes it as `resource`, and the MCP route is mounted at its path.
+   */
+  resourceUrl: string;
+  /** AUTH_ISSUER (http://localhost:${AUTH_PORT:-3000}): the only issuer whose tokens are accepted (`iss`). */
+  issuer: string;
+  /**
+   * AUTH_JWKS_URL (unset = discovered from the issuer's metadata): where to fetch the issuer's keys
+   * when the issuer's public URL is not reachable from here (docker compose, split DNS).
+   */
+  jwksUrl: string | undefined;
+  /** AUTH_FETCH_TIMEOUT_MS (500): bound on each metadata/JWKS fetch, so a down auth server costs < 1 s. */
+  fetchTimeoutMs: number;
+  /**
+   * RS_JWKS_COOLDOWN_MS (30000): minimum time between two JWKS refetches triggered by unknown
+   * `kid`s, so garbage tokens cannot make us hammer the auth server.
+   */
+  jwksCooldownMs: number;
+  /** RS_TOKEN_CACHE_SIZE (10000): successful verifications kept (by SHA-256 of the token), never past `exp`. */
+  tokenCacheSize: number;
+  /** RS_CLOCK_TOLERANCE_S (30, at most 30): allowed clock skew for exp/nbf/iat and DPoP proof `iat`. */
+  clockToleranceSec: number;
+  /** MCP_STATELESS (off): no sessions, so any instance behind a load balancer can answer any request. */
+  stateless: boolean;
+  /** MCP_SESSION_IDLE_TTL_MS (30 min): a session with no request for this long is closed. */
+  sessionIdleTtlMs: number;
+  /** MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. */
+  maxSessions: number;
+  /**
+   * MCP_ALLOWED_ORIGINS (comma list): browser origins allowed to call the MCP endpoints (DNS
+   * rebinding defence) and to read them through CORS. Empty in development = any localhost,
+   * 127.0.0.1 or [::1] origin; empty in production = only the resource URL's own origin.
+   */
+  allowedOrigins: string[];
+  /** MCP_AUTH_DISABLED (off): serve MCP without tokens, for trying a client. Refused in production. */
+  authDisabled: boolean;
+  /** RS_TRUST_PROXY (off): trust X-Forwarded-* (client IP in logs) when behind a reverse proxy. */
+  trustProxy: boolean;
+  /** RS_RESOURCE_NAME: human-readable `resource_name` in the Protected Resource Metadata. */
+  resourceName: string;
+  /** RS_RESOURCE_DOCUMENTATION (this server's root page): `resource_documentation` in the metadata. */
+  resourceDocumentation: string;
+  /** LOG_LEVEL (info). */
+  logLevel: string;
+  /** NODE_ENV (development). */
+  nodeEnv: 'development' | 'production' | 'test';
+}
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ message: 'must be a number' }).int('must be an integer').positive('must be positive').default(fallback);
+
+const schema = z.object({
+  RS_PORT: port(3001),
+  RS_HOST: z.string().trim().optional(),
+  RS_RESOURCE_URL: httpUrl.optional(),
+  AUTH_PORT: port(3000),
+  AUTH_ISSUER: httpUrl.optional(),
+  AUTH_JWKS_URL: httpUrl.optional(),
+  AUTH_FETCH_TIMEOUT_MS: positiveInt(500),
+  RS_JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(30_000),
+  RS_TOKEN_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(10_000),
+  RS_CLOCK_TOLERANCE_S: z.coerce.number({ message: 'must be a number' }).int().min(0).max(30, 'must be at most 30').default(30),
+  MCP_STATELESS: flag(false),
+  MCP_SESSION_IDLE_TTL_MS: positiveInt(30 * 60_000),
+  MCP_MAX_SESSIONS: positiveInt(1000),
+  MCP_ALLOWED_ORIGINS: list.pipe(
+    z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com')),
+  ),
+  MCP_AUTH_DISABLED: flag(false),
+  RS_TRUST_PROXY: flag(false),
+  RS_RESOURCE_NAME: z.string().trim().default('mcp-oauth-stack demo MCP server'),
+  RS_RESOURCE_DOCUMENTATION: httpUrl.optional(),
+  LOG_LEVEL: logLevel,
+  NODE_ENV: nodeEnv,
+});
+
+/**
+ * Reads the environment into a {@link ResourceServerConfig}.
+ *
+ * @throws ConfigError listing every problem at once.
+ * @example
+ * const config = loadConfig({ RS_PORT: '0', AUTH_ISSUER: 'http://127.0.0.1:4000' });
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServerConfig {
+  const raw = withoutEmpty(env);
+  const parsed = schema.safeParse(raw);
+  // Collect every problem, including the cross-setting ones, so one run shows them all.
+  const problems = parsed.success ? [] : ConfigError.fromZod(parsed.error).problems;
+  if (flag(false).safeParse(raw.MCP_AUTH_DISABLED).data === true && raw.NODE_ENV === 'production') {
+    problems.push('MCP_AUTH_DISABLED: refused with NODE_ENV=production (it serves every tool without a token)');
+  }
+  if (!parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  const resourceUrl = e.RS_RESOURCE_URL ?? `http://localhost:${e.RS_PORT}/mcp`;
+  const resource = new URL(resourceUrl);
+  // The SDK client normalises the resource with new URL().href; a URL that changes under that
+  // (default port, upper case) would never match `aud` exactly.
+  if (resource.href !== resourceUrl) problems.push(`RS_RESOURCE_URL: must be written in normal form (${resource.href})`);
+  if (resource.pathname === '/') problems.push('RS_RESOURCE_URL: must have a path for the MCP endpoint, e.g. /mcp');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port: e.RS_PORT,
+    host: e.RS_HOST,
+    resourceUrl,
+    issuer: e.AUTH_ISSUER ?? `http://localhost:${e.AUTH_PORT}`,
+    jwksUrl: e.AUTH_JWKS_URL,
+    fetchTimeoutMs: e.AUTH_FETCH_TIMEOUT_MS,
+    jwksCooldownMs: e.RS_JWKS_COOLDOWN_MS,
+    tokenCacheSize: e.RS_TOKEN_CACHE_SIZE,
+    clockToleranceSec: e.RS_CLOCK_TOLERANCE_S,
+    stateless: e.MCP_STATELESS,
+    sessionIdleTtlMs: e.MCP_SESSION_IDLE_TTL_MS,
+    maxSessions: e.MCP_MAX_SESSIONS,
+    allowedOrigins: e.MCP_ALLOWED_ORIGINS,
+    authDisabled: e.MCP_AUTH_DISABLED,
+    trustProxy: e.RS_TRUST_PROXY,
+    resourceName: e.RS_RESOURCE_NAME,
+    resourceDocumentation: e.RS_RESOURCE_DOCUMENTATION ?? new URL('/', resource).href,
+    logLevel: e.LOG_LEVEL,
+    nodeEnv: e.NODE_ENV,
+  };
+}

@@ -1,0 +1,79 @@
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+
+export interface IssuerKeysOptions {
+  issuer: string;
+  /** Skip discovery and fetch keys here (AUTH_JWKS_URL). */
+  jwksUrl?: string | undefined;
+  /** Bound on every fetch (metadata and JWKS). */
+  timeoutMs: number;
+  /** Minimum time between two JWKS refetches caused by an unknown `kid`. */
+  cooldownMs: number;
+}
+
+/** Thrown when the issuer's keys cannot be obtained; the caller answers 401, never 500. */
+export class IssuerUnavailableError extends Error {
+  override name = 'IssuerUnavailableError';
+}
+
+/**
+ * The issuer's signing keys for jose's jwtVerify: found through the issuer's metadata on first
+ * use (the auth server may start after us), fetched with a timeout, cached, and refetched on an
+ * unknown `kid` at most once per cooldown (jose's remote JWKS does the last three).
+ *
+ * @example
+ * const keys = createIssuerKeys({ issuer, timeoutMs: 500, cooldownMs: 30_000 });
+ * await jwtVerify(token, keys, { issuer });
+ */
+export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
+  let jwks: Promise<JWTVerifyGetKey> | undefined;
+  let failedAt = 0;
+  const remote = (url: string) =>
+    createRemoteJWKSet(new URL(url), { timeoutDuration: options.timeoutMs, cooldownDuration: options.cooldownMs });
+
+  const resolve = (): Promise<JWTVerifyGetKey> => {
+    if (options.jwksUrl) return Promise.resolve(remote(options.jwksUrl));
+    // A failed discovery is retried, but not more often than the cooldown, so a down auth
+    // server costs each request one refused promise rather than one fetch.
+    if (!jwks && Date.now() - failedAt < Math.max(options.cooldownMs, 1000)) {
+      return Promise.reject(new IssuerUnavailableError('authorization server metadata unavailable'));
+    }
+    jwks ??= discoverJwksUri(options.issuer, options.timeoutMs).then(remote, (error: unknown) => {
+      jwks = undefined;
+      failedAt = Date.now();
+      throw new IssuerUnavailableError('authorization server metadata unavailable', { cause: error });
+    });
+    return jwks;
+  };
+
+  return async (header, token) => (await resolve())(header, token);
+}
+
+/**
+ * RFC 8414 §3.1: the metadata of an issuer with a path lives at
+ * /.well-known/oauth-authorization-server/<path>; OpenID providers also publish
+ * <issuer>/.well-known/openid-configuration. The document must name the same issuer.
+ */
+export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
+  const url = new URL(issuer);
+  const path = url.pathname.replace(/\/$/, '');
+  const candidates = [
+    new URL(`/.well-known/oauth-authorization-server${path}`, url.origin),
+    new URL(`${path}/.well-known/openid-configuration`, url.origin),
+  ];
+  // One deadline for the whole discovery, so a black-holed auth server costs timeoutMs, not twice that.
+  const signal = AbortSignal.timeout(timeoutMs);
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    try {
+      const response = await fetch(candidate, { signal, headers: { accept: 'application/json' } });
+      if (!response.ok) throw new Error(`${candidate.href} answered ${response.status}`);
+      const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+      if (metadata.issuer !== issuer) throw new Error(`${candidate.href} names issuer ${String(metadata.issuer)}`);
+      if (typeof metadata.jwks_uri !== 'string' || !URL.canParse(metadata.jwks_uri)) throw new Error(`${candidate.href} has no jwks_uri`);
+      return metadata.jwks_uri;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,32 @@
+import { createLogger, defaultPretty } from '../common/logger.ts';
+import { ConfigError } from '../common/config-error.ts';
+import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { createResourceServer } from './app.ts';
+import { loadConfig } from './config.ts';
+
+/** `npm run resource-server`: read the environment, serve, stop cleanly on SIGTERM/SIGINT. */
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`resource-server: ${error.message}`);
+  process.exit(1);
+}
+
+const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: defaultPretty() });
+const resourceServer = createResourceServer(config, { logger: log });
+const http = await listen(resourceServer.app, config.port, config.host);
+log.info(
+  { mcp: config.resourceUrl, listening: http.url, issuer: config.issuer, stateless: config.stateless },
+  `MCP endpoint ready at ${config.resourceUrl}`,
+);
+
+onShutdownSignal(async (signal) => {
+  log.info({ signal }, 'shutting down');
+  // Stop accepting first, then end sessions (their open SSE streams would hold the close).
+  const stopped = http.close();
+  await resourceServer.close();
+  await stopped;
+  log.flush();
+});

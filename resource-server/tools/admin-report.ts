@@ -1,0 +1,24 @@
+import { ADMIN_SCOPE } from '../scopes.ts';
+import { callerOf } from './caller.ts';
+import { defineTool } from './registry.ts';
+
+/**
+ * The elevated tool: the token needs mcp:admin (else HTTP 403, so the client can step up) and
+ * the user needs the admin role (else a tool error: no step-up can grant a role).
+ */
+export const adminReport = defineTool({
+  name: 'admin_report',
+  title: 'Admin report',
+  description: 'An administrative report about this server. Needs scope mcp:admin and the admin role.',
+  requiredScopes: [ADMIN_SCOPE],
+  requiredRoles: ['admin'],
+  run: (extra) => {
+    const report = {
+      generatedFor: callerOf(extra).subject,
+      uptimeSeconds: Math.round(process.uptime()),
+      memoryRssMb: Math.round(process.memoryUsage.rss() / 1e6),
+      node: process.version,
+    };
+    return { content: [{ type: 'text', text: JSON.stringify(report) }], structuredContent: report };
+  },
+});

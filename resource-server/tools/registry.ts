@@ -1,0 +1,84 @@
+import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { callerOf } from './caller.ts';
+
+/** A tool together with what a caller needs to use it. */
+export interface ToolDefinition {
+  name: string;
+  /** Scopes the access token must carry; checked before dispatch (HTTP 403 insufficient_scope). */
+  requiredScopes: readonly string[];
+  /** Roles the user must have; checked in the tool (a tool error names the missing role). */
+  requiredRoles: readonly string[];
+  /** Adds the tool to an McpServer. */
+  register(server: McpServer): void;
+}
+
+export interface ToolSpec<Shape extends ZodRawShapeCompat | undefined> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema?: Shape;
+  requiredScopes: readonly string[];
+  requiredRoles?: readonly string[];
+  run: ToolCallback<Shape>;
+}
+
+/**
+ * Declares a tool with its scopes and roles in one place.
+ *
+ * @example
+ * export const greet = defineTool({
+ *   name: 'greet', title: 'Greet', description: 'Says hello', inputSchema: { name: z.string() },
+ *   requiredScopes: [TOOLS_SCOPE],
+ *   run: ({ name }, extra) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
+ * });
+ */
+export function defineTool<Shape extends ZodRawShapeCompat | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
+  const requiredRoles = spec.requiredRoles ?? [];
+  return {
+    name: spec.name,
+    requiredScopes: spec.requiredScopes,
+    requiredRoles,
+    register(server) {
+      // The SDK passes (args, extra) or just (extra) depending on the schema: extra is always last.
+      const run = spec.run as (...args: unknown[]) => CallToolResult | Promise<CallToolResult>;
+      const guarded = (...args: unknown[]) => {
+        const roles = callerOf(args.at(-1) as Parameters<typeof callerOf>[0]).roles;
+        const missing = requiredRoles.filter((role) => !roles.includes(role));
+        if (missing.length > 0) {
+          return { isError: true, content: [{ type: 'text', text: `Forbidden: ${spec.name} requires the role ${missing.join(', ')}.` }] };
+        }
+        return run(...args);
+      };
+      server.registerTool(
+        spec.name,
+        { title: spec.title, description: spec.description, inputSchema: spec.inputSchema },
+        guarded as ToolCallback<Shape>,
+      );
+    },
+  };
+}
+
+/** Lookups over a set of tools: what the pre-dispatch scope check and the metadata need. */
+export interface ToolRegistry {
+  tools: readonly ToolDefinition[];
+  /** Every scope some tool requires, in first-seen order (the PRM's scopes_supported). */
+  scopes: readonly string[];
+  /** Scopes needed to call `name`; undefined for an unknown tool (the SDK answers that). */
+  scopesFor(name: string): readonly string[] | undefined;
+  /** A fresh McpServer with every tool registered. */
+  registerAll(server: McpServer): void;
+}
+
+export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  return {
+    tools,
+    scopes: [...new Set(tools.flatMap((tool) => tool.requiredScopes))],
+    scopesFor: (name) => byName.get(name)?.requiredScopes,
+    registerAll(server) {
+      for (const tool of tools) tool.register(server);
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { TOOLS_SCOPE } from '../scopes.ts';
+import { defineTool } from './registry.ts';
+
+const STEPS = 4;
+const STEP_MS = 10;
+
+/** A slow tool that reports progress, for clients that show it (needs a progressToken). */
+export const reverse = defineTool({
+  name: 'reverse',
+  title: 'Reverse text',
+  description: 'Reverses a text, sending progress notifications while it works.',
+  inputSchema: { text: z.string().max(10_000).describe('The text to reverse') },
+  requiredScopes: [TOOLS_SCOPE],
+  run: async ({ text }, extra) => {
+    const progressToken = extra._meta?.progressToken;
+    for (let step = 1; step <= STEPS; step++) {
+      await sleep(STEP_MS, undefined, { signal: extra.signal }).catch(() => undefined);
+      if (progressToken !== undefined) {
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: { progressToken, progress: step, total: STEPS, message: `step ${step} of ${STEPS}` },
+        });
+      }
+    }
+    return { content: [{ type: 'text', text: [...text].reverse().join('') }] };
+  },
+});
