@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import cors from '@koa/cors';
+import Router from '@koa/router';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import Provider from 'oidc-provider';
+import type { Logger } from '../common/logger.ts';
+import { errorBoundary, requestLog } from '../common/request-log.ts';
+import { findAccountFor } from './accounts/claims.ts';
+import type { AuthServerConfig } from './config.ts';
+import { createPages, VIEWS_DIR } from './interactions/pages.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import type { KeyMaterial } from './keys/key-store.ts';
+import { auditEvents } from './provider/audit-events.ts';
+import { providerConfiguration } from './provider/configuration.ts';
+import { registrationDefaults } from './provider/registration-defaults.ts';
+import { resourceParameter } from './provider/resource-parameter.ts';
+import { createAdapterFactory } from './storage/adapter.ts';
+import type { Storage } from './storage/store.ts';
+
+export interface AuthServer {
+  app: Koa;
+  provider: Provider;
+}
+
+export interface AuthServerDeps {
+  config: AuthServerConfig;
+  storage: Storage;
+  keys: KeyMaterial;
+  logger: Logger;
+}
+
+/**
+ * Builds the auth server: oidc-provider mounted at the issuer's path inside a Koa app that adds
+ * our interaction pages, health check, registration CORS and parameter hygiene.
+ *
+ * @example
+ * const { app } = createAuthServer({ config, storage, keys, logger });
+ * await listen(app, config.port);
+ */
+export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
+  const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
+  const staticClientIds = new Set<string>();
+  const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
+  const audit = logger.child({ audit: true });
+
+  const provider = new Provider(
+    config.issuer,
+    providerConfiguration({
+      config,
+      jwks: keys.jwks,
+      cookieKeys: keys.cookieKeys,
+      adapter: createAdapterFactory(storage.models),
+      findAccount: findAccountFor(storage.accounts),
+      accounts: storage.accounts,
+      pages,
+      prefix,
+      staticClientIds,
+    }),
+  );
+  provider.proxy = config.trustProxy;
+  auditEvents(provider, audit);
+
+  const app = new Koa();
+  app.proxy = config.trustProxy;
+  // Must equal the provider's cookie keys, or interactionDetails cannot read its cookie.
+  app.keys = keys.cookieKeys;
+  app.silent = true;
+  app.use(errorBoundary(logger));
+  app.use(requestLog(logger));
+  app.use(ownRoutes(prefix, config).routes());
+
+  const route = (name: string) => `${prefix}${name}`;
+  // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
+  app.use(registrationCors(route('/reg')));
+  app.use(registrationDefaults(route('/reg')));
+  app.use(
+    resourceParameter(
+      config.resources.map((r) => r.url),
+      { authorization: route('/auth'), token: route('/token'), deviceAuthorization: route('/device/auth'), par: route('/request') },
+    ),
+  );
+  app.use(
+    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, audit, prefix }).routes(),
+  );
+  app.use(mount(prefix || '/', provider as unknown as Koa));
+  return { app, provider };
+}
+
+/** Health, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
+function ownRoutes(prefix: string, config: AuthServerConfig): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok', issuer: config.issuer };
+  });
+  let stylesheet: Promise<string> | undefined;
+  router.get(`${prefix}/assets/style.css`, async (ctx) => {
+    stylesheet ??= readFile(join(VIEWS_DIR, 'style.css'), 'utf8');
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.body = await stylesheet;
+  });
+  if (prefix) {
+    for (const name of ['oauth-authorization-server', 'openid-configuration']) {
+      router.get(`/.well-known/${name}${prefix}`, async (ctx, next) => {
+        ctx.path = `${prefix}/.well-known/${name}`;
+        await next();
+      });
+    }
+  }
+  return router;
+}
+
+function registrationCors(path: string) {
+  const handler = cors({
+    origin: (ctx) => ctx.get('Origin') || '*',
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type'],
+    maxAge: 600,
+  });
+  return async (ctx: Koa.Context, next: Koa.Next) => {
+    if (ctx.path === path || ctx.path.startsWith(`${path}/`)) return handler(ctx, next);
+    return next();
+  };
+}

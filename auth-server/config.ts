@@ -1,0 +1,139 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../common/config-error.ts';
+import { flag, httpUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { RESOURCE_SCOPES } from '../resource-server/scopes.ts';
+
+/** A resource server this auth server issues access tokens for (RFC 8707). */
+export interface ResourceServerConfig {
+  /** The resource indicator, exactly as clients send it and as the token's `aud`. */
+  url: string;
+  /** Scopes a token for this resource may carry. */
+  scopes: string[];
+  /** Human name for the consent page. */
+  name: string;
+  /** Access-token lifetime in seconds. */
+  accessTokenTtl: number;
+}
+
+export interface AuthServerConfig {
+  port: number;
+  host: string | undefined;
+  issuer: string;
+  production: boolean;
+  nodeEnv: 'development' | 'production' | 'test';
+  dataDir: string;
+  keysDir: string;
+  databaseUrl: string | undefined;
+  logLevel: string;
+  trustProxy: boolean;
+  resources: ResourceServerConfig[];
+  registration: { initialAccessToken: string | undefined };
+  cimd: { enabled: boolean; allowPrivateFetch: boolean };
+  ttl: { grant: number; session: number; interaction: number; deviceCode: number; authorizationCode: number };
+  sweepIntervalMs: number;
+  createDemoUser: boolean;
+}
+
+const DAY = 24 * 60 * 60;
+
+const schema = z
+  .object({
+    /** Port the auth server listens on. */
+    AUTH_PORT: port(3000),
+    /** Interface to bind (default: all). */
+    AUTH_HOST: z.string().optional(),
+    /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
+    AUTH_ISSUER: httpUrl.optional(),
+    NODE_ENV: nodeEnv,
+    /** Embedded SQLite lives here. */
+    DATA_DIR: z.string().default('./data'),
+    /** Private JWKS and cookie secrets live here (mode 0600). */
+    KEYS_DIR: z.string().default('./keys'),
+    /** postgres://… selects PostgreSQL storage instead of SQLite. */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    LOG_LEVEL: logLevel,
+    /** Trust X-Forwarded-* from a TLS-terminating proxy. */
+    AUTH_TRUST_PROXY: flag(false),
+    /** The MCP resource server's URL (the default resource). */
+    RS_RESOURCE_URL: httpUrl.optional(),
+    RS_PORT: port(3001),
+    /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
+    AUTH_EXTRA_RESOURCES: list,
+    /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
+    AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
+    /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
+    AUTH_GRANT_TTL: z.coerce.number().int().min(60).default(30 * DAY),
+    /** Browser session lifetime in seconds. */
+    AUTH_SESSION_TTL: z.coerce.number().int().min(60).default(7 * DAY),
+    /** When set, dynamic registration requires this initial access token (Bearer). */
+    AUTH_INITIAL_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Client ID Metadata Documents (URL client_ids). */
+    AUTH_CIMD: flag(true),
+    /** How often expired rows are swept, in seconds. */
+    AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
+  })
+  .transform((env) => {
+    const production = env.NODE_ENV === 'production';
+    const issuer = stripTrailingSlash(env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`);
+    const defaultResource = env.RS_RESOURCE_URL ?? `http://localhost:${env.RS_PORT}/mcp`;
+    const scopes = RESOURCE_SCOPES.map((s) => s.name);
+    const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
+      url,
+      scopes,
+      name: 'MCP server',
+      accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
+    }));
+    return {
+      port: env.AUTH_PORT,
+      host: env.AUTH_HOST,
+      issuer,
+      production,
+      nodeEnv: env.NODE_ENV,
+      dataDir: resolve(env.DATA_DIR),
+      keysDir: resolve(env.KEYS_DIR),
+      databaseUrl: env.DATABASE_URL,
+      logLevel: env.LOG_LEVEL,
+      trustProxy: env.AUTH_TRUST_PROXY,
+      resources,
+      registration: { initialAccessToken: env.AUTH_INITIAL_ACCESS_TOKEN },
+      // Development fetches metadata documents from loopback so local clients can be tried;
+      // production refuses private and loopback addresses (SSRF).
+      cimd: { enabled: env.AUTH_CIMD, allowPrivateFetch: !production },
+      ttl: {
+        grant: env.AUTH_GRANT_TTL,
+        session: env.AUTH_SESSION_TTL,
+        interaction: 60 * 60,
+        deviceCode: 10 * 60,
+        authorizationCode: 60,
+      },
+      sweepIntervalMs: env.AUTH_SWEEP_INTERVAL * 1000,
+      createDemoUser: !production,
+    } satisfies AuthServerConfig;
+  })
+  .superRefine((config, ctx) => {
+    for (const extra of config.resources.slice(1)) {
+      if (!httpUrl.safeParse(extra.url).success) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_EXTRA_RESOURCES'], message: `${extra.url} is not an absolute http(s) URL` });
+      }
+    }
+    if (config.production && !config.issuer.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must be an https URL when NODE_ENV=production' });
+    }
+  });
+
+function stripTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+/**
+ * Reads the auth server's whole configuration from the environment.
+ *
+ * @example
+ * const config = loadConfig(process.env); // throws ConfigError listing every problem
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConfig {
+  const parsed = schema.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error);
+  return parsed.data;
+}

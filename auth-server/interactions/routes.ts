@@ -1,0 +1,180 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { koaBody } from 'koa-body';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { Logger } from '../../common/logger.ts';
+import type { ResourceServerConfig } from '../config.ts';
+import type { AccountStore } from '../storage/store.ts';
+import { describeClient } from './client-display.ts';
+import { csrfTokens } from './csrf.ts';
+import type { Pages } from './pages.ts';
+import { describeScopes } from './scope-descriptions.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  pages: Pages;
+  accounts: AccountStore;
+  resources: ResourceServerConfig[];
+  cookieKeys: string[];
+  staticClientIds: ReadonlySet<string>;
+  audit: Logger;
+  /** The issuer's path ('' at the root): our routes live beside oidc-provider's. */
+  prefix: string;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/**
+ * Our login, consent and abort routes for oidc-provider interactions (devInteractions is off).
+ *
+ * @example
+ * app.use(interactionRoutes(deps).routes());
+ */
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { provider, pages, accounts, audit, prefix } = deps;
+  const csrf = csrfTokens(deps.cookieKeys);
+  const router = new Router({ prefix: `${prefix}/interaction` });
+  const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb', text: false });
+  const base = (uid: string) => `${prefix}/interaction/${uid}`;
+
+  /** Loads the interaction or renders the friendly "start again" page. */
+  async function load(ctx: Context): Promise<Details | undefined> {
+    try {
+      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.uid !== ctx.params.uid) throw new Error('interaction mismatch');
+      return details;
+    } catch {
+      pages.sendError(ctx, 400, {
+        heading: 'This sign-in has expired',
+        message: 'The sign-in page you used is no longer valid (it expired, was already used, or cookies were blocked).',
+        code: 'invalid_interaction',
+      });
+      return undefined;
+    }
+  }
+
+  function checkCsrf(ctx: Context, uid: string): boolean {
+    if (csrf.verify(uid, (ctx.request.body as Record<string, unknown> | undefined)?.csrf)) return true;
+    pages.sendError(ctx, 403, {
+      heading: 'Request refused',
+      message: 'This form was not submitted from our sign-in page. Go back to the application and start again.',
+      code: 'csrf_check_failed',
+    });
+    return false;
+  }
+
+  async function finish(ctx: Context, result: InteractionResults, mergeWithLastSubmission = true): Promise<void> {
+    const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+    ctx.status = 303;
+    ctx.redirect(location);
+  }
+
+  function loginPage(ctx: Context, details: Details, extra: { error?: string; username?: string } = {}, status = 200) {
+    const client = describeClient(ctx.state.client, deps.staticClientIds);
+    pages.send(ctx, 'login', {
+      client,
+      csrf: csrf.issue(details.uid),
+      action: `${base(details.uid)}/login`,
+      abortAction: `${base(details.uid)}/abort`,
+      ...extra,
+    }, status);
+  }
+
+  async function consentPage(ctx: Context, details: Details) {
+    const client = describeClient(ctx.state.client, deps.staticClientIds);
+    const promptDetails = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const resourceScopes = Object.entries(promptDetails.missingResourceScopes ?? {});
+    const resourceUrl = resourceScopes[0]?.[0] ?? String(details.params.resource ?? deps.resources[0]?.url ?? '');
+    const resource = { url: resourceUrl, name: deps.resources.find((r) => r.url === resourceUrl)?.name ?? resourceUrl };
+    const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
+    pages.send(ctx, 'consent', {
+      client,
+      resource,
+      account: account?.name ?? account?.username ?? 'you',
+      redirectHost: hostOf(details.params.redirect_uri),
+      scopes: describeScopes([...(promptDetails.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)]),
+      csrf: csrf.issue(details.uid),
+      action: `${base(details.uid)}/confirm`,
+      abortAction: `${base(details.uid)}/abort`,
+    });
+  }
+
+  /** Loads the client of the interaction for display (CIMD clients are fetched through the cache). */
+  async function withClient(ctx: Context, details: Details) {
+    ctx.state.client = await provider.Client.find(String(details.params.client_id)).catch(() => undefined);
+  }
+
+  router.get('/:uid', async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    await withClient(ctx, details);
+    if (details.prompt.name === 'login') return loginPage(ctx, details);
+    if (details.prompt.name === 'consent') return consentPage(ctx, details);
+    pages.sendError(ctx, 400, { message: `Unsupported sign-in step "${details.prompt.name}".`, code: 'unsupported_prompt' });
+  });
+
+  router.post('/:uid/login', form, async (ctx) => {
+    const details = await load(ctx);
+    if (!details || !checkCsrf(ctx, details.uid)) return;
+    if (details.prompt.name !== 'login') return pages.sendError(ctx, 400, { message: 'This step is already done.', code: 'invalid_step' });
+    const body = ctx.request.body as Record<string, unknown>;
+    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
+    if (!account) {
+      audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
+      await withClient(ctx, details);
+      return loginPage(ctx, details, { error: 'Wrong username or password.', username }, 401);
+    }
+    audit.info({ event: 'login.success', sub: account.id, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
+    await finish(ctx, { login: { accountId: account.id } }, false);
+  });
+
+  router.post('/:uid/confirm', form, async (ctx) => {
+    const details = await load(ctx);
+    if (!details || !checkCsrf(ctx, details.uid)) return;
+    if (details.prompt.name !== 'consent' || !details.session?.accountId) {
+      return pages.sendError(ctx, 400, { message: 'There is nothing to approve at this step.', code: 'invalid_step' });
+    }
+    const grantId = await saveGrant(provider, details);
+    audit.info({ event: 'consent.given', sub: details.session.accountId, client_id: details.params.client_id, ip: ctx.ip, scope: details.params.scope }, 'consent given');
+    await finish(ctx, { consent: { grantId } });
+  });
+
+  router.post('/:uid/abort', form, async (ctx) => {
+    const details = await load(ctx);
+    if (!details || !checkCsrf(ctx, details.uid)) return;
+    audit.info({ event: 'consent.denied', sub: details.session?.accountId, client_id: details.params.client_id, ip: ctx.ip }, 'access denied by user');
+    await finish(ctx, { error: 'access_denied', error_description: 'The user denied the request' }, false);
+  });
+
+  return router;
+}
+
+/** Adds what the consent prompt reported missing to the (existing or new) grant. */
+async function saveGrant(provider: Provider, details: Details): Promise<string> {
+  const { accountId } = details.session!;
+  const clientId = String(details.params.client_id);
+  const grant = details.grantId
+    ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId }))
+    : new provider.Grant({ accountId, clientId });
+  const missing = details.prompt.details as {
+    missingOIDCScope?: string[];
+    missingOIDCClaims?: string[];
+    missingResourceScopes?: Record<string, string[]>;
+  };
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  return grant.save();
+}
+
+function hostOf(uri: unknown): string {
+  return typeof uri === 'string' ? (URL.parse(uri)?.host || uri) : 'unknown';
+}

@@ -1,0 +1,45 @@
+import { ConfigError } from '../common/config-error.ts';
+import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { createLogger, defaultPretty } from '../common/logger.ts';
+import { createAuthServer } from './app.ts';
+import { loadConfig } from './config.ts';
+import { ensureDemoUser } from './demo-user.ts';
+import { loadOrCreateKeys } from './keys/key-store.ts';
+import { openStorage } from './storage/open-storage.ts';
+import { startSweeper } from './storage/sweeper.ts';
+
+/** Entry point of `npm run auth-server`. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: defaultPretty() });
+  const storage = await openStorage({ DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl });
+  const keys = await loadOrCreateKeys(config.keysDir);
+  const { app } = createAuthServer({ config, storage, keys, logger });
+  const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
+  const server = await listen(app, config.port, config.host);
+
+  logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
+  if (config.createDemoUser) {
+    const demo = await ensureDemoUser(storage.accounts);
+    if (demo) {
+      // Printed once, on the first start with an empty account table; not a log line on purpose.
+      process.stdout.write(`\n  Demo account created — username: ${demo.username}  password: ${demo.password}\n  (shown only now; add users with: npm run users -- add <name> --password-stdin)\n\n`);
+    }
+  }
+
+  onShutdownSignal(async (signal) => {
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    await stopSweeper();
+    await storage.close();
+  });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`auth-server: ${error.message}\n`);
+  } else {
+    process.stderr.write(`auth-server failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});

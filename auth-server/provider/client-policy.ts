@@ -1,0 +1,90 @@
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
+const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'];
+const REGISTRATION_ROUTES = new Set(['registration', 'client_update']);
+
+type Metadata = Record<string, unknown>;
+
+/**
+ * oidc-provider's `extraClientMetadata`: runs on every client it builds (registered, stored,
+ * or fetched as a metadata document) and enforces our client policy.
+ *
+ * @example
+ * extraClientMetadata: clientPolicy(['mcp:tools', 'mcp:admin'])
+ */
+export function clientPolicy(resourceScopes: readonly string[]) {
+  return {
+    // `roles` is ours (client_credentials tokens carry it); listing a property is also what
+    // makes oidc-provider call the validator at all.
+    properties: ['roles'],
+    validator(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata) {
+      if (key !== 'roles') return;
+      checkRoles(ctx, metadata);
+      checkRedirectUris(metadata, 'redirect_uris');
+      checkRedirectUris(metadata, 'post_logout_redirect_uris');
+      widenScope(metadata, resourceScopes);
+    },
+  };
+}
+
+/**
+ * Roles grant privileges, so a client may only carry them when an operator registered it
+ * (initial access token or static configuration), never by open self-registration or by URL.
+ */
+function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata): void {
+  if (metadata.roles === undefined) return;
+  const selfRegistered =
+    (ctx?.oidc && REGISTRATION_ROUTES.has(ctx.oidc.route) && !ctx.oidc.entities.InitialAccessToken) ||
+    isUrl(metadata.client_id);
+  if (selfRegistered) {
+    delete metadata.roles;
+    return;
+  }
+  if (!Array.isArray(metadata.roles) || !metadata.roles.every((r) => typeof r === 'string' && /^[\w.:-]{1,64}$/.test(r))) {
+    throw new errors.InvalidClientMetadata('roles must be an array of role names');
+  }
+}
+
+/**
+ * https anywhere; plain http only on loopback (any port, RFC 8252 §7.3), for web and native
+ * clients alike; native apps may also use private-use schemes, never script-capable ones.
+ */
+function checkRedirectUris(metadata: Metadata, property: string): void {
+  const uris = metadata[property];
+  if (!Array.isArray(uris)) return; // oidc-provider reports the type error itself
+  for (const uri of uris) {
+    if (typeof uri !== 'string') continue;
+    const url = URL.parse(uri);
+    if (!url) throw new errors.InvalidRedirectUri(`${property} must only contain valid URLs`);
+    if (FORBIDDEN_SCHEMES.has(url.protocol)) {
+      throw new errors.InvalidRedirectUri(`${property} must not use the ${url.protocol} scheme`);
+    }
+    if (url.protocol === 'https:') continue;
+    if (url.protocol === 'http:') {
+      if (LOOPBACK_HOSTS.has(url.hostname)) continue;
+      throw new errors.InvalidRedirectUri(`${property}: http is only allowed on loopback (localhost, 127.0.0.1, [::1]); use https for ${url.host}`);
+    }
+    if (metadata.application_type === 'native') continue;
+    throw new errors.InvalidRedirectUri(`${property}: web clients must use https (or http on loopback)`);
+  }
+}
+
+/**
+ * MCP clients register with the scope of their first 401 challenge and later step up; the user's
+ * consent and roles decide what is granted, so a client acting for users may ask for any scope the
+ * resource servers publish. client_credentials-only clients keep exactly what they registered.
+ */
+function widenScope(metadata: Metadata, resourceScopes: readonly string[]): void {
+  if (typeof metadata.scope !== 'string') return;
+  const grants = Array.isArray(metadata.grant_types) ? metadata.grant_types : ['authorization_code'];
+  if (!grants.some((g) => USER_GRANTS.includes(g as string))) return;
+  const scopes = new Set(metadata.scope.split(' ').filter(Boolean));
+  for (const scope of resourceScopes) scopes.add(scope);
+  metadata.scope = [...scopes].join(' ');
+}
+
+function isUrl(value: unknown): boolean {
+  return typeof value === 'string' && /^https?:\/\//.test(value);
+}

@@ -1,0 +1,203 @@
+import type { Configuration, KoaContextWithOIDC, UnknownObject } from 'oidc-provider';
+import type { AuthServerConfig } from '../config.ts';
+import { describeClient } from '../interactions/client-display.ts';
+import type { Pages } from '../interactions/pages.ts';
+import type { AccountStore } from '../storage/store.ts';
+import type { SigningJwk } from '../keys/key-store.ts';
+import { clientPolicy } from './client-policy.ts';
+import { resourceIndicators } from './resources.ts';
+
+export interface ProviderDeps {
+  config: AuthServerConfig;
+  jwks: { keys: SigningJwk[] };
+  cookieKeys: string[];
+  adapter: Configuration['adapter'];
+  findAccount: Configuration['findAccount'];
+  accounts: AccountStore;
+  pages: Pages;
+  /** The issuer's path ('' at the root). */
+  prefix: string;
+  staticClientIds: ReadonlySet<string>;
+}
+
+/** Grants whose tokens are issued for a user (and so get a refresh token). */
+const REFRESHABLE = new Set(['AuthorizationCode', 'DeviceCode', 'RefreshToken']);
+
+/**
+ * The whole oidc-provider configuration; every choice that differs from its defaults says why.
+ *
+ * @example
+ * const provider = new Provider(config.issuer, providerConfiguration(deps));
+ */
+export function providerConfiguration(deps: ProviderDeps): Configuration {
+  const { config, pages } = deps;
+  const secure = config.issuer.startsWith('https://');
+  const resourceScopes = [...new Set(config.resources.flatMap((r) => r.scopes))];
+  const display = (ctx: KoaContextWithOIDC) => describeClient(ctx.oidc.client, deps.staticClientIds);
+
+  return {
+    adapter: deps.adapter,
+    findAccount: deps.findAccount,
+    jwks: deps.jwks,
+    // Resource scopes are listed here too: dynamic registrations that name them are then accepted.
+    scopes: ['openid', 'offline_access', 'profile', 'email', ...resourceScopes],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username', 'roles'],
+      email: ['email', 'email_verified'],
+    },
+    clientDefaults: {
+      // MCP clients are public clients with PKCE; refresh tokens for every code client.
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256',
+    },
+    extraClientMetadata: clientPolicy(resourceScopes),
+    pkce: { required: () => true },
+    responseTypes: ['code', 'none'],
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
+      short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
+    },
+    interactions: { url: (_ctx, interaction) => `${deps.prefix}/interaction/${interaction.uid}` },
+    routes: {
+      authorization: '/auth',
+      token: '/token',
+      jwks: '/jwks',
+      registration: '/reg',
+      revocation: '/token/revocation',
+      introspection: '/token/introspection',
+      userinfo: '/me',
+      end_session: '/session/end',
+      device_authorization: '/device/auth',
+      code_verification: '/device',
+      pushed_authorization_request: '/request',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: {
+        enabled: true,
+        initialAccessToken: deps.config.registration.initialAccessToken ?? false,
+        issueRegistrationAccessToken: true,
+      },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+      resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      userinfo: { enabled: true },
+      dPoP: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        async userCodeInputSource(ctx, form, _out, err) {
+          pages.send(ctx, 'device-input', { form, error: deviceError(err) }, err ? 400 : 200);
+        },
+        async userCodeConfirmSource(ctx, form, _client, _deviceInfo, userCode) {
+          pages.send(ctx, 'device-confirm', { form, client: display(ctx), userCode });
+        },
+        async successSource(ctx) {
+          pages.send(ctx, 'device-success', { client: display(ctx) });
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          pages.send(ctx, 'logout', { form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          pages.send(ctx, 'logout-success', { clientName: ctx.oidc.client ? display(ctx).name : undefined });
+        },
+      },
+      clientIdMetadataDocument: {
+        enabled: config.cimd.enabled,
+        ack: 'draft-02',
+        async allowFetch() {
+          return true;
+        },
+        async allowClient() {
+          return true;
+        },
+      },
+    } as Configuration['features'],
+    // Development may fetch metadata documents from loopback (local clients under test);
+    // production keeps oidc-provider's SSRF guard that refuses special-use addresses.
+    fetch: config.cimd.allowPrivateFetch
+      ? (url, options) => {
+          const { dispatcher: _guard, ...rest } = options as RequestInit & { dispatcher?: unknown };
+          return globalThis.fetch(url, rest);
+        }
+      : undefined,
+    // Refresh tokens for every user-facing code/device client, without the offline_access +
+    // prompt=consent ritual that MCP clients never perform.
+    async issueRefreshToken(_ctx, client, code) {
+      return client.grantTypeAllowed('refresh_token') && REFRESHABLE.has(code.kind);
+    },
+    // Refresh tokens outlive the browser session; the grant TTL bounds the chain.
+    expiresWithSession: async () => false,
+    rotateRefreshToken: (ctx) => {
+      const { RefreshToken: token, Client: client } = ctx.oidc.entities;
+      if (!token || !client) return true;
+      // Public clients rotate on every use (OAuth 2.1); confidential ones when 70% of the TTL is gone.
+      return client.clientAuthMethod === 'none' || token.ttlPercentagePassed() >= 70;
+    },
+    async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        const roles = (ctx.oidc.client?.metadata() as UnknownObject | undefined)?.roles;
+        return { roles: Array.isArray(roles) ? roles : [] };
+      }
+      const accountId = (token as { accountId?: string }).accountId;
+      if (!accountId) return undefined;
+      const account = await deps.accounts.findById(accountId);
+      return { roles: account?.roles ?? [] };
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      AuthorizationCode: config.ttl.authorizationCode,
+      DeviceCode: config.ttl.deviceCode,
+      IdToken: 3600,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+      RefreshToken: (ctx, token, client) => {
+        const rotated = ctx?.oidc?.entities.RotatedRefreshToken;
+        // A rotated token inherits what is left of its predecessor, so rotation never extends the chain.
+        if (rotated && client.clientAuthMethod === 'none') return rotated.remainingTTL;
+        return config.ttl.grant;
+      },
+    },
+    async renderError(ctx, out, error) {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const server = status >= 500;
+      pages.sendError(ctx, status, {
+        heading: server ? 'Something went wrong on our side' : 'This request could not be completed',
+        message: server
+          ? 'The server hit an unexpected problem. Try again; if it keeps happening, tell the operator.'
+          : 'The application sent a request this server cannot accept. Go back to the application and try again.',
+        code: String(out.error ?? 'invalid_request'),
+        description: server ? undefined : (out.error_description as string | undefined),
+      });
+    },
+    // Token and registration endpoints answer browsers whose origin matches a redirect URI.
+    clientBasedCORS(_ctx, origin, client) {
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
+    enabledJWA: {
+      authorizationSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      idTokenSigningAlgValues: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA', 'PS256', 'RS256'],
+    },
+  } as Configuration;
+}
+
+function deviceError(err: unknown): string | undefined {
+  if (!err) return undefined;
+  const name = (err as { name?: string; userCode?: string }).name;
+  if ((err as { userCode?: string }).userCode || name === 'NoCodeError') return 'That code is not valid. Check it and try again.';
+  if (name === 'AbortedError') return 'The sign-in was cancelled.';
+  return 'The code could not be checked. Try again.';
+}

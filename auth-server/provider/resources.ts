@@ -1,0 +1,53 @@
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import type { ResourceServerConfig } from '../config.ts';
+
+/**
+ * The resource-indicator policy (RFC 8707) for oidc-provider's `features.resourceIndicators`:
+ * known resources get ES256 JWT access tokens (RFC 9068) whose `aud` is the resource URL exactly.
+ *
+ * @example
+ * features: { resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) } }
+ */
+export function resourceIndicators(resources: ResourceServerConfig[]) {
+  const byUrl = new Map(resources.map((r) => [r.url, r]));
+  const fallback = resources[0];
+  if (!fallback) throw new Error('at least one resource server must be configured');
+
+  return {
+    /** No `resource` parameter means the default MCP resource, so its scopes are not lost. */
+    async defaultResource(_ctx: KoaContextWithOIDC, _client: unknown, oneOf?: string | string[]) {
+      if (Array.isArray(oneOf)) return oneOf.find((url) => byUrl.has(url)) ?? oneOf[0]!;
+      if (oneOf) return oneOf;
+      return fallback.url;
+    },
+    /** An `openid` request without `resource` at /token still gets the resource's JWT. */
+    async useGrantedResource() {
+      return true;
+    },
+    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string): Promise<ResourceServer> {
+      const resource = byUrl.get(indicator);
+      if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+      return {
+        scope: resource.scopes.join(' '),
+        audience: resource.url,
+        accessTokenTTL: resource.accessTokenTtl,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
+      };
+    },
+  };
+}
+
+/**
+ * Maps a client's `resource` value onto a configured resource: exact match, or the same URL with
+ * or without one trailing slash (the MCP SDK turns `http://h` into `http://h/`). Undefined when the
+ * value names no configured resource.
+ *
+ * @example
+ * canonicalResource(['http://localhost:3001/mcp'], 'http://localhost:3001/mcp/') // → '…/mcp'
+ */
+export function canonicalResource(known: readonly string[], value: string): string | undefined {
+  if (known.includes(value)) return value;
+  const twin = value.endsWith('/') ? value.slice(0, -1) : `${value}/`;
+  return known.includes(twin) ? twin : undefined;
+}

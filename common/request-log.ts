@@ -1,0 +1,51 @@
+import type { Middleware } from 'koa';
+import type { Logger } from './logger.ts';
+
+/**
+ * One log line per request: method, path (never the query: it can carry codes and hints),
+ * status, duration. Health checks log at debug so they don't drown the rest.
+ *
+ * @example
+ * app.use(requestLog(log));
+ */
+export function requestLog(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const fields = {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: Math.round((performance.now() - start) * 10) / 10,
+        ip: ctx.ip,
+      };
+      const level = ctx.path === '/healthz' ? 'debug' : ctx.status >= 500 ? 'error' : 'info';
+      log[level](fields, 'request');
+    }
+  };
+}
+
+/**
+ * Last-resort error handler: never a stack trace to the client; 4xx from koa's http-errors keep
+ * their status and message, anything else is a logged 500.
+ *
+ * @example
+ * app.use(errorBoundary(log));
+ */
+export function errorBoundary(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
+      const status = err.status ?? err.statusCode ?? 500;
+      if (status >= 500) log.error({ err: error, path: ctx.path }, 'unhandled error');
+      ctx.status = status;
+      const message = status < 500 && err.expose !== false && err.message ? err.message : 'internal server error';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: status < 500 ? 'invalid_request' : 'server_error', error_description: message };
+    }
+  };
+}
