@@ -1,0 +1,226 @@
+import { createInterface } from 'node:readline/promises';
+import { Writable, type Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { isMain } from '../../common/is-main.ts';
+import { openStorage } from '../storage/open-storage.ts';
+import { AccountExistsError, InvalidAccountError, type Account, type AccountStore } from '../storage/store.ts';
+
+const USAGE = `usage: npm run users -- <command>
+
+  add <username> --password-stdin [--name N] [--email E] [--role R]…
+           create an account; the password is read from stdin (one trailing newline is
+           dropped), or asked for without echo when stdin is a terminal and
+           --password-stdin is left out. --role may be repeated.
+  list     show every account: username, name, email, roles, id (the OIDC "sub")
+  remove <username>
+           delete an account (usernames match case-insensitively)
+
+Reads DATA_DIR (default ./data). Exit codes: 0 done, 1 refused (duplicate or unknown
+user, invalid input), 2 bad usage.
+example: printf '%s' 'correct horse' | npm run users -- add alice --password-stdin --role admin`;
+
+export interface UsersCliIo {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable;
+  stderr: Writable;
+  env: Record<string, string | undefined>;
+}
+
+/** Bad command line: the user gets the usage text and exit code 2. */
+class UsageError extends Error {}
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'password-stdin': { type: 'boolean' },
+  name: { type: 'string' },
+  email: { type: 'string' },
+  role: { type: 'string', multiple: true },
+} as const;
+
+/** Which options each command takes; anything else is a usage error rather than silently ignored. */
+const ALLOWED: Record<string, { operands: number; options: string[] }> = {
+  add: { operands: 1, options: ['password-stdin', 'name', 'email', 'role'] },
+  list: { operands: 0, options: [] },
+  remove: { operands: 1, options: [] },
+};
+
+/**
+ * The `npm run users` command, callable in-process. Returns the exit code; never throws for
+ * anything the user did.
+ *
+ * @example
+ * process.exitCode = await runUsersCli(['list'], { stdin: process.stdin, stdout: process.stdout,
+ *   stderr: process.stderr, env: process.env });
+ */
+export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr.write(`users: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  // Read the password before opening storage, so a refused password leaves no trace on disk.
+  let password: string | undefined;
+  if (parsed.command === 'add') {
+    try {
+      password = await readPassword(io, parsed.values['password-stdin'] === true);
+    } catch (error) {
+      if (error instanceof UsageError) {
+        io.stderr.write(`users: ${error.message}\n\n${USAGE}\n`);
+        return 2;
+      }
+      if (error instanceof InvalidAccountError) {
+        io.stderr.write(`users: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+  }
+
+  let storage;
+  try {
+    storage = await openStorage(io.env);
+  } catch (error) {
+    io.stderr.write(`users: cannot open storage: ${(error as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const { accounts } = storage;
+    const [username = ''] = parsed.operands;
+    switch (parsed.command) {
+      case 'add': {
+        const { values } = parsed;
+        const account = await accounts.add({
+          username,
+          password: password!,
+          name: values.name ?? null,
+          email: values.email ?? null,
+          roles: values.role ?? [],
+        });
+        io.stdout.write(`added ${account.username} (sub ${account.id})\n`);
+        return 0;
+      }
+      case 'list':
+        io.stdout.write(await formatAccounts(accounts));
+        return 0;
+      case 'remove': {
+        if (!(await accounts.remove(username))) {
+          io.stderr.write(`users: no account named "${username}"\n`);
+          return 1;
+        }
+        io.stdout.write(`removed ${username}\n`);
+        return 0;
+      }
+      default:
+        throw new Error(`unhandled command ${parsed.command}`);
+    }
+  } catch (error) {
+    if (error instanceof AccountExistsError || error instanceof InvalidAccountError) {
+      io.stderr.write(`users: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await storage.close();
+  }
+}
+
+function parseStrict(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs' own messages are clear ("Unknown option '--x'"); only their class is wrong for us.
+    throw new UsageError((error as Error).message);
+  }
+}
+
+type Values = ReturnType<typeof parseStrict>['values'];
+
+function parseCommand(argv: string[]): 'help' | { command: string; operands: string[]; values: Values } {
+  const { values, positionals } = parseStrict(argv);
+  const [command, ...operands] = positionals;
+  if (values.help || command === 'help') return 'help';
+  if (!command) throw new UsageError('missing command');
+  const allowed = ALLOWED[command];
+  if (!allowed) throw new UsageError(`unknown command "${command}"`);
+  if (operands.length !== allowed.operands) {
+    throw new UsageError(
+      allowed.operands === 0 ? `${command} takes no arguments` : `${command} needs exactly one username`,
+    );
+  }
+  const stray = Object.keys(values).filter((key) => !allowed.options.includes(key));
+  if (stray.length > 0) throw new UsageError(`${command} does not take --${stray.join(', --')}`);
+  return { command, operands, values };
+}
+
+async function readPassword(io: UsersCliIo, fromStdin: boolean): Promise<string> {
+  let password: string;
+  if (fromStdin) {
+    password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+  } else if (io.stdin.isTTY) {
+    password = await askHidden(io, 'Password: ');
+    if ((await askHidden(io, 'Repeat password: ')) !== password) throw new InvalidAccountError('the two passwords differ');
+  } else {
+    throw new UsageError('add needs --password-stdin when stdin is not a terminal');
+  }
+  // hashPassword refuses it too, but only after storage is opened; say it first and plainly.
+  if (password === '') throw new InvalidAccountError('empty password refused');
+  return password;
+}
+
+async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Prompts on stderr and reads one line from the terminal without echoing it. */
+async function askHidden(io: UsersCliIo, prompt: string): Promise<string> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _encoding, callback) {
+      if (!muted) io.stderr.write(chunk);
+      callback();
+    },
+  });
+  const rl = createInterface({ input: io.stdin, output, terminal: true });
+  try {
+    const answer = rl.question(prompt);
+    muted = true; // The prompt is out; everything readline echoes from now on is the password.
+    return await answer;
+  } finally {
+    rl.close();
+    io.stderr.write('\n');
+  }
+}
+
+async function formatAccounts(accounts: AccountStore): Promise<string> {
+  const list = await accounts.list();
+  if (list.length === 0) return 'no accounts yet: add one with `npm run users -- add <username> --password-stdin`\n';
+  const header = ['USERNAME', 'NAME', 'EMAIL', 'ROLES', 'ID'];
+  const rows = list.map((a: Account) => [a.username, a.name ?? '-', a.email ?? '-', a.roles.join(',') || '-', a.id]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .concat('\n');
+  return [header, ...rows].map(line).join('');
+}
+
+if (isMain(import.meta.url)) {
+  runUsersCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => (process.exitCode = code),
+    (error: Error) => {
+      process.stderr.write(`users: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
