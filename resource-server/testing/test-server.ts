@@ -1,0 +1,61 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { listen } from '../../common/http-server.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createResourceServer } from '../app.ts';
+import { loadConfig, type ResourceServerConfig } from '../config.ts';
+
+export interface RunningResourceServer {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The resource URL (the MCP endpoint): `aud` of valid tokens. */
+  mcpUrl: string;
+  config: ResourceServerConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real resource server in-process on a free loopback port, configured through the
+ * same loadConfig as production (so the resource URL names the real port).
+ */
+export async function startResourceServer(env: Record<string, string>): Promise<RunningResourceServer> {
+  const port = await freePort();
+  const config = loadConfig({
+    RS_PORT: String(port),
+    RS_HOST: '127.0.0.1',
+    RS_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    ...env,
+  });
+  const resourceServer = createResourceServer(config, { logger: createLogger({ name: 'resource-server', level: 'silent', pretty: false }) });
+  const http = await listen(resourceServer.app, config.port, config.host);
+  return {
+    url: http.url,
+    mcpUrl: config.resourceUrl,
+    config,
+    async close() {
+      const stopped = http.close();
+      await resourceServer.close();
+      await stopped;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Headers of a well-formed MCP POST. */
+export const MCP_POST_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+};
