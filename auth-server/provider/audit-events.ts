@@ -23,8 +23,13 @@ export function auditEvents(provider: Provider, audit: Logger): void {
   type Line = [Record<string, unknown>, string] | [Record<string, unknown>, string, 'info' | 'warn'];
   const on = (event: string, line: (...args: any[]) => Line) => {
     (provider as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
-      const [fields, message, level = 'info'] = line(...args);
-      audit[level]({ event, ...fields }, message);
+      // A listener that throws would fail the request it reports on: auditing must never do that.
+      try {
+        const [fields, message, level = 'info'] = line(...args);
+        audit[level]({ event, ...fields }, message);
+      } catch (error) {
+        audit.error({ event, err: error }, 'audit listener failed');
+      }
     });
   };
 
@@ -35,7 +40,7 @@ export function auditEvents(provider: Provider, audit: Logger): void {
     'warn',
   ]);
   on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => [{ ...who(ctx), grant_id: grantId }, 'grant revoked', 'warn']);
-  on('refresh_token.consumed', (ctx: KoaContextWithOIDC, token: Entity) => [{ ...who(ctx, token), grant_id: token.grantId }, 'refresh token used']);
+  on('refresh_token.consumed', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'refresh token used']);
   on('access_token.issued', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'access token issued']);
   on('client_credentials.issued', (token: Entity) => [{ client_id: token.clientId }, 'client credentials token issued']);
   on('authorization.success', (ctx: KoaContextWithOIDC) => [who(ctx), 'authorization granted']);

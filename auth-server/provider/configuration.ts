@@ -85,7 +85,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Introspection is for resource servers and APIs, which authenticate; public clients never introspect.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       dPoP: { enabled: true },
