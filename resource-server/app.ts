@@ -89,7 +89,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     if (challenge.scheme === 'DPoP') full.algs = DPOP_ALGORITHMS;
     ctx.status = status;
     ctx.set('WWW-Authenticate', challengeHeader(full));
-    ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description } : { error: 'unauthorized' };
+    ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
     log.info({ path: ctx.path, status, error: challenge.error, reason: challenge.description, ip: ctx.ip }, 'mcp request refused');
   };
 
@@ -150,7 +150,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
       const scope = missingScopeChallenge(body, auth.scopes, registry);
       if (scope) {
         const scheme = auth.extra?.jkt ? 'DPoP' : 'Bearer';
-        refuse(ctx, 403, { scheme, error: 'insufficient_scope', description: 'the token lacks a scope this call needs', scope });
+        // No error_description: the challenge is exactly what RFC 6750 §3.1 needs for a step-up.
+        refuse(ctx, 403, { scheme, error: 'insufficient_scope', scope });
         return;
       }
     }
