@@ -3,7 +3,6 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'];
-const REGISTRATION_ROUTES = new Set(['registration', 'client_update']);
 
 type Metadata = Record<string, unknown>;
 
@@ -14,14 +13,14 @@ type Metadata = Record<string, unknown>;
  * @example
  * extraClientMetadata: clientPolicy(['mcp:tools', 'mcp:admin'])
  */
-export function clientPolicy(resourceScopes: readonly string[]) {
+export function clientPolicy(resourceScopes: readonly string[], options: { registrationNeedsToken: boolean }) {
   return {
     // `roles` is ours (client_credentials tokens carry it); listing a property is also what
     // makes oidc-provider call the validator at all.
     properties: ['roles'],
     validator(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata) {
       if (key !== 'roles') return;
-      checkRoles(ctx, metadata);
+      checkRoles(ctx, metadata, options.registrationNeedsToken);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');
       widenScope(metadata, resourceScopes);
@@ -31,14 +30,18 @@ export function clientPolicy(resourceScopes: readonly string[]) {
 
 /**
  * Roles grant privileges, so a client may only carry them when an operator registered it
- * (initial access token or static configuration), never by open self-registration or by URL.
+ * (registration behind an initial access token), never by open self-registration, by URL, or by
+ * updating itself through RFC 7592 (an update keeps whatever roles the client had).
  */
-function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata): void {
+function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, registrationNeedsToken: boolean): void {
+  const route = ctx?.oidc?.route;
+  if (route === 'client_update') {
+    const current = (ctx!.oidc.client?.metadata() as Metadata | undefined)?.roles;
+    if (current === undefined) delete metadata.roles;
+    else metadata.roles = current;
+  }
   if (metadata.roles === undefined) return;
-  const selfRegistered =
-    (ctx?.oidc && REGISTRATION_ROUTES.has(ctx.oidc.route) && !ctx.oidc.entities.InitialAccessToken) ||
-    isUrl(metadata.client_id);
-  if (selfRegistered) {
+  if ((route === 'registration' && !registrationNeedsToken) || isUrl(metadata.client_id)) {
     delete metadata.roles;
     return;
   }

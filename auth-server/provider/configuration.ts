@@ -53,7 +53,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
     },
-    extraClientMetadata: clientPolicy(resourceScopes),
+    extraClientMetadata: clientPolicy(resourceScopes, { registrationNeedsToken: Boolean(config.registration.initialAccessToken) }),
     pkce: { required: () => true },
     responseTypes: ['code', 'none'],
     cookies: {

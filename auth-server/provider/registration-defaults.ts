@@ -3,8 +3,9 @@ import { BodyError, oauthError, readJsonObject } from './request-body.ts';
 
 /**
  * Fills in what RFC 7591 lets a server decide and oidc-provider would otherwise refuse:
- * a client_credentials-only registration gets no response types and a secret-based auth method
- * (there is no user, so a public client makes no sense). Everything else keeps oidc-provider's
+ * a registration that names no auth method is a public client (`none`), except a
+ * client_credentials client, which gets a secret (there is no user, so a public client makes no
+ * sense) and, when it has no code grant, no response types. Everything else keeps oidc-provider's
  * validation.
  *
  * @example
@@ -27,8 +28,10 @@ export function registrationDefaults(registrationPath: string): Middleware {
     if (Array.isArray(grants) && !grants.includes('authorization_code') && body.response_types === undefined) {
       body.response_types = [];
     }
-    if (Array.isArray(grants) && grants.includes('client_credentials') && body.token_endpoint_auth_method === undefined) {
-      body.token_endpoint_auth_method = 'client_secret_basic';
+    if (body.token_endpoint_auth_method === undefined) {
+      // Named explicitly, so oidc-provider does not mint a secret for a client that will never use it.
+      const machine = Array.isArray(grants) && grants.includes('client_credentials');
+      body.token_endpoint_auth_method = machine ? 'client_secret_basic' : 'none';
     }
     return next();
   };
