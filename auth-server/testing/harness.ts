@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -38,10 +40,8 @@ export async function startAuthServer(env: Record<string, string> = {}, reuseDir
     { name: 'auth-server', level: 'debug', pretty: false },
     new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }),
   );
-  // Port first, so the issuer can name it: bind, then build the app behind a late-bound handler.
-  const placeholder = await listen(new (await import('koa')).default(), 0, '127.0.0.1');
-  const port = placeholder.port;
-  await placeholder.close();
+  // Port first, so the issuer can name it.
+  const port = env.AUTH_PORT ? Number(env.AUTH_PORT) : await freePort();
   const config = loadConfig({
     NODE_ENV: 'test',
     AUTH_PORT: String(port),
@@ -55,7 +55,7 @@ export async function startAuthServer(env: Record<string, string> = {}, reuseDir
   const storage = openSqliteStorage(config.dataDir);
   const keys = await loadOrCreateKeys(config.keysDir);
   const { app } = createAuthServer({ config, storage, keys, logger });
-  const server = await listen(app, port, '127.0.0.1');
+  const server = await listen(app, config.port, '127.0.0.1');
   const stop = async () => {
     await server.close();
     await storage.close();
@@ -72,6 +72,15 @@ export async function startAuthServer(env: Record<string, string> = {}, reuseDir
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A port that was free a moment ago (loopback tests only). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {
