@@ -27,6 +27,9 @@ onShutdownSignal(async (signal) => {
   // Stop accepting first, then end sessions (their open SSE streams would hold the close).
   const stopped = http.close();
   await resourceServer.close();
+  // Ended SSE streams leave keep-alive sockets idle only now: close them too.
+  await new Promise((resolve) => setImmediate(resolve));
+  http.server.closeIdleConnections();
   await stopped;
   log.flush();
 });

@@ -37,6 +37,9 @@ export async function startResourceServer(env: Record<string, string>): Promise<
     async close() {
       const stopped = http.close();
       await resourceServer.close();
+      // Tests end with nothing in flight; lingering keep-alive sockets of the SDK clients would
+      // otherwise hold the close for seconds.
+      http.server.closeAllConnections();
       await stopped;
     },
   };

@@ -1,0 +1,84 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
+import { startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+
+let issuer: TestIssuer;
+let rs: RunningResourceServer;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  rs = await startResourceServer({ AUTH_ISSUER: issuer.url });
+});
+afterAll(async () => {
+  await rs.close();
+  await issuer.close();
+});
+
+const token = (claims: Record<string, unknown> = {}) => issuer.mint({ claims: { aud: rs.mcpUrl, ...claims } });
+
+async function connect(accessToken: string) {
+  const client = new Client({ name: 'legacy-client', version: '1.0.0' });
+  const transport = new SSEClientTransport(new URL(`${rs.url}/sse`), { requestInit: { headers: { Authorization: `Bearer ${accessToken}` } } });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** The POST URL the server announced in its `endpoint` event. */
+const endpointOf = (transport: SSEClientTransport) => String((transport as unknown as { _endpoint: URL })._endpoint);
+
+describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
+  it('works with a token: lists tools and calls greet', async () => {
+    const { client } = await connect(await token({ sub: 'user-dave' }));
+    try {
+      expect((await client.listTools()).tools).toHaveLength(4);
+      const result = (await client.callTool({ name: 'greet', arguments: { name: 'SSE' } })) as CallToolResult;
+      expect(result.content[0]).toEqual({ type: 'text', text: 'Hello, SSE! Your user id is user-dave.' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses GET /sse without a token with the 401 challenge', async () => {
+    const response = await fetch(`${rs.url}/sse`, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", scope="mcp:tools"$/);
+  });
+
+  it('refuses POST /messages without a token, with a bad token, and from another subject', async () => {
+    const { client, transport } = await connect(await token({ sub: 'user-erin' }));
+    try {
+      const url = endpointOf(transport);
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
+      const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      expect((await post({})).status).toBe(401);
+      expect((await post({ authorization: 'Bearer nope' })).status).toBe(401);
+      expect((await post({ authorization: `Bearer ${await token({ sub: 'user-mallory' })}` })).status).toBe(404);
+      expect((await post({ authorization: `Bearer ${await token({ sub: 'user-erin' })}` })).status).toBe(202);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('checks tool scopes on POST /messages too (403 insufficient_scope)', async () => {
+    const { client, transport } = await connect(await token());
+    try {
+      const response = await fetch(endpointOf(transport), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'admin_report', arguments: {} } }),
+      });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('www-authenticate')).toContain('scope="mcp:tools mcp:admin"');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a foreign Origin on /sse', async () => {
+    const response = await fetch(`${rs.url}/sse`, { headers: { origin: 'http://evil.example', authorization: `Bearer ${await token()}` } });
+    expect(response.status).toBe(403);
+  });
+});
