@@ -14,7 +14,8 @@ export const port = (fallback: number) =>
 export const httpUrl = z
   .string()
   .trim()
-  .refine((value) => URL.canParse(value), 'must be an absolute URL')
+  // abort: the refinements below parse the URL and would throw on one that cannot be parsed.
+  .refine((value) => URL.canParse(value), { message: 'must be an absolute URL', abort: true })
   .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must use http or https')
   .refine((value) => !new URL(value).search && !new URL(value).hash, 'must not have a query or fragment');
 
