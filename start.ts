@@ -1,0 +1,231 @@
+/**
+ * `npm start`: the whole stack on this machine in one command, in development mode.
+ *
+ * Runs `node auth-server/main.ts` and `node resource-server/main.ts` as child processes with the
+ * same environment (so both read the same AUTH_PORT, RS_PORT, AUTH_ISSUER, RS_RESOURCE_URL…),
+ * passes their logs through (pretty in a terminal), and once both answer GET /healthz prints a
+ * banner with the MCP URL to paste into a client, the issuer, and the demo account on a first start.
+ *
+ * Ctrl-C (or SIGTERM) stops both and exits 0 when both stopped cleanly. If one server exits on its
+ * own, the other is stopped and this command exits non-zero: never a half stack.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadConfig as loadAuthConfig } from './auth-server/config.ts';
+import { ConfigError } from './common/config-error.ts';
+import { loadConfig as loadResourceConfig } from './resource-server/config.ts';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+/** How long both servers get to answer /healthz before start gives up. */
+const READY_TIMEOUT_MS = 30_000;
+/** How long a server gets to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 10_000;
+/**
+ * The auth server creates the demo account right after it starts listening, so /healthz can answer
+ * just before the credentials are printed: on a first start (empty DATA_DIR) the banner waits this
+ * long for them. Later starts do not wait; should a demo account still appear (every account was
+ * removed), its line is printed as it comes.
+ */
+const DEMO_WAIT_MS = 5_000;
+/** With DATABASE_URL we cannot tell a first start: wait this long. */
+const DEMO_GRACE_MS = 1_000;
+/** The block auth-server/main.ts prints once, on the first start: moved into the banner. */
+const DEMO_LINE = /^\s*Demo account created — username: (\S+)\s+password: (\S+)\s*$/;
+const DEMO_HINT = /^\s*\(shown only now; add users with: .*\)\s*$/;
+
+interface Server {
+  name: string;
+  entry: string;
+  healthUrl: string;
+  child?: ChildProcess;
+  exited?: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+function readConfiguration(env: NodeJS.ProcessEnv) {
+  try {
+    return { auth: loadAuthConfig(env), resource: loadResourceConfig(env) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`start: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** Where a server bound to `host` can be reached from this machine. */
+function localUrl(host: string | undefined, port: number, path: string): string {
+  const shown = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}${path}`;
+}
+
+function banner(mcpUrl: string, issuer: string, demo: { username: string; password: string } | undefined): string {
+  const lines = [
+    '',
+    '  mcp-oauth-stack is ready (development)',
+    '',
+    `    MCP server URL:  ${mcpUrl}    <- paste this into your MCP client`,
+    `    Issuer:          ${issuer}`,
+    '',
+  ];
+  if (demo) {
+    lines.push(
+      `  Demo account created — username: ${demo.username}  password: ${demo.password}`,
+      '  (shown only now; add users with: npm run users -- add <name> --password-stdin)',
+    );
+  } else {
+    lines.push('  Sign in with an account from DATA_DIR (npm run users -- list; add one with npm run users -- add <name> --password-stdin)');
+  }
+  lines.push('', '  Ctrl-C stops both servers. Logs follow.', '', '');
+  return lines.join('\n');
+}
+
+async function isHealthy(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development' };
+if (process.env.NODE_ENV && process.env.NODE_ENV !== 'development') {
+  process.stderr.write(`start: npm start is the development stack; ignoring NODE_ENV=${process.env.NODE_ENV} (run the servers one by one for production)\n`);
+}
+// Children write to a pipe, not a terminal: ask for the pretty format ourselves when we are in one.
+if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
+
+const config = readConfiguration(env);
+if (config.resource.issuer !== config.auth.issuer) {
+  process.stderr.write(`start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`);
+}
+
+/** No accounts can exist yet: the auth server will create the demo account. */
+function isFirstStart(dataDir: string): boolean {
+  try {
+    return readdirSync(dataDir).length === 0;
+  } catch {
+    return true;
+  }
+}
+const demoWaitMs = config.auth.databaseUrl ? DEMO_GRACE_MS : isFirstStart(config.auth.dataDir) ? DEMO_WAIT_MS : 0;
+
+const servers: Server[] = [
+  { name: 'auth-server', entry: 'auth-server/main.ts', healthUrl: localUrl(config.auth.host, config.auth.port, '/healthz') },
+  { name: 'resource-server', entry: 'resource-server/main.ts', healthUrl: localUrl(config.resource.host, config.resource.port, '/healthz') },
+];
+
+let demo: { username: string; password: string } | undefined;
+let bannerShown = false;
+let stopping = false;
+
+function forward(server: Server, child: ChildProcess): void {
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const match = server.name === 'auth-server' ? DEMO_LINE.exec(line) : null;
+    if (match) {
+      demo = { username: match[1]!, password: match[2]! };
+      // After the banner it is printed as the auth server wrote it; before, the banner shows it.
+      if (bannerShown) process.stdout.write(`${line}\n`);
+      return;
+    }
+    if (server.name === 'auth-server' && DEMO_HINT.test(line) && (demo || bannerShown)) {
+      if (bannerShown) process.stdout.write(`${line}\n`);
+      return;
+    }
+    // The demo block's blank lines are not log lines; drop them before the banner.
+    if (line.trim() === '' && !bannerShown) return;
+    process.stdout.write(`${line}\n`);
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${line}\n`));
+}
+
+function startServer(server: Server): void {
+  const child = spawn(process.execPath, [server.entry], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: a terminal's Ctrl-C reaches only us, and we stop each server exactly once
+    // (a second signal makes a server exit at once, without a clean shutdown).
+    detached: true,
+  });
+  server.child = child;
+  forward(server, child);
+  child.on('error', (error) => {
+    process.stderr.write(`start: could not run ${server.name}: ${error.message}\n`);
+    server.exited ??= { code: 1, signal: null };
+    void shutdown(1);
+  });
+  child.on('close', (code, signal) => {
+    server.exited = { code, signal };
+    if (stopping) return;
+    const others = servers.filter((s) => s !== server).map((s) => s.name).join(', ');
+    process.stderr.write(`start: ${server.name} exited (${signal ?? `code ${code}`}); stopping ${others}\n`);
+    void shutdown(code && code !== 0 ? code : 1);
+  });
+}
+
+function running(server: Server): server is Server & { child: ChildProcess } {
+  return server.child !== undefined && server.exited === undefined && server.child.exitCode === null && server.child.signalCode === null;
+}
+
+async function shutdown(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    const waits = servers.filter(running).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            process.stderr.write(`start: ${server.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s; killing it\n`);
+            server.child.kill('SIGKILL');
+          }, STOP_TIMEOUT_MS);
+          server.child.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          server.child.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(waits);
+    const unclean = servers.some((s) => s.exited && s.exited.code !== 0 && s.exited.signal !== 'SIGTERM');
+    process.exit(exitCode !== 0 ? exitCode : unclean ? 1 : 0);
+  }
+  return new Promise<never>(() => {});
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      // Second Ctrl-C: do not wait any longer.
+      for (const server of servers.filter(running)) server.child.kill('SIGKILL');
+      process.exit(1);
+    }
+    void shutdown(0);
+  });
+}
+// Whatever happens to us, never leave a server behind.
+process.on('exit', () => {
+  for (const server of servers.filter(running)) server.child.kill('SIGKILL');
+});
+process.stdout.on('error', () => {}); // `npm start | head`: keep running when the reader goes away
+
+for (const server of servers) startServer(server);
+
+const deadline = Date.now() + READY_TIMEOUT_MS;
+const pending = new Set(servers);
+while (pending.size > 0 && !stopping) {
+  if (Date.now() > deadline) {
+    process.stderr.write(`start: ${[...pending].map((s) => `${s.name} (${s.healthUrl})`).join(' and ')} did not become healthy within ${READY_TIMEOUT_MS / 1000} s\n`);
+    await shutdown(1);
+  }
+  for (const server of [...pending]) if (await isHealthy(server.healthUrl)) pending.delete(server);
+  if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const demoDeadline = Date.now() + demoWaitMs;
+while (!demo && !stopping && Date.now() < demoDeadline) await new Promise((resolve) => setTimeout(resolve, 25));
+if (!stopping) {
+  process.stdout.write(banner(config.resource.resourceUrl, config.auth.issuer, demo));
+  bannerShown = true;
+}
