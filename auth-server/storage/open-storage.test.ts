@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestSchema, SKIP_POSTGRES } from '../testing/postgres.ts';
 import { openStorage } from './open-storage.ts';
+import { openPostgresStorage } from './postgres-store.ts';
 
 describe('openStorage', () => {
   const dirs: string[] = [];
@@ -20,9 +22,20 @@ describe('openStorage', () => {
     expect(existsSync(join(dir, 'auth.db'))).toBe(true);
   });
 
-  it('says plainly that PostgreSQL is not there yet', async () => {
-    await expect(openStorage({ DATABASE_URL: 'postgres://localhost/auth' })).rejects.toThrow(
-      'PostgreSQL storage is not implemented yet',
-    );
+  it.skipIf(SKIP_POSTGRES)('opens PostgreSQL when DATABASE_URL is set, and DATA_DIR is left alone', async () => {
+    const schema = await createTestSchema();
+    const dir = await mkdtemp(join(tmpdir(), 'auth-open-'));
+    dirs.push(dir);
+    try {
+      const storage = await openStorage({ DATABASE_URL: schema.url, DATABASE_POOL_SIZE: '2', DATA_DIR: dir });
+      await storage.accounts.add({ username: 'alice', password: 'pw' });
+      await storage.close();
+      const again = await openPostgresStorage(schema.url);
+      expect((await again.accounts.list()).map((a) => a.username)).toEqual(['alice']);
+      await again.close();
+      expect(existsSync(join(dir, 'auth.db'))).toBe(false);
+    } finally {
+      await schema.drop();
+    }
   });
 });

@@ -35,6 +35,25 @@ const MIGRATIONS: readonly string[] = [
     created_at    INTEGER NOT NULL
   );
   `,
+  `
+  -- Leases serializing requests for one token across processes (provider/token-request-lock.ts).
+  CREATE TABLE token_locks (
+    key        TEXT    NOT NULL PRIMARY KEY,
+    owner      TEXT    NOT NULL,
+    -- epoch milliseconds; a lease past it is free for the taking
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX token_locks_expires_at ON token_locks (expires_at);
+
+  -- Token responses kept for the refresh grace window.
+  CREATE TABLE token_replays (
+    key         TEXT    NOT NULL PRIMARY KEY,
+    fingerprint TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    expires_at  INTEGER NOT NULL
+  );
+  CREATE INDEX token_replays_expires_at ON token_replays (expires_at);
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */

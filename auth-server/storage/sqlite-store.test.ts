@@ -41,7 +41,7 @@ describe('openSqliteStorage', () => {
     const db = new DatabaseSync(join(dir, 'auth.db'));
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
     } finally {
       db.close();
     }

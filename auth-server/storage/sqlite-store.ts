@@ -4,6 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
+import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import {
   CLOCK_TOLERANCE_SECONDS,
   GRANTABLE_MODELS,
@@ -64,6 +65,8 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
   return {
     models,
     accounts,
+    locks: new SqliteLockStore(db, now),
+    replays: new SqliteReplayStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },
@@ -85,7 +88,7 @@ class SqliteModelStore implements ModelStore {
   readonly #consume;
   readonly #destroy;
   readonly #revoke;
-  readonly #sweep;
+  readonly #sweeps;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#db = db;
@@ -107,9 +110,12 @@ class SqliteModelStore implements ModelStore {
       WHERE model = :model AND id = :id AND ${live}`);
     this.#destroy = db.prepare('DELETE FROM models WHERE model = :model AND id = :id');
     this.#revoke = db.prepare('DELETE FROM models WHERE grant_id = :grantId');
-    this.#sweep = db.prepare(`
-      DELETE FROM models WHERE rowid IN (
-        SELECT rowid FROM models WHERE expires_at IS NOT NULL AND expires_at <= :now LIMIT ${SWEEP_BATCH})`);
+    // Token-request leases and replays expire too; the same sweeper clears them.
+    this.#sweeps = ['models', 'token_locks', 'token_replays'].map((table) =>
+      db.prepare(`
+        DELETE FROM ${table} WHERE rowid IN (
+          SELECT rowid FROM ${table} WHERE expires_at IS NOT NULL AND expires_at <= :now LIMIT ${SWEEP_BATCH})`),
+    );
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
@@ -156,11 +162,13 @@ class SqliteModelStore implements ModelStore {
     let removed = 0;
     // Each batch is its own short transaction, so requests (and other processes) get the
     // write lock between batches; yielding lets this process's own requests run too.
-    while (this.#db.isOpen) {
-      const changes = Number(this.#sweep.run({ now: this.#now() }).changes);
-      removed += changes;
-      if (changes < SWEEP_BATCH) break;
-      await yieldToEventLoop();
+    for (const sweep of this.#sweeps) {
+      while (this.#db.isOpen) {
+        const changes = Number(sweep.run({ now: this.#now() }).changes);
+        removed += changes;
+        if (changes < SWEEP_BATCH) break;
+        await yieldToEventLoop();
+      }
     }
     return removed;
   }

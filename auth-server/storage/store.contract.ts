@@ -195,6 +195,67 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
       });
     });
 
+    describe('token-request locks', () => {
+      it('gives a key to one owner at a time, even when many ask at once', async () => {
+        const other = await open();
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : storage).locks.acquire('k', `owner-${i}`, 10_000)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await storage.locks.acquire('other-key', 'owner-x', 10_000)).toBe(true);
+      });
+
+      it('frees a key on release by its owner, not by anyone else', async () => {
+        expect(await storage.locks.acquire('k', 'a', 10_000)).toBe(true);
+        await storage.locks.release('k', 'b');
+        expect(await storage.locks.acquire('k', 'b', 10_000)).toBe(false);
+        await storage.locks.release('k', 'a');
+        expect(await storage.locks.acquire('k', 'b', 10_000)).toBe(true);
+      });
+
+      it('lets the next owner take a lease whose holder never released it, once it expires', async () => {
+        expect(await storage.locks.acquire('k', 'crashed', 10_000)).toBe(true);
+        clock = START + 9_999;
+        expect(await storage.locks.acquire('k', 'next', 10_000)).toBe(false);
+        clock = START + 10_000;
+        expect(await storage.locks.acquire('k', 'next', 10_000)).toBe(true);
+        // The old holder's late release does not free the new owner's lease.
+        await storage.locks.release('k', 'crashed');
+        expect(await storage.locks.acquire('k', 'third', 10_000)).toBe(false);
+      });
+    });
+
+    describe('token replays', () => {
+      it('returns what was put, to any connection, until its TTL ends', async () => {
+        const other = await open();
+        await storage.replays.put('r1', { fingerprint: 'f', body: '{"access_token":"x"}' }, 5_000);
+        expect(await other.replays.get('r1')).toEqual({ fingerprint: 'f', body: '{"access_token":"x"}' });
+        expect(await other.replays.get('r2')).toBeUndefined();
+        clock = START + 5_000;
+        expect(await storage.replays.get('r1')).toBeUndefined();
+      });
+
+      it('replaces an entry put again under the same key', async () => {
+        await storage.replays.put('r1', { fingerprint: 'f1', body: 'one' }, 5_000);
+        clock = START + 6_000;
+        await storage.replays.put('r1', { fingerprint: 'f2', body: 'two' }, 5_000);
+        expect(await storage.replays.get('r1')).toEqual({ fingerprint: 'f2', body: 'two' });
+      });
+
+      it('are swept with the expired models, and live ones are kept', async () => {
+        await storage.replays.put('old', { fingerprint: 'f', body: 'b' }, 1_000);
+        await storage.replays.put('new', { fingerprint: 'f', body: 'b' }, 60_000);
+        await storage.locks.acquire('old-lock', 'o', 1_000);
+        clock = START + 2_000;
+        expect(await storage.models.sweepExpired()).toBe(2);
+        expect(await storage.replays.get('new')).toEqual({ fingerprint: 'f', body: 'b' });
+        // The swept lease is gone, so it can be taken; the swept replay does not come back.
+        clock = START;
+        expect(await storage.replays.get('old')).toBeUndefined();
+        expect(await storage.locks.acquire('old-lock', 'p', 1_000)).toBe(true);
+      });
+    });
+
     describe('accounts', () => {
       it('adds an account with a random id and finds it by id and by username', async () => {
         const alice = await storage.accounts.add({

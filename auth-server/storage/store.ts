@@ -28,7 +28,7 @@ export interface ModelStore {
   destroy(model: string, id: string): Promise<void>;
   /** Removes every token of every model that belongs to the grant. */
   revokeByGrantId(grantId: string): Promise<void>;
-  /** Deletes expired rows in small batches; returns how many were removed. */
+  /** Deletes expired rows (models, locks, replays) in small batches; returns how many were removed. */
   sweepExpired(): Promise<number>;
 }
 
@@ -70,9 +70,39 @@ export class AccountExistsError extends Error {
   }
 }
 
+/**
+ * Short leases that serialize requests for one token across every auth-server instance sharing
+ * the store (see provider/token-request-lock.ts). A lease that is never released (its holder
+ * crashed) frees itself when it expires.
+ */
+export interface LockStore {
+  /** Takes `key` for `ttlMs` when it is free or its lease has expired; returns whether it did. */
+  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives `key` back, but only if `owner` still holds it (an expired lease may have moved on). */
+  release(key: string, owner: string): Promise<void>;
+}
+
+/** A token response kept for the refresh grace window. */
+export interface ReplayEntry {
+  /** A hash of what identifies the request's client and its parameters; a replay needs a match. */
+  fingerprint: string;
+  /** The response body exactly as it was sent. */
+  body: string;
+}
+
+/** Token responses kept for a short time so a duplicate request can get the same answer. */
+export interface ReplayStore {
+  /** Stores (or replaces) the entry under `key` for `ttlMs`. */
+  put(key: string, entry: ReplayEntry, ttlMs: number): Promise<void>;
+  /** The entry, or undefined when missing or expired. */
+  get(key: string): Promise<ReplayEntry | undefined>;
+}
+
 export interface Storage {
   models: ModelStore;
   accounts: AccountStore;
+  locks: LockStore;
+  replays: ReplayStore;
   /** Flushes and closes; the store is unusable afterwards. */
   close(): Promise<void>;
 }

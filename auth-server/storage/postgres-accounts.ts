@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { hashPassword, verifyPassword } from '../accounts/password.ts';
+import { isValidUsername, validateNewAccount } from '../accounts/new-account.ts';
+import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
+
+interface AccountRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  name: string | null;
+  email: string | null;
+  roles: string[];
+  created_at: string;
+}
+
+const COLUMNS = 'id, username, password_hash, name, email, roles, created_at';
+
+/**
+ * Accounts in the `accounts` table of a PostgreSQL schema (already quoted). Same rules as the
+ * SQLite store: usernames kept as typed, unique and looked up case-insensitively (a unique
+ * index on lower(username)).
+ *
+ * @example
+ * const accounts = new PostgresAccountStore(pool, '"public"', Date.now);
+ * await accounts.add({ username: 'alice', password: 'secret', roles: ['admin'] });
+ */
+export class PostgresAccountStore implements AccountStore {
+  readonly #pool: Pool;
+  readonly #table: string;
+  readonly #now: () => number;
+
+  constructor(pool: Pool, schema: string, now: () => number) {
+    this.#pool = pool;
+    this.#table = `${schema}.accounts`;
+    this.#now = now;
+  }
+
+  async add(input: NewAccount): Promise<Account> {
+    const fields = validateNewAccount(input);
+    const passwordHash = await hashPassword(input.password);
+    const account: Account = {
+      // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
+      id: randomBytes(16).toString('base64url'),
+      ...fields,
+      createdAt: this.#now(),
+    };
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [account.id, account.username, passwordHash, account.name, account.email, JSON.stringify(account.roles), account.createdAt],
+    );
+    // Checked by the insert itself, not by a lookup before it, so two racing adds cannot both win.
+    if (rowCount === 0) throw new AccountExistsError(account.username);
+    return account;
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const { rows } = await this.#pool.query<AccountRow>(`SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`, [id]);
+    return toAccount(rows[0]);
+  }
+
+  async findByUsername(username: string): Promise<Account | undefined> {
+    return toAccount(await this.#byUsername(username));
+  }
+
+  async authenticate(username: string, password: string): Promise<Account | undefined> {
+    const row = await this.#byUsername(username);
+    // verifyPassword hashes against a dummy when row is undefined: same time for unknown users.
+    const ok = await verifyPassword(password, row?.password_hash);
+    return ok ? toAccount(row) : undefined;
+  }
+
+  async list(): Promise<Account[]> {
+    const { rows } = await this.#pool.query<AccountRow>(`SELECT ${COLUMNS} FROM ${this.#table} ORDER BY lower(username)`);
+    return rows.map((row) => toAccount(row)!);
+  }
+
+  async remove(username: string): Promise<boolean> {
+    if (!isValidUsername(username)) return false;
+    const { rowCount } = await this.#pool.query(`DELETE FROM ${this.#table} WHERE lower(username) = lower($1)`, [username]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.#table}`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async #byUsername(username: string): Promise<AccountRow | undefined> {
+    if (!isValidUsername(username)) return undefined;
+    const { rows } = await this.#pool.query<AccountRow>(
+      `SELECT ${COLUMNS} FROM ${this.#table} WHERE lower(username) = lower($1)`,
+      [username],
+    );
+    return rows[0];
+  }
+}
+
+function toAccount(row: AccountRow | undefined): Account | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    username: row.username,
+    name: row.name,
+    email: row.email,
+    roles: row.roles,
+    createdAt: Number(row.created_at),
+  };
+}

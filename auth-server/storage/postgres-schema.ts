@@ -1,0 +1,109 @@
+import type { Pool } from 'pg';
+import { SchemaTooNewError } from './sqlite-schema.ts';
+
+/**
+ * The PostgreSQL schema as an append-only list of migrations, written for a schema named by
+ * `$S` (already quoted). Entry i takes the schema from version i to i + 1. Never edit an entry
+ * that has shipped; add a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE $S.models (
+    model      text   NOT NULL,
+    id         text   NOT NULL,
+    payload    jsonb  NOT NULL,
+    grant_id   text,
+    uid        text,
+    user_code  text,
+    -- epoch milliseconds after which the row is gone (TTL + clock tolerance); NULL = never
+    expires_at bigint,
+    -- epoch seconds, mirrors payload.consumed
+    consumed   bigint,
+    PRIMARY KEY (model, id)
+  );
+  CREATE INDEX models_grant_id   ON $S.models (grant_id)         WHERE grant_id IS NOT NULL;
+  CREATE INDEX models_uid        ON $S.models (model, uid)       WHERE uid IS NOT NULL;
+  CREATE INDEX models_user_code  ON $S.models (model, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX models_expires_at ON $S.models (expires_at)       WHERE expires_at IS NOT NULL;
+
+  CREATE TABLE $S.accounts (
+    id            text   NOT NULL PRIMARY KEY,
+    username      text   NOT NULL,
+    password_hash text   NOT NULL,
+    name          text,
+    email         text,
+    roles         jsonb  NOT NULL DEFAULT '[]',
+    created_at    bigint NOT NULL
+  );
+  -- Usernames are ASCII-only (new-account.ts), so lower() is the same rule as SQLite's NOCASE.
+  CREATE UNIQUE INDEX accounts_username ON $S.accounts (lower(username));
+
+  -- Leases serializing requests for one token across instances (provider/token-request-lock.ts).
+  CREATE TABLE $S.token_locks (
+    key        text   NOT NULL PRIMARY KEY,
+    owner      text   NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX token_locks_expires_at ON $S.token_locks (expires_at);
+
+  -- Token responses kept for the refresh grace window.
+  CREATE TABLE $S.token_replays (
+    key         text   NOT NULL PRIMARY KEY,
+    fingerprint text   NOT NULL,
+    body        text   NOT NULL,
+    expires_at  bigint NOT NULL
+  );
+  CREATE INDEX token_replays_expires_at ON $S.token_replays (expires_at);
+  `,
+];
+
+/** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** `"name"`, after checking it is a plain identifier. */
+export function quoteSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
+  return `"${schema}"`;
+}
+
+/**
+ * Creates the schema if needed and brings it to the latest version. Safe when several instances
+ * start at once: everything runs under a session-level advisory lock keyed by the schema name,
+ * so one instance migrates while the others wait and then find nothing left to do. Each step
+ * commits together with its version bump.
+ *
+ * @example
+ * await migrate(pool, 'public');
+ */
+export async function migrate(pool: Pool, schema: string): Promise<void> {
+  const s = quoteSchema(schema);
+  const client = await pool.connect();
+  const lockKey = `mcp-oauth-stack migrate ${schema}`;
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer NOT NULL)`);
+    for (;;) {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_version`);
+      const version = rows[0]?.version ?? 0;
+      if (version > MIGRATIONS.length) throw new SchemaTooNewError(version, MIGRATIONS.length);
+      const step = MIGRATIONS[version];
+      if (step === undefined) break;
+      await client.query(step.replaceAll('$S', s));
+      await client.query(`DELETE FROM ${s}.schema_version`);
+      await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [version + 1]);
+      await client.query('COMMIT');
+    }
+    await client.query('COMMIT');
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+    client.release();
+  } catch (error) {
+    // Destroying the connection rolls back the open step and drops the advisory lock with it.
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
+}
+
+/** The latest schema version this program knows. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

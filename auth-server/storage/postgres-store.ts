@@ -1,0 +1,180 @@
+import pg from 'pg';
+import type { Pool } from 'pg';
+import { PostgresAccountStore } from './postgres-accounts.ts';
+import { migrate, quoteSchema } from './postgres-schema.ts';
+import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
+import {
+  CLOCK_TOLERANCE_SECONDS,
+  GRANTABLE_MODELS,
+  type ModelPayload,
+  type ModelStore,
+  type Storage,
+} from './store.ts';
+
+export interface PostgresStorageOptions {
+  /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
+  now?: () => number;
+  /** Connections per instance (DATABASE_POOL_SIZE). Total across instances must fit max_connections. */
+  poolSize?: number;
+  /** Schema holding the tables; overrides `?schema=` in the URL; default `public`. */
+  schema?: string;
+  /** How long to wait for a free or new connection before a query fails (ms). */
+  connectionTimeoutMs?: number;
+  /** Told about errors on idle connections (the database restarted, …); the pool replaces them. */
+  onError?: (error: Error) => void;
+}
+
+const SWEEP_BATCH = 500;
+
+/**
+ * Opens the PostgreSQL store: a connection pool, then the schema migrated to the latest version
+ * (safe when several instances start at once). `?schema=name` in the URL, or `options.schema`,
+ * keeps the tables in their own schema, created if missing. Every write is a single autocommitted
+ * statement, so a resolved promise means a committed row (with the server's default
+ * synchronous_commit = on, flushed to its WAL).
+ *
+ * @example
+ * const storage = await openPostgresStorage('postgres://auth@db/auth?schema=oauth', { poolSize: 10 });
+ * await storage.accounts.add({ username: 'alice', password: 'secret' });
+ * await storage.close();
+ */
+export async function openPostgresStorage(url: string, options: PostgresStorageOptions = {}): Promise<Storage> {
+  const { connectionString, schema: urlSchema } = splitSchema(url);
+  const schemaName = options.schema ?? urlSchema ?? 'public';
+  const schema = quoteSchema(schemaName);
+  const now = options.now ?? Date.now;
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    application_name: 'mcp-oauth-stack auth-server',
+  });
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', (error) => options.onError?.(error));
+  try {
+    await migrate(pool, schemaName);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    models: new PostgresModelStore(pool, schema, now),
+    accounts: new PostgresAccountStore(pool, schema, now),
+    locks: new PostgresLockStore(pool, schema, now),
+    replays: new PostgresReplayStore(pool, schema, now),
+    close() {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}
+
+/** Takes `schema` out of the URL's query: it is ours, not a libpq parameter. */
+function splitSchema(url: string): { connectionString: string; schema: string | undefined } {
+  const parsed = URL.parse(url);
+  if (!parsed) throw new Error('DATABASE_URL is not a valid URL');
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.href, schema };
+}
+
+class PostgresModelStore implements ModelStore {
+  readonly #pool: Pool;
+  readonly #schema: string;
+  readonly #table: string;
+  readonly #now: () => number;
+
+  constructor(pool: Pool, schema: string, now: () => number) {
+    this.#pool = pool;
+    this.#schema = schema;
+    this.#table = `${schema}.models`;
+    this.#now = now;
+  }
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    const expiresAt =
+      typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
+    await this.#pool.query(
+      `INSERT INTO ${this.#table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (model, id) DO UPDATE SET
+         payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+         user_code = excluded.user_code, expires_at = excluded.expires_at, consumed = excluded.consumed`,
+      [
+        model,
+        id,
+        JSON.stringify(payload),
+        GRANTABLE_MODELS.has(model) ? text(payload.grantId) : null,
+        text(payload.uid),
+        text(payload.userCode),
+        expiresAt,
+        typeof payload.consumed === 'number' ? payload.consumed : null,
+      ],
+    );
+  }
+
+  async find(model: string, id: string): Promise<ModelPayload | undefined> {
+    return this.#one('id', model, id);
+  }
+
+  async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
+    return this.#one('uid', model, uid);
+  }
+
+  async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
+    return this.#one('user_code', model, userCode);
+  }
+
+  async consume(model: string, id: string): Promise<void> {
+    const now = this.#now();
+    const consumed = Math.floor(now / 1000);
+    await this.#pool.query(
+      `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
+       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
+      [model, id, consumed, now],
+    );
+  }
+
+  async destroy(model: string, id: string): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#table} WHERE model = $1 AND id = $2`, [model, id]);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    // grant_id is only filled for GRANTABLE_MODELS (see upsert), exactly as in SQLite.
+    await this.#pool.query(`DELETE FROM ${this.#table} WHERE grant_id = $1`, [grantId]);
+  }
+
+  async sweepExpired(): Promise<number> {
+    let removed = 0;
+    // Small batches, each its own statement: no long transaction, and SKIP LOCKED passes over rows
+    // a request (or another instance's sweeper) holds instead of waiting for them.
+    for (const table of ['models', 'token_locks', 'token_replays']) {
+      const t = `${this.#schema}.${table}`;
+      for (;;) {
+        const { rowCount } = await this.#pool.query(
+          `DELETE FROM ${t} WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM ${t} WHERE expires_at <= $1 LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED))`,
+          [this.#now()],
+        );
+        removed += rowCount ?? 0;
+        if ((rowCount ?? 0) < SWEEP_BATCH) break;
+      }
+    }
+    return removed;
+  }
+
+  async #one(column: 'id' | 'uid' | 'user_code', model: string, value: string): Promise<ModelPayload | undefined> {
+    const { rows } = await this.#pool.query<{ payload: ModelPayload }>(
+      `SELECT payload FROM ${this.#table}
+       WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`,
+      [model, value, this.#now()],
+    );
+    return rows[0]?.payload;
+  }
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

@@ -1,0 +1,73 @@
+import type { Pool } from 'pg';
+import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
+
+/**
+ * Token-request leases in PostgreSQL, shared by every instance. The insert takes a free key or
+ * an expired lease in one statement (the row lock makes concurrent takers queue and re-check),
+ * so at most one owner holds a live lease.
+ *
+ * @example
+ * const locks = new PostgresLockStore(pool, '"public"', Date.now);
+ * if (await locks.acquire('refresh_token:…', 'owner-1', 10_000)) { … await locks.release('refresh_token:…', 'owner-1'); }
+ */
+export class PostgresLockStore implements LockStore {
+  readonly #pool: Pool;
+  readonly #table: string;
+  readonly #now: () => number;
+
+  constructor(pool: Pool, schema: string, now: () => number) {
+    this.#pool = pool;
+    this.#table = `${schema}.token_locks`;
+    this.#now = now;
+  }
+
+  async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#table} AS l (key, owner, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+       WHERE l.expires_at <= $4`,
+      [key, owner, now + ttlMs, now],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#table} WHERE key = $1 AND owner = $2`, [key, owner]);
+  }
+}
+
+/**
+ * Replayable token responses in PostgreSQL, so any instance can answer a duplicate.
+ *
+ * @example
+ * await new PostgresReplayStore(pool, '"public"', Date.now).put('refresh_token:…', { fingerprint, body }, 5_000);
+ */
+export class PostgresReplayStore implements ReplayStore {
+  readonly #pool: Pool;
+  readonly #table: string;
+  readonly #now: () => number;
+
+  constructor(pool: Pool, schema: string, now: () => number) {
+    this.#pool = pool;
+    this.#table = `${schema}.token_replays`;
+    this.#now = now;
+  }
+
+  async put(key: string, entry: ReplayEntry, ttlMs: number): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#table} (key, fingerprint, body, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, body = excluded.body, expires_at = excluded.expires_at`,
+      [key, entry.fingerprint, entry.body, this.#now() + ttlMs],
+    );
+  }
+
+  async get(key: string): Promise<ReplayEntry | undefined> {
+    const { rows } = await this.#pool.query<ReplayEntry>(
+      `SELECT fingerprint, body FROM ${this.#table} WHERE key = $1 AND expires_at > $2`,
+      [key, this.#now()],
+    );
+    const row = rows[0];
+    return row ? { fingerprint: row.fingerprint, body: row.body } : undefined;
+  }
+}

@@ -1,0 +1,63 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
+
+/**
+ * Token-request leases in the SQLite file, so several processes sharing it serialize too.
+ * The insert takes a free key or an expired lease in one statement: no read-then-write race.
+ *
+ * @example
+ * const locks = new SqliteLockStore(db, Date.now);
+ * if (await locks.acquire('refresh_token:…', 'owner-1', 10_000)) { … await locks.release('refresh_token:…', 'owner-1'); }
+ */
+export class SqliteLockStore implements LockStore {
+  readonly #now: () => number;
+  readonly #acquire;
+  readonly #release;
+
+  constructor(db: DatabaseSync, now: () => number) {
+    this.#now = now;
+    this.#acquire = db.prepare(`
+      INSERT INTO token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
+      ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+      WHERE token_locks.expires_at <= :now`);
+    this.#release = db.prepare('DELETE FROM token_locks WHERE key = :key AND owner = :owner');
+  }
+
+  async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    return Number(this.#acquire.run({ key, owner, expiresAt: now + ttlMs, now }).changes) > 0;
+  }
+
+  async release(key: string, owner: string): Promise<void> {
+    this.#release.run({ key, owner });
+  }
+}
+
+/**
+ * Replayable token responses in the SQLite file.
+ *
+ * @example
+ * await new SqliteReplayStore(db, Date.now).put('refresh_token:…', { fingerprint, body }, 5_000);
+ */
+export class SqliteReplayStore implements ReplayStore {
+  readonly #now: () => number;
+  readonly #put;
+  readonly #get;
+
+  constructor(db: DatabaseSync, now: () => number) {
+    this.#now = now;
+    this.#put = db.prepare(`
+      INSERT INTO token_replays (key, fingerprint, body, expires_at) VALUES (:key, :fingerprint, :body, :expiresAt)
+      ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, body = excluded.body, expires_at = excluded.expires_at`);
+    this.#get = db.prepare('SELECT fingerprint, body FROM token_replays WHERE key = :key AND expires_at > :now');
+  }
+
+  async put(key: string, entry: ReplayEntry, ttlMs: number): Promise<void> {
+    this.#put.run({ key, fingerprint: entry.fingerprint, body: entry.body, expiresAt: this.#now() + ttlMs });
+  }
+
+  async get(key: string): Promise<ReplayEntry | undefined> {
+    const row = this.#get.get({ key, now: this.#now() }) as { fingerprint: string; body: string } | undefined;
+    return row ? { fingerprint: row.fingerprint, body: row.body } : undefined;
+  }
+}
