@@ -13,6 +13,9 @@ import { createPages, VIEWS_DIR } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
 import { auditEvents } from './provider/audit-events.ts';
+import { endpointLimits } from './security/endpoint-limits.ts';
+import { loginThrottle } from './security/login-throttle.ts';
+import { createRateLimiters } from './security/rate-limits.ts';
 import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
@@ -44,6 +47,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   const staticClientIds = new Set<string>();
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   const audit = logger.child({ audit: true });
+  const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits) : undefined;
 
   const provider = new Provider(
     config.issuer,
@@ -81,8 +85,10 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       { authorization: route('/auth'), token: route('/token'), deviceAuthorization: route('/device/auth'), par: route('/request') },
     ),
   );
+  app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
+  const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
   app.use(
-    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, audit, prefix }).routes(),
+    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, throttle, audit, prefix }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
   return { app, provider };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { RESOURCE_SCOPES } from '../resource-server/scopes.ts';
+import type { RateLimitSettings } from './security/rate-limits.ts';
 
 /** A resource server this auth server issues access tokens for (RFC 8707). */
 export interface ResourceServerConfig {
@@ -33,6 +34,7 @@ export interface AuthServerConfig {
   ttl: { grant: number; session: number; interaction: number; deviceCode: number; authorizationCode: number };
   sweepIntervalMs: number;
   createDemoUser: boolean;
+  rateLimits: RateLimitSettings;
 }
 
 const DAY = 24 * 60 * 60;
@@ -72,6 +74,16 @@ const schema = z
     AUTH_CIMD: flag(true),
     /** How often expired rows are swept, in seconds. */
     AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
+    /** Rate limits on login, registration and token requests; turn off only for benchmarks. */
+    AUTH_RATE_LIMITS: flag(true),
+    /** Failed logins per account and ip before a lock. */
+    AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+    /** Seconds a login lock lasts. */
+    AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** Client registrations per ip per minute. */
+    AUTH_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+    /** Token requests per client per minute. */
+    AUTH_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -109,6 +121,17 @@ const schema = z
       },
       sweepIntervalMs: env.AUTH_SWEEP_INTERVAL * 1000,
       createDemoUser: !production,
+      rateLimits: {
+        enabled: env.AUTH_RATE_LIMITS,
+        loginFailuresPerAccountIp: env.AUTH_LOGIN_MAX_FAILURES,
+        // One place guessing many accounts, or many places guessing one account, get more room
+        // than one pair, but not unlimited.
+        loginFailuresPerIp: env.AUTH_LOGIN_MAX_FAILURES * 10,
+        loginFailuresPerAccount: env.AUTH_LOGIN_MAX_FAILURES * 4,
+        loginLockSeconds: env.AUTH_LOGIN_LOCK_SECONDS,
+        registrationsPerIpPerMinute: env.AUTH_REGISTRATIONS_PER_MINUTE,
+        tokenRequestsPerClientPerMinute: env.AUTH_TOKEN_REQUESTS_PER_MINUTE,
+      },
     } satisfies AuthServerConfig;
   })
   .superRefine((config, ctx) => {

@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { ResourceServerConfig } from '../config.ts';
+import type { LoginThrottle } from '../security/login-throttle.ts';
 import type { AccountStore } from '../storage/store.ts';
 import { describeClient } from './client-display.ts';
 import { csrfTokens } from './csrf.ts';
@@ -18,6 +19,7 @@ export interface InteractionDeps {
   resources: ResourceServerConfig[];
   cookieKeys: string[];
   staticClientIds: ReadonlySet<string>;
+  throttle: LoginThrottle;
   audit: Logger;
   /** The issuer's path ('' at the root): our routes live beside oidc-provider's. */
   prefix: string;
@@ -122,14 +124,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!details || !checkCsrf(ctx, details.uid)) return;
     if (details.prompt.name !== 'login') return pages.sendError(ctx, 400, { message: 'This step is already done.', code: 'invalid_step' });
     const body = ctx.request.body as Record<string, unknown>;
-    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const username = typeof body.username === 'string' ? body.username.trim().slice(0, 256) : '';
     const password = typeof body.password === 'string' ? body.password : '';
+    const wait = await deps.throttle.blocked(ctx, username);
+    if (wait) {
+      audit.warn({ event: 'login.locked', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip, retry_after: wait }, 'login refused: too many failures');
+      await withClient(ctx, details);
+      ctx.set('Retry-After', String(wait));
+      const minutes = Math.ceil(wait / 60);
+      return loginPage(ctx, details, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username }, 429);
+    }
     const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
     if (!account) {
+      await deps.throttle.failed(ctx, username);
       audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
       await withClient(ctx, details);
       return loginPage(ctx, details, { error: 'Wrong username or password.', username }, 401);
     }
+    await deps.throttle.succeeded(ctx, username);
     audit.info({ event: 'login.success', sub: account.id, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
     await finish(ctx, { login: { accountId: account.id } }, false);
   });

@@ -5,6 +5,12 @@
  */
 export class TestBrowser {
   readonly #cookies = new Map<string, string>();
+  readonly #headers: Record<string, string>;
+
+  /** `headers` go on every request (e.g. X-Forwarded-For to play another ip behind a trusted proxy). */
+  constructor(headers: Record<string, string> = {}) {
+    this.#headers = headers;
+  }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
     return this.#send(url, { method: 'GET', headers });
@@ -41,7 +47,7 @@ export class TestBrowser {
   }
 
   async #send(url: string, init: RequestInit): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const headers = new Headers({ ...this.#headers, ...(init.headers as Record<string, string>) });
     if (this.#cookies.size) headers.set('cookie', [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) {
