@@ -58,6 +58,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     responseTypes: ['code', 'none'],
     cookies: {
       keys: deps.cookieKeys,
+      names: cookieNames(secure, deps.prefix),
       long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
       short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
     },
@@ -196,6 +197,20 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       dPoPSigningAlgValues: ['ES256', 'EdDSA', 'PS256', 'RS256'],
     },
   } as Configuration;
+}
+
+/**
+ * Behind TLS, cookie-name prefixes make browsers enforce what we mean: `__Host-` (Secure, Path=/,
+ * no Domain) for the session cookie when the issuer is at the root, `__Secure-` for the
+ * path-scoped interaction cookies, which cannot be `__Host-`.
+ */
+function cookieNames(secure: boolean, prefix: string) {
+  if (!secure) return { session: '_session', interaction: '_interaction', resume: '_interaction_resume' };
+  return {
+    session: prefix ? '__Secure-session' : '__Host-session',
+    interaction: '__Secure-interaction',
+    resume: '__Secure-interaction_resume',
+  };
 }
 
 function deviceError(err: unknown): string | undefined {
