@@ -6,12 +6,14 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import Provider from 'oidc-provider';
 import type { Logger } from '../common/logger.ts';
+import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
 import { findAccountFor } from './accounts/claims.ts';
 import type { AuthServerConfig } from './config.ts';
 import { createPages, VIEWS_DIR } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
+import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
@@ -19,12 +21,14 @@ import { createRateLimiters } from './security/rate-limits.ts';
 import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
+import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
   app: Koa;
   provider: Provider;
+  metrics: AuthMetrics;
 }
 
 export interface AuthServerDeps {
@@ -71,8 +75,11 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   // Must equal the provider's cookie keys, or interactionDetails cannot read its cookie.
   app.keys = keys.cookieKeys;
   app.silent = true;
+  const metrics = authMetrics(provider);
   app.use(errorBoundary(logger));
+  app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
+  app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config).routes());
 
   const route = (name: string) => `${prefix}${name}`;
@@ -87,11 +94,13 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
+  // After resourceParameter, which parses the token request's form this one reads.
+  app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));
   app.use(
-    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, throttle, audit, prefix }).routes(),
+    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, throttle, audit, prefix, onLogin: metrics.login }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
-  return { app, provider };
+  return { app, provider, metrics };
 }
 
 /** Health, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */

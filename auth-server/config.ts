@@ -26,6 +26,8 @@ export interface AuthServerConfig {
   dataDir: string;
   keysDir: string;
   databaseUrl: string | undefined;
+  databasePoolSize: number;
+  refreshGraceSeconds: number;
   logLevel: string;
   trustProxy: boolean;
   resources: ResourceServerConfig[];
@@ -35,6 +37,7 @@ export interface AuthServerConfig {
   sweepIntervalMs: number;
   createDemoUser: boolean;
   rateLimits: RateLimitSettings;
+  metrics: { allow: string[]; port: number | undefined };
 }
 
 const DAY = 24 * 60 * 60;
@@ -54,6 +57,10 @@ const schema = z
     KEYS_DIR: z.string().default('./keys'),
     /** postgres://… selects PostgreSQL storage instead of SQLite. */
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    /** PostgreSQL connections per auth-server instance (instances × this must fit max_connections). */
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+    /** Seconds a refresh response is replayed to a duplicate of the same request (parallel refreshes); 0 = off. */
+    AUTH_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
     LOG_LEVEL: logLevel,
     /** Trust X-Forwarded-* from a TLS-terminating proxy. */
     AUTH_TRUST_PROXY: flag(false),
@@ -74,6 +81,10 @@ const schema = z
     AUTH_CIMD: flag(true),
     /** How often expired rows are swept, in seconds. */
     AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
+    /** Client ips allowed to GET /metrics on the main port (comma list; default: nobody). */
+    METRICS_ALLOW: list,
+    /** A separate port serving /metrics to whoever reaches it (do not publish it). */
+    AUTH_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     /** Rate limits on login, registration and token requests; turn off only for benchmarks. */
     AUTH_RATE_LIMITS: flag(true),
     /** Failed logins per account and ip before a lock. */
@@ -105,6 +116,8 @@ const schema = z
       dataDir: resolve(env.DATA_DIR),
       keysDir: resolve(env.KEYS_DIR),
       databaseUrl: env.DATABASE_URL,
+      databasePoolSize: env.DATABASE_POOL_SIZE,
+      refreshGraceSeconds: env.AUTH_REFRESH_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
       trustProxy: env.AUTH_TRUST_PROXY,
       resources,
@@ -121,6 +134,7 @@ const schema = z
       },
       sweepIntervalMs: env.AUTH_SWEEP_INTERVAL * 1000,
       createDemoUser: !production,
+      metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
         loginFailuresPerAccountIp: env.AUTH_LOGIN_MAX_FAILURES,

@@ -1,5 +1,6 @@
 import { ConfigError } from '../common/config-error.ts';
 import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { metricsApp } from '../common/metrics.ts';
 import { createLogger, defaultPretty } from '../common/logger.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -12,11 +13,16 @@ import { startSweeper } from './storage/sweeper.ts';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: defaultPretty() });
-  const storage = await openStorage({ DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl });
+  const storage = await openStorage(
+    { DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize) },
+    { onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect') },
+  );
   const keys = await loadOrCreateKeys(config.keysDir);
-  const { app } = createAuthServer({ config, storage, keys, logger });
+  const { app, metrics } = createAuthServer({ config, storage, keys, logger });
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
   const server = await listen(app, config.port, config.host);
+  const metricsServer = config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host);
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 
   logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
   if (config.createDemoUser) {
@@ -30,6 +36,7 @@ async function main(): Promise<void> {
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await server.close();
+    await metricsServer?.close();
     await stopSweeper();
     await storage.close();
   });

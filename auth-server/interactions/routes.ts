@@ -21,6 +21,8 @@ export interface InteractionDeps {
   staticClientIds: ReadonlySet<string>;
   throttle: LoginThrottle;
   audit: Logger;
+  /** Counts login attempts for metrics. */
+  onLogin?: (result: 'success' | 'failed' | 'locked') => void;
   /** The issuer's path ('' at the root): our routes live beside oidc-provider's. */
   prefix: string;
 }
@@ -128,6 +130,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const password = typeof body.password === 'string' ? body.password : '';
     const wait = await deps.throttle.blocked(ctx, username);
     if (wait) {
+      deps.onLogin?.('locked');
       audit.warn({ event: 'login.locked', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip, retry_after: wait }, 'login refused: too many failures');
       await withClient(ctx, details);
       ctx.set('Retry-After', String(wait));
@@ -137,11 +140,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
     if (!account) {
       await deps.throttle.failed(ctx, username);
+      deps.onLogin?.('failed');
       audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
       await withClient(ctx, details);
       return loginPage(ctx, details, { error: 'Wrong username or password.', username }, 401);
     }
     await deps.throttle.succeeded(ctx, username);
+    deps.onLogin?.('success');
     audit.info({ event: 'login.success', sub: account.id, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
     await finish(ctx, { login: { accountId: account.id } }, false);
   });
