@@ -39,7 +39,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX accounts_username ON $S.accounts (lower(username));
 
   -- Leases serializing requests for one token across instances (provider/token-request-lock.ts).
-  CREATE TABLE $S.token_locks (
+  -- UNLOGGED: no WAL, so taking and dropping a lease costs no fsync; after a database crash the
+  -- table comes back empty, which only frees leases and forgets replays early (both short-lived).
+  CREATE UNLOGGED TABLE $S.token_locks (
     key        text   NOT NULL PRIMARY KEY,
     owner      text   NOT NULL,
     expires_at bigint NOT NULL
@@ -47,7 +49,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX token_locks_expires_at ON $S.token_locks (expires_at);
 
   -- Token responses kept for the refresh grace window.
-  CREATE TABLE $S.token_replays (
+  CREATE UNLOGGED TABLE $S.token_replays (
     key         text   NOT NULL PRIMARY KEY,
     fingerprint text   NOT NULL,
     body        text   NOT NULL,
