@@ -1,6 +1,7 @@
 import Koa, { type Context, type Next } from 'koa';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { createLogger, type Logger } from '../common/logger.ts';
+import { metricsEndpoint } from '../common/metrics.ts';
 import { AuthError, createBearerVerifier } from './bearer.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { mcpCors, publicCors } from './cors.ts';
@@ -9,6 +10,7 @@ import { JsonRpcHttpError, methodsIn, readJsonBody } from './json-rpc.ts';
 import { createLegacySse } from './legacy-sse.ts';
 import { createMcpServer } from './mcp-server.ts';
 import { createSessionHandler, type McpSession } from './mcp-transport.ts';
+import { resourceMetrics, resourceRouteOf, type ResourceMetrics } from './metrics.ts';
 import { createOriginPolicy } from './origin.ts';
 import { protectedResourceMetadata, protectedResourceMetadataUrl } from './protected-resource-metadata.ts';
 import { missingScopeChallenge } from './scope-check.ts';
@@ -30,6 +32,7 @@ export interface ResourceServer {
   app: Koa;
   /** Ends every session and the shared stateless server; call after the HTTP server stopped accepting. */
   close(): Promise<void>;
+  metrics: ResourceMetrics;
 }
 
 /**
@@ -58,7 +61,11 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   /** The public URL of each MCP path: what a DPoP proof's htu must name. */
   const publicUrls = new Map([mcpPath, ssePath, messagesPath].map((path) => [path, new URL(path, resource).href]));
 
+  // Sessions are created below; the gauge reads them lazily when scraped.
+  let sessionCount = () => 0;
+  const metrics = resourceMetrics(() => sessionCount());
   const verify = createBearerVerifier({
+    onJwksFetch: metrics.jwksFetched,
     issuer: config.issuer,
     audience: config.resourceUrl,
     jwksUrl: config.jwksUrl,
@@ -69,6 +76,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   });
   const isAllowedOrigin = createOriginPolicy(config);
   const sessions = new SessionStore<McpSession>({ idleTtlMs: config.sessionIdleTtlMs, maxSessions: config.maxSessions });
+  sessionCount = () => sessions.size;
   const handleSession = createSessionHandler(registry, sessions);
   const legacy = createLegacySse(registry, sessions, messagesPath);
   const stateless = config.stateless ? new StatelessHttpTransport() : undefined;
@@ -87,6 +95,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     const full: Challenge = { ...challenge, resourceMetadata: prmUrl };
     if (!challenge.error) full.scope = TOOLS_SCOPE;
     if (challenge.scheme === 'DPoP') full.algs = DPOP_ALGORITHMS;
+    metrics.refused(status, challenge.error, challenge.description);
     ctx.status = status;
     ctx.set('WWW-Authenticate', challengeHeader(full));
     ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
@@ -193,6 +202,9 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     }
   });
 
+  app.use(metrics.http(resourceRouteOf({ mcp: mcpPath, sse: ssePath, messages: messagesPath, metadata: prmPaths })));
+  app.use(metricsEndpoint(metrics.registry, config.metricsAllow));
+
   app.use(async (ctx: Context, next: Next) => {
     const path = ctx.path;
     if (path === mcpPath || path === ssePath || path === messagesPath) return corsForMcp(ctx, () => mcp(ctx));
@@ -219,6 +231,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
 
   return {
     app,
+    metrics,
     async close() {
       await sessions.closeAll();
       await statelessServer?.close();

@@ -37,6 +37,8 @@ export interface BearerVerifierOptions {
   cacheSize?: number;
   /** Clock skew allowed on exp/nbf and the DPoP proof iat, in seconds (≤ 30). */
   clockToleranceSec?: number;
+  /** Called on every JWKS fetch (metrics). */
+  onJwksFetch?: () => void;
 }
 
 /** What the verifier needs from an HTTP request. */
@@ -82,6 +84,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
       jwksUrl: options.jwksUrl,
       timeoutMs: options.fetchTimeoutMs ?? 500,
       cooldownMs: options.jwksCooldownMs ?? 30_000,
+      onJwksFetch: options.onJwksFetch,
     });
   const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);
   const checkDpop = createDpopVerifier({ iatWindowSec: Math.max(clockTolerance, 60) });

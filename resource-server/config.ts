@@ -55,6 +55,10 @@ export interface ResourceServerConfig {
   resourceName: string;
   /** RS_RESOURCE_DOCUMENTATION (this server's root page): `resource_documentation` in the metadata. */
   resourceDocumentation: string;
+  /** METRICS_ALLOW (nobody): client ips allowed to GET /metrics on the main port. */
+  metricsAllow: string[];
+  /** RS_METRICS_PORT (unset): a separate port serving /metrics to whoever reaches it (do not publish it). */
+  metricsPort: number | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** NODE_ENV (development). */
@@ -67,6 +71,8 @@ const positiveInt = (fallback: number) =>
 const schema = z.object({
   RS_PORT: port(3001),
   RS_HOST: z.string().trim().optional(),
+  METRICS_ALLOW: list,
+  RS_METRICS_PORT: z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535).optional(),
   RS_RESOURCE_URL: httpUrl.optional(),
   AUTH_PORT: port(3000),
   AUTH_ISSUER: httpUrl.optional(),
@@ -131,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     trustProxy: e.RS_TRUST_PROXY,
     resourceName: e.RS_RESOURCE_NAME,
     resourceDocumentation: e.RS_RESOURCE_DOCUMENTATION ?? new URL('/', resource).href,
+    metricsAllow: e.METRICS_ALLOW,
+    metricsPort: e.RS_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
   };

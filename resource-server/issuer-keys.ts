@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 
 export interface IssuerKeysOptions {
   issuer: string;
@@ -8,6 +8,8 @@ export interface IssuerKeysOptions {
   timeoutMs: number;
   /** Minimum time between two JWKS refetches caused by an unknown `kid`. */
   cooldownMs: number;
+  /** Called on every JWKS fetch (metrics). */
+  onJwksFetch?: () => void;
 }
 
 /** Thrown when the issuer's keys cannot be obtained; the caller answers 401, never 500. */
@@ -28,7 +30,14 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
   let jwks: Promise<JWTVerifyGetKey> | undefined;
   let failedAt = 0;
   const remote = (url: string) =>
-    createRemoteJWKSet(new URL(url), { timeoutDuration: options.timeoutMs, cooldownDuration: options.cooldownMs });
+    createRemoteJWKSet(new URL(url), {
+      timeoutDuration: options.timeoutMs,
+      cooldownDuration: options.cooldownMs,
+      [customFetch]: (input, init) => {
+        options.onJwksFetch?.();
+        return fetch(input, init);
+      },
+    });
 
   const resolve = (): Promise<JWTVerifyGetKey> => {
     if (options.jwksUrl) return Promise.resolve(remote(options.jwksUrl));

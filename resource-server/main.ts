@@ -1,6 +1,7 @@
 import { createLogger, defaultPretty } from '../common/logger.ts';
 import { ConfigError } from '../common/config-error.ts';
 import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { metricsApp } from '../common/metrics.ts';
 import { createResourceServer } from './app.ts';
 import { loadConfig } from './config.ts';
 
@@ -17,6 +18,8 @@ try {
 const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: defaultPretty() });
 const resourceServer = createResourceServer(config, { logger: log });
 const http = await listen(resourceServer.app, config.port, config.host);
+const metricsServer = config.metricsPort === undefined ? undefined : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host);
+if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 log.info(
   { mcp: config.resourceUrl, listening: http.url, issuer: config.issuer, stateless: config.stateless },
   `MCP endpoint ready at ${config.resourceUrl}`,
@@ -31,5 +34,6 @@ onShutdownSignal(async (signal) => {
   await new Promise((resolve) => setImmediate(resolve));
   http.server.closeIdleConnections();
   await stopped;
+  await metricsServer?.close();
   log.flush();
 });

@@ -1,0 +1,57 @@
+import type { Context } from 'koa';
+import { Counter, Gauge } from 'prom-client';
+import { createHttpMetrics } from '../common/metrics.ts';
+
+export interface ResourceMetrics {
+  registry: ReturnType<typeof createHttpMetrics>['registry'];
+  http: ReturnType<typeof createHttpMetrics>['middleware'];
+  /** A refused request: `reason` is the challenge's error code and short description. */
+  refused(status: number, error: string | undefined, description: string | undefined): void;
+  jwksFetched(): void;
+}
+
+/**
+ * The resource server's Prometheus metrics: requests by route, refusals by reason, JWKS fetches,
+ * and open MCP sessions (read when scraped).
+ *
+ * @example
+ * const metrics = resourceMetrics(() => sessions.size);
+ */
+export function resourceMetrics(openSessions: () => number): ResourceMetrics {
+  const base = createHttpMetrics('resource_server');
+  const registers = [base.registry];
+  const refusals = new Counter({
+    name: 'resource_server_token_refusals_total',
+    help: 'Requests refused by the token check, by status, error and reason',
+    labelNames: ['status', 'error', 'reason'] as const,
+    registers,
+  });
+  const jwks = new Counter({ name: 'resource_server_jwks_fetches_total', help: 'Fetches of the issuer JWKS', registers });
+  new Gauge({
+    name: 'resource_server_mcp_sessions',
+    help: 'Open MCP sessions (Streamable HTTP and legacy SSE)',
+    registers,
+    collect() {
+      this.set(openSessions());
+    },
+  });
+  return {
+    registry: base.registry,
+    http: base.middleware,
+    refused: (status, error, description) =>
+      refusals.inc({ status: String(status), error: error ?? 'missing_token', reason: description ?? (error ? error : 'no token') }),
+    jwksFetched: () => jwks.inc(),
+  };
+}
+
+/** Bounded route labels: the MCP paths by role, the metadata, health, or "other". */
+export function resourceRouteOf(paths: { mcp: string; sse: string; messages: string; metadata: ReadonlySet<string> }) {
+  return (ctx: Context): string => {
+    if (ctx.path === paths.mcp) return 'mcp';
+    if (ctx.path === paths.sse) return 'sse';
+    if (ctx.path === paths.messages) return 'messages';
+    if (paths.metadata.has(ctx.path)) return 'protected_resource_metadata';
+    if (ctx.path === '/healthz') return 'healthz';
+    return 'other';
+  };
+}
