@@ -7,6 +7,7 @@ import { loadConfig } from './config.ts';
 import { ensureDemoUser } from './demo-user.ts';
 import { loadOrCreateKeys } from './keys/key-store.ts';
 import { openStorage } from './storage/open-storage.ts';
+import { AccountExistsError } from './storage/store.ts';
 import { startSweeper } from './storage/sweeper.ts';
 
 /** Entry point of `npm run auth-server`. */
@@ -26,7 +27,11 @@ async function main(): Promise<void> {
 
   logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
   if (config.createDemoUser) {
-    const demo = await ensureDemoUser(storage.accounts);
+    // Instances starting together on one empty database race to create it; the loser has nothing to print.
+    const demo = await ensureDemoUser(storage.accounts).catch((error: unknown) => {
+      if (error instanceof AccountExistsError) return undefined;
+      throw error;
+    });
     if (demo) {
       // Printed once, on the first start with an empty account table; not a log line on purpose.
       process.stdout.write(`\n  Demo account created — username: ${demo.username}  password: ${demo.password}\n  (shown only now; add users with: npm run users -- add <name> --password-stdin)\n\n`);
