@@ -1,0 +1,79 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DCLinter } from 'dclint';
+import { describe, expect, it } from 'vitest';
+import { loadCompose } from './compose.ts';
+import { imageEnv, parseDockerfile } from './dockerfile.ts';
+import { ROOT } from './local-compose.ts';
+
+const COMPOSE_PATH = join(ROOT, 'docker-compose.yml');
+const compose = loadCompose(await readFile(COMPOSE_PATH, 'utf8'));
+const service = (name: string) => compose.services.find((s) => s.name === name)!;
+const linter = () => new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] });
+
+describe('docker-compose.yml', () => {
+  it('is valid against the current compose schema and passes every dclint rule', () => {
+    const [result] = linter().lintFiles([COMPOSE_PATH], false);
+    expect(result?.messages.map((m) => `${m.line}: ${m.message} (${m.rule})`)).toEqual([]);
+  });
+
+  it('the schema check does catch a broken compose file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'compose-lint-'));
+    try {
+      const broken = join(dir, 'docker-compose.yml');
+      await writeFile(broken, "name: x\nservices:\n  a:\n    image: 'node:24-slim'\n    depends_on:\n      b:\n        condition: service_ready\n");
+      const [result] = linter().lintFiles([broken], false);
+      expect(result?.messages.map((m) => m.rule)).toContain('invalid-schema');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('builds auth-server and resource-server from the one Dockerfile, each running its npm script\'s command', async () => {
+    const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    expect(compose.services.map((s) => s.name).sort()).toEqual(['auth-server', 'resource-server']);
+    for (const s of compose.services) {
+      expect(s.build, s.name).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+      expect(s.command?.join(' '), s.name).toBe(scripts[s.name]);
+    }
+  });
+
+  it('has a healthcheck on each server\'s /healthz, and the resource server waits for a healthy auth server', () => {
+    for (const s of compose.services) {
+      const port = s.ports[0]!.target;
+      expect(s.healthcheck?.test, s.name).toEqual(['CMD', 'node', 'deploy/healthcheck.ts', `http://127.0.0.1:${port}/healthz`]);
+    }
+    expect(service('resource-server').dependsOn).toEqual({ 'auth-server': 'service_healthy' });
+  });
+
+  it('keeps data and keys in named volumes, where the image puts DATA_DIR and KEYS_DIR', async () => {
+    const env = imageEnv(parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8')));
+    const auth = service('auth-server');
+    const dataDir = auth.environment.DATA_DIR ?? env.DATA_DIR;
+    const keysDir = auth.environment.KEYS_DIR ?? env.KEYS_DIR;
+    const volumes = Object.fromEntries(auth.volumes.map((v) => [v.target, v.source]));
+    expect(compose.volumes).toEqual(expect.arrayContaining([volumes[dataDir!], volumes[keysDir!]]));
+    expect(volumes[dataDir!]).not.toBe(volumes[keysDir!]);
+  });
+
+  it('the browser uses localhost for both servers; inside the network the resource server fetches keys by service name but expects the public issuer', () => {
+    const auth = service('auth-server');
+    const rs = service('resource-server');
+    const authPort = auth.ports[0]!;
+    const rsPort = rs.ports[0]!;
+    const issuer = `http://localhost:${authPort.published}`;
+    const resource = `http://localhost:${rsPort.published}/mcp`;
+    expect(auth.environment).toMatchObject({ AUTH_ISSUER: issuer, AUTH_PORT: String(authPort.target), RS_RESOURCE_URL: resource });
+    expect(rs.environment).toMatchObject({
+      AUTH_ISSUER: issuer,
+      RS_RESOURCE_URL: resource,
+      RS_PORT: String(rsPort.target),
+      AUTH_JWKS_URL: `http://auth-server:${authPort.target}/jwks`,
+    });
+    for (const s of compose.services) {
+      expect(s.ports[0]!.hostIp, 'published on this machine only').toBe('127.0.0.1');
+      expect(s.environment.AUTH_HOST ?? s.environment.RS_HOST, 'a server bound to loopback inside a container is unreachable').toBeUndefined();
+    }
+  });
+});
