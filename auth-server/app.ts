@@ -15,6 +15,7 @@ import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
+import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
@@ -68,6 +69,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     }),
   );
   provider.proxy = config.trustProxy;
+  tolerateUnsavedSessions(provider);
   auditEvents(provider, audit);
 
   const app = new Koa();

@@ -68,3 +68,15 @@ describe('bad input gets a 4xx in the protocol’s own shape, never a 5xx', () =
     expect(response.status).toBe(404);
   });
 });
+
+describe('device pages without a live sign-in', () => {
+  it('answer 400 with the error page, not oidc-provider’s 500 (unsaved session persisted)', async () => {
+    for (const cookie of [undefined, '_interaction_resume=abc; _interaction_resume.sig=forged']) {
+      const response = await fetch(`${server.url}/device/some-uid`, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('Connect a device');
+    }
+    const post = await fetch(`${server.url}/device`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: 'x' });
+    expect(post.status).toBe(400);
+  });
+});
