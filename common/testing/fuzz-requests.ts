@@ -87,8 +87,15 @@ export function fuzzRequests(paths: readonly string[]): fc.Arbitrary<FuzzRequest
  * Sends `count` generated requests to `base` with bounded concurrency; returns every response that
  * was a 5xx or a transport failure (a crash or a reset).
  */
-export async function fuzz(base: string, paths: readonly string[], count: number, seed: number, concurrency = 8) {
+export async function fuzz(base: string, paths: readonly string[], count: number, seed: number, options: { concurrency?: number; validAuthorization?: string } = {}) {
+  const concurrency = options.concurrency ?? 8;
   const requests = fc.sample(fuzzRequests(paths), { numRuns: count, seed });
+  // A third of the requests carry a valid credential, so what lies behind the token check is fuzzed too.
+  if (options.validAuthorization) {
+    requests.forEach((request, i) => {
+      if (i % 3 === 0) request.headers.authorization = options.validAuthorization!;
+    });
+  }
   const failures: { request: FuzzRequest; status?: number; error?: string; body?: string }[] = [];
   let next = 0;
   const worker = async () => {
