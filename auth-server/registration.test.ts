@@ -58,6 +58,16 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(['invalid_redirect_uri', 'invalid_client_metadata']).toContain(body.error);
   });
 
+  it('refuses more than 20 redirect URIs, or one longer than 2,000 characters', async () => {
+    const many = Array.from({ length: 21 }, (_, i) => `http://127.0.0.1:${9000 + i}/cb`);
+    const tooMany = await register({ redirect_uris: many });
+    expect(tooMany.status).toBe(400);
+    expect(await tooMany.json()).toMatchObject({ error: 'invalid_client_metadata' });
+    expect((await register({ redirect_uris: many.slice(0, 20) })).status).toBe(201);
+    const long = await register({ redirect_uris: [`https://app.example/${'a'.repeat(2000)}`] });
+    expect(long.status).toBe(400);
+  });
+
   it('drops self-assigned roles from an open registration', async () => {
     const response = await postJson(`${server.url}/reg`, {
       grant_types: ['client_credentials'],

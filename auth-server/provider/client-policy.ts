@@ -1,6 +1,9 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Enough for any real client (several ports, a few hosts); more is abuse of the storage. */
+const MAX_REDIRECT_URIS = 20;
+const MAX_URI_LENGTH = 2000;
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'];
 
@@ -57,8 +60,10 @@ function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, reg
 function checkRedirectUris(metadata: Metadata, property: string): void {
   const uris = metadata[property];
   if (!Array.isArray(uris)) return; // oidc-provider reports the type error itself
+  if (uris.length > MAX_REDIRECT_URIS) throw new errors.InvalidClientMetadata(`${property} may list at most ${MAX_REDIRECT_URIS} URIs`);
   for (const uri of uris) {
     if (typeof uri !== 'string') continue;
+    if (uri.length > MAX_URI_LENGTH) throw new errors.InvalidRedirectUri(`${property} entries must be at most ${MAX_URI_LENGTH} characters`);
     const url = URL.parse(uri);
     if (!url) throw new errors.InvalidRedirectUri(`${property} must only contain valid URLs`);
     if (FORBIDDEN_SCHEMES.has(url.protocol)) {
