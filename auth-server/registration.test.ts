@@ -62,7 +62,7 @@ describe('dynamic client registration (RFC 7591)', () => {
     const many = Array.from({ length: 21 }, (_, i) => `http://127.0.0.1:${9000 + i}/cb`);
     const tooMany = await register({ redirect_uris: many });
     expect(tooMany.status).toBe(400);
-    expect(await tooMany.json()).toMatchObject({ error: 'invalid_client_metadata' });
+    expect(await tooMany.json()).toMatchObject({ error: 'invalid_redirect_uri' });
     expect((await register({ redirect_uris: many.slice(0, 20) })).status).toBe(201);
     const long = await register({ redirect_uris: [`https://app.example/${'a'.repeat(2000)}`] });
     expect(long.status).toBe(400);
