@@ -65,8 +65,3 @@ function titleOf(view: string): string {
   };
   return titles[view] ?? 'MCP OAuth';
 }
-
-/** Adds the page headers to a response oidc-provider renders through one of our sources. */
-export function applyPageHeaders(ctx: Context): void {
-  ctx.set(PAGE_HEADERS);
-}
