@@ -195,13 +195,17 @@ async function shutdown(exitCode: number): Promise<never> {
   return new Promise<never>(() => {});
 }
 
+let firstSignalAt = 0;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) {
-      // Second Ctrl-C: do not wait any longer.
+      // The same Ctrl-C can arrive twice (a wrapper forwarding it, and the terminal): only a
+      // second press a moment later means "do not wait any longer".
+      if (Date.now() - firstSignalAt < 1_000) return;
       for (const server of servers.filter(running)) server.child.kill('SIGKILL');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     void shutdown(0);
   });
 }
