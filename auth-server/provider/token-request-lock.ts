@@ -41,7 +41,8 @@ const POLL_MAX_MS = 50;
  * app.use(tokenRequestLock({ tokenPath: '/token', locks: storage.locks, replays: storage.replays, graceSeconds: 5 }));
  */
 export function tokenRequestLock(options: TokenRequestLockOptions): Middleware {
-  const leaseMs = options.leaseMs ?? 10_000;
+  // Far above a token request's normal duration (ms), and short because a retry after a crash waits this long.
+  const leaseMs = options.leaseMs ?? 5_000;
   const graceMs = options.graceSeconds * 1000;
   const instance = randomBytes(8).toString('hex');
   let sequence = 0;
@@ -58,23 +59,27 @@ export function tokenRequestLock(options: TokenRequestLockOptions): Middleware {
     const replayable = grantType === 'refresh_token' && graceMs > 0;
     const owner = `${instance}:${++sequence}`;
 
+    const fingerprint = replayable ? await requestFingerprint(ctx, form!) : undefined;
+    const replayed = async () => {
+      const replay = fingerprint ? await options.replays.get(key) : undefined;
+      if (!replay || !sameText(replay.fingerprint, fingerprint!)) return false;
+      ctx.status = 200;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = replay.body;
+      return true;
+    };
+    // A replay is written once, by the lease holder, after the refresh: reading it needs no lease.
+    // Checking first also answers a retry whose first attempt's instance died holding the lease.
+    if (await replayed()) return;
+
     await inQueue(queues, key, async () => {
       if (!(await takeLease(options.locks, key, owner, leaseMs))) {
         ctx.set('Retry-After', '1');
         return oauthError(ctx, 503, 'temporarily_unavailable', 'another request for this token is still running; retry');
       }
       try {
-        const fingerprint = replayable ? await requestFingerprint(ctx, form!) : undefined;
-        if (fingerprint) {
-          const replay = await options.replays.get(key);
-          if (replay && sameText(replay.fingerprint, fingerprint)) {
-            ctx.status = 200;
-            ctx.set('Cache-Control', 'no-store');
-            ctx.type = 'application/json; charset=utf-8';
-            ctx.body = replay.body;
-            return;
-          }
-        }
+        if (await replayed()) return;
         await next();
         if (fingerprint && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
           const body = JSON.stringify(ctx.body);
