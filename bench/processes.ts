@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const ROOT = new URL('..', import.meta.url).pathname;
+
+/** A server process the benchmark started: only ever stopped by its own PID. */
+export interface BenchProcess {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** Milliseconds from spawn until `readyUrl` first answered 2xx. */
+  readyMs: number;
+  /** Current and peak resident set size of the process (MB, from /proc/<pid>/status). */
+  memory(): { rssMb: number; peakMb: number };
+  /** CPU seconds (user + system) the process has used so far (from /proc/<pid>/stat). */
+  cpuSeconds(): number;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** Script relative to the repository root, run with this node. */
+  entry: string;
+  env: Record<string, string>;
+  /** Polled every 10 ms until it answers 2xx (bounded by `timeoutMs`). */
+  readyUrl: string | string[];
+  /** Output goes to this file, not through the benchmark's pipes. */
+  logFile: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `node <entry>` with exactly `env` (plus PATH) and resolves once `readyUrl` answers.
+ *
+ * @example
+ * const rs = await spawnServer({ name: 'rs', entry: 'resource-server/main.ts', env, readyUrl: `${url}/healthz`, logFile });
+ * console.log(rs.readyMs, rs.memory()); await rs.stop();
+ */
+export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> {
+  const fd = openSync(options.logFile, 'a');
+  const started = performance.now();
+  const child = spawn(process.execPath, [options.entry], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name}: could not start ${options.entry}`);
+  const urls = [options.readyUrl].flat();
+  const deadline = started + (options.timeoutMs ?? 20_000);
+  const pending = new Set(urls);
+  while (pending.size > 0) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${options.name} exited (${child.exitCode ?? child.signalCode}) before it was ready; see ${options.logFile}`);
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} not ready within ${options.timeoutMs ?? 20_000} ms; see ${options.logFile}`);
+    }
+    for (const url of [...pending]) if (await answers(url)) pending.delete(url);
+    if (pending.size > 0) await sleep(10);
+  }
+  const readyMs = performance.now() - started;
+  return {
+    name: options.name,
+    pid,
+    child,
+    readyMs,
+    memory: () => memoryOf(pid),
+    cpuSeconds: () => cpuSecondsOf(pid),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** VmRSS and VmHWM of a process, in MB. */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** utime + stime of a process in seconds (Linux clock ticks are 100 Hz). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A loopback port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** A fresh temporary directory, and how to remove it. */
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `bench-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
