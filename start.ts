@@ -35,6 +35,14 @@ const DEMO_GRACE_MS = 1_000;
 /** The block auth-server/main.ts prints once, on the first start: moved into the banner. */
 const DEMO_LINE = /^\s*Demo account created — username: (\S+)\s+password: (\S+)\s*$/;
 const DEMO_HINT = /^\s*\(shown only now; add users with: .*\)\s*$/;
+/**
+ * Loaded into each server before its entry point: when this process goes away, even killed with
+ * SIGKILL, the server's stdin pipe ends and the server stops itself (SIGTERM, a clean shutdown),
+ * so no orphaned server keeps the ports.
+ */
+const STOP_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
+  "process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')); process.stdin.resume(); process.stdin.unref();",
+)}`;
 
 interface Server {
   name: string;
@@ -143,10 +151,10 @@ function forward(server: Server, child: ChildProcess): void {
 }
 
 function startServer(server: Server): void {
-  const child = spawn(process.execPath, [server.entry], {
+  const child = spawn(process.execPath, ['--import', STOP_WITH_PARENT, server.entry], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     // Own process group: a terminal's Ctrl-C reaches only us, and we stop each server exactly once
     // (a second signal makes a server exit at once, without a clean shutdown).
     detached: true,

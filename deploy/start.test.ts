@@ -15,6 +15,8 @@ interface Run {
   authPort: number;
   rsPort: number;
   dir: string;
+  /** The server processes seen once the stack was ready (cleaned up even if they outlive start). */
+  servers: number[];
 }
 
 const runs: Run[] = [];
@@ -22,7 +24,9 @@ const blockers: Server[] = [];
 afterEach(async () => {
   for (const run of runs.splice(0)) {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    for (const pid of childrenOf(run.child.pid!)) process.kill(pid, 'SIGKILL');
+    for (const pid of new Set([...childrenOf(run.child.pid!), ...run.servers])) {
+      if (isAlive(pid) && /main\.ts$/.test(commandOf(pid))) process.kill(pid, 'SIGKILL');
+    }
     await run.exited;
     await rm(run.dir, { recursive: true, force: true });
   }
@@ -61,7 +65,7 @@ async function start(reuse?: Run, env: Record<string, string> = {}): Promise<Run
   child.stdout!.on('data', (chunk) => (out += chunk));
   child.stderr!.on('data', (chunk) => (err += chunk));
   const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
-  const run = { child, out: () => out, err: () => err, exited, authPort, rsPort, dir };
+  const run: Run = { child, out: () => out, err: () => err, exited, authPort, rsPort, dir, servers: [] };
   runs.push(run);
   return run;
 }
@@ -74,7 +78,10 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-const ready = (run: Run) => until(() => run.out().includes('mcp-oauth-stack is ready'), `the banner\n${run.out()}\n${run.err()}`);
+async function ready(run: Run): Promise<void> {
+  await until(() => run.out().includes('mcp-oauth-stack is ready'), `the banner\n${run.out()}\n${run.err()}`);
+  run.servers = childrenOf(run.child.pid!);
+}
 
 async function healthy(port: number): Promise<boolean> {
   try {
@@ -98,6 +105,15 @@ function childrenOf(pid: number): number[] {
     }
   }
   return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function commandOf(pid: number): string {
@@ -152,6 +168,17 @@ describe('npm start', () => {
     expect(code).not.toBe(0);
     expect(run.err()).toContain('start: resource-server exited (SIGKILL); stopping auth-server');
     expect(await healthy(run.authPort), 'no half stack left behind').toBe(false);
+  });
+
+  it('killed outright (SIGKILL), npm start leaves no server behind', async () => {
+    const run = await start();
+    await ready(run);
+    const servers = childrenOf(run.child.pid!);
+    expect(servers).toHaveLength(2);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    await until(async () => !(await healthy(run.authPort)) && !(await healthy(run.rsPort)), 'both servers to stop', 10_000);
+    await until(() => servers.every((pid) => !isAlive(pid)), 'both server processes to exit', 10_000);
   });
 
   it('a server that cannot start (port taken) fails the whole command, with the reason', async () => {
