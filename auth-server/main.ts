@@ -21,11 +21,7 @@ async function main(): Promise<void> {
   const keys = await loadOrCreateKeys(config.keysDir);
   const { app, metrics } = createAuthServer({ config, storage, keys, logger });
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
-  const server = await listen(app, config.port, config.host);
-  const metricsServer = config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host);
-  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
-
-  logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
+  // Before listening: once /healthz answers, setup is over and a SIGTERM finds its handler.
   if (config.createDemoUser) {
     // Instances starting together on one empty database race to create it; the loser has nothing to print.
     const demo = await ensureDemoUser(storage.accounts).catch((error: unknown) => {
@@ -38,6 +34,11 @@ async function main(): Promise<void> {
     }
   }
 
+  const server = await listen(app, config.port, config.host);
+  const metricsServer = config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host);
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
+
+  logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await server.close();

@@ -4,7 +4,8 @@ import { addUser, loginAndGetTokens, postForm, postJson, RESOURCE, registerPubli
 let server: TestAuthServer;
 
 beforeAll(async () => {
-  server = await startAuthServer();
+  // Grace 0: reuse detection is checked bare here; the grace window has its own tests (token-races.test.ts).
+  server = await startAuthServer({ AUTH_REFRESH_GRACE_SECONDS: '0' });
   await addUser(server);
 });
 afterAll(() => server?.close());
