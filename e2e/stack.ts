@@ -47,7 +47,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const rsPort = await freePort();
   const dataDir = join(dir, 'data');
   const keysDir = join(dir, 'keys');
-  const child = spawn(process.execPath, ['start.ts'], {
+  // If this test worker dies, start.ts's stdin pipe ends and it stops the stack (SIGTERM).
+  const stopWithWorker = `data:text/javascript,${encodeURIComponent("process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')); process.stdin.resume(); process.stdin.unref();")}`;
+  const child = spawn(process.execPath, ['--import', stopWithWorker, 'start.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -61,7 +63,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       LOG_LEVEL: 'info',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
