@@ -8,7 +8,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchAuthServer } from './auth-server.ts';
+import { benchCrypto } from './crypto.ts';
 import { benchResourceServer } from './resource-server.ts';
+import { benchStartup } from './startup.ts';
 import { markdownSection, systemInfo, writeResults, type Section } from './report.ts';
 import { lineChart, type Series } from './svg-chart.ts';
 
@@ -18,6 +21,9 @@ type Part = (logDir: string) => Promise<{ section: Section; series?: Series[] }>
 
 const PARTS: Record<string, Part> = {
   resource: benchResourceServer,
+  auth: benchAuthServer,
+  crypto: benchCrypto,
+  startup: benchStartup,
 };
 
 const args = process.argv.slice(2);
