@@ -52,7 +52,8 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   const staticClientIds = new Set<string>();
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   const audit = logger.child({ audit: true });
-  const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits) : undefined;
+  // With PostgreSQL, limits live in the database so every instance counts the same attempts.
+  const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
 
   const provider = new Provider(
     config.issuer,

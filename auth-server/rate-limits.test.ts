@@ -89,3 +89,18 @@ describe('endpoint rate limits', () => {
     expect((await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: other.client_id })).status).toBe(400);
   });
 });
+
+describe('rate limits shared through PostgreSQL', () => {
+  it('counts registrations from one ip across two auth-server instances on one database', async () => {
+    const a = await startAuthServer({ AUTH_REGISTRATIONS_PER_MINUTE: '3' }, { store: 'postgres' });
+    const b = await startAuthServer({ AUTH_REGISTRATIONS_PER_MINUTE: '3', DATABASE_URL: a.config.databaseUrl! });
+    try {
+      const register = (server: TestAuthServer) => postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] });
+      expect([(await register(a)).status, (await register(b)).status, (await register(a)).status]).toEqual([201, 201, 201]);
+      expect((await register(b)).status).toBe(429);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+});

@@ -8,7 +8,7 @@ afterAll(() => server?.close());
 
 async function restart(current: TestAuthServer, env: Record<string, string> = {}): Promise<TestAuthServer> {
   await current.stop();
-  return startAuthServer({ AUTH_PORT: String(current.config.port), ...env }, current.dir);
+  return startAuthServer({ AUTH_PORT: String(current.config.port), ...env }, { dir: current.dir });
 }
 
 const jwksOf = async (url: string) => createLocalJWKSet((await (await fetch(`${url}/jwks`)).json()) as JSONWebKeySet);

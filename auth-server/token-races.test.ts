@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, authorize, postForm, RESOURCE, registerPublicClient, loginAndGetTokens, type TestAuthServer } from './testing/harness.ts';
+import { addUser, authorize, loginAndGetTokens, postForm, RESOURCE, registerPublicClient, startAuthServer, type StoreKind, type TestAuthServer } from './testing/harness.ts';
 import { SKIP_POSTGRES } from './testing/postgres.ts';
-import { startAuthServerOn, type StoreKind } from './testing/store-servers.ts';
 
 const GRACE_SECONDS = 2;
 
@@ -14,8 +13,8 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies StoreKind[]) {
 
     beforeAll(async () => {
       [server, strict] = await Promise.all([
-        startAuthServerOn(kind, { AUTH_REFRESH_GRACE_SECONDS: String(GRACE_SECONDS) }),
-        startAuthServerOn(kind, { AUTH_REFRESH_GRACE_SECONDS: '0' }),
+        startAuthServer({ AUTH_RATE_LIMITS: 'off', AUTH_REFRESH_GRACE_SECONDS: String(GRACE_SECONDS) }, { store: kind }),
+        startAuthServer({ AUTH_RATE_LIMITS: 'off', AUTH_REFRESH_GRACE_SECONDS: '0' }, { store: kind }),
       ]);
       await Promise.all([addUser(server), addUser(strict)]);
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
@@ -31,16 +31,10 @@ const KEEP_PER_ALG = 3;
  */
 export async function loadOrCreateKeys(keysDir: string): Promise<KeyMaterial> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
-  let jwks = await readJson<{ keys: SigningJwk[] }>(join(keysDir, JWKS_FILE));
-  if (!jwks) {
-    jwks = { keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')] };
-    await writeSecret(join(keysDir, JWKS_FILE), jwks);
-  }
-  let cookieKeys = await readJson<string[]>(join(keysDir, COOKIE_KEYS_FILE));
-  if (!cookieKeys) {
-    cookieKeys = [randomBytes(32).toString('base64url')];
-    await writeSecret(join(keysDir, COOKIE_KEYS_FILE), cookieKeys);
-  }
+  const jwks = await readOrCreate(join(keysDir, JWKS_FILE), async () => ({
+    keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')],
+  }));
+  const cookieKeys = await readOrCreate(join(keysDir, COOKIE_KEYS_FILE), async () => [randomBytes(32).toString('base64url')]);
   assertKeySet(jwks, keysDir);
   return { jwks, cookieKeys };
 }
@@ -70,6 +64,26 @@ export async function listKeys(keysDir: string): Promise<{ kid: string; alg: str
     seen.add(key.alg);
     return { kid: key.kid, alg: key.alg, current };
   });
+}
+
+/**
+ * Reads the file, or creates it exclusively: when several instances start at once on an empty
+ * KEYS_DIR, one wins the create and the others read what it wrote, so all sign with one key set.
+ */
+async function readOrCreate<T>(path: string, create: () => Promise<T>): Promise<T> {
+  const existing = await readJson<T>(path);
+  if (existing) return existing;
+  const value = await create();
+  try {
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    // link() fails if the target exists: an atomic "create if absent" that never exposes a half-written file.
+    await link(temp, path).finally(() => unlink(temp));
+    return value;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readJson<T>(path))!;
+  }
 }
 
 async function generateSigningKey(alg: 'ES256' | 'RS256'): Promise<SigningJwk> {

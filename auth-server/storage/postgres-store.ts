@@ -64,6 +64,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     accounts: new PostgresAccountStore(pool, schema, now),
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
+    postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();
       return closed;

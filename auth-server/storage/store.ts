@@ -103,6 +103,11 @@ export interface Storage {
   accounts: AccountStore;
   locks: LockStore;
   replays: ReplayStore;
+  /**
+   * The PostgreSQL pool and schema when this store is PostgreSQL, for the few components that
+   * keep their own shared state there (rate limits); undefined for SQLite.
+   */
+  postgres?: { pool: unknown; schema: string };
   /** Flushes and closes; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -10,7 +10,8 @@ import { createLogger } from '../../common/logger.ts';
 import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
 import { loadOrCreateKeys } from '../keys/key-store.ts';
-import { openSqliteStorage } from '../storage/sqlite-store.ts';
+import { openStorage } from '../storage/open-storage.ts';
+import { createTestSchema } from './postgres.ts';
 import type { Storage } from '../storage/store.ts';
 import { formAction, hiddenField, TestBrowser } from './browser.ts';
 
@@ -29,12 +30,26 @@ export interface TestAuthServer {
   close(): Promise<void>;
 }
 
+export type StoreKind = 'sqlite' | 'postgres';
+
+export interface StartOptions {
+  /** Reuse this directory (DATA_DIR/KEYS_DIR inside it): a restart on the same state. */
+  dir?: string;
+  /** 'postgres' runs on a fresh schema of the test database that close() drops. */
+  store?: StoreKind;
+}
+
 /**
- * Starts a real auth server on 127.0.0.1:0 with its own temp DATA_DIR/KEYS_DIR. The issuer is
- * the real URL, so tokens and metadata are what a client on this machine would see.
+ * Starts a real auth server on loopback with its own temp DATA_DIR/KEYS_DIR (and, for
+ * PostgreSQL, its own schema). The issuer is the real URL, so tokens and metadata are what a
+ * client on this machine would see.
+ *
+ * @example
+ * const server = await startAuthServer({ AUTH_REFRESH_GRACE_SECONDS: '0' }, { store: 'postgres' });
  */
-export async function startAuthServer(env: Record<string, string> = {}, reuseDir?: string): Promise<TestAuthServer> {
-  const dir = reuseDir ?? (await mkdtemp(join(tmpdir(), 'auth-test-')));
+export async function startAuthServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestAuthServer> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'auth-test-')));
+  const schema = options.store === 'postgres' ? await createTestSchema() : undefined;
   const logs: string[] = [];
   const logger = createLogger(
     { name: 'auth-server', level: 'debug', pretty: false },
@@ -50,9 +65,10 @@ export async function startAuthServer(env: Record<string, string> = {}, reuseDir
     DATA_DIR: join(dir, 'data'),
     KEYS_DIR: join(dir, 'keys'),
     LOG_LEVEL: 'debug',
+    ...(schema ? { DATABASE_URL: schema.url } : {}),
     ...env,
   });
-  const storage = openSqliteStorage(config.dataDir);
+  const storage = await openStorage({ DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize) });
   const keys = await loadOrCreateKeys(config.keysDir);
   const { app } = createAuthServer({ config, storage, keys, logger });
   const server = await listen(app, config.port, '127.0.0.1');
@@ -70,6 +86,7 @@ export async function startAuthServer(env: Record<string, string> = {}, reuseDir
     async close() {
       await stop();
       await rm(dir, { recursive: true, force: true });
+      await schema?.drop();
     },
   };
 }
