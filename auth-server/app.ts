@@ -16,6 +16,7 @@ import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
+import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
@@ -61,7 +62,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       config,
       jwks: keys.jwks,
       cookieKeys: keys.cookieKeys,
-      adapter: createAdapterFactory(storage.models),
+      adapter: createAdapterFactory(storage.models, { unusedClientTtl: config.unusedClientTtl }),
       findAccount: findAccountFor(storage.accounts),
       accounts: storage.accounts,
       pages,
@@ -71,6 +72,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   );
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
+  keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit);
 
   const app = new Koa();

@@ -35,6 +35,8 @@ export interface AuthServerConfig {
   cimd: { enabled: boolean; allowPrivateFetch: boolean };
   ttl: { grant: number; session: number; interaction: number; deviceCode: number; authorizationCode: number };
   sweepIntervalMs: number;
+  /** Seconds after which a registered client that never got a token is pruned (undefined: never). */
+  unusedClientTtl: number | undefined;
   createDemoUser: boolean;
   rateLimits: RateLimitSettings;
   metrics: { allow: string[]; port: number | undefined };
@@ -79,6 +81,8 @@ const schema = z
     AUTH_INITIAL_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Client ID Metadata Documents (URL client_ids). */
     AUTH_CIMD: flag(true),
+    /** Days after which a registered client that never obtained a token is pruned (0: never). */
+    AUTH_PRUNE_UNUSED_CLIENTS_DAYS: z.coerce.number().min(0).default(30),
     /** How often expired rows are swept, in seconds. */
     AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
     /** Client ips allowed to GET /metrics on the main port (comma list; default: nobody). */
@@ -133,6 +137,7 @@ const schema = z
         authorizationCode: 60,
       },
       sweepIntervalMs: env.AUTH_SWEEP_INTERVAL * 1000,
+      unusedClientTtl: env.AUTH_PRUNE_UNUSED_CLIENTS_DAYS > 0 ? Math.ceil(env.AUTH_PRUNE_UNUSED_CLIENTS_DAYS * DAY) : undefined,
       createDemoUser: !production,
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       rateLimits: {

@@ -10,10 +10,13 @@ import type { ModelPayload, ModelStore } from './store.ts';
  * client's grant types changed since it was issued. oidc-provider calls it once per grantable
  * model in the same tick, so concurrent calls for one grant share a single delete.
  *
+ * Registered clients come without a lifetime; `unusedClientTtl` (seconds) gives them one, so a
+ * client that never gets a token is swept (see provider/unused-clients.ts, which keeps the rest).
+ *
  * @example
  * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models), … });
  */
-export function createAdapterFactory(models: ModelStore): AdapterConstructor {
+export function createAdapterFactory(models: ModelStore, options: { unusedClientTtl?: number } = {}): AdapterConstructor {
   const revoking = new Map<string, Promise<void>>();
 
   return class StorageAdapter implements Adapter {
@@ -24,7 +27,8 @@ export function createAdapterFactory(models: ModelStore): AdapterConstructor {
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      await models.upsert(this.name, id, payload as ModelPayload, expiresIn);
+      const ttl = expiresIn ?? (this.name === 'Client' ? options.unusedClientTtl : undefined);
+      await models.upsert(this.name, id, payload as ModelPayload, ttl);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
