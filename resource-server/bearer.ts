@@ -83,7 +83,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
       issuer: options.issuer,
       jwksUrl: options.jwksUrl,
       timeoutMs: options.fetchTimeoutMs ?? 500,
-      cooldownMs: options.jwksCooldownMs ?? 30_000,
+      cooldownMs: options.jwksCooldownMs ?? 5_000,
       onJwksFetch: options.onJwksFetch,
     });
   const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);

@@ -27,8 +27,9 @@ export interface ResourceServerConfig {
   /** AUTH_FETCH_TIMEOUT_MS (500): bound on each metadata/JWKS fetch, so a down auth server costs < 1 s. */
   fetchTimeoutMs: number;
   /**
-   * RS_JWKS_COOLDOWN_MS (30000): minimum time between two JWKS refetches triggered by unknown
-   * `kid`s, so garbage tokens cannot make us hammer the auth server.
+   * RS_JWKS_COOLDOWN_MS (5000): minimum time between two JWKS refetches triggered by unknown
+   * `kid`s, so garbage tokens cannot make us hammer the auth server (at most one fetch per
+   * cooldown), while a key rotated in shortly after a fetch is picked up within seconds.
    */
   jwksCooldownMs: number;
   /** RS_TOKEN_CACHE_SIZE (10000): successful verifications kept (by SHA-256 of the token), never past `exp`. */
@@ -78,7 +79,7 @@ const schema = z.object({
   AUTH_ISSUER: httpUrl.optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_FETCH_TIMEOUT_MS: positiveInt(500),
-  RS_JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(30_000),
+  RS_JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(5_000),
   RS_TOKEN_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(10_000),
   RS_CLOCK_TOLERANCE_S: z.coerce.number({ message: 'must be a number' }).int().min(0).max(30, 'must be at most 30').default(30),
   MCP_STATELESS: flag(false),

@@ -23,7 +23,7 @@ export class IssuerUnavailableError extends Error {
  * unknown `kid` at most once per cooldown (jose's remote JWKS does the last three).
  *
  * @example
- * const keys = createIssuerKeys({ issuer, timeoutMs: 500, cooldownMs: 30_000 });
+ * const keys = createIssuerKeys({ issuer, timeoutMs: 500, cooldownMs: 5_000 });
  * await jwtVerify(token, keys, { issuer });
  */
 export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
