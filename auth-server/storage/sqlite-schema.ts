@@ -54,6 +54,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX token_replays_expires_at ON token_replays (expires_at);
   `,
+  `
+  -- Leases and replays moved to the attached, unsynced ephemeral file (sqlite-ephemeral.ts).
+  DROP TABLE token_locks;
+  DROP TABLE token_replays;
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */

@@ -41,9 +41,28 @@ describe('openSqliteStorage', () => {
     const db = new DatabaseSync(join(dir, 'auth.db'));
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
     } finally {
       db.close();
+    }
+  });
+
+  it('keeps token-request leases and replays in a separate unsynced file, auth.db stays synchronous=FULL', async () => {
+    const dir = await tempDir();
+    const storage = openSqliteStorage(dir);
+    await storage.locks.acquire('k', 'owner', 10_000);
+    await storage.replays.put('k', { fingerprint: 'f', body: '{}' }, 10_000);
+    await storage.close();
+    expect((await stat(join(dir, 'token-requests.db'))).mode & 0o777).toBe(0o600);
+    const ephemeral = new DatabaseSync(join(dir, 'token-requests.db'));
+    const main = new DatabaseSync(join(dir, 'auth.db'));
+    try {
+      expect(ephemeral.prepare('SELECT key FROM token_locks').all()).toEqual([{ key: 'k' }]);
+      expect(ephemeral.prepare('SELECT key FROM token_replays').all()).toEqual([{ key: 'k' }]);
+      expect(main.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'token_%'").all()).toEqual([]);
+    } finally {
+      ephemeral.close();
+      main.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
@@ -55,6 +56,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     db.exec(`PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
+    attachEphemeral(db, dataDir);
   } catch (error) {
     db.close();
     throw error;
@@ -111,7 +113,7 @@ class SqliteModelStore implements ModelStore {
     this.#destroy = db.prepare('DELETE FROM models WHERE model = :model AND id = :id');
     this.#revoke = db.prepare('DELETE FROM models WHERE grant_id = :grantId');
     // Token-request leases and replays expire too; the same sweeper clears them.
-    this.#sweeps = ['models', 'token_locks', 'token_replays'].map((table) =>
+    this.#sweeps = ['models', `${EPHEMERAL}.token_locks`, `${EPHEMERAL}.token_replays`].map((table) =>
       db.prepare(`
         DELETE FROM ${table} WHERE rowid IN (
           SELECT rowid FROM ${table} WHERE expires_at IS NOT NULL AND expires_at <= :now LIMIT ${SWEEP_BATCH})`),

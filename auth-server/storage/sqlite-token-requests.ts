@@ -1,8 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { EPHEMERAL } from './sqlite-ephemeral.ts';
 import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
 
 /**
- * Token-request leases in the SQLite file, so several processes sharing it serialize too.
+ * Token-request leases in the attached ephemeral file, so several processes sharing DATA_DIR serialize too.
  * The insert takes a free key or an expired lease in one statement: no read-then-write race.
  *
  * @example
@@ -17,10 +18,10 @@ export class SqliteLockStore implements LockStore {
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
     this.#acquire = db.prepare(`
-      INSERT INTO token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
+      INSERT INTO ${EPHEMERAL}.token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
       WHERE token_locks.expires_at <= :now`);
-    this.#release = db.prepare('DELETE FROM token_locks WHERE key = :key AND owner = :owner');
+    this.#release = db.prepare(`DELETE FROM ${EPHEMERAL}.token_locks WHERE key = :key AND owner = :owner`);
   }
 
   async acquire(key: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -34,7 +35,7 @@ export class SqliteLockStore implements LockStore {
 }
 
 /**
- * Replayable token responses in the SQLite file.
+ * Replayable token responses in the attached ephemeral file.
  *
  * @example
  * await new SqliteReplayStore(db, Date.now).put('refresh_token:…', { fingerprint, body }, 5_000);
@@ -47,9 +48,9 @@ export class SqliteReplayStore implements ReplayStore {
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
     this.#put = db.prepare(`
-      INSERT INTO token_replays (key, fingerprint, body, expires_at) VALUES (:key, :fingerprint, :body, :expiresAt)
+      INSERT INTO ${EPHEMERAL}.token_replays (key, fingerprint, body, expires_at) VALUES (:key, :fingerprint, :body, :expiresAt)
       ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, body = excluded.body, expires_at = excluded.expires_at`);
-    this.#get = db.prepare('SELECT fingerprint, body FROM token_replays WHERE key = :key AND expires_at > :now');
+    this.#get = db.prepare(`SELECT fingerprint, body FROM ${EPHEMERAL}.token_replays WHERE key = :key AND expires_at > :now`);
   }
 
   async put(key: string, entry: ReplayEntry, ttlMs: number): Promise<void> {
