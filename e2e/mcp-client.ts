@@ -46,7 +46,7 @@ export class TestOAuthProvider implements OAuthClientProvider {
     this.redirectUrl = options.redirectUrl;
     this.clientMetadataUrl = options.clientMetadataUrl;
     this.clientMetadata = {
-      client_name: 'e2e MCP SDK client',
+      client_name: 'Example MCP client',
       redirect_uris: [options.redirectUrl],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
