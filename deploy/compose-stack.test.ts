@@ -10,7 +10,7 @@ import { composeUpLocally, type LocalCompose } from './local-compose.ts';
  * CMD/ENV/WORKDIR and the build context .dockerignore lets in (see local-compose.ts for the few
  * things that must be remapped on one machine), so the compose stack cannot rot unnoticed.
  */
-describe('docker compose stack, run with the containers\' commands and environment', () => {
+describe('docker compose stack, run with the containers\' commands and environment', { timeout: 30_000 }, () => {
   let stack: LocalCompose;
   beforeAll(async () => {
     stack = await composeUpLocally();

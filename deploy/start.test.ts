@@ -120,7 +120,7 @@ function commandOf(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
 }
 
-describe('npm start', () => {
+describe('npm start', { timeout: 45_000 }, () => {
   it('starts both servers and prints the MCP URL, the issuer and, on a first start, the demo account', async () => {
     const run = await start();
     await ready(run);
