@@ -10,7 +10,6 @@
  * own, the other is stopped and this command exits non-zero: never a half stack.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +23,10 @@ const READY_TIMEOUT_MS = 30_000;
 /** How long a server gets to stop after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 10_000;
 /**
- * The auth server creates the demo account right after it starts listening, so /healthz can answer
- * just before the credentials are printed: on a first start (empty DATA_DIR) the banner waits this
- * long for them. Later starts do not wait; should a demo account still appear (every account was
- * removed), its line is printed as it comes.
+ * The auth server prints the demo account before it listens, so by the time /healthz answers the
+ * line is already in our pipe; this covers reading it.
  */
-const DEMO_WAIT_MS = 5_000;
-/** With DATABASE_URL we cannot tell a first start: wait this long. */
-const DEMO_GRACE_MS = 1_000;
+const DEMO_GRACE_MS = 200;
 /** The block auth-server/main.ts prints once, on the first start: moved into the banner. */
 const DEMO_LINE = /^\s*Demo account created — username: (\S+)\s+password: (\S+)\s*$/;
 const DEMO_HINT = /^\s*\(shown only now; add users with: .*\)\s*$/;
@@ -110,16 +105,6 @@ const config = readConfiguration(env);
 if (config.resource.issuer !== config.auth.issuer) {
   process.stderr.write(`start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`);
 }
-
-/** No accounts can exist yet: the auth server will create the demo account. */
-function isFirstStart(dataDir: string): boolean {
-  try {
-    return readdirSync(dataDir).length === 0;
-  } catch {
-    return true;
-  }
-}
-const demoWaitMs = config.auth.databaseUrl ? DEMO_GRACE_MS : isFirstStart(config.auth.dataDir) ? DEMO_WAIT_MS : 0;
 
 const servers: Server[] = [
   { name: 'auth-server', entry: 'auth-server/main.ts', healthUrl: localUrl(config.auth.host, config.auth.port, '/healthz') },
@@ -235,7 +220,7 @@ while (pending.size > 0 && !stopping) {
   for (const server of [...pending]) if (await isHealthy(server.healthUrl)) pending.delete(server);
   if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 }
-const demoDeadline = Date.now() + demoWaitMs;
+const demoDeadline = Date.now() + DEMO_GRACE_MS;
 while (!demo && !stopping && Date.now() < demoDeadline) await new Promise((resolve) => setTimeout(resolve, 25));
 if (!stopping) {
   process.stdout.write(banner(config.resource.resourceUrl, config.auth.issuer, demo));
