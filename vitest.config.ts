@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['common/**/*.test.ts', 'auth-server/**/*.test.ts', 'resource-server/**/*.test.ts'],
+    include: ['common/**/*.test.ts', 'auth-server/**/*.test.ts', 'resource-server/**/*.test.ts', 'deploy/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Each test file starts real servers on loopback; two cores → keep file-level parallelism modest.

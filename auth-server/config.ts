@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
-import { flag, httpUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { RESOURCE_SCOPES } from '../resource-server/scopes.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 
@@ -51,7 +51,7 @@ const schema = z
     /** Interface to bind (default: all). */
     AUTH_HOST: z.string().optional(),
     /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
-    AUTH_ISSUER: httpUrl.optional(),
+    AUTH_ISSUER: issuerUrl.optional(),
     NODE_ENV: nodeEnv,
     /** Embedded SQLite lives here. */
     DATA_DIR: z.string().default('./data'),
@@ -102,7 +102,7 @@ const schema = z
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
-    const issuer = stripTrailingSlash(env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`);
+    const issuer = env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`;
     const defaultResource = env.RS_RESOURCE_URL ?? `http://localhost:${env.RS_PORT}/mcp`;
     const scopes = RESOURCE_SCOPES.map((s) => s.name);
     const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
@@ -163,10 +163,6 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: 'must be an https URL when NODE_ENV=production' });
     }
   });
-
-function stripTrailingSlash(url: string): string {
-  return url.endsWith('/') ? url.slice(0, -1) : url;
-}
 
 /**
  * Reads the auth server's whole configuration from the environment.

@@ -19,6 +19,12 @@ export const httpUrl = z
   .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must use http or https')
   .refine((value) => !new URL(value).search && !new URL(value).hash, 'must not have a query or fragment');
 
+/**
+ * An issuer URL, written the one way both servers compare it: without a trailing slash
+ * (`http://localhost:3000/` and `http://localhost:3000` name the same issuer; `iss` must match exactly).
+ */
+export const issuerUrl = httpUrl.transform((value) => value.replace(/\/+$/, ''));
+
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'must be one of fatal, error, warn, info, debug, trace, silent',

@@ -88,11 +88,13 @@ export class UserAtBrowser {
 }
 
 /**
- * Saves a screenshot with the test report and as e2e/screenshots/<name>.png (the README shows those).
+ * Saves a screenshot with the test report; with UPDATE_SCREENSHOTS=1 also as
+ * e2e/screenshots/<name>.png (the README shows those), so a plain test run leaves git clean.
  */
 export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
   const body = await page.screenshot({ fullPage: true });
   await testInfo.attach(name, { body, contentType: 'image/png' });
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   const dir = join(ROOT, 'e2e', 'screenshots');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${name}.png`), body);

@@ -63,3 +63,12 @@ describe('MCP_AUTH_DISABLED', () => {
     }
   });
 });
+
+describe('issuer spelling', () => {
+  it('reads AUTH_ISSUER with a trailing slash as the same issuer the auth server publishes', async () => {
+    const { loadConfig: loadAuthConfig } = await import('../auth-server/config.ts');
+    const env = { AUTH_ISSUER: 'http://localhost:4140/' };
+    expect(loadConfig(env).issuer).toBe('http://localhost:4140');
+    expect(loadConfig(env).issuer).toBe(loadAuthConfig(env).issuer);
+  });
+});

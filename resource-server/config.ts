@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
-import { flag, httpUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 
 /**
  * The resource server's whole configuration surface: every setting, its environment variable,
@@ -76,7 +76,7 @@ const schema = z.object({
   RS_METRICS_PORT: z.coerce.number({ message: 'must be a number' }).int().min(0).max(65535).optional(),
   RS_RESOURCE_URL: httpUrl.optional(),
   AUTH_PORT: port(3000),
-  AUTH_ISSUER: httpUrl.optional(),
+  AUTH_ISSUER: issuerUrl.optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_FETCH_TIMEOUT_MS: positiveInt(500),
   RS_JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0, 'must be ≥ 0').default(5_000),
