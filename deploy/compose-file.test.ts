@@ -10,6 +10,8 @@ import { ROOT } from './local-compose.ts';
 const COMPOSE_PATH = join(ROOT, 'docker-compose.yml');
 const compose = loadCompose(await readFile(COMPOSE_PATH, 'utf8'));
 const service = (name: string) => compose.services.find((s) => s.name === name)!;
+/** Our two servers (the postgres service runs the official image). */
+const servers = compose.services.filter((s) => s.build);
 /** dclint's own types do not resolve under nodenext; what we read of its messages. */
 interface LintMessage {
   line: number;
@@ -40,29 +42,42 @@ describe('docker-compose.yml', () => {
 
   it('builds auth-server and resource-server from the one Dockerfile, each running its npm script\'s command', async () => {
     const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
-    expect(compose.services.map((s) => s.name).sort()).toEqual(['auth-server', 'resource-server']);
-    for (const s of compose.services) {
+    expect(compose.services.map((s) => s.name).sort()).toEqual(['auth-server', 'postgres', 'resource-server']);
+    expect(servers.map((s) => s.name).sort()).toEqual(['auth-server', 'resource-server']);
+    for (const s of servers) {
       expect(s.build, s.name).toEqual({ context: '.', dockerfile: 'Dockerfile' });
       expect(s.command?.join(' '), s.name).toBe(scripts[s.name]);
     }
   });
 
   it('has a healthcheck on each server\'s /healthz, and the resource server waits for a healthy auth server', () => {
-    for (const s of compose.services) {
+    for (const s of servers) {
       const port = s.ports[0]!.target;
       expect(s.healthcheck?.test, s.name).toEqual(['CMD', 'node', 'deploy/healthcheck.ts', `http://127.0.0.1:${port}/healthz`]);
     }
     expect(service('resource-server').dependsOn).toEqual({ 'auth-server': 'service_healthy' });
   });
 
-  it('keeps data and keys in named volumes, where the image puts DATA_DIR and KEYS_DIR', async () => {
+  it('keeps the keys in a named volume where the image puts KEYS_DIR, and the database in the postgres volume', async () => {
     const env = imageEnv(parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8')));
     const auth = service('auth-server');
-    const dataDir = auth.environment.DATA_DIR ?? env.DATA_DIR;
     const keysDir = auth.environment.KEYS_DIR ?? env.KEYS_DIR;
     const volumes = Object.fromEntries(auth.volumes.map((v) => [v.target, v.source]));
-    expect(compose.volumes).toEqual(expect.arrayContaining([volumes[dataDir!], volumes[keysDir!]]));
-    expect(volumes[dataDir!]).not.toBe(volumes[keysDir!]);
+    const pgVolumes = Object.fromEntries(service('postgres').volumes.map((v) => [v.target, v.source]));
+    expect(compose.volumes).toEqual(expect.arrayContaining([volumes[keysDir!], pgVolumes['/var/lib/postgresql/data']]));
+  });
+
+  it('the auth server uses the postgres service (by its name, with POSTGRES_USER/DB) once it is healthy', () => {
+    const pgService = service('postgres');
+    const auth = service('auth-server');
+    expect(pgService.image).toMatch(/^postgres:\d+/);
+    expect(pgService.healthcheck?.test.join(' ')).toContain('pg_isready');
+    expect(auth.dependsOn).toEqual({ postgres: 'service_healthy' });
+    const url = new URL(auth.environment.DATABASE_URL!);
+    expect(url.hostname).toBe('postgres');
+    expect(url.username).toBe(pgService.environment.POSTGRES_USER);
+    expect(decodeURIComponent(url.password)).toBe(pgService.environment.POSTGRES_PASSWORD);
+    expect(url.pathname).toBe(`/${pgService.environment.POSTGRES_DB}`);
   });
 
   it('the browser uses localhost for both servers; inside the network the resource server fetches keys by service name but expects the public issuer', () => {
@@ -79,7 +94,7 @@ describe('docker-compose.yml', () => {
       RS_PORT: String(rsPort.target),
       AUTH_JWKS_URL: `http://auth-server:${authPort.target}/jwks`,
     });
-    for (const s of compose.services) {
+    for (const s of servers) {
       expect(s.ports[0]!.hostIp, 'published on this machine only').toBe('127.0.0.1');
       expect(s.environment.AUTH_HOST ?? s.environment.RS_HOST, 'a server bound to loopback inside a container is unreachable').toBeUndefined();
     }

@@ -41,6 +41,9 @@ describe('docker compose stack, run with the containers\' commands and environme
     const demo = /Demo account created — username: (\S+)\s+password: (\S+)/.exec(auth.output());
     expect(demo, `the development container prints the demo account:\n${auth.output()}`).toBeTruthy();
     const client = await registerPublicClient({ url: issuer });
+    const database = stack.postgres.get('postgres')!;
+    expect(new URL(auth.env.DATABASE_URL!).pathname, 'the auth server stores in the postgres service').toBe(`/${database.database}`);
+    expect(await database.count("SELECT count(*) FROM models WHERE model = 'Client' AND id = $1", [client.client_id])).toBe(1);
     const { tokens } = await loginAndGetTokens({ url: issuer }, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,

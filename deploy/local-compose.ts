@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { loadCompose, type ComposeService } from './compose.ts';
 import { dockerignore } from './dockerignore.ts';
 import { execForm, imageEnv, parseDockerfile } from './dockerfile.ts';
+import { isPostgresImage, startPostgresStandIn, type PostgresStandIn } from './postgres-stand-in.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -36,6 +37,8 @@ export interface LocalCompose {
   exec(service: string, command: string[]): Promise<number | null>;
   /** `docker compose down`: SIGTERM each container, returns the exit codes. */
   down(): Promise<Record<string, number | null>>;
+  /** Services from the postgres image, played by the machine's PostgreSQL (a fresh database each). */
+  postgres: Map<string, PostgresStandIn>;
 }
 
 /**
@@ -49,7 +52,8 @@ export interface LocalCompose {
  *   URLs, which inside the network reach that container), and every published port a second free
  *   port with a forwarder, so `http://localhost:<published>` URLs keep meaning "the host's view";
  * - `<service>` host names become 127.0.0.1; absolute paths are moved under the temp root;
- * - servers bind 127.0.0.1 (AUTH_HOST/RS_HOST) instead of every interface of a container.
+ * - servers bind 127.0.0.1 (AUTH_HOST/RS_HOST) instead of every interface of a container;
+ * - a service from the postgres image is played by the machine's PostgreSQL, in a fresh database.
  */
 export async function composeUpLocally(): Promise<LocalCompose> {
   const compose = loadCompose(await readFile(join(ROOT, 'docker-compose.yml'), 'utf8'));
@@ -62,7 +66,13 @@ export async function composeUpLocally(): Promise<LocalCompose> {
   // Ports: container port → where it listens here; published port → where the host reaches it.
   const listen = new Map<string, Map<number, number>>();
   const published = new Map<number, number>();
-  for (const service of compose.services) {
+  const postgres = new Map<string, PostgresStandIn>();
+  for (const service of compose.services.filter(isPostgresImage)) {
+    const standIn = await startPostgresStandIn(service);
+    postgres.set(service.name, standIn);
+    listen.set(service.name, new Map([[5432, standIn.port]]));
+  }
+  for (const service of compose.services.filter((s) => !postgres.has(s.name))) {
     const ports = new Map<number, number>();
     for (const port of service.ports) {
       ports.set(port.target, await freePort());
@@ -85,12 +95,20 @@ export async function composeUpLocally(): Promise<LocalCompose> {
         const target = listen.get(name)?.get(Number(port));
         return target ? `127.0.0.1:${target}` : whole;
       });
+  /** A postgres:// URL naming a stand-in service: same user, the run's fresh database. */
+  const rewriteDatabaseUrl = (original: string, mapped: string) => {
+    if (!/^postgres(ql)?:\/\//.test(original)) return mapped;
+    const host = URL.parse(original)?.hostname;
+    const standIn = host ? postgres.get(host) : undefined;
+    return standIn ? standIn.rewrite(mapped) : mapped;
+  };
 
   const services = new Map<string, LocalService>();
   const children = new Map<string, { child: ChildProcess; exited: Promise<number | null>; forwarder: Server | undefined }>();
   let imageHealthcheck: string[] | undefined;
 
   for (const service of startOrder(compose.services)) {
+    if (postgres.has(service.name)) continue;
     if (!service.build) throw new Error(`${service.name}: only services built from the Dockerfile are supported`);
     const dockerfilePath = join(ROOT, service.build.context, service.build.dockerfile);
     if (!dockerfiles.has(dockerfilePath)) dockerfiles.set(dockerfilePath, parseDockerfile(await readFile(dockerfilePath, 'utf8')));
@@ -99,7 +117,7 @@ export async function composeUpLocally(): Promise<LocalCompose> {
     const ownPorts = listen.get(service.name)!;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries({ ...imageEnv(instructions), ...service.environment })) {
-      let mapped = rewriteUrl(value, service.name);
+      let mapped = rewriteDatabaseUrl(value, rewriteUrl(value, service.name));
       if (/^\d+$/.test(value) && ownPorts.has(Number(value))) mapped = String(ownPorts.get(Number(value)));
       if (value.startsWith('/')) mapped = join(rootfs, value);
       env[key] = mapped;
@@ -111,7 +129,8 @@ export async function composeUpLocally(): Promise<LocalCompose> {
     const healthcheck = service.healthcheck?.test[0] === 'CMD' ? service.healthcheck.test.slice(1).map((arg) => rewriteUrl(arg, service.name)) : undefined;
 
     for (const [dependency, condition] of Object.entries(service.dependsOn)) {
-      if (condition === 'service_healthy') await waitHealthy(services.get(dependency)!, rootfs, workdir);
+      // The stand-in database is up before anything starts.
+      if (condition === 'service_healthy' && !postgres.has(dependency)) await waitHealthy(services.get(dependency)!, rootfs, workdir);
     }
 
     const [program, ...args] = command;
@@ -146,6 +165,7 @@ export async function composeUpLocally(): Promise<LocalCompose> {
     rootfs,
     imageHealthcheck,
     exec,
+    postgres,
     async down() {
       const codes: Record<string, number | null> = {};
       for (const [name, { child, exited, forwarder }] of [...children].reverse()) {
@@ -157,6 +177,7 @@ export async function composeUpLocally(): Promise<LocalCompose> {
         forwarder?.close();
       }
       await rm(rootfs, { recursive: true, force: true });
+      for (const standIn of postgres.values()) await standIn.drop();
       return codes;
     },
   };
