@@ -91,7 +91,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   }
   const anonymous: AuthInfo = { token: '', clientId: 'anonymous', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
 
-  const refuse = (ctx: Context, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>) => {
+  /** Answers 401/403 with the challenge, and writes the audit line (the caller, when known). */
+  const refuse = (ctx: Context, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo) => {
     const full: Challenge = { ...challenge, resourceMetadata: prmUrl };
     if (!challenge.error) full.scope = TOOLS_SCOPE;
     if (challenge.scheme === 'DPoP') full.algs = DPOP_ALGORITHMS;
@@ -99,7 +100,11 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     ctx.status = status;
     ctx.set('WWW-Authenticate', challengeHeader(full));
     ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
-    log.info({ path: ctx.path, status, error: challenge.error, reason: challenge.description, ip: ctx.ip }, 'mcp request refused');
+    const event = status === 403 ? 'step_up.required' : challenge.error ? 'token.rejected' : 'token.missing';
+    log.warn(
+      { audit: true, event, path: ctx.path, status, error: challenge.error, reason: challenge.description, scope: challenge.scope, sub: caller?.extra?.sub, client_id: caller?.clientId, ip: ctx.ip },
+      'mcp request refused',
+    );
   };
 
   async function authenticate(ctx: Context): Promise<AuthInfo | undefined> {
@@ -160,7 +165,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
       if (scope) {
         const scheme = auth.extra?.jkt ? 'DPoP' : 'Bearer';
         // No error_description: the challenge is exactly what RFC 6750 §3.1 needs for a step-up.
-        refuse(ctx, 403, { scheme, error: 'insufficient_scope', scope });
+        refuse(ctx, 403, { scheme, error: 'insufficient_scope', scope }, auth);
         return;
       }
     }

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -11,6 +12,8 @@ export interface RunningResourceServer {
   /** The resource URL (the MCP endpoint): `aud` of valid tokens. */
   mcpUrl: string;
   config: ResourceServerConfig;
+  /** Every log line written so far (JSON), when started with `{ captureLogs: true }`. */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -18,7 +21,7 @@ export interface RunningResourceServer {
  * Starts the real resource server in-process on a free loopback port, configured through the
  * same loadConfig as production (so the resource URL names the real port).
  */
-export async function startResourceServer(env: Record<string, string>): Promise<RunningResourceServer> {
+export async function startResourceServer(env: Record<string, string>, options: { captureLogs?: boolean } = {}): Promise<RunningResourceServer> {
   const port = await freePort();
   const config = loadConfig({
     RS_PORT: String(port),
@@ -28,12 +31,17 @@ export async function startResourceServer(env: Record<string, string>): Promise<
     NODE_ENV: 'test',
     ...env,
   });
-  const resourceServer = createResourceServer(config, { logger: createLogger({ name: 'resource-server', level: 'silent', pretty: false }) });
+  const logs: string[] = [];
+  const logger = options.captureLogs
+    ? createLogger({ name: 'resource-server', level: 'debug', pretty: false }, new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }))
+    : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
+  const resourceServer = createResourceServer(config, { logger });
   const http = await listen(resourceServer.app, config.port, config.host);
   return {
     url: http.url,
     mcpUrl: config.resourceUrl,
     config,
+    logs,
     async close() {
       const stopped = http.close();
       await resourceServer.close();
