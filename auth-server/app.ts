@@ -50,7 +50,6 @@ export interface AuthServerDeps {
  */
 export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
-  const staticClientIds = new Set<string>();
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   const audit = logger.child({ audit: true });
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
@@ -67,7 +66,6 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       accounts: storage.accounts,
       pages,
       prefix,
-      staticClientIds,
     }),
   );
   provider.proxy = config.trustProxy;
@@ -98,11 +96,11 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     ),
   );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
-  const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));
+  const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
   app.use(
-    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, staticClientIds, throttle, audit, prefix, onLogin: metrics.login }).routes(),
+    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, throttle, audit, prefix, onLogin: metrics.login }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
   return { app, provider, metrics };

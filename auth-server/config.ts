@@ -26,6 +26,7 @@ export interface AuthServerConfig {
   dataDir: string;
   keysDir: string;
   databaseUrl: string | undefined;
+  sqliteSynchronous: 'normal' | 'full';
   databasePoolSize: number;
   refreshGraceSeconds: number;
   logLevel: string;
@@ -57,6 +58,8 @@ const schema = z
     DATA_DIR: z.string().default('./data'),
     /** Private JWKS and cookie secrets live here (mode 0600). */
     KEYS_DIR: z.string().default('./keys'),
+    /** SQLite durability: normal (survives a process crash) or full (also a power cut; slower). */
+    AUTH_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('normal'),
     /** postgres://… selects PostgreSQL storage instead of SQLite. */
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
     /** PostgreSQL connections per auth-server instance (instances × this must fit max_connections). */
@@ -120,6 +123,7 @@ const schema = z
       dataDir: resolve(env.DATA_DIR),
       keysDir: resolve(env.KEYS_DIR),
       databaseUrl: env.DATABASE_URL,
+      sqliteSynchronous: env.AUTH_SQLITE_SYNCHRONOUS,
       databasePoolSize: env.DATABASE_POOL_SIZE,
       refreshGraceSeconds: env.AUTH_REFRESH_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: defaultPretty() });
   const storage = await openStorage(
-    { DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize) },
+    { DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize), AUTH_SQLITE_SYNCHRONOUS: config.sqliteSynchronous },
     { onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect') },
   );
   const keys = await loadOrCreateKeys(config.keysDir);

@@ -18,7 +18,6 @@ export interface InteractionDeps {
   accounts: AccountStore;
   resources: ResourceServerConfig[];
   cookieKeys: string[];
-  staticClientIds: ReadonlySet<string>;
   throttle: LoginThrottle;
   audit: Logger;
   /** Counts login attempts for metrics. */
@@ -75,7 +74,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   }
 
   function loginPage(ctx: Context, details: Details, extra: { error?: string; username?: string } = {}, status = 200) {
-    const client = describeClient(ctx.state.client, deps.staticClientIds);
+    const client = describeClient(ctx.state.client);
     pages.send(ctx, 'login', {
       client,
       csrf: csrf.issue(details.uid),
@@ -86,7 +85,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   }
 
   async function consentPage(ctx: Context, details: Details) {
-    const client = describeClient(ctx.state.client, deps.staticClientIds);
+    const client = describeClient(ctx.state.client);
     const promptDetails = details.prompt.details as {
       missingOIDCScope?: string[];
       missingResourceScopes?: Record<string, string[]>;

@@ -41,8 +41,6 @@ export function auditEvents(provider: Provider, audit: Logger): void {
   ]);
   on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => [{ ...who(ctx), grant_id: grantId }, 'grant revoked', 'warn']);
   on('refresh_token.consumed', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'refresh token used']);
-  on('access_token.issued', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'access token issued']);
-  on('client_credentials.issued', (token: Entity) => [{ client_id: token.clientId }, 'client credentials token issued']);
   on('authorization.success', (ctx: KoaContextWithOIDC) => [who(ctx), 'authorization granted']);
   on('authorization.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_description?: string }) => [
     { ...who(ctx), error: error.error ?? error.message, error_description: error.error_description },

@@ -17,7 +17,6 @@ export interface ProviderDeps {
   pages: Pages;
   /** The issuer's path ('' at the root). */
   prefix: string;
-  staticClientIds: ReadonlySet<string>;
 }
 
 /** Grants whose tokens are issued for a user (and so get a refresh token). */
@@ -33,7 +32,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, pages } = deps;
   const secure = config.issuer.startsWith('https://');
   const resourceScopes = [...new Set(config.resources.flatMap((r) => r.scopes))];
-  const display = (ctx: KoaContextWithOIDC) => describeClient(ctx.oidc.client, deps.staticClientIds);
+  const display = (ctx: KoaContextWithOIDC) => describeClient(ctx.oidc.client);
 
   return {
     adapter: deps.adapter,

@@ -21,5 +21,7 @@ export async function openStorage(
       onError: options.onError,
     });
   }
-  return openSqliteStorage(env.DATA_DIR || './data');
+  return openSqliteStorage(env.DATA_DIR || './data', {
+    synchronous: env.AUTH_SQLITE_SYNCHRONOUS?.toLowerCase() === 'full' ? 'FULL' : 'NORMAL',
+  });
 }

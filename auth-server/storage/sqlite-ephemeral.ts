@@ -8,8 +8,8 @@ export const EPHEMERAL = 'ephemeral';
 /**
  * Attaches `${dataDir}/token-requests.db` for the token-request leases and replays. They live a
  * few seconds and losing them in a crash only ends a lease or a replay early, so this file is
- * never fsynced (synchronous=OFF) while auth.db keeps FULL: a refresh then costs two fsyncs
- * instead of five. Still a file (WAL), so several processes sharing DATA_DIR share it too.
+ * never fsynced (synchronous=OFF) whatever auth.db's setting: with FULL a refresh then costs
+ * two fsyncs instead of five. Still a file (WAL), so several processes sharing DATA_DIR share it too.
  *
  * @example
  * attachEphemeral(db, './data'); db.prepare('SELECT * FROM ephemeral.token_locks');

@@ -47,7 +47,7 @@ describe('openSqliteStorage', () => {
     }
   });
 
-  it('keeps token-request leases and replays in a separate unsynced file, auth.db stays synchronous=FULL', async () => {
+  it('keeps token-request leases and replays in a separate unsynced file', async () => {
     const dir = await tempDir();
     const storage = openSqliteStorage(dir);
     await storage.locks.acquire('k', 'owner', 10_000);

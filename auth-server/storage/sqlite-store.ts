@@ -18,11 +18,13 @@ export interface SqliteStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
   now?: () => number;
   /**
-   * `FULL` (default) fsyncs the WAL at every commit: an acknowledged write survives a process
-   * crash, a kernel panic and a power cut, which is what we promise for clients, grants and
-   * refresh tokens. `NORMAL` fsyncs only at checkpoints: still safe against a process crash
-   * (the WAL is already in the OS page cache) but the last commits can vanish on power loss.
-   * Measured here: ~3.5k single-row commits/s with FULL, ~12k with NORMAL.
+   * `NORMAL` (default) fsyncs the WAL only at checkpoints: an acknowledged write survives a
+   * process crash (kill -9: the WAL is already in the OS page cache), but the last commits can
+   * vanish if the machine loses power. `FULL` fsyncs at every commit and survives that too, at a
+   * price: node:sqlite is synchronous, so each fsync (~2 ms here) stalls the event loop, and a
+   * refresh makes two commits — FULL caps a process at a few hundred refreshes per second.
+   * (AUTH_SQLITE_SYNCHRONOUS; production deployments that need power-loss safety at scale use
+   * PostgreSQL.)
    */
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a connection waits for another process's write lock before failing (ms). */
@@ -53,7 +55,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     // busy_timeout first: the statements below may already meet another process's lock.
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
     db.exec('PRAGMA journal_mode = WAL');
-    db.exec(`PRAGMA synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    db.exec(`PRAGMA synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
     attachEphemeral(db, dataDir);
