@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig as loadAuthConfig } from './auth-server/config.ts';
 import { ConfigError } from './common/config-error.ts';
+import { isHealthy } from './common/health.ts';
 import { loadConfig as loadResourceConfig } from './resource-server/config.ts';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -82,16 +83,6 @@ function banner(mcpUrl: string, issuer: string, demo: { username: string; passwo
   }
   lines.push('', '  Ctrl-C stops both servers. Logs follow.', '', '');
   return lines.join('\n');
-}
-
-async function isHealthy(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development' };

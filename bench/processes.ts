@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isHealthy } from '../common/health.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -65,7 +66,7 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
       child.kill('SIGKILL');
       throw new Error(`${options.name} not ready within ${options.timeoutMs ?? 20_000} ms; see ${options.logFile}`);
     }
-    for (const url of [...pending]) if (await answers(url)) pending.delete(url);
+    for (const url of [...pending]) if (await isHealthy(url)) pending.delete(url);
     if (pending.size > 0) await sleep(10);
   }
   const readyMs = performance.now() - started;
@@ -84,16 +85,6 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
       clearTimeout(timer);
     },
   };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 /** VmRSS and VmHWM of a process, in MB. */

@@ -1,3 +1,5 @@
+import { isHealthy } from '../common/health.ts';
+
 /**
  * The containers' health check: exits 0 when GET /healthz answers 2xx within 3 s, else 1.
  *
@@ -13,15 +15,5 @@ const urls = process.argv[2]
   ? [process.argv[2]]
   : [process.env.AUTH_PORT || '3000', process.env.RS_PORT || '3001'].map((port) => `http://127.0.0.1:${port}/healthz`);
 
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-const results = await Promise.all(urls.map(healthy));
+const results = await Promise.all(urls.map((url) => isHealthy(url, 3_000)));
 process.exit(results.some(Boolean) ? 0 : 1);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from './local-compose.ts';
+import { isHealthy } from '../common/health.ts';
 
 interface Run {
   child: ChildProcess;
@@ -83,13 +84,7 @@ async function ready(run: Run): Promise<void> {
   run.servers = childrenOf(run.child.pid!);
 }
 
-async function healthy(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  } catch {
-    return false;
-  }
-}
+const healthy = (port: number) => isHealthy(`http://127.0.0.1:${port}/healthz`);
 
 /** PIDs whose parent is `pid` (Linux /proc). */
 function childrenOf(pid: number): number[] {

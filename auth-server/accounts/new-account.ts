@@ -1,4 +1,6 @@
-import { InvalidAccountError, type NewAccount } from '../storage/store.ts';
+import { randomBytes } from 'node:crypto';
+import { InvalidAccountError, type Account, type NewAccount } from '../storage/store.ts';
+import { hashPassword } from './password.ts';
 
 /** What a store writes for a new account, after the rules below have been applied. */
 export interface ValidAccountFields {
@@ -61,4 +63,18 @@ function optionalText(value: string | null | undefined, field: string, max: numb
     throw new InvalidAccountError(`invalid ${field}: at most ${max} printable characters`);
   }
   return trimmed;
+}
+
+/**
+ * The row a store inserts for a new account: checked fields, a fresh subject id and the
+ * password's hash. Both stores insert exactly this.
+ *
+ * @example
+ * const { account, passwordHash } = await newAccountRecord({ username: 'alice', password: 'pw' }, Date.now());
+ */
+export async function newAccountRecord(input: NewAccount, now: number): Promise<{ account: Account; passwordHash: string }> {
+  const fields = validateNewAccount(input);
+  const passwordHash = await hashPassword(input.password);
+  // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
+  return { account: { id: randomBytes(16).toString('base64url'), ...fields, createdAt: now }, passwordHash };
 }

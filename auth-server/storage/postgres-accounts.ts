@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { hashPassword, verifyPassword } from '../accounts/password.ts';
-import { isValidUsername, validateNewAccount } from '../accounts/new-account.ts';
+import { verifyPassword } from '../accounts/password.ts';
+import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
 import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
 
 interface AccountRow {
@@ -37,14 +36,7 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async add(input: NewAccount): Promise<Account> {
-    const fields = validateNewAccount(input);
-    const passwordHash = await hashPassword(input.password);
-    const account: Account = {
-      // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
-      id: randomBytes(16).toString('base64url'),
-      ...fields,
-      createdAt: this.#now(),
-    };
+    const { account, passwordHash } = await newAccountRecord(input, this.#now());
     const { rowCount } = await this.#pool.query(
       `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
       [account.id, account.username, passwordHash, account.name, account.email, JSON.stringify(account.roles), account.createdAt],

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import { hashPassword, verifyPassword } from '../accounts/password.ts';
-import { isValidUsername, validateNewAccount } from '../accounts/new-account.ts';
+import { verifyPassword } from '../accounts/password.ts';
+import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
 import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
 
 interface AccountRow {
@@ -46,14 +45,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async add(input: NewAccount): Promise<Account> {
-    const fields = validateNewAccount(input);
-    const passwordHash = await hashPassword(input.password);
-    const account: Account = {
-      // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
-      id: randomBytes(16).toString('base64url'),
-      ...fields,
-      createdAt: this.#now(),
-    };
+    const { account, passwordHash } = await newAccountRecord(input, this.#now());
     const { changes } = this.#insert.run({
       id: account.id,
       username: account.username,
