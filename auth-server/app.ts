@@ -75,6 +75,9 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
 
   const app = new Koa();
   app.proxy = config.trustProxy;
+  // Only the last X-Forwarded-For entry is the proxy's; earlier ones are whatever the client sent
+  // (rate limits and the metrics allow-list key on ctx.ip).
+  app.maxIpsCount = 1;
   // Must equal the provider's cookie keys, or interactionDetails cannot read its cookie.
   app.keys = keys.cookieKeys;
   app.silent = true;

@@ -20,6 +20,8 @@ describe('GET /metrics', () => {
     const proxied = await startAuthServer({ METRICS_ALLOW: '127.0.0.1', AUTH_TRUST_PROXY: '1' });
     try {
       expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(404);
+      // The client claims to be 127.0.0.1; the proxy appended its real address.
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1, 203.0.113.9' } })).status).toBe(404);
       expect((await fetch(`${proxied.url}/metrics`)).status).toBe(200);
     } finally {
       await proxied.close();

@@ -79,6 +79,18 @@ describe('endpoint rate limits', () => {
     expect((await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, { 'x-forwarded-for': '198.51.100.78' })).status).toBe(201);
   });
 
+  it('counts the address the trusted proxy appended, not one the client put in X-Forwarded-For', async () => {
+    // A proxy that appends (nginx $proxy_add_x_forwarded_for, cloud load balancers) forwards the
+    // client's own header first: "<whatever the client sent>, <the client's real address>".
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const spoofed = { 'x-forwarded-for': `203.0.113.${i + 1}, 198.51.100.79` };
+      statuses.push((await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, spoofed)).status);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 201)).toBe(true);
+    expect(statuses[30]).toBe(429);
+  });
+
   it('limits token requests per client', async () => {
     const own = await registerPublicClient(server);
     const statuses: number[] = [];

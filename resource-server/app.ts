@@ -190,7 +190,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     ctx.body = new JsonRpcHttpError(405, -32000, 'Method not allowed: this server is stateless').body;
   }
 
-  const app = new Koa({ proxy: config.trustProxy });
+  // maxIpsCount 1: only the last X-Forwarded-For entry is the proxy's; earlier ones are the client's.
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: 1 });
   const corsForMcp = mcpCors(isAllowedOrigin);
   const corsForMetadata = publicCors();
 

@@ -23,6 +23,18 @@ describe('GET /metrics on the resource server', () => {
     expect((await fetch(`${closed.url}/metrics`)).status).toBe(404);
   });
 
+  it('behind a trusted proxy, is not served to a client that puts an allowed ip in X-Forwarded-For', async () => {
+    const proxied = await startResourceServer({ AUTH_ISSUER: issuer.url, METRICS_ALLOW: '127.0.0.1', RS_TRUST_PROXY: '1' });
+    try {
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(404);
+      // The client claims to be 127.0.0.1; the proxy appended its real address.
+      expect((await fetch(`${proxied.url}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1, 203.0.113.9' } })).status).toBe(404);
+      expect((await fetch(`${proxied.url}/metrics`)).status).toBe(200);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('counts requests by route, refusals by reason, JWKS fetches and open sessions', async () => {
     const token = await issuer.mint({ claims: { aud: server.mcpUrl, scope: 'mcp:tools' } });
     const post = (headers: Record<string, string>) => fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...headers }, body: JSON.stringify(INITIALIZE) });
