@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestBrowser } from './testing/browser.ts';
-import { addUser, authorize, postForm, postJson, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import { formAction, hiddenField, TestBrowser } from './testing/browser.ts';
+import { addUser, authorize, pkcePair, postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 
 let server: TestAuthServer;
 let client: { client_id: string; redirect_uris: string[] };
@@ -30,6 +30,29 @@ describe('login rate limits', () => {
     expect(locked.html).toContain('Too many failed attempts');
     // Another ip is not affected by this pair's lock.
     expect((await login('198.51.100.2', 'alice', 'correct horse battery staple')).callback?.searchParams.get('code')).toBeTypeOf('string');
+  });
+
+  it('counts parallel attempts too: a burst of guesses gets no more tries than the limit', async () => {
+    await addUser(server, 'dave');
+    const browser = new TestBrowser({ 'x-forwarded-for': '198.51.100.5' });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      response_type: 'code',
+      scope: 'mcp:tools',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+      resource: RESOURCE,
+    });
+    const { response } = await browser.follow(await browser.get(`${server.url}/auth?${params}`));
+    const html = await response.text();
+    const action = new URL(formAction(html, '/login'), server.url).href;
+    const guess = (password: string) => browser.postForm(action, { csrf: hiddenField(html, 'csrf'), username: 'dave', password });
+    const statuses = (await Promise.all(Array.from({ length: 12 }, (_, i) => guess(`guess ${i}`)))).map((r) => r.status);
+    // Three (AUTH_LOGIN_MAX_FAILURES) passwords were tried; every other attempt was refused unchecked.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    expect((await guess('correct horse battery staple')).status).toBe(429);
   });
 
   it('ends every lock by itself', async () => {

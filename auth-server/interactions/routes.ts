@@ -127,7 +127,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const body = ctx.request.body as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.trim().slice(0, 256) : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const wait = await deps.throttle.blocked(ctx, username);
+    const wait = await deps.throttle.attempt(ctx, username);
     if (wait) {
       deps.onLogin?.('locked');
       audit.warn({ event: 'login.locked', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip, retry_after: wait }, 'login refused: too many failures');
@@ -138,7 +138,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
     if (!account) {
-      await deps.throttle.failed(ctx, username);
       deps.onLogin?.('failed');
       audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
       await withClient(ctx, details);

@@ -7,9 +7,12 @@ const KNOWN_COOKIE = 'known_accounts';
 const KNOWN_MAX_AGE_MS = 90 * 24 * 60 * 60 * 1000;
 
 export interface LoginThrottle {
-  /** Seconds the caller must wait before trying this account, or 0. */
-  blocked(ctx: Context, username: string): Promise<number>;
-  failed(ctx: Context, username: string): Promise<void>;
+  /**
+   * Call before checking the password: seconds the caller must wait (the attempt is refused), or
+   * 0. A 0 has already counted the attempt as a failure, so that parallel attempts are counted
+   * before any of them is checked; `succeeded` takes it back.
+   */
+  attempt(ctx: Context, username: string): Promise<number>;
   succeeded(ctx: Context, username: string): Promise<void>;
 }
 
@@ -23,7 +26,9 @@ export interface LoginThrottle {
  *
  * @example
  * const throttle = loginThrottle(limiters, cookieKey);
- * if (await throttle.blocked(ctx, username)) return tooManyAttempts();
+ * const wait = await throttle.attempt(ctx, username);
+ * if (wait) return tooManyAttempts(wait);
+ * if (await authenticate(username, password)) await throttle.succeeded(ctx, username);
  */
 export function loginThrottle(limiters: RateLimiters | undefined, secret: string): LoginThrottle {
   const tag = (username: string) => createHmac('sha256', secret).update(`known:${username.toLowerCase()}`).digest('base64url').slice(0, 16);
@@ -32,19 +37,22 @@ export function loginThrottle(limiters: RateLimiters | undefined, secret: string
   const pair = (ctx: Context, username: string) => `${account(username)}|${ctx.ip}`;
 
   return {
-    async blocked(ctx, username) {
+    async attempt(ctx, username) {
       if (!limiters) return 0;
+      const accountLimited = !known(ctx).has(tag(username));
       const waits = [await blockedFor(limiters.loginAccountIp, pair(ctx, username)), await blockedFor(limiters.loginIp, ctx.ip)];
-      if (!known(ctx).has(tag(username))) waits.push(await blockedFor(limiters.loginAccount, account(username)));
-      return Math.max(...waits);
-    },
-    async failed(ctx, username) {
-      if (!limiters) return;
-      await Promise.all([
+      if (accountLimited) waits.push(await blockedFor(limiters.loginAccount, account(username)));
+      const wait = Math.max(...waits);
+      if (wait) return wait;
+      // Count the attempt now, atomically: a burst of parallel attempts all pass the check above
+      // before any of them has failed, and only the ones within the limit may try a password.
+      const [pairWait, ipWait, accountWait] = await Promise.all([
         hit(limiters.loginAccountIp, pair(ctx, username)),
         hit(limiters.loginIp, ctx.ip),
         hit(limiters.loginAccount, account(username)),
       ]);
+      // One that lost that race is refused unchecked and stays counted: its key is locked anyway.
+      return Math.max(pairWait, ipWait, accountLimited ? accountWait : 0);
     },
     async succeeded(ctx, username) {
       const tags = known(ctx);
@@ -57,7 +65,13 @@ export function loginThrottle(limiters: RateLimiters | undefined, secret: string
         maxAge: KNOWN_MAX_AGE_MS,
         path: '/',
       });
-      if (limiters) await limiters.loginAccountIp.delete(pair(ctx, username));
+      if (!limiters) return;
+      // The attempt was counted as a failure up front; it was not one.
+      await Promise.all([
+        limiters.loginAccountIp.delete(pair(ctx, username)),
+        limiters.loginIp.reward(ctx.ip),
+        limiters.loginAccount.reward(account(username)),
+      ]);
     },
   };
 }

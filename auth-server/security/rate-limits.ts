@@ -43,7 +43,9 @@ export function createRateLimiters(settings: RateLimitSettings, postgres?: { poo
       schemaName: postgres.schema,
       tableName: 'rate_limits',
       // Local memory answers for keys already over the limit, so a flood costs no database round trips.
-      inMemoryBlockOnConsumed: points,
+      // Over, not at: a login attempt is counted before its password is checked and taken back
+      // when it succeeds (login-throttle.ts), so reaching the limit must not block by itself.
+      inMemoryBlockOnConsumed: points + 1,
       inMemoryBlockDuration: blockDuration || duration,
     });
   };
