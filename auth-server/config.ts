@@ -100,7 +100,7 @@ const schema = z
     AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
     /** Client registrations per ip per minute. */
     AUTH_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
-    /** Token requests per client per minute. */
+    /** Token requests per client and ip per minute. */
     AUTH_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   })
   .transform((env) => {

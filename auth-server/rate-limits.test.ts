@@ -114,14 +114,17 @@ describe('endpoint rate limits', () => {
     expect(statuses[30]).toBe(429);
   });
 
-  it('limits token requests per client', async () => {
+  it('limits token requests per client and ip; a flood from one ip does not lock the client out elsewhere', async () => {
     const own = await registerPublicClient(server);
+    const from = (ip: string) => postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: own.client_id }, { 'x-forwarded-for': ip });
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: own.client_id })).status);
+    for (let i = 0; i < 4; i++) statuses.push((await from('198.51.100.90')).status);
     expect(statuses).toEqual([400, 400, 400, 429]);
+    // The same (public) client id from the users' own address still reaches the token endpoint.
+    expect((await from('198.51.100.91')).status).toBe(400);
     // Other clients are unaffected.
     const other = await registerPublicClient(server);
-    expect((await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: other.client_id })).status).toBe(400);
+    expect((await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: other.client_id }, { 'x-forwarded-for': '198.51.100.90' })).status).toBe(400);
   });
 });
 

@@ -3,7 +3,7 @@ import { oauthError } from '../provider/request-body.ts';
 import { hit, type RateLimiters } from './rate-limits.ts';
 
 /**
- * Rate limits in front of oidc-provider: registrations per ip and token requests per client.
+ * Rate limits in front of oidc-provider: registrations per ip and token requests per client and ip.
  * Runs after the body was parsed (resource-parameter.ts), so the form's client_id is at hand.
  *
  * @example
@@ -16,7 +16,9 @@ export function endpointLimits(limiters: RateLimiters | undefined, routes: { reg
     if (ctx.path === routes.registration) wait = await hit(limiters.registration, ctx.ip);
     else if (ctx.path === routes.token) {
       const clientId = tokenClientId(ctx.get('authorization'), (ctx.request as { body?: unknown }).body);
-      if (clientId) wait = await hit(limiters.token, clientId);
+      // Per client *and* ip: client ids are public (URL client ids above all), so a count per
+      // client alone would let anyone lock every user of a popular client out of /token.
+      if (clientId) wait = await hit(limiters.token, `${clientId}|${ctx.ip}`);
     }
     if (!wait) return next();
     ctx.set('Retry-After', String(wait));

@@ -13,7 +13,7 @@ export interface RateLimitSettings {
   loginLockSeconds: number;
   /** Registrations per ip per minute. */
   registrationsPerIpPerMinute: number;
-  /** Token requests per client per minute. */
+  /** Token requests per client and ip per minute. */
   tokenRequestsPerClientPerMinute: number;
 }
 
