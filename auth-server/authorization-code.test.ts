@@ -222,3 +222,31 @@ describe('login and consent pages', () => {
     expect(post.status).toBe(400);
   });
 });
+
+describe('consent for more than one resource', () => {
+  it('names every resource the grant will cover', async () => {
+    const other = 'http://localhost:3002/mcp';
+    const multi = await startAuthServer({ AUTH_EXTRA_RESOURCES: other });
+    try {
+      await addUser(multi);
+      const client = await registerPublicClient(multi);
+      const browser = new TestBrowser();
+      const { challenge } = pkcePair();
+      const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+      params.append('resource', RESOURCE);
+      params.append('resource', other);
+      const { response: loginPage } = await browser.follow(await browser.get(`${multi.url}/auth?${params}`));
+      const loginHtml = await loginPage.text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(loginHtml)![1]!;
+      const action = /action="([^"]+\/login)"/.exec(loginHtml)![1]!;
+      const { response: consentPage } = await browser.follow(
+        await browser.postForm(new URL(action, multi.url).href, { csrf, username: 'alice', password: 'correct horse battery staple' }),
+      );
+      const html = await consentPage.text();
+      expect(html).toContain(RESOURCE);
+      expect(html).toContain(other);
+    } finally {
+      await multi.close();
+    }
+  });
+});

@@ -91,12 +91,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       missingResourceScopes?: Record<string, string[]>;
     };
     const resourceScopes = Object.entries(promptDetails.missingResourceScopes ?? {});
-    const resourceUrl = resourceScopes[0]?.[0] ?? String(details.params.resource ?? deps.resources[0]?.url ?? '');
-    const resource = { url: resourceUrl, name: deps.resources.find((r) => r.url === resourceUrl)?.name ?? resourceUrl };
+    // Every resource the grant will cover is named, not just the first.
+    const urls = resourceScopes.length ? resourceScopes.map(([url]) => url) : [String(details.params.resource ?? deps.resources[0]?.url ?? '')];
+    const resources = urls.map((url) => ({ url, name: deps.resources.find((r) => r.url === url)?.name ?? url }));
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
     pages.send(ctx, 'consent', {
       client,
-      resource,
+      resources,
       account: account?.name ?? account?.username ?? 'you',
       redirectHost: hostOf(details.params.redirect_uri),
       scopes: describeScopes([...(promptDetails.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)]),
