@@ -75,7 +75,11 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     clockToleranceSec: config.clockToleranceSec,
   });
   const isAllowedOrigin = createOriginPolicy(config);
-  const sessions = new SessionStore<McpSession>({ idleTtlMs: config.sessionIdleTtlMs, maxSessions: config.maxSessions });
+  const sessions = new SessionStore<McpSession>({
+    idleTtlMs: config.sessionIdleTtlMs,
+    maxSessions: config.maxSessions,
+    maxSessionsPerSubject: config.maxSessionsPerUser,
+  });
   sessionCount = () => sessions.size;
   const handleSession = createSessionHandler(registry, sessions);
   const legacy = createLegacySse(registry, sessions, messagesPath);

@@ -42,6 +42,8 @@ export interface ResourceServerConfig {
   sessionIdleTtlMs: number;
   /** MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. */
   maxSessions: number;
+  /** MCP_MAX_SESSIONS_PER_USER (50): one subject's cap, so one user cannot take every slot; more → 429. */
+  maxSessionsPerUser: number;
   /**
    * MCP_ALLOWED_ORIGINS (comma list): browser origins allowed to call the MCP endpoints (DNS
    * rebinding defence) and to read them through CORS. Empty in development = any localhost,
@@ -85,6 +87,7 @@ const schema = z.object({
   MCP_STATELESS: flag(false),
   MCP_SESSION_IDLE_TTL_MS: positiveInt(30 * 60_000),
   MCP_MAX_SESSIONS: positiveInt(1000),
+  MCP_MAX_SESSIONS_PER_USER: positiveInt(50),
   MCP_ALLOWED_ORIGINS: list.pipe(
     z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com')),
   ),
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     stateless: e.MCP_STATELESS,
     sessionIdleTtlMs: e.MCP_SESSION_IDLE_TTL_MS,
     maxSessions: e.MCP_MAX_SESSIONS,
+    maxSessionsPerUser: e.MCP_MAX_SESSIONS_PER_USER,
     allowedOrigins: e.MCP_ALLOWED_ORIGINS,
     authDisabled: e.MCP_AUTH_DISABLED,
     trustProxy: e.RS_TRUST_PROXY,

@@ -23,6 +23,9 @@ export function createLegacySse(registry: ToolRegistry, sessions: SessionStore<M
       if (!sessions.hasRoom()) {
         return writeJsonRpcError(res, new JsonRpcHttpError(503, -32000, 'Too many open sessions, retry later'), { 'retry-after': '30' });
       }
+      if (!sessions.hasRoomFor(subject)) {
+        return writeJsonRpcError(res, new JsonRpcHttpError(429, -32000, 'Too many open sessions for this user, retry later'), { 'retry-after': '30' });
+      }
       const transport = new SSEServerTransport(messagesPath, res);
       const server = createMcpServer(registry);
       const id = transport.sessionId;

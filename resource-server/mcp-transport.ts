@@ -41,6 +41,9 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
     if (!sessions.hasRoom()) {
       return writeJsonRpcError(res, new JsonRpcHttpError(503, -32000, 'Too many open sessions, retry later'), { 'retry-after': '30' });
     }
+    if (!sessions.hasRoomFor(subject)) {
+      return writeJsonRpcError(res, new JsonRpcHttpError(429, -32000, 'Too many open sessions for this user, retry later'), { 'retry-after': '30' });
+    }
     const server = createMcpServer(registry);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,

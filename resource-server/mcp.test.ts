@@ -174,6 +174,27 @@ describe('sessions', () => {
       await small.close();
     }
   });
+
+  it('caps one user\'s open sessions (429) without taking other users\' slots', async () => {
+    const capped = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_USER: '2' });
+    try {
+      const alice = { authorization: `Bearer ${await token({ sub: 'alice' }, capped)}` };
+      const bob = { authorization: `Bearer ${await token({ sub: 'bob' }, capped)}` };
+      const first = await rawPost(INITIALIZE, alice, capped);
+      expect(first.status).toBe(200);
+      expect((await rawPost(INITIALIZE, alice, capped)).status).toBe(200);
+      const third = await rawPost(INITIALIZE, alice, capped);
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('30');
+      expect((await rawPost(INITIALIZE, bob, capped)).status).toBe(200);
+      // Ending one of alice's sessions frees her slot.
+      const ended = await fetch(capped.mcpUrl, { method: 'DELETE', headers: { ...alice, 'mcp-session-id': first.headers.get('mcp-session-id')! } });
+      expect(ended.status).toBe(200);
+      expect((await rawPost(INITIALIZE, alice, capped)).status).toBe(200);
+    } finally {
+      await capped.close();
+    }
+  });
 });
 
 describe('bad input never gets a 500', () => {

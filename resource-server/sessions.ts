@@ -14,6 +14,8 @@ export interface SessionStoreOptions {
   idleTtlMs: number;
   /** Cap on open sessions; `hasRoom()` turns false at the cap. */
   maxSessions: number;
+  /** Cap on one subject's open sessions, so one user cannot take every slot. */
+  maxSessionsPerSubject: number;
 }
 
 /**
@@ -23,12 +25,13 @@ export interface SessionStoreOptions {
  * nothing about other users.
  *
  * @example
- * const sessions = new SessionStore<Transport>({ idleTtlMs: 1_800_000, maxSessions: 1000 });
+ * const sessions = new SessionStore<Transport>({ idleTtlMs: 1_800_000, maxSessions: 1000, maxSessionsPerSubject: 50 });
  * sessions.add(id, 'alice', transport);
  * sessions.get(id, 'bob'); // undefined
  */
 export class SessionStore<R extends SessionResources> {
   readonly #sessions = new Map<string, Session<R>>();
+  readonly #perSubject = new Map<string, number>();
   readonly #options: SessionStoreOptions;
   readonly #sweeper: NodeJS.Timeout;
 
@@ -46,8 +49,15 @@ export class SessionStore<R extends SessionResources> {
     return this.#sessions.size < this.#options.maxSessions;
   }
 
+  /** Whether `subject` may open one more session (its own cap; see hasRoom for the global one). */
+  hasRoomFor(subject: string): boolean {
+    return (this.#perSubject.get(subject) ?? 0) < this.#options.maxSessionsPerSubject;
+  }
+
   add(id: string, subject: string, resources: R): void {
+    this.#remove(id);
     this.#sessions.set(id, { subject, resources, lastSeen: Date.now() });
+    this.#perSubject.set(subject, (this.#perSubject.get(subject) ?? 0) + 1);
   }
 
   /** The session's resources if it exists and belongs to `subject`; marks it as used. */
@@ -60,14 +70,24 @@ export class SessionStore<R extends SessionResources> {
 
   /** Forgets a session (its transport closed); does not close it again. */
   delete(id: string): void {
+    this.#remove(id);
+  }
+
+  #remove(id: string): Session<R> | undefined {
+    const session = this.#sessions.get(id);
+    if (!session) return undefined;
     this.#sessions.delete(id);
+    const left = (this.#perSubject.get(session.subject) ?? 1) - 1;
+    if (left > 0) this.#perSubject.set(session.subject, left);
+    else this.#perSubject.delete(session.subject);
+    return session;
   }
 
   /** Closes sessions idle for longer than the TTL. */
   sweep(now = Date.now()): void {
     for (const [id, session] of this.#sessions) {
       if (now - session.lastSeen > this.#options.idleTtlMs) {
-        this.#sessions.delete(id);
+        this.#remove(id);
         void session.resources.close().catch(() => undefined);
       }
     }
@@ -77,6 +97,7 @@ export class SessionStore<R extends SessionResources> {
     clearInterval(this.#sweeper);
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    this.#perSubject.clear();
     await Promise.allSettled(all.map((session) => session.resources.close()));
   }
 }
