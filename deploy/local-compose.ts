@@ -8,6 +8,7 @@ import { loadCompose, type ComposeService } from './compose.ts';
 import { dockerignore } from './dockerignore.ts';
 import { execForm, imageEnv, parseDockerfile } from './dockerfile.ts';
 import { isPostgresImage, startPostgresStandIn, type PostgresStandIn } from './postgres-stand-in.ts';
+import { freePort } from '../common/free-port.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -232,14 +233,6 @@ export async function copyBuildContext(target: string): Promise<string[]> {
     copied.push(path);
   }
   return copied.sort();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done, fail) => server.once('error', fail).listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /** A TCP forwarder 127.0.0.1:from → 127.0.0.1:to, like Docker's published ports. */

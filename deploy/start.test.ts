@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from './local-compose.ts';
 import { isHealthy } from '../common/health.ts';
+import { freePort } from '../common/free-port.ts';
 
 interface Run {
   child: ChildProcess;
@@ -33,14 +34,6 @@ afterEach(async () => {
   }
   for (const blocker of blockers.splice(0)) blocker.close();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** `npm start` (node start.ts) on free ports with its own DATA_DIR/KEYS_DIR. */
 async function start(reuse?: Run, env: Record<string, string> = {}): Promise<Run> {

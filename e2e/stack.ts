@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../common/free-port.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
@@ -21,15 +21,6 @@ export interface Stack {
   addUser(username: string, password: string, roles?: string[]): Promise<void>;
   /** Ctrl-C: stops both servers and waits for `npm start` to exit; returns its exit code. */
   stop(): Promise<number | null>;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done, fail) => server.once('error', fail).listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /**
@@ -127,3 +118,4 @@ async function addUser(dataDir: string, username: string, password: string, role
   const code = await new Promise<number | null>((done) => child.once('close', done));
   if (code !== 0) throw new Error(`npm run users -- add ${username} exited ${code}: ${output}`);
 }
+export { freePort } from '../common/free-port.ts';

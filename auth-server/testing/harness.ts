@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +12,7 @@ import { openStorage } from '../storage/open-storage.ts';
 import { createTestSchema } from './postgres.ts';
 import type { Storage } from '../storage/store.ts';
 import { formAction, hiddenField, TestBrowser } from './browser.ts';
+import { freePort } from '../../common/free-port.ts';
 
 export const RESOURCE = 'http://localhost:3001/mcp';
 
@@ -89,15 +88,6 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
       await schema?.drop();
     },
   };
-}
-
-/** A port that was free a moment ago (loopback tests only). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {
@@ -210,3 +200,4 @@ export async function loginAndGetTokens(server: { url: string }, options: Author
 export async function addUser(server: TestAuthServer, username = 'alice', roles: string[] = [], password = 'correct horse battery staple') {
   return server.storage.accounts.add({ username, password, name: username[0]!.toUpperCase() + username.slice(1), email: `${username}@example.com`, roles });
 }
+export { freePort } from '../../common/free-port.ts';

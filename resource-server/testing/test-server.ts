@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createResourceServer } from '../app.ts';
 import { loadConfig, type ResourceServerConfig } from '../config.ts';
+import { freePort } from '../../common/free-port.ts';
 
 export interface RunningResourceServer {
   /** http://127.0.0.1:<port> */
@@ -51,14 +50,6 @@ export async function startResourceServer(env: Record<string, string>, options: 
       await stopped;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /** Headers of a well-formed MCP POST. */
