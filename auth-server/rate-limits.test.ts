@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formAction, hiddenField, TestBrowser } from './testing/browser.ts';
 import { addUser, authorize, pkcePair, postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import { createRateLimiters, hit } from './security/rate-limits.ts';
+import { openStorage } from './storage/open-storage.ts';
+import { createTestSchema } from './testing/postgres.ts';
 
 let server: TestAuthServer;
 let client: { client_id: string; redirect_uris: string[] };
@@ -139,6 +142,25 @@ describe('rate limits shared through PostgreSQL', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+});
+
+describe('rate-limit storage in PostgreSQL', () => {
+  it('exists as soon as the store is migrated, so limiters work from the first request and never race to create it', async () => {
+    const schema = await createTestSchema();
+    const storage = await openStorage({ DATABASE_URL: schema.url });
+    try {
+      const limiters = createRateLimiters(
+        { enabled: true, loginFailuresPerAccountIp: 5, loginFailuresPerIp: 50, loginFailuresPerAccount: 20, loginLockSeconds: 60, registrationsPerIpPerMinute: 60, tokenRequestsPerClientPerMinute: 600 },
+        storage.postgres,
+      );
+      // All five at once, on a database they have never seen.
+      const waits = await Promise.all(Object.values(limiters).map((limiter) => hit(limiter, 'first')));
+      expect(waits).toEqual([0, 0, 0, 0, 0]);
+    } finally {
+      await storage.close();
+      await schema.drop();
     }
   });
 });

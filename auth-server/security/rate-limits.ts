@@ -42,6 +42,8 @@ export function createRateLimiters(settings: RateLimitSettings, postgres?: { poo
       storeClient: postgres.pool,
       schemaName: postgres.schema,
       tableName: 'rate_limits',
+      // The storage migrations create it (postgres-schema.ts); five limiters creating it at once race.
+      tableCreated: true,
       // Local memory answers for keys already over the limit, so a flood costs no database round trips.
       // Over, not at: a login attempt is counted before its password is checked and taken back
       // when it succeeds (login-throttle.ts), so reaching the limit must not block by itself.

@@ -57,6 +57,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX token_replays_expires_at ON $S.token_replays (expires_at);
   `,
+  `
+  -- Rate-limit counters (security/rate-limits.ts), in rate-limiter-flexible's own layout. Created
+  -- here, under the migration lock: left to the library, each limiter runs its own
+  -- CREATE TABLE IF NOT EXISTS at start and concurrent ones fail (42P07), crashing the process.
+  -- IF NOT EXISTS: a schema where an earlier version let the library create it keeps its rows.
+  CREATE TABLE IF NOT EXISTS $S.rate_limits (
+    key    varchar(255) PRIMARY KEY,
+    points integer NOT NULL DEFAULT 0,
+    expire bigint
+  );
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */
