@@ -76,5 +76,5 @@ export async function newAccountRecord(input: NewAccount, now: number): Promise<
   const fields = validateNewAccount(input);
   const passwordHash = await hashPassword(input.password);
   // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
-  return { account: { id: randomBytes(16).toString('base64url'), ...fields, createdAt: now }, passwordHash };
+  return { account: { id: randomBytes(16).toString('base64url'), ...fields, createdAt: now, disabledAt: null }, passwordHash };
 }

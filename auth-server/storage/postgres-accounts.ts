@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { verifyPassword } from '../accounts/password.ts';
+import { hashPassword, verifyPassword } from '../accounts/password.ts';
 import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
 import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
 
@@ -11,9 +11,10 @@ interface AccountRow {
   email: string | null;
   roles: string[];
   created_at: string;
+  disabled_at: string | null;
 }
 
-const COLUMNS = 'id, username, password_hash, name, email, roles, created_at';
+const COLUMNS = 'id, username, password_hash, name, email, roles, created_at, disabled_at';
 
 /**
  * Accounts in the `accounts` table of a PostgreSQL schema (already quoted). Same rules as the
@@ -38,7 +39,7 @@ export class PostgresAccountStore implements AccountStore {
   async add(input: NewAccount): Promise<Account> {
     const { account, passwordHash } = await newAccountRecord(input, this.#now());
     const { rowCount } = await this.#pool.query(
-      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      `INSERT INTO ${this.#table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL) ON CONFLICT DO NOTHING`,
       [account.id, account.username, passwordHash, account.name, account.email, JSON.stringify(account.roles), account.createdAt],
     );
     // Checked by the insert itself, not by a lookup before it, so two racing adds cannot both win.
@@ -59,7 +60,28 @@ export class PostgresAccountStore implements AccountStore {
     const row = await this.#byUsername(username);
     // verifyPassword hashes against a dummy when row is undefined: same time for unknown users.
     const ok = await verifyPassword(password, row?.password_hash);
-    return ok ? toAccount(row) : undefined;
+    return ok && row?.disabled_at === null ? toAccount(row) : undefined;
+  }
+
+  async setPassword(username: string, password: string): Promise<Account | undefined> {
+    const passwordHash = await hashPassword(password);
+    if (!isValidUsername(username)) return undefined;
+    const { rows } = await this.#pool.query<AccountRow>(
+      `UPDATE ${this.#table} SET password_hash = $2 WHERE lower(username) = lower($1) RETURNING ${COLUMNS}`,
+      [username, passwordHash],
+    );
+    return toAccount(rows[0]);
+  }
+
+  async setDisabled(username: string, disabled: boolean): Promise<Account | undefined> {
+    if (!isValidUsername(username)) return undefined;
+    // coalesce keeps the first date when an account is disabled twice.
+    const { rows } = await this.#pool.query<AccountRow>(
+      `UPDATE ${this.#table} SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, $3) END
+       WHERE lower(username) = lower($1) RETURNING ${COLUMNS}`,
+      [username, disabled, this.#now()],
+    );
+    return toAccount(rows[0]);
   }
 
   async list(): Promise<Account[]> {
@@ -97,5 +119,6 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
     email: row.email,
     roles: row.roles,
     createdAt: Number(row.created_at),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
   };
 }

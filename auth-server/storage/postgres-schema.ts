@@ -68,6 +68,10 @@ const MIGRATIONS: readonly string[] = [
     expire bigint
   );
   `,
+  `
+  -- NULL while the account is active, else when it was disabled (epoch ms): npm run users -- disable.
+  ALTER TABLE $S.accounts ADD COLUMN disabled_at bigint;
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

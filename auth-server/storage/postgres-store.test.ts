@@ -87,6 +87,18 @@ describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
       await expect(openPostgresStorage(url)).rejects.toBeInstanceOf(SchemaTooNewError);
     });
 
+    it('upgrades a schema from before disabled accounts: existing accounts stay active', async () => {
+      const { url, schema } = await fresh();
+      const before = await open(url);
+      const alice = await before.accounts.add({ username: 'alice', password: 'correct horse' });
+      await before.close();
+      // Back to the previous version, as a database written before the migration would be.
+      await query(`ALTER TABLE "${schema}".accounts DROP COLUMN disabled_at`);
+      await query(`UPDATE "${schema}".schema_version SET version = ${POSTGRES_SCHEMA_VERSION - 1}`);
+      const after = await open(url);
+      expect(await after.accounts.authenticate('alice', 'correct horse')).toEqual({ ...alice, disabledAt: null });
+    });
+
     it('fails to open, promptly and clearly, when the server is not there', async () => {
       const started = Date.now();
       await expect(openPostgresStorage('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2_000 })).rejects.toThrow(/ECONNREFUSED|connect/);

@@ -147,6 +147,16 @@ class PostgresModelStore implements ModelStore {
     await this.#pool.query(`DELETE FROM ${this.#table} WHERE grant_id = $1`, [grantId]);
   }
 
+  async revokeByAccountId(accountId: string): Promise<number> {
+    // No index on these: a full scan, for an admin action that happens rarely (see ModelStore).
+    const { rowCount } = await this.#pool.query(
+      `DELETE FROM ${this.#table} WHERE payload->>'accountId' = $1
+         OR payload#>>'{session,accountId}' = $1 OR payload#>>'{result,login,accountId}' = $1`,
+      [accountId],
+    );
+    return rowCount ?? 0;
+  }
+
   async sweepExpired(): Promise<number> {
     let removed = 0;
     // Small batches, each its own statement: no long transaction, and SKIP LOCKED passes over rows

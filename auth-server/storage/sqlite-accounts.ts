@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { verifyPassword } from '../accounts/password.ts';
+import { hashPassword, verifyPassword } from '../accounts/password.ts';
 import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
 import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
 
@@ -11,9 +11,10 @@ interface AccountRow {
   email: string | null;
   roles: string;
   created_at: number;
+  disabled_at: number | null;
 }
 
-const COLUMNS = 'id, username, password_hash, name, email, roles, created_at';
+const COLUMNS = 'id, username, password_hash, name, email, roles, created_at, disabled_at';
 
 /**
  * Accounts in the `accounts` table of the SQLite store. Usernames are kept as typed and are
@@ -31,17 +32,24 @@ export class SqliteAccountStore implements AccountStore {
   readonly #list;
   readonly #remove;
   readonly #count;
+  readonly #setPassword;
+  readonly #setDisabled;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
     this.#insert = db.prepare(`
-      INSERT INTO accounts (${COLUMNS}) VALUES (:id, :username, :passwordHash, :name, :email, :roles, :createdAt)
+      INSERT INTO accounts (${COLUMNS}) VALUES (:id, :username, :passwordHash, :name, :email, :roles, :createdAt, NULL)
       ON CONFLICT (username) DO NOTHING`);
     this.#byId = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`);
     this.#byUsername = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE username = ?`);
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM accounts ORDER BY username`);
     this.#remove = db.prepare('DELETE FROM accounts WHERE username = ?');
     this.#count = db.prepare('SELECT count(*) AS n FROM accounts');
+    this.#setPassword = db.prepare(`UPDATE accounts SET password_hash = :passwordHash WHERE username = :username RETURNING ${COLUMNS}`);
+    // coalesce keeps the first date when an account is disabled twice.
+    this.#setDisabled = db.prepare(`
+      UPDATE accounts SET disabled_at = CASE WHEN :disabled THEN coalesce(disabled_at, :now) END
+      WHERE username = :username RETURNING ${COLUMNS}`);
   }
 
   async add(input: NewAccount): Promise<Account> {
@@ -73,7 +81,18 @@ export class SqliteAccountStore implements AccountStore {
     const row = isValidUsername(username) ? (this.#byUsername.get(username) as AccountRow | undefined) : undefined;
     // verifyPassword hashes against a dummy when row is undefined: same time for unknown users.
     const ok = await verifyPassword(password, row?.password_hash);
-    return ok ? toAccount(row) : undefined;
+    return ok && row?.disabled_at === null ? toAccount(row) : undefined;
+  }
+
+  async setPassword(username: string, password: string): Promise<Account | undefined> {
+    const passwordHash = await hashPassword(password);
+    if (!isValidUsername(username)) return undefined;
+    return toAccount(this.#setPassword.get({ username, passwordHash }) as AccountRow | undefined);
+  }
+
+  async setDisabled(username: string, disabled: boolean): Promise<Account | undefined> {
+    if (!isValidUsername(username)) return undefined;
+    return toAccount(this.#setDisabled.get({ username, disabled: disabled ? 1 : 0, now: this.#now() }) as AccountRow | undefined);
   }
 
   async list(): Promise<Account[]> {
@@ -99,5 +118,6 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
     email: row.email,
     roles: JSON.parse(row.roles) as string[],
     createdAt: Number(row.created_at),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
   };
 }

@@ -59,6 +59,10 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE token_locks;
   DROP TABLE token_replays;
   `,
+  `
+  -- NULL while the account is active, else when it was disabled (epoch ms): npm run users -- disable.
+  ALTER TABLE accounts ADD COLUMN disabled_at INTEGER;
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */

@@ -41,7 +41,7 @@ describe('openSqliteStorage', () => {
     const db = new DatabaseSync(join(dir, 'auth.db'));
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 });
     } finally {
       db.close();
     }
@@ -76,6 +76,23 @@ describe('openSqliteStorage', () => {
     const third = openSqliteStorage(dir);
     expect(await third.models.find('Client', 'c')).toEqual({ client_id: 'c' });
     await third.close();
+  });
+
+  it('upgrades a file from before disabled accounts: existing accounts stay active', async () => {
+    const dir = await tempDir();
+    const before = openSqliteStorage(dir);
+    const alice = await before.accounts.add({ username: 'alice', password: 'correct horse' });
+    await before.close();
+    // Back to version 3, as a file written before the migration would be.
+    const db = new DatabaseSync(join(dir, 'auth.db'));
+    db.exec('ALTER TABLE accounts DROP COLUMN disabled_at; PRAGMA user_version = 3');
+    db.close();
+    const after = openSqliteStorage(dir);
+    try {
+      expect(await after.accounts.authenticate('alice', 'correct horse')).toEqual({ ...alice, disabledAt: null });
+    } finally {
+      await after.close();
+    }
   });
 
   it('refuses a database written by a newer schema', async () => {

@@ -92,6 +92,7 @@ class SqliteModelStore implements ModelStore {
   readonly #consume;
   readonly #destroy;
   readonly #revoke;
+  readonly #revokeAccount;
   readonly #sweeps;
 
   constructor(db: DatabaseSync, now: () => number) {
@@ -114,6 +115,11 @@ class SqliteModelStore implements ModelStore {
       WHERE model = :model AND id = :id AND ${live}`);
     this.#destroy = db.prepare('DELETE FROM models WHERE model = :model AND id = :id');
     this.#revoke = db.prepare('DELETE FROM models WHERE grant_id = :grantId');
+    // No index on these: a full scan, for an admin action that happens rarely (see ModelStore).
+    this.#revokeAccount = db.prepare(`
+      DELETE FROM models WHERE json_extract(payload, '$.accountId') = :accountId
+        OR json_extract(payload, '$.session.accountId') = :accountId
+        OR json_extract(payload, '$.result.login.accountId') = :accountId`);
     // Token-request leases and replays expire too; the same sweeper clears them.
     this.#sweeps = ['models', `${EPHEMERAL}.token_locks`, `${EPHEMERAL}.token_replays`].map((table) =>
       db.prepare(`
@@ -160,6 +166,10 @@ class SqliteModelStore implements ModelStore {
 
   async revokeByGrantId(grantId: string): Promise<void> {
     this.#revoke.run({ grantId });
+  }
+
+  async revokeByAccountId(accountId: string): Promise<number> {
+    return Number(this.#revokeAccount.run({ accountId }).changes);
   }
 
   async sweepExpired(): Promise<number> {

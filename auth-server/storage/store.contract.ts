@@ -148,6 +148,30 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(await storage.models.find('Interaction', 'i1')).toBeDefined();
       });
 
+      it("revokeByAccountId removes the account's sessions, grants, tokens and open interactions, and nothing else", async () => {
+        const mine = [
+          ['Session', 's1', { uid: 'u1', accountId: 'acct-1', authorizations: { c: { grantId: 'g1' } } }],
+          ['Grant', 'g1', { accountId: 'acct-1', clientId: 'c' }],
+          ['RefreshToken', 'rt1', { accountId: 'acct-1', grantId: 'g1' }],
+          ['AccessToken', 'at1', { accountId: 'acct-1', grantId: 'g1' }],
+          ['AuthorizationCode', 'c1', { accountId: 'acct-1', grantId: 'g1' }],
+          ['Interaction', 'i1', { session: { accountId: 'acct-1', uid: 'u1' } }],
+          ['Interaction', 'i2', { result: { login: { accountId: 'acct-1' } } }],
+        ] as const;
+        const others = [
+          ['Session', 's2', { uid: 'u2', accountId: 'acct-2' }],
+          ['RefreshToken', 'rt2', { accountId: 'acct-2', grantId: 'g2' }],
+          ['Interaction', 'i3', { params: { login_hint: 'acct-1' } }],
+          ['Client', 'c', { client_id: 'c' }],
+        ] as const;
+        for (const [model, id, payload] of [...mine, ...others]) await storage.models.upsert(model, id, payload, 600);
+
+        expect(await storage.models.revokeByAccountId('acct-1')).toBe(mine.length);
+        for (const [model, id] of mine) expect(await storage.models.find(model, id), `${model} ${id}`).toBeUndefined();
+        for (const [model, id, payload] of others) expect(await storage.models.find(model, id), `${model} ${id}`).toEqual(payload);
+        expect(await storage.models.revokeByAccountId('acct-1')).toBe(0);
+      });
+
       it('sweepExpired removes only expired rows and counts them', async () => {
         await storage.models.upsert('AccessToken', 'short', {}, 10);
         await storage.models.upsert('AccessToken', 'long', {}, 3600);
@@ -272,6 +296,7 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
           email: 'alice@example.com',
           roles: ['admin', 'user'],
           createdAt: START,
+          disabledAt: null,
         });
         expect(await storage.accounts.findById(alice.id)).toEqual(alice);
         expect(await storage.accounts.findByUsername('alice')).toEqual(alice);
@@ -336,6 +361,37 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(await storage.accounts.remove('bob')).toBe(false);
         expect(await storage.accounts.authenticate('bob', 'pw')).toBeUndefined();
         expect(await storage.accounts.count()).toBe(2);
+      });
+
+      it('sets a new password: the new one authenticates, the old one no longer does', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'old password' });
+        expect(await storage.accounts.setPassword('ALICE', 'new password')).toEqual(alice);
+        expect(await storage.accounts.authenticate('alice', 'new password')).toEqual(alice);
+        expect(await storage.accounts.authenticate('alice', 'old password')).toBeUndefined();
+      });
+
+      it('sets no password for an unknown user, and refuses one the hash cannot take', async () => {
+        await storage.accounts.add({ username: 'alice', password: 'old password' });
+        expect(await storage.accounts.setPassword('bob', 'new password')).toBeUndefined();
+        expect(await storage.accounts.setPassword('not a username!', 'new password')).toBeUndefined();
+        await expect(storage.accounts.setPassword('alice', '')).rejects.toBeInstanceOf(InvalidAccountError);
+        expect(await storage.accounts.authenticate('alice', 'old password')).toBeDefined();
+      });
+
+      it('a disabled account keeps its data but never authenticates, until it is enabled again', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'correct horse' });
+        clock = START + 1_000;
+        const disabled = await storage.accounts.setDisabled('Alice', true);
+        expect(disabled).toEqual({ ...alice, disabledAt: START + 1_000 });
+        expect(await storage.accounts.findById(alice.id)).toEqual(disabled);
+        expect(await storage.accounts.authenticate('alice', 'correct horse')).toBeUndefined();
+        // Disabling again keeps the first date.
+        clock = START + 2_000;
+        expect((await storage.accounts.setDisabled('alice', true))?.disabledAt).toBe(START + 1_000);
+
+        expect(await storage.accounts.setDisabled('alice', false)).toEqual(alice);
+        expect(await storage.accounts.authenticate('alice', 'correct horse')).toEqual(alice);
+        expect(await storage.accounts.setDisabled('bob', true)).toBeUndefined();
       });
 
       it('keeps accounts across close and reopen', async () => {

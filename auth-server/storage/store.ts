@@ -28,6 +28,13 @@ export interface ModelStore {
   destroy(model: string, id: string): Promise<void>;
   /** Removes every token of every model that belongs to the grant. */
   revokeByGrantId(grantId: string): Promise<void>;
+  /**
+   * Signs an account out everywhere: removes its sessions, grants, the tokens stored for them and
+   * interactions it is part of (rows whose payload names it as `accountId`, `session.accountId`
+   * or `result.login.accountId`). Returns how many rows went. Scans every row: meant for the rare
+   * admin action (password change, disabling), not for request paths.
+   */
+  revokeByAccountId(accountId: string): Promise<number>;
   /** Deletes expired rows (models, locks, replays) in small batches; returns how many were removed. */
   sweepExpired(): Promise<number>;
 }
@@ -40,6 +47,8 @@ export interface Account {
   email: string | null;
   roles: string[];
   createdAt: number;
+  /** When the account was disabled (epoch ms); null while it is active. A disabled account cannot sign in. */
+  disabledAt: number | null;
 }
 
 export interface NewAccount {
@@ -55,8 +64,21 @@ export interface AccountStore {
   add(account: NewAccount): Promise<Account>;
   findById(id: string): Promise<Account | undefined>;
   findByUsername(username: string): Promise<Account | undefined>;
-  /** The account when the password is right; undefined otherwise (constant-ish time either way). */
+  /**
+   * The account when the password is right and the account is not disabled; undefined otherwise
+   * (constant-ish time either way, so neither unknown nor disabled accounts show by timing).
+   */
   authenticate(username: string, password: string): Promise<Account | undefined>;
+  /**
+   * Replaces the password (hashPassword's bounds only: the policy is the caller's, see
+   * accounts/password-policy.ts). The account, or undefined when there is none by that name.
+   */
+  setPassword(username: string, password: string): Promise<Account | undefined>;
+  /**
+   * Disables (keeping the first disabledAt when already disabled) or enables an account. The
+   * account as it is now, or undefined when there is none by that name.
+   */
+  setDisabled(username: string, disabled: boolean): Promise<Account | undefined>;
   list(): Promise<Account[]>;
   /** Returns whether an account was removed. */
   remove(username: string): Promise<boolean>;
