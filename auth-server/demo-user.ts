@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { checkPasswordPolicy } from './accounts/password-policy.ts';
 import type { AccountStore } from './storage/store.ts';
 
 /**
@@ -11,7 +12,11 @@ import type { AccountStore } from './storage/store.ts';
  */
 export async function ensureDemoUser(accounts: AccountStore): Promise<{ username: string; password: string } | undefined> {
   if ((await accounts.count()) > 0) return undefined;
-  const password = randomBytes(9).toString('base64url');
-  await accounts.add({ username: 'demo', password, name: 'Demo User', email: 'demo@example.com', roles: ['admin'] });
+  // 24 random characters (144 bits): past the admin minimum of the password policy, which the
+  // demo account goes through like every other password.
+  const password = randomBytes(18).toString('base64url');
+  const account = { username: 'demo', name: 'Demo User', email: 'demo@example.com', roles: ['admin'] };
+  checkPasswordPolicy(password, account);
+  await accounts.add({ ...account, password });
   return { username: 'demo', password };
 }

@@ -17,7 +17,7 @@ test('a wrong password shows the error on the login page; the right one then get
   const provider = new TestOAuthProvider({ redirectUrl: redirectUri });
   const authorize = user.authorizer(redirectUri, async (u) => {
     await u.signIn({ username: stack.demo.username, password: `${stack.demo.password}-wrong` });
-    await expect(page.getByRole('alert')).toHaveText('Wrong username or password.');
+    await expect(page.getByRole('alert')).toHaveText('Wrong username or password, or the account is disabled.');
     await u.expectLoginPage();
     await expect(page.getByLabel('Username'), 'the username is kept').toHaveValue(stack.demo.username);
     await screenshot(page, testInfo, 'login-error');

@@ -49,6 +49,14 @@ describe('findAccountFor', () => {
     expect(claims).toEqual({ sub: bob.id, preferred_username: 'bob', roles: [] });
   });
 
+  it('returns undefined for a disabled account, and the account again once it is enabled', async () => {
+    const bob = await storage.accounts.add({ username: 'bob', password: 'pw' });
+    await storage.accounts.setDisabled('bob', true);
+    expect(await findAccountFor(storage.accounts)(ctx, bob.id)).toBeUndefined();
+    await storage.accounts.setDisabled('bob', false);
+    expect((await findAccountFor(storage.accounts)(ctx, bob.id))?.accountId).toBe(bob.id);
+  });
+
   it('returns undefined for an unknown sub', async () => {
     expect(await findAccountFor(storage.accounts)(ctx, 'no-such-sub')).toBeUndefined();
   });

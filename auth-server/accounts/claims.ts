@@ -4,7 +4,8 @@ import type { AccountStore } from '../storage/store.ts';
 /**
  * Makes oidc-provider's `findAccount` setting from the account store. `sub` is the account's
  * random id. `claims()` returns every claim we hold; oidc-provider itself releases only those
- * the granted scopes map to (its `claims` setting), so no filtering is repeated here.
+ * the granted scopes map to (its `claims` setting), so no filtering is repeated here. A disabled
+ * account is not found.
  *
  * @example
  * new Provider(issuer, { findAccount: findAccountFor(storage.accounts), … });
@@ -12,7 +13,9 @@ import type { AccountStore } from '../storage/store.ts';
 export function findAccountFor(accounts: AccountStore): FindAccount {
   return async (_ctx, sub) => {
     const account = await accounts.findById(sub);
-    if (!account) return undefined;
+    // A disabled account is "not found" to oidc-provider: it then refuses its refresh tokens,
+    // authorization codes and userinfo requests, whatever was issued before it was disabled.
+    if (!account || account.disabledAt !== null) return undefined;
     return {
       accountId: account.id,
       async claims() {

@@ -2,8 +2,9 @@ import { createInterface } from 'node:readline/promises';
 import { Writable, type Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { isMain } from '../../common/is-main.ts';
+import { checkPasswordPolicy } from '../accounts/password-policy.ts';
 import { openStorage } from '../storage/open-storage.ts';
-import { AccountExistsError, InvalidAccountError, type Account, type AccountStore } from '../storage/store.ts';
+import { AccountExistsError, InvalidAccountError, type Account, type AccountStore, type Storage } from '../storage/store.ts';
 
 const USAGE = `usage: npm run users -- <command>
 
@@ -11,13 +12,22 @@ const USAGE = `usage: npm run users -- <command>
            create an account; the password is read from stdin (one trailing newline is
            dropped), or asked for without echo when stdin is a terminal and
            --password-stdin is left out. --role may be repeated.
-  list     show every account: username, name, email, roles, id (the OIDC "sub")
+  set-password <username> --password-stdin
+           replace the password (read as for add) and sign the account out everywhere:
+           its sessions, grants and refresh tokens end
+  disable <username>
+           the account can no longer sign in; it is signed out everywhere as above
+  enable <username>
+           let a disabled account sign in again
+  list     show every account: username, name, email, roles, status, id (the OIDC "sub")
   remove <username>
-           delete an account (usernames match case-insensitively)
+           delete an account and sign it out everywhere
 
-Reads DATA_DIR (default ./data). Exit codes: 0 done, 1 refused (duplicate or unknown
-user, invalid input), 2 bad usage.
-example: printf '%s' 'correct horse' | npm run users -- add alice --password-stdin --role admin`;
+Usernames match case-insensitively. Passwords need 8 to 256 characters (15 or more for
+accounts with the admin role) and must not be a commonly used password.
+Reads DATA_DIR (default ./data), or DATABASE_URL when set. Exit codes: 0 done, 1 refused
+(duplicate or unknown user, invalid input, password refused), 2 bad usage.
+example: printf '%s' 'correct horse battery staple' | npm run users -- add alice --password-stdin --role admin`;
 
 export interface UsersCliIo {
   stdin: Readable & { isTTY?: boolean };
@@ -40,6 +50,9 @@ const OPTIONS = {
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const ALLOWED: Record<string, { operands: number; options: string[] }> = {
   add: { operands: 1, options: ['password-stdin', 'name', 'email', 'role'] },
+  'set-password': { operands: 1, options: ['password-stdin'] },
+  disable: { operands: 1, options: [] },
+  enable: { operands: 1, options: [] },
   list: { operands: 0, options: [] },
   remove: { operands: 1, options: [] },
 };
@@ -66,11 +79,13 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
     return 0;
   }
 
-  // Read the password before opening storage, so a refused password leaves no trace on disk.
+  // Read (and for add, check) the password before opening storage, so a refused password leaves
+  // no trace on disk. set-password checks it once the account's roles are known.
   let password: string | undefined;
-  if (parsed.command === 'add') {
+  if (parsed.command === 'add' || parsed.command === 'set-password') {
     try {
-      password = await readPassword(io, parsed.values['password-stdin'] === true);
+      password = await readPassword(io, parsed.command, parsed.values['password-stdin'] === true);
+      if (parsed.command === 'add') checkPasswordPolicy(password, { username: parsed.operands[0]!, roles: parsed.values.role });
     } catch (error) {
       if (error instanceof UsageError) {
         io.stderr.write(`users: ${error.message}\n\n${USAGE}\n`);
@@ -94,6 +109,10 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
   try {
     const { accounts } = storage;
     const [username = ''] = parsed.operands;
+    const unknown = () => {
+      io.stderr.write(`users: no account named "${username}"\n`);
+      return 1;
+    };
     switch (parsed.command) {
       case 'add': {
         const { values } = parsed;
@@ -110,11 +129,33 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
       case 'list':
         io.stdout.write(await formatAccounts(accounts));
         return 0;
+      case 'set-password': {
+        const account = await accounts.findByUsername(username);
+        if (!account) return unknown();
+        checkPasswordPolicy(password!, account);
+        if (!(await accounts.setPassword(username, password!))) return unknown();
+        io.stdout.write(`set the password of ${account.username}; ${await signOutEverywhere(storage, account)}\n`);
+        return 0;
+      }
+      case 'disable': {
+        // Disabled first: from then on no login, refresh or code exchange succeeds, so nothing
+        // can recreate what signOutEverywhere removes.
+        const account = await accounts.setDisabled(username, true);
+        if (!account) return unknown();
+        io.stdout.write(`disabled ${account.username}; ${await signOutEverywhere(storage, account)}\n`);
+        return 0;
+      }
+      case 'enable': {
+        const account = await accounts.setDisabled(username, false);
+        if (!account) return unknown();
+        io.stdout.write(`enabled ${account.username}\n`);
+        return 0;
+      }
       case 'remove': {
-        if (!(await accounts.remove(username))) {
-          io.stderr.write(`users: no account named "${username}"\n`);
-          return 1;
-        }
+        const account = await accounts.findByUsername(username);
+        if (!account || !(await accounts.remove(username))) return unknown();
+        // Its tokens already fail (no account), but a live session would still carry its id.
+        await storage.models.revokeByAccountId(account.id);
         io.stdout.write(`removed ${username}\n`);
         return 0;
       }
@@ -160,7 +201,17 @@ function parseCommand(argv: string[]): 'help' | { command: string; operands: str
   return { command, operands, values };
 }
 
-async function readPassword(io: UsersCliIo, fromStdin: boolean): Promise<string> {
+/**
+ * Ends the account's browser sessions and removes its grants with their refresh tokens, so a
+ * password that someone else may know stops working everywhere at once. JWT access tokens
+ * already issued are not stored and stay valid until they expire (AUTH_ACCESS_TOKEN_TTL).
+ */
+async function signOutEverywhere(storage: Storage, account: Account): Promise<string> {
+  const removed = await storage.models.revokeByAccountId(account.id);
+  return `signed out everywhere (${removed} session, grant and token record${removed === 1 ? '' : 's'} removed)`;
+}
+
+async function readPassword(io: UsersCliIo, command: string, fromStdin: boolean): Promise<string> {
   let password: string;
   if (fromStdin) {
     password = (await readAll(io.stdin)).replace(/\r?\n$/, '');
@@ -168,7 +219,7 @@ async function readPassword(io: UsersCliIo, fromStdin: boolean): Promise<string>
     password = await askHidden(io, 'Password: ');
     if ((await askHidden(io, 'Repeat password: ')) !== password) throw new InvalidAccountError('the two passwords differ');
   } else {
-    throw new UsageError('add needs --password-stdin when stdin is not a terminal');
+    throw new UsageError(`${command} needs --password-stdin when stdin is not a terminal`);
   }
   // hashPassword refuses it too, but only after storage is opened; say it first and plainly.
   if (password === '') throw new InvalidAccountError('empty password refused');
@@ -204,8 +255,15 @@ async function askHidden(io: UsersCliIo, prompt: string): Promise<string> {
 async function formatAccounts(accounts: AccountStore): Promise<string> {
   const list = await accounts.list();
   if (list.length === 0) return 'no accounts yet: add one with `npm run users -- add <username> --password-stdin`\n';
-  const header = ['USERNAME', 'NAME', 'EMAIL', 'ROLES', 'ID'];
-  const rows = list.map((a: Account) => [a.username, a.name ?? '-', a.email ?? '-', a.roles.join(',') || '-', a.id]);
+  const header = ['USERNAME', 'NAME', 'EMAIL', 'ROLES', 'STATUS', 'ID'];
+  const rows = list.map((a: Account) => [
+    a.username,
+    a.name ?? '-',
+    a.email ?? '-',
+    a.roles.join(',') || '-',
+    a.disabledAt === null ? 'active' : 'disabled',
+    a.id,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells

@@ -137,12 +137,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       const minutes = Math.ceil(wait / 60);
       return loginPage(ctx, details, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username }, 429);
     }
+    // authenticate() refuses a disabled account even with the right password, in the same time
+    // and with the same message as a wrong one, so the page never tells which accounts exist.
     const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
     if (!account) {
       deps.onLogin?.('failed');
       audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
       await withClient(ctx, details);
-      return loginPage(ctx, details, { error: 'Wrong username or password.', username }, 401);
+      return loginPage(ctx, details, { error: 'Wrong username or password, or the account is disabled.', username }, 401);
     }
     await deps.throttle.succeeded(ctx, username);
     deps.onLogin?.('success');
