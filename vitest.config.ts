@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Each test file starts real servers on loopback; two cores → keep file-level parallelism modest.
     maxWorkers: 2,
+    // .ci/run does not set CI, so say it here: a stray .only must fail the run, not narrow it.
+    allowOnly: false,
   },
 });

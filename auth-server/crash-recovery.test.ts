@@ -19,6 +19,8 @@ interface Acknowledged {
   refreshToken?: string;
   /** A refresh with `refreshToken` was sent and never answered. */
   refreshInFlight: boolean;
+  /** The worker finished with this client: its refresh token can no longer be in flight. */
+  done?: boolean;
 }
 
 const WORKERS = 6;
@@ -89,10 +91,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
             record.refreshInFlight = false;
             refreshes++;
           }
+          record.done = true;
         }
       };
       const workers = Array.from({ length: WORKERS }, worker);
-      while (refreshes < KILL_AFTER_REFRESHES) await sleep(5);
+      // Also wait for one finished client: on a loaded machine every worker can be mid-refresh at
+      // any given moment, and a check over in-flight tokens alone would prove nothing.
+      while (refreshes < KILL_AFTER_REFRESHES || !acknowledged.some((r) => r.done)) await sleep(5);
       await server.stop('SIGKILL');
       dead = true;
       await Promise.all(workers);
