@@ -8,7 +8,7 @@ import { openPostgresStorage } from './storage/postgres-store.ts';
 import { openSqliteStorage } from './storage/sqlite-store.ts';
 import { spawnAuthServer, type AuthProcess } from './testing/auth-process.ts';
 import { authorize, freePort, postForm, RESOURCE, registerPublicClient } from './testing/harness.ts';
-import { createTestSchema, SKIP_POSTGRES, type TestSchema } from './testing/postgres.ts';
+import { createTestSchema, type TestSchema } from './testing/postgres.ts';
 
 /** What the server acknowledged to one simulated client, and what it had in flight at the kill. */
 interface Acknowledged {
@@ -27,8 +27,7 @@ const WORKERS = 6;
 const KILL_AFTER_REFRESHES = 12;
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  // PG_TESTS=skip is the one, explicit way to leave PostgreSQL out (CI never sets it).
-  describe.skipIf(kind === 'postgres' && SKIP_POSTGRES)(`kill -9 during a batch of flows, then restart (${kind})`, () => {
+  describe(`kill -9 during a batch of flows, then restart (${kind})`, () => {
     let dir: string;
     let schema: TestSchema | undefined;
     let env: Record<string, string>;
