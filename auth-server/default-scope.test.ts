@@ -87,6 +87,22 @@ describe('an authorization request without scope gets the resource’s default s
     expect(html).not.toContain('mcp:admin');
   });
 
+  it('treats an empty scope parameter as no scope', async () => {
+    const client = await registerPublicClient(server);
+    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: '' });
+    expect(tokens.scope).toBe('mcp:tools');
+  });
+
+  it('leaves a repeated scope parameter to be refused as invalid_request, not defaulted', async () => {
+    const client = await registerPublicClient(server);
+    const { challenge } = pkcePair();
+    const query = `${new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource: RESOURCE })}&scope=&scope=`;
+    const response = await fetch(`${server.url}/auth?${query}`, { redirect: 'manual' });
+    const location = new URL(response.headers.get('location')!);
+    expect(location.searchParams.get('error')).toBe('invalid_request');
+    expect(location.searchParams.get('error_description')).toMatch(/scope/);
+  });
+
   it('does not widen a request that names its scope (mcp:admin alone stays mcp:admin)', async () => {
     const client = await registerPublicClient(server);
     const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:admin' });
