@@ -22,6 +22,7 @@ import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
 import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
+import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
@@ -98,6 +99,8 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       { authorization: route('/auth'), token: route('/token'), deviceAuthorization: route('/device/auth'), par: route('/request') },
     ),
   );
+  // After resourceParameter: reads the canonical resource (and the form it parsed).
+  app.use(defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }));
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
-import { RESOURCE_SCOPES } from '../resource-server/scopes.ts';
+import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 
 /** A resource server this auth server issues access tokens for (RFC 8707). */
@@ -11,6 +11,8 @@ export interface ResourceServerConfig {
   url: string;
   /** Scopes a token for this resource may carry. */
   scopes: string[];
+  /** Scopes an authorization request without `scope` gets for this resource (RFC 6749 §3.3). */
+  defaultScopes: string[];
   /** Human name for the consent page. */
   name: string;
   /** Access-token lifetime in seconds. */
@@ -74,6 +76,12 @@ const schema = z
     RS_PORT: port(3001),
     /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
     AUTH_EXTRA_RESOURCES: list,
+    /** Scopes (space or comma separated) granted to a request that names none, for each resource (RFC 6749 §3.3). */
+    AUTH_DEFAULT_SCOPES: z
+      .string()
+      .default(TOOLS_SCOPE)
+      .transform((v) => [...new Set(v.split(/[\s,]+/).filter(Boolean))])
+      .refine((scopes) => scopes.length > 0, 'must name at least one scope'),
     /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
     AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
     /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
@@ -111,6 +119,7 @@ const schema = z
     const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
       url,
       scopes,
+      defaultScopes: env.AUTH_DEFAULT_SCOPES,
       name: 'MCP server',
       accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
     }));
@@ -158,6 +167,11 @@ const schema = z
     } satisfies AuthServerConfig;
   })
   .superRefine((config, ctx) => {
+    // Every resource shares AUTH_DEFAULT_SCOPES today; report each bad scope once.
+    const unknownDefaults = new Set(config.resources.flatMap((r) => r.defaultScopes.filter((scope) => !r.scopes.includes(scope))));
+    for (const scope of unknownDefaults) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DEFAULT_SCOPES'], message: `${scope} is not a scope of the resource (${config.resources[0]!.scopes.join(', ')})` });
+    }
     for (const extra of config.resources.slice(1)) {
       if (!httpUrl.safeParse(extra.url).success) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_EXTRA_RESOURCES'], message: `${extra.url} is not an absolute http(s) URL` });

@@ -8,12 +8,10 @@ import { openPostgresStorage } from './storage/postgres-store.ts';
 import type { Storage } from './storage/store.ts';
 import { spawnAuthServer, type AuthProcess } from './testing/auth-process.ts';
 import { authorize, freePort, postForm, postJson, RESOURCE, registerPublicClient } from './testing/harness.ts';
-import { createTestSchema, SKIP_POSTGRES, type TestSchema } from './testing/postgres.ts';
+import { createTestSchema, type TestSchema } from './testing/postgres.ts';
 
 const GRACE_SECONDS = 1;
-
-// PG_TESTS=skip is the one, explicit way to leave PostgreSQL out (CI never sets it).
-describe.skipIf(SKIP_POSTGRES)('two auth-server processes sharing PostgreSQL (behind one issuer URL)', () => {
+describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)', () => {
   let dir: string;
   let schema: TestSchema;
   let storage: Storage;

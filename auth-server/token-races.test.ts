@@ -1,13 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, authorize, loginAndGetTokens, postForm, RESOURCE, registerPublicClient, startAuthServer, type StoreKind, type TestAuthServer } from './testing/harness.ts';
-import { SKIP_POSTGRES } from './testing/postgres.ts';
 
 const GRACE_SECONDS = 2;
 
 for (const kind of ['sqlite', 'postgres'] as const satisfies StoreKind[]) {
-  // PG_TESTS=skip is the one, explicit way to leave PostgreSQL out (CI never sets it).
-  describe.skipIf(kind === 'postgres' && SKIP_POSTGRES)(`token request races (${kind})`, () => {
+  describe(`token request races (${kind})`, () => {
     let server: TestAuthServer;
     let strict: TestAuthServer;
 

@@ -8,7 +8,7 @@ export interface Table {
   rows: string[][];
 }
 
-/** A measured value against a DESIGN target. */
+/** A measured value against a target in docs/architecture.md. */
 export interface Check {
   what: string;
   measured: string;

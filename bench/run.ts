@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- part…]`: the load benchmarks of DESIGN.md's Performance section.
+ * `npm run bench [-- part…]`: the load benchmarks of docs/architecture.md's Performance targets.
  *
  * Parts: resource, auth, crypto, startup (default: all). A run of every part writes
  * bench/RESULTS.md and bench/throughput.svg; a run of some parts only prints, unless --write.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ComposeService } from './compose.ts';
 
-/** The machine's PostgreSQL, which stands in for a compose service built from the postgres image. */
+/** The tests' PostgreSQL (see vitest.global-setup.ts), which stands in for a compose service built from the postgres image. */
 const ADMIN_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface PostgresStandIn {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestSchema, SKIP_POSTGRES } from '../testing/postgres.ts';
+import { createTestSchema } from '../testing/postgres.ts';
 import { openStorage } from './open-storage.ts';
 import { openPostgresStorage } from './postgres-store.ts';
 
@@ -22,7 +22,7 @@ describe('openStorage', () => {
     expect(existsSync(join(dir, 'auth.db'))).toBe(true);
   });
 
-  it.skipIf(SKIP_POSTGRES)('opens PostgreSQL when DATABASE_URL is set, and DATA_DIR is left alone', async () => {
+  it('opens PostgreSQL when DATABASE_URL is set, and DATA_DIR is left alone', async () => {
     const schema = await createTestSchema();
     const dir = await mkdtemp(join(tmpdir(), 'auth-open-'));
     dirs.push(dir);

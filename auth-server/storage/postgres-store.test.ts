@@ -1,14 +1,12 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestSchema, SKIP_POSTGRES, TEST_DATABASE_URL, type TestSchema } from '../testing/postgres.ts';
+import { createTestSchema, TEST_DATABASE_URL, type TestSchema } from '../testing/postgres.ts';
 import { openPostgresStorage } from './postgres-store.ts';
 import { POSTGRES_SCHEMA_VERSION } from './postgres-schema.ts';
 import { SchemaTooNewError } from './sqlite-schema.ts';
 import { describeStorageContract } from './store.contract.ts';
 import type { Storage } from './store.ts';
-
-// PG_TESTS=skip is the one, explicit way to leave these out (CI never sets it).
-describe.skipIf(SKIP_POSTGRES)('PostgreSQL', () => {
+describe('PostgreSQL', () => {
   describeStorageContract('PostgreSQL', async () => {
     const { url, drop } = await createTestSchema();
     return { open: ({ now }) => openPostgresStorage(url, { now, poolSize: 3 }), cleanup: drop };

@@ -123,7 +123,8 @@ export async function registerPublicClient(server: { url: string }, metadata: Re
 export interface AuthorizeOptions {
   clientId: string;
   redirectUri: string;
-  scope?: string;
+  /** null: no `scope` parameter at all. */
+  scope?: string | null;
   resource?: string | null;
   username?: string;
   password?: string;
@@ -145,12 +146,12 @@ export async function authorize(server: { url: string }, options: AuthorizeOptio
     client_id: options.clientId,
     redirect_uri: options.redirectUri,
     response_type: 'code',
-    scope: options.scope ?? 'mcp:tools',
     code_challenge: challenge,
     code_challenge_method: 'S256',
     state,
-    ...options.extraParams,
   });
+  if (options.scope !== null) params.set('scope', options.scope ?? 'mcp:tools');
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) params.set(key, value);
   if (options.resource !== null) params.set('resource', options.resource ?? RESOURCE);
   let { response, url } = await browser.follow(await browser.get(`${server.url}/auth?${params}`), options.redirectUri);
 

@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** Where PostgreSQL tests connect: TEST_DATABASE_URL, or the local CI database. */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
 /**
- * True only when PG_TESTS=skip is set explicitly. CI never sets it, so there an unreachable
- * database fails the PostgreSQL tests instead of quietly passing them.
+ * Where PostgreSQL tests connect: set by vitest's global setup (vitest.global-setup.ts) to the
+ * server it started or was given. There is no way to skip them: an unreachable database fails.
  */
-export const SKIP_POSTGRES = process.env.PG_TESTS === 'skip';
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
 let reachable: Promise<void> | undefined;
 
@@ -26,7 +23,7 @@ export function requirePostgres(): Promise<void> {
       await client.query('SELECT 1');
     } catch (error) {
       throw new Error(
-        `PostgreSQL not reachable at ${redact(TEST_DATABASE_URL)} (${(error as Error).message}); set PG_TESTS=skip to skip`,
+        `PostgreSQL not reachable at ${redact(TEST_DATABASE_URL)} (${(error as Error).message}); run the tests through vitest (its global setup provides one) or set PG_TESTS_URL`,
       );
     } finally {
       await client.end().catch(() => {});
