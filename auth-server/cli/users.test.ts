@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStorage } from '../storage/sqlite-store.ts';
 import { authorize, loginAndGetTokens, postForm, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
-import { SKIP_POSTGRES } from '../testing/postgres.ts';
 import { runUsersCli } from './users.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -208,7 +207,7 @@ describe('npm run users', () => {
 });
 
 for (const store of ['sqlite', 'postgres'] as const) {
-  describe.skipIf(store === 'postgres' && SKIP_POSTGRES)(`npm run users against a running auth server (${store})`, () => {
+  describe(`npm run users against a running auth server (${store})`, () => {
     let server: TestAuthServer;
     let run: (args: string[], input?: string) => ReturnType<typeof runCli>;
 
