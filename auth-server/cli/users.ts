@@ -138,8 +138,8 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
         return 0;
       }
       case 'disable': {
-        // Disabled first: from then on no login, refresh or code exchange succeeds, so nothing
-        // can recreate what signOutEverywhere removes.
+        // Disabled first, so no new login, refresh or code exchange succeeds for it while its
+        // sessions and grants are being removed.
         const account = await accounts.setDisabled(username, true);
         if (!account) return unknown();
         io.stdout.write(`disabled ${account.username}; ${await signOutEverywhere(storage, account)}\n`);
@@ -154,7 +154,8 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
       case 'remove': {
         const account = await accounts.findByUsername(username);
         if (!account || !(await accounts.remove(username))) return unknown();
-        // Its tokens already fail (no account), but a live session would still carry its id.
+        // Its tokens already fail (no account), but a live browser session would still carry its
+        // id, and oidc-provider answers such a session with server_error instead of a login page.
         await storage.models.revokeByAccountId(account.id);
         io.stdout.write(`removed ${username}\n`);
         return 0;
