@@ -46,7 +46,7 @@ describe('docker-compose.yml', () => {
     expect(servers.map((s) => s.name).sort()).toEqual(['auth-server', 'resource-server']);
     for (const s of servers) {
       expect(s.build, s.name).toEqual({ context: '.', dockerfile: 'Dockerfile' });
-      expect(s.command?.join(' '), s.name).toBe(scripts[s.name]);
+      expect(s.command?.join(' '), s.name).toBe(withoutNodeCheck(scripts[s.name]!));
     }
   });
 
@@ -100,3 +100,8 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+/** npm scripts preload common/require-node.cjs (a one-line error on old Node); the image's Node is current. */
+function withoutNodeCheck(script: string): string {
+  return script.replace(' -r ./common/require-node.cjs', '');
+}
