@@ -163,6 +163,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         if (!(error instanceof JsonRpcHttpError)) throw error;
         ctx.status = error.status;
         ctx.body = error.body;
+        if (!ctx.req.complete) closeAfterAnswer(ctx);
         return;
       }
       const scope = missingScopeChallenge(body, auth.scopes, registry);
@@ -247,6 +248,21 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
       await statelessServer?.close();
     },
   };
+}
+
+/**
+ * Ends the connection once the answer is out. A request whose body we stopped reading (413 past
+ * the limit, 415 before reading) leaves the rest of that body in the socket: kept alive, the
+ * connection would sit until the keep-alive timeout (~66 s), and behind a proxy that reuses
+ * connections other users' requests would queue on it. `Connection: close` tells the client
+ * (and any proxy) not to reuse it; destroying the socket after the answer stops us reading the
+ * rest. An incomplete chunked body cannot be skipped safely: its length is unknown.
+ */
+function closeAfterAnswer(ctx: Context): void {
+  ctx.set('Connection', 'close');
+  // The response's socket: after the body iterator gave up, the request no longer points at it.
+  const socket = ctx.res.socket;
+  ctx.res.once('finish', () => socket?.destroy());
 }
 
 /** The page `resource_documentation` points at by default: what this server is and how to use it. */
