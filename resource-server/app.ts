@@ -6,6 +6,7 @@ import { AuthError, createBearerVerifier } from './bearer.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { mcpCors, publicCors } from './cors.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
+import { ForeignJwksUriError } from './issuer-keys.ts';
 import { JsonRpcHttpError, methodsIn, readJsonBody } from './json-rpc.ts';
 import { createLegacySse } from './legacy-sse.ts';
 import { createMcpServer } from './mcp-server.ts';
@@ -66,6 +67,11 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   const metrics = resourceMetrics(() => sessionCount());
   const verify = createBearerVerifier({
     onJwksFetch: metrics.jwksFetched,
+    // At most one line per JWKS cooldown (failed discoveries are not retried sooner).
+    onKeyDiscoveryError: (error) => {
+      if (error instanceof ForeignJwksUriError) log.error({ issuer: error.issuer, jwks_uri: error.jwksUri }, error.message);
+      else log.warn({ issuer: config.issuer, err: error.cause ?? error }, error.message);
+    },
     issuer: config.issuer,
     audience: config.resourceUrl,
     jwksUrl: config.jwksUrl,

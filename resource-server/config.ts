@@ -21,7 +21,9 @@ export interface ResourceServerConfig {
   issuer: string;
   /**
    * AUTH_JWKS_URL (unset = discovered from the issuer's metadata): where to fetch the issuer's keys
-   * when the issuer's public URL is not reachable from here (docker compose, split DNS).
+   * when the issuer's public URL is not reachable from here (docker compose, split DNS), or when
+   * the keys live on another origin. Discovery accepts a jwks_uri on the issuer's own origin only
+   * (a poisoned metadata document must not choose our keys); anywhere else needs this setting.
    */
   jwksUrl: string | undefined;
   /** AUTH_FETCH_TIMEOUT_MS (500): bound on each metadata/JWKS fetch, so a down auth server costs < 1 s. */
