@@ -85,6 +85,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     idleTtlMs: config.sessionIdleTtlMs,
     maxSessions: config.maxSessions,
     maxSessionsPerSubject: config.maxSessionsPerUser,
+    maxSessionsPerClient: config.maxSessionsPerClient,
+    maxSessionsPerIp: config.maxSessionsPerIp,
   });
   sessionCount = () => sessions.size;
   const handleSession = createSessionHandler(registry, sessions);
@@ -187,9 +189,10 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     // From here the SDK writes the Node response itself; headers set so far (CORS) stay on it.
     (ctx.req as typeof ctx.req & { auth?: AuthInfo }).auth = auth;
     ctx.respond = false;
-    if (route === 'sse') return legacy.open(ctx.res, subject);
-    if (route === 'messages') return legacy.post(ctx.req, ctx.res, body, subject);
-    if (!stateless) return handleSession(ctx.req, ctx.res, body, subject);
+    const owner = { subject, clientId: auth.clientId, ip: ctx.ip };
+    if (route === 'sse') return legacy.open(ctx.res, owner);
+    if (route === 'messages') return legacy.post(ctx.req, ctx.res, body, owner);
+    if (!stateless) return handleSession(ctx.req, ctx.res, body, owner);
     if (ctx.method === 'POST') {
       await ready;
       return stateless.handle(ctx.req, ctx.res, body, auth);

@@ -16,7 +16,17 @@ describe('resource server configuration', () => {
       authDisabled: false,
       allowedOrigins: [],
       clockToleranceSec: 30,
+      maxSessions: 1000,
+      maxSessionsPerUser: 50,
+      maxSessionsPerClient: 250,
+      maxSessionsPerIp: 100,
     });
+  });
+
+  it('reads the per-client and per-address session caps, and refuses ones that are not positive integers', () => {
+    expect(loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '7', MCP_MAX_SESSIONS_PER_IP: '3' })).toMatchObject({ maxSessionsPerClient: 7, maxSessionsPerIp: 3 });
+    expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '0' })).toThrow(/MCP_MAX_SESSIONS_PER_CLIENT/);
+    expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_IP: 'many' })).toThrow(/MCP_MAX_SESSIONS_PER_IP/);
   });
 
   it('derives the resource URL from RS_PORT and the issuer from AUTH_PORT', () => {

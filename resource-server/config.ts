@@ -42,10 +42,28 @@ export interface ResourceServerConfig {
   stateless: boolean;
   /** MCP_SESSION_IDLE_TTL_MS (30 min): a session with no request for this long is closed. */
   sessionIdleTtlMs: number;
-  /** MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. */
+  /**
+   * MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. The
+   * three caps below are each a caller's own (→ 429) and stay well under it, so one caller can
+   * fill its share but never the whole server.
+   */
   maxSessions: number;
   /** MCP_MAX_SESSIONS_PER_USER (50): one subject's cap, so one user cannot take every slot; more → 429. */
   maxSessionsPerUser: number;
+  /**
+   * MCP_MAX_SESSIONS_PER_CLIENT (250, a quarter of the default total): one client_id's cap over
+   * all its users, so one app (or one machine client) cannot take every slot; more → 429. Raise
+   * it when a single app brings more concurrent users than that.
+   */
+  maxSessionsPerClient: number;
+  /**
+   * MCP_MAX_SESSIONS_PER_IP (100, a tenth of the default total): one client address's cap; more →
+   * 429. Each machine client is a subject and a client of its own, so only this bounds one party
+   * holding many clients. The address is the TCP peer, or with RS_TRUST_PROXY the one the proxy
+   * adds to X-Forwarded-For: behind a proxy, set RS_TRUST_PROXY, or every caller shares the
+   * proxy's address and this cap. Raise it for many users behind one NAT.
+   */
+  maxSessionsPerIp: number;
   /**
    * MCP_ALLOWED_ORIGINS (comma list): browser origins allowed to call the MCP endpoints (DNS
    * rebinding defence) and to read them through CORS. Empty in development = any localhost,
@@ -90,6 +108,8 @@ const schema = z.object({
   MCP_SESSION_IDLE_TTL_MS: positiveInt(30 * 60_000),
   MCP_MAX_SESSIONS: positiveInt(1000),
   MCP_MAX_SESSIONS_PER_USER: positiveInt(50),
+  MCP_MAX_SESSIONS_PER_CLIENT: positiveInt(250),
+  MCP_MAX_SESSIONS_PER_IP: positiveInt(100),
   MCP_ALLOWED_ORIGINS: list.pipe(
     z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com')),
   ),
@@ -139,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     sessionIdleTtlMs: e.MCP_SESSION_IDLE_TTL_MS,
     maxSessions: e.MCP_MAX_SESSIONS,
     maxSessionsPerUser: e.MCP_MAX_SESSIONS_PER_USER,
+    maxSessionsPerClient: e.MCP_MAX_SESSIONS_PER_CLIENT,
+    maxSessionsPerIp: e.MCP_MAX_SESSIONS_PER_IP,
     allowedOrigins: e.MCP_ALLOWED_ORIGINS,
     authDisabled: e.MCP_AUTH_DISABLED,
     trustProxy: e.RS_TRUST_PROXY,

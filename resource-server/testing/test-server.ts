@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
@@ -61,3 +62,37 @@ export const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } },
 };
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** Drops the connection (ends an SSE stream, so its session closes). */
+  close(): void;
+}
+
+/**
+ * An HTTP request from a chosen loopback address (Linux accepts any 127.0.0.0/8 source), so a
+ * test can be several client IPs without a proxy. With `stream: true` it resolves at the headers
+ * and leaves the response open (an SSE stream never ends by itself) until `close()`.
+ */
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; stream?: boolean } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'POST', localAddress, headers: { ...MCP_POST_HEADERS, ...init.headers } }, (res) => {
+      const close = () => void res.destroy();
+      if (init.stream && res.statusCode === 200) {
+        res.resume();
+        resolve({ status: res.statusCode, headers: res.headers, body: '', close });
+        return;
+      }
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, close }));
+    });
+    req.on('error', reject);
+    req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
+  });
+}
