@@ -101,7 +101,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         'Never expose this server beyond your machine. !!!',
     );
   }
-  const anonymous: AuthInfo = { token: '', clientId: 'anonymous', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
+  // A user (sub differs from client_id), so tools that need a user can be tried too.
+  const anonymous: AuthInfo = { token: '', clientId: 'auth-disabled', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
 
   /** Answers 401/403 with the challenge, and writes the audit line (the caller, when known). */
   const refuse = (ctx: Context, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo) => {
@@ -276,7 +277,9 @@ function closeAfterAnswer(ctx: Context): void {
 
 /** The page `resource_documentation` points at by default: what this server is and how to use it. */
 function documentation(resourceUrl: string, prmUrl: string, ssePath: string, registry: ToolRegistry): string {
-  const tools = registry.tools.map((t) => `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''})`);
+  const tools = registry.tools.map(
+    (t) => `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''}${t.requiresUser ? '; users only' : ''})`,
+  );
   return [
     'MCP resource server (mcp-oauth-stack)',
     '',

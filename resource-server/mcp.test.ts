@@ -3,6 +3,8 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
+import { callerOf } from './tools/caller.ts';
+import { createToolRegistry, defineTool } from './tools/registry.ts';
 import { INITIALIZE, MCP_POST_HEADERS, requestFrom, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 let issuer: TestIssuer;
@@ -50,7 +52,7 @@ describe('MCP over Streamable HTTP with a valid token (the SDK client)', () => {
     const accessToken = await token({ sub: 'user-bob', client_id: 'cli-42', scope: 'mcp:tools', roles: ['reader'] });
     const { client } = await connect(accessToken);
     const caller = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
-    expect(caller).toMatchObject({ subject: 'user-bob', clientId: 'cli-42', scopes: ['mcp:tools'], roles: ['reader'] });
+    expect(caller).toMatchObject({ kind: 'user', subject: 'user-bob', clientId: 'cli-42', scopes: ['mcp:tools'], roles: ['reader'] });
     expect(caller.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 
@@ -88,6 +90,51 @@ describe('MCP over Streamable HTTP with a valid token (the SDK client)', () => {
     const result = (await client.callTool({ name: 'no_such_tool', arguments: {} }).catch((e: Error) => e)) as CallToolResult | Error;
     const message = result instanceof Error ? result.message : text(result);
     expect(message).toMatch(/not found/i);
+  });
+});
+
+describe('callers without a user (client_credentials tokens: sub = client_id)', () => {
+  const machineToken = (server = rs) => token({ sub: 'svc-backup', client_id: 'svc-backup', roles: [] }, server);
+
+  it('whoami reports a machine as kind "machine"', async () => {
+    const { client } = await connect(await machineToken());
+    const caller = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
+    expect(caller).toMatchObject({ kind: 'machine', subject: 'svc-backup', clientId: 'svc-backup' });
+  });
+
+  it('greet does not call a client id a user id', async () => {
+    const { client } = await connect(await machineToken());
+    expect(text(await client.callTool({ name: 'greet', arguments: { name: 'Ops' } }))).toBe('Hello, Ops! You are the client svc-backup, calling without a user.');
+  });
+
+  it('a token whose sub differs from its client_id is a user', async () => {
+    const { client } = await connect(await token({ sub: 'svc-backup', client_id: 'another-client' }));
+    expect(JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))).kind).toBe('user');
+  });
+
+  it('refuses a tool that requires a user (the default) to a machine with a tool error, and serves users and machine-friendly tools', async () => {
+    const notes = defineTool({
+      name: 'my_notes',
+      title: 'My notes',
+      description: 'A user\'s own notes.',
+      requiredScopes: ['mcp:tools'],
+      run: (extra) => ({ content: [{ type: 'text', text: `notes of ${callerOf(extra).subject}` }] }),
+    });
+    const ping = defineTool({ name: 'ping', title: 'Ping', description: 'pong', requiredScopes: ['mcp:tools'], requiresUser: false, run: () => ({ content: [{ type: 'text', text: 'pong' }] }) });
+    const custom = await startResourceServer({ AUTH_ISSUER: issuer.url }, { tools: createToolRegistry([notes, ping]) });
+    try {
+      const { client: machineClient } = await connect(await machineToken(custom), custom);
+      const refused = (await machineClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toMatch(/^Forbidden: my_notes needs a signed-in user; this token belongs to the client svc-backup without a user/);
+      expect(text(await machineClient.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+      const { client: userClient } = await connect(await token({ sub: 'user-dora', client_id: 'notes-app' }, custom), custom);
+      const served = (await userClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
+      expect(served.isError).toBeFalsy();
+      expect(text(served)).toBe('notes of user-dora');
+    } finally {
+      await custom.close();
+    }
   });
 });
 

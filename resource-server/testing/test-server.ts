@@ -4,6 +4,7 @@ import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createResourceServer } from '../app.ts';
 import { loadConfig, type ResourceServerConfig } from '../config.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
 import { freePort } from '../../common/free-port.ts';
 
 export interface RunningResourceServer {
@@ -19,9 +20,13 @@ export interface RunningResourceServer {
 
 /**
  * Starts the real resource server in-process on a free loopback port, configured through the
- * same loadConfig as production (so the resource URL names the real port).
+ * same loadConfig as production (so the resource URL names the real port); `tools` replaces the
+ * demo tools.
  */
-export async function startResourceServer(env: Record<string, string>, options: { captureLogs?: boolean } = {}): Promise<RunningResourceServer> {
+export async function startResourceServer(
+  env: Record<string, string>,
+  options: { captureLogs?: boolean; tools?: ToolRegistry } = {},
+): Promise<RunningResourceServer> {
   const port = await freePort();
   const config = loadConfig({
     RS_PORT: String(port),
@@ -35,7 +40,7 @@ export async function startResourceServer(env: Record<string, string>, options: 
   const logger = options.captureLogs
     ? createLogger({ name: 'resource-server', level: 'debug', pretty: false }, new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }))
     : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
-  const resourceServer = createResourceServer(config, { logger });
+  const resourceServer = createResourceServer(config, { logger, ...(options.tools ? { tools: options.tools } : {}) });
   const http = await listen(resourceServer.app, config.port, config.host);
   return {
     url: http.url,
