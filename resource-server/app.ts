@@ -101,6 +101,13 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         'Never expose this server beyond your machine. !!!',
     );
   }
+  if (!config.client) {
+    log.warn(
+      { features_off: ['token introspection', 'token exchange', 'revocation feed'] },
+      'RS_CLIENT_ID and RS_CLIENT_SECRET are not set: this resource server has no client at the auth server, so token introspection, ' +
+        'token exchange and the revocation feed are off (access tokens are verified locally as JWTs only)',
+    );
+  }
   // A user (sub differs from client_id), so tools that need a user can be tried too.
   const anonymous: AuthInfo = { token: '', clientId: 'auth-disabled', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { Secret } from './secret.ts';
 
 /**
  * The resource server's whole configuration surface: every setting, its environment variable,
@@ -82,6 +83,14 @@ export interface ResourceServerConfig {
   metricsAllow: string[];
   /** RS_METRICS_PORT (unset): a separate port serving /metrics to whoever reaches it (do not publish it). */
   metricsPort: number | undefined;
+  /**
+   * RS_CLIENT_ID and RS_CLIENT_SECRET (unset; set both or neither): this resource server's own
+   * confidential client at the auth server, which identifies it there: for token introspection,
+   * and later token exchange and a revocation feed. Nothing uses them yet; without them one
+   * warning at start names the features that stay off. The secret is a {@link Secret}, so
+   * logging the config cannot leak it; neither value is ever logged.
+   */
+  client: { id: string; secret: Secret } | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** NODE_ENV (development). */
@@ -117,6 +126,9 @@ const schema = z.object({
   RS_TRUST_PROXY: flag(false),
   RS_RESOURCE_NAME: z.string().trim().default('mcp-oauth-stack demo MCP server'),
   RS_RESOURCE_DOCUMENTATION: httpUrl.optional(),
+  RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
+  // Not trimmed: a secret is compared byte for byte by the auth server.
+  RS_CLIENT_SECRET: z.string().optional(),
   LOG_LEVEL: logLevel,
   NODE_ENV: nodeEnv,
 });
@@ -135,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   const problems = parsed.success ? [] : ConfigError.fromZod(parsed.error).problems;
   if (flag(false).safeParse(raw.MCP_AUTH_DISABLED).data === true && raw.NODE_ENV === 'production') {
     problems.push('MCP_AUTH_DISABLED: refused with NODE_ENV=production (it serves every tool without a token)');
+  }
+  // Names only, never the values: one of them is a secret.
+  if ((raw.RS_CLIENT_ID === undefined) !== (raw.RS_CLIENT_SECRET === undefined)) {
+    problems.push(raw.RS_CLIENT_ID === undefined ? 'RS_CLIENT_SECRET: set RS_CLIENT_ID too (they identify this server together)' : 'RS_CLIENT_ID: set RS_CLIENT_SECRET too (they identify this server together)');
   }
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
@@ -168,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     resourceDocumentation: e.RS_RESOURCE_DOCUMENTATION ?? new URL('/', resource).href,
     metricsAllow: e.METRICS_ALLOW,
     metricsPort: e.RS_METRICS_PORT,
+    client: e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) } : undefined,
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
   };
