@@ -56,6 +56,8 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
     if (!initializes) {
       return writeJsonRpcError(res, new JsonRpcHttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
+    // Between this check and onsessioninitialized there is no I/O (the body is already parsed),
+    // so parallel initializes cannot all pass it and overshoot a cap (mcp.test.ts checks that).
     const refusal = sessions.refusal(owner);
     if (refusal) return writeSessionRefusal(res, refusal);
     const server = createMcpServer(registry);

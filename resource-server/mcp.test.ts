@@ -281,6 +281,18 @@ describe('session caps that one caller cannot exhaust', () => {
     }
   });
 
+  it('parallel initializes cannot overshoot a cap (the check and the new session are one step)', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_IP: '3' });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => machine(`burst-${i}`, server)));
+      const answers = await Promise.all(tokens.map((t) => initializeFrom('127.0.0.1', t, server)));
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(17);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('caps one client\'s sessions across its users (429 naming the client), without touching other clients', async () => {
     const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_CLIENT: '2' });
     try {
