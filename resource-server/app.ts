@@ -6,6 +6,7 @@ import { AuthError, createBearerVerifier } from './bearer.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { mcpCors, publicCors } from './cors.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
+import { ForeignJwksUriError } from './issuer-keys.ts';
 import { JsonRpcHttpError, methodsIn, readJsonBody } from './json-rpc.ts';
 import { createLegacySse } from './legacy-sse.ts';
 import { createMcpServer } from './mcp-server.ts';
@@ -66,6 +67,11 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   const metrics = resourceMetrics(() => sessionCount());
   const verify = createBearerVerifier({
     onJwksFetch: metrics.jwksFetched,
+    // At most one line per JWKS cooldown (failed discoveries are not retried sooner).
+    onKeyDiscoveryError: (error) => {
+      if (error instanceof ForeignJwksUriError) log.error({ issuer: error.issuer, jwks_uri: error.jwksUri }, error.message);
+      else log.warn({ issuer: config.issuer, err: error.cause ?? error }, error.message);
+    },
     issuer: config.issuer,
     audience: config.resourceUrl,
     jwksUrl: config.jwksUrl,
@@ -79,6 +85,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     idleTtlMs: config.sessionIdleTtlMs,
     maxSessions: config.maxSessions,
     maxSessionsPerSubject: config.maxSessionsPerUser,
+    maxSessionsPerClient: config.maxSessionsPerClient,
+    maxSessionsPerIp: config.maxSessionsPerIp,
   });
   sessionCount = () => sessions.size;
   const handleSession = createSessionHandler(registry, sessions);
@@ -93,7 +101,15 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         'Never expose this server beyond your machine. !!!',
     );
   }
-  const anonymous: AuthInfo = { token: '', clientId: 'anonymous', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
+  if (!config.client) {
+    log.warn(
+      { features_off: ['token introspection', 'token exchange', 'revocation feed'] },
+      'RS_CLIENT_ID and RS_CLIENT_SECRET are not set: this resource server has no client at the auth server, so token introspection, ' +
+        'token exchange and the revocation feed are off (access tokens are verified locally as JWTs only)',
+    );
+  }
+  // A user (sub differs from client_id), so tools that need a user can be tried too.
+  const anonymous: AuthInfo = { token: '', clientId: 'auth-disabled', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
 
   /** Answers 401/403 with the challenge, and writes the audit line (the caller, when known). */
   const refuse = (ctx: Context, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo) => {
@@ -163,6 +179,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         if (!(error instanceof JsonRpcHttpError)) throw error;
         ctx.status = error.status;
         ctx.body = error.body;
+        if (!ctx.req.complete) closeAfterAnswer(ctx);
         return;
       }
       const scope = missingScopeChallenge(body, auth.scopes, registry);
@@ -180,9 +197,10 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     // From here the SDK writes the Node response itself; headers set so far (CORS) stay on it.
     (ctx.req as typeof ctx.req & { auth?: AuthInfo }).auth = auth;
     ctx.respond = false;
-    if (route === 'sse') return legacy.open(ctx.res, subject);
-    if (route === 'messages') return legacy.post(ctx.req, ctx.res, body, subject);
-    if (!stateless) return handleSession(ctx.req, ctx.res, body, subject);
+    const owner = { subject, clientId: auth.clientId, ip: ctx.ip };
+    if (route === 'sse') return legacy.open(ctx.res, owner);
+    if (route === 'messages') return legacy.post(ctx.req, ctx.res, body, owner);
+    if (!stateless) return handleSession(ctx.req, ctx.res, body, owner);
     if (ctx.method === 'POST') {
       await ready;
       return stateless.handle(ctx.req, ctx.res, body, auth);
@@ -249,9 +267,26 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   };
 }
 
+/**
+ * Ends the connection once the answer is out. A request whose body we stopped reading (413 past
+ * the limit, 415 before reading) leaves the rest of that body in the socket: kept alive, the
+ * connection would sit until the keep-alive timeout (~66 s), and behind a proxy that reuses
+ * connections other users' requests would queue on it. `Connection: close` tells the client
+ * (and any proxy) not to reuse it; destroying the socket after the answer stops us reading the
+ * rest. An incomplete chunked body cannot be skipped safely: its length is unknown.
+ */
+function closeAfterAnswer(ctx: Context): void {
+  ctx.set('Connection', 'close');
+  // The response's socket: after the body iterator gave up, the request no longer points at it.
+  const socket = ctx.res.socket;
+  ctx.res.once('finish', () => socket?.destroy());
+}
+
 /** The page `resource_documentation` points at by default: what this server is and how to use it. */
 function documentation(resourceUrl: string, prmUrl: string, ssePath: string, registry: ToolRegistry): string {
-  const tools = registry.tools.map((t) => `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''})`);
+  const tools = registry.tools.map(
+    (t) => `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''}${t.requiresUser ? '; users only' : ''})`,
+  );
   return [
     'MCP resource server (mcp-oauth-stack)',
     '',

@@ -146,6 +146,46 @@ describe('RFC 6750 / RFC 9068 bearer verification', () => {
   });
 });
 
+describe('signing keys come from the issuer only (RFC 8414 metadata could be poisoned)', () => {
+  const send = (server: RunningResourceServer, token: string) =>
+    fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+
+  it('refuses tokens when the issuer metadata names a jwks_uri on another origin, and logs the refused URL', async () => {
+    const attacker = await startTestIssuer();
+    const poisoned = await startTestIssuer({ jwksUri: attacker.jwksUrl });
+    const downstream = await startResourceServer({ AUTH_ISSUER: poisoned.url, MCP_STATELESS: '1' }, { captureLogs: true });
+    try {
+      // Signed with the attacker's key, claiming to come from the real issuer.
+      const forged = await attacker.mint({ claims: { iss: poisoned.url, aud: downstream.mcpUrl } });
+      const response = await send(downstream, forged);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toContain('error_description="signing keys unavailable"');
+      expect(attacker.jwksFetches()).toBe(0);
+      const refusal = downstream.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.jwks_uri === attacker.jwksUrl);
+      expect(refusal).toMatchObject({ level: 50, issuer: poisoned.url });
+      expect(String(refusal?.msg)).toMatch(/not on the issuer's origin/);
+      expect(String(refusal?.msg)).toContain('AUTH_JWKS_URL');
+    } finally {
+      await downstream.close();
+      await poisoned.close();
+      await attacker.close();
+    }
+  });
+
+  it('fetches keys from another origin when AUTH_JWKS_URL names it (an operator\'s choice, not the metadata\'s)', async () => {
+    const keyHost = await startTestIssuer();
+    const other = await startTestIssuer({ jwksUri: 'http://127.0.0.1:1/never-fetched' });
+    const downstream = await startResourceServer({ AUTH_ISSUER: other.url, AUTH_JWKS_URL: keyHost.jwksUrl, MCP_STATELESS: '1' });
+    try {
+      expect((await send(downstream, await keyHost.mint({ claims: { iss: other.url, aud: downstream.mcpUrl } }))).status).toBe(200);
+    } finally {
+      await downstream.close();
+      await other.close();
+      await keyHost.close();
+    }
+  });
+});
+
 describe('verification cache', () => {
   it('never serves a cached verification past the token exp', async () => {
     const strict = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_CLOCK_TOLERANCE_S: '0', MCP_STATELESS: '1' });

@@ -39,6 +39,8 @@ export interface BearerVerifierOptions {
   clockToleranceSec?: number;
   /** Called on every JWKS fetch (metrics). */
   onJwksFetch?: () => void;
+  /** Called when finding the issuer's keys fails (e.g. a jwks_uri on a foreign origin), for the log. */
+  onKeyDiscoveryError?: (error: Error) => void;
 }
 
 /** What the verifier needs from an HTTP request. */
@@ -85,6 +87,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
       timeoutMs: options.fetchTimeoutMs ?? 500,
       cooldownMs: options.jwksCooldownMs ?? 5_000,
       onJwksFetch: options.onJwksFetch,
+      onDiscoveryError: options.onKeyDiscoveryError,
     });
   const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);
   const checkDpop = createDpopVerifier({ iatWindowSec: Math.max(clockTolerance, 60) });

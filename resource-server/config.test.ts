@@ -1,8 +1,9 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/config-error.ts';
 import { loadConfig } from './config.ts';
-import { startResourceServer } from './testing/test-server.ts';
-import { INITIALIZE, MCP_POST_HEADERS } from './testing/test-server.ts';
+import { startTestIssuer } from './testing/test-issuer.ts';
+import { INITIALIZE, MCP_POST_HEADERS, startResourceServer } from './testing/test-server.ts';
 
 describe('resource server configuration', () => {
   it('has working defaults for a laptop', () => {
@@ -16,7 +17,17 @@ describe('resource server configuration', () => {
       authDisabled: false,
       allowedOrigins: [],
       clockToleranceSec: 30,
+      maxSessions: 1000,
+      maxSessionsPerUser: 50,
+      maxSessionsPerClient: 250,
+      maxSessionsPerIp: 100,
     });
+  });
+
+  it('reads the per-client and per-address session caps, and refuses ones that are not positive integers', () => {
+    expect(loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '7', MCP_MAX_SESSIONS_PER_IP: '3' })).toMatchObject({ maxSessionsPerClient: 7, maxSessionsPerIp: 3 });
+    expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '0' })).toThrow(/MCP_MAX_SESSIONS_PER_CLIENT/);
+    expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_IP: 'many' })).toThrow(/MCP_MAX_SESSIONS_PER_IP/);
   });
 
   it('derives the resource URL from RS_PORT and the issuer from AUTH_PORT', () => {
@@ -70,5 +81,64 @@ describe('issuer spelling', () => {
     const env = { AUTH_ISSUER: 'http://localhost:4140/' };
     expect(loadConfig(env).issuer).toBe('http://localhost:4140');
     expect(loadConfig(env).issuer).toBe(loadAuthConfig(env).issuer);
+  });
+});
+
+describe('the resource server\'s own client (RS_CLIENT_ID, RS_CLIENT_SECRET)', () => {
+  const SECRET = 'rs-secret-5f1c9e0b7a2d4c68';
+
+  it('reads both together; the secret is revealed only on request, never in JSON or inspect output', () => {
+    const config = loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: SECRET });
+    expect(config.client?.id).toBe('mcp-resource-server');
+    expect(config.client?.secret.reveal()).toBe(SECRET);
+    expect(JSON.stringify(config)).not.toContain(SECRET);
+    expect(inspect(config, { depth: 10 })).not.toContain(SECRET);
+    expect(`${config.client?.secret}`).toBe('[redacted]');
+  });
+
+  it('is optional: neither set means no client', () => {
+    expect(loadConfig({}).client).toBeUndefined();
+  });
+
+  it('refuses one without the other, naming the missing variable and never the secret', () => {
+    expect(() => loadConfig({ RS_CLIENT_ID: 'mcp-resource-server' })).toThrow(/RS_CLIENT_ID: set RS_CLIENT_SECRET too/);
+    let error: unknown;
+    try {
+      loadConfig({ RS_CLIENT_SECRET: SECRET });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/RS_CLIENT_SECRET: set RS_CLIENT_ID too/);
+    expect((error as ConfigError).message).not.toContain(SECRET);
+  });
+
+  it('without them, logs exactly one warning at start naming the features that are off', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: 'http://127.0.0.1:1' }, { captureLogs: true });
+    try {
+      await fetch(server.mcpUrl, { method: 'POST', headers: MCP_POST_HEADERS, body: JSON.stringify(INITIALIZE) });
+      const warnings = server.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('RS_CLIENT_ID'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, features_off: ['token introspection', 'token exchange', 'revocation feed'] });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with them, logs no such warning and never the secret, at debug level, whatever the requests', async () => {
+    const issuer = await startTestIssuer();
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: SECRET }, { captureLogs: true });
+    try {
+      const token = await issuer.mint({ claims: { aud: server.mcpUrl } });
+      for (const authorization of [undefined, 'Bearer nope', `Bearer ${token}`, `Basic ${Buffer.from(`mcp-resource-server:${SECRET}`).toString('base64')}`]) {
+        await fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...(authorization ? { authorization } : {}) }, body: JSON.stringify(INITIALIZE) });
+      }
+      expect(server.logs.length).toBeGreaterThan(3);
+      expect(server.logs.join('\n')).not.toContain(SECRET);
+      expect(server.logs.join('\n')).not.toContain('RS_CLIENT_ID');
+    } finally {
+      await server.close();
+      await issuer.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { Secret } from './secret.ts';
 
 /**
  * The resource server's whole configuration surface: every setting, its environment variable,
@@ -21,7 +22,9 @@ export interface ResourceServerConfig {
   issuer: string;
   /**
    * AUTH_JWKS_URL (unset = discovered from the issuer's metadata): where to fetch the issuer's keys
-   * when the issuer's public URL is not reachable from here (docker compose, split DNS).
+   * when the issuer's public URL is not reachable from here (docker compose, split DNS), or when
+   * the keys live on another origin. Discovery accepts a jwks_uri on the issuer's own origin only
+   * (a poisoned metadata document must not choose our keys); anywhere else needs this setting.
    */
   jwksUrl: string | undefined;
   /** AUTH_FETCH_TIMEOUT_MS (500): bound on each metadata/JWKS fetch, so a down auth server costs < 1 s. */
@@ -40,10 +43,28 @@ export interface ResourceServerConfig {
   stateless: boolean;
   /** MCP_SESSION_IDLE_TTL_MS (30 min): a session with no request for this long is closed. */
   sessionIdleTtlMs: number;
-  /** MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. */
+  /**
+   * MCP_MAX_SESSIONS (1000): cap on open sessions (Streamable HTTP + legacy SSE); more → 503. The
+   * three caps below are each a caller's own (→ 429) and stay well under it, so one caller can
+   * fill its share but never the whole server.
+   */
   maxSessions: number;
   /** MCP_MAX_SESSIONS_PER_USER (50): one subject's cap, so one user cannot take every slot; more → 429. */
   maxSessionsPerUser: number;
+  /**
+   * MCP_MAX_SESSIONS_PER_CLIENT (250, a quarter of the default total): one client_id's cap over
+   * all its users, so one app (or one machine client) cannot take every slot; more → 429. Raise
+   * it when a single app brings more concurrent users than that.
+   */
+  maxSessionsPerClient: number;
+  /**
+   * MCP_MAX_SESSIONS_PER_IP (100, a tenth of the default total): one client address's cap; more →
+   * 429. Each machine client is a subject and a client of its own, so only this bounds one party
+   * holding many clients. The address is the TCP peer, or with RS_TRUST_PROXY the one the proxy
+   * adds to X-Forwarded-For: behind a proxy, set RS_TRUST_PROXY, or every caller shares the
+   * proxy's address and this cap. Raise it for many users behind one NAT.
+   */
+  maxSessionsPerIp: number;
   /**
    * MCP_ALLOWED_ORIGINS (comma list): browser origins allowed to call the MCP endpoints (DNS
    * rebinding defence) and to read them through CORS. Empty in development = any localhost,
@@ -62,6 +83,14 @@ export interface ResourceServerConfig {
   metricsAllow: string[];
   /** RS_METRICS_PORT (unset): a separate port serving /metrics to whoever reaches it (do not publish it). */
   metricsPort: number | undefined;
+  /**
+   * RS_CLIENT_ID and RS_CLIENT_SECRET (unset; set both or neither): this resource server's own
+   * confidential client at the auth server, which identifies it there: for token introspection,
+   * and later token exchange and a revocation feed. Nothing uses them yet; without them one
+   * warning at start names the features that stay off. The secret is a {@link Secret}, so
+   * logging the config cannot leak it; neither value is ever logged.
+   */
+  client: { id: string; secret: Secret } | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** NODE_ENV (development). */
@@ -88,6 +117,8 @@ const schema = z.object({
   MCP_SESSION_IDLE_TTL_MS: positiveInt(30 * 60_000),
   MCP_MAX_SESSIONS: positiveInt(1000),
   MCP_MAX_SESSIONS_PER_USER: positiveInt(50),
+  MCP_MAX_SESSIONS_PER_CLIENT: positiveInt(250),
+  MCP_MAX_SESSIONS_PER_IP: positiveInt(100),
   MCP_ALLOWED_ORIGINS: list.pipe(
     z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com')),
   ),
@@ -95,6 +126,9 @@ const schema = z.object({
   RS_TRUST_PROXY: flag(false),
   RS_RESOURCE_NAME: z.string().trim().default('mcp-oauth-stack demo MCP server'),
   RS_RESOURCE_DOCUMENTATION: httpUrl.optional(),
+  RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
+  // Not trimmed: a secret is compared byte for byte by the auth server.
+  RS_CLIENT_SECRET: z.string().optional(),
   LOG_LEVEL: logLevel,
   NODE_ENV: nodeEnv,
 });
@@ -113,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   const problems = parsed.success ? [] : ConfigError.fromZod(parsed.error).problems;
   if (flag(false).safeParse(raw.MCP_AUTH_DISABLED).data === true && raw.NODE_ENV === 'production') {
     problems.push('MCP_AUTH_DISABLED: refused with NODE_ENV=production (it serves every tool without a token)');
+  }
+  // Names only, never the values: one of them is a secret.
+  if ((raw.RS_CLIENT_ID === undefined) !== (raw.RS_CLIENT_SECRET === undefined)) {
+    problems.push(raw.RS_CLIENT_ID === undefined ? 'RS_CLIENT_SECRET: set RS_CLIENT_ID too (they identify this server together)' : 'RS_CLIENT_ID: set RS_CLIENT_SECRET too (they identify this server together)');
   }
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
@@ -137,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     sessionIdleTtlMs: e.MCP_SESSION_IDLE_TTL_MS,
     maxSessions: e.MCP_MAX_SESSIONS,
     maxSessionsPerUser: e.MCP_MAX_SESSIONS_PER_USER,
+    maxSessionsPerClient: e.MCP_MAX_SESSIONS_PER_CLIENT,
+    maxSessionsPerIp: e.MCP_MAX_SESSIONS_PER_IP,
     allowedOrigins: e.MCP_ALLOWED_ORIGINS,
     authDisabled: e.MCP_AUTH_DISABLED,
     trustProxy: e.RS_TRUST_PROXY,
@@ -144,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     resourceDocumentation: e.RS_RESOURCE_DOCUMENTATION ?? new URL('/', resource).href,
     metricsAllow: e.METRICS_ALLOW,
     metricsPort: e.RS_METRICS_PORT,
+    client: e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) } : undefined,
     logLevel: e.LOG_LEVEL,
     nodeEnv: e.NODE_ENV,
   };

@@ -10,11 +10,34 @@ export interface IssuerKeysOptions {
   cooldownMs: number;
   /** Called on every JWKS fetch (metrics). */
   onJwksFetch?: () => void;
+  /** Called when discovery fails (at most once per cooldown), with the reason: for the log. */
+  onDiscoveryError?: (error: Error) => void;
 }
 
 /** Thrown when the issuer's keys cannot be obtained; the caller answers 401, never 500. */
 export class IssuerUnavailableError extends Error {
   override name = 'IssuerUnavailableError';
+}
+
+/**
+ * The issuer's metadata names a jwks_uri on another origin. Whoever can put a document in front
+ * of the metadata URL (a poisoned cache, a hijacked CDN path) could otherwise point us at keys
+ * of their own and sign tokens with any `iss`: only the issuer's own origin is trusted for keys,
+ * and an operator who really keeps them elsewhere says so with AUTH_JWKS_URL.
+ */
+export class ForeignJwksUriError extends IssuerUnavailableError {
+  override name = 'ForeignJwksUriError';
+  readonly issuer: string;
+  readonly jwksUri: string;
+
+  constructor(issuer: string, jwksUri: string, metadataUrl: string) {
+    super(
+      `refusing jwks_uri ${jwksUri} from ${metadataUrl}: it is not on the issuer's origin ${new URL(issuer).origin}; ` +
+        'every token is refused until the metadata is fixed, or AUTH_JWKS_URL names where the keys really are',
+    );
+    this.issuer = issuer;
+    this.jwksUri = jwksUri;
+  }
 }
 
 /**
@@ -49,7 +72,9 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
     jwks ??= discoverJwksUri(options.issuer, options.timeoutMs).then(remote, (error: unknown) => {
       jwks = undefined;
       failedAt = Date.now();
-      throw new IssuerUnavailableError('authorization server metadata unavailable', { cause: error });
+      const failure = error instanceof ForeignJwksUriError ? error : new IssuerUnavailableError('authorization server metadata unavailable', { cause: error });
+      options.onDiscoveryError?.(failure);
+      throw failure;
     });
     return jwks;
   };
@@ -60,7 +85,9 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
 /**
  * RFC 8414 §3.1: the metadata of an issuer with a path lives at
  * /.well-known/oauth-authorization-server/<path>; OpenID providers also publish
- * <issuer>/.well-known/openid-configuration. The document must name the same issuer.
+ * <issuer>/.well-known/openid-configuration. The document must name the same issuer, and a
+ * jwks_uri on the issuer's origin (else ForeignJwksUriError, without trying the other candidate:
+ * a document naming foreign keys is a red flag, not a miss).
  */
 export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
   const url = new URL(issuer);
@@ -79,8 +106,10 @@ export async function discoverJwksUri(issuer: string, timeoutMs: number): Promis
       const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
       if (metadata.issuer !== issuer) throw new Error(`${candidate.href} names issuer ${String(metadata.issuer)}`);
       if (typeof metadata.jwks_uri !== 'string' || !URL.canParse(metadata.jwks_uri)) throw new Error(`${candidate.href} has no jwks_uri`);
+      if (new URL(metadata.jwks_uri).origin !== url.origin) throw new ForeignJwksUriError(issuer, metadata.jwks_uri, candidate.href);
       return metadata.jwks_uri;
     } catch (error) {
+      if (error instanceof ForeignJwksUriError) throw error;
       lastError = error;
     }
   }

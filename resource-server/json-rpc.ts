@@ -8,15 +8,18 @@ export const MAX_BATCH_SIZE = 100;
 export class JsonRpcHttpError extends Error {
   readonly status: number;
   readonly code: number;
+  /** JSON-RPC `error.data`: details a client can act on without parsing the message. */
+  readonly data: Record<string, unknown> | undefined;
 
-  constructor(status: number, code: number, message: string) {
+  constructor(status: number, code: number, message: string, data?: Record<string, unknown>) {
     super(message);
     this.status = status;
     this.code = code;
+    this.data = data;
   }
 
-  get body(): { jsonrpc: '2.0'; error: { code: number; message: string }; id: null } {
-    return { jsonrpc: '2.0', error: { code: this.code, message: this.message }, id: null };
+  get body(): { jsonrpc: '2.0'; error: { code: number; message: string; data?: Record<string, unknown> }; id: null } {
+    return { jsonrpc: '2.0', error: { code: this.code, message: this.message, ...(this.data ? { data: this.data } : {}) }, id: null };
   }
 }
 

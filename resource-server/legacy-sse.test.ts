@@ -3,7 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
-import { startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+import { requestFrom, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 let issuer: TestIssuer;
 let rs: RunningResourceServer;
@@ -56,9 +56,33 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
       expect((await post({})).status).toBe(401);
       expect((await post({ authorization: 'Bearer nope' })).status).toBe(401);
       expect((await post({ authorization: `Bearer ${await token({ sub: 'user-mallory' })}` })).status).toBe(404);
+      // The same user through another client: the session is bound to both.
+      expect((await post({ authorization: `Bearer ${await token({ sub: 'user-erin', client_id: 'another-client' })}` })).status).toBe(404);
       expect((await post({ authorization: `Bearer ${await token({ sub: 'user-erin' })}` })).status).toBe(202);
     } finally {
       await client.close();
+    }
+  });
+
+  it('applies the session caps to SSE streams: an address over its cap gets 429, another address still gets a stream', async () => {
+    const capped = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_IP: '1' });
+    const open = (address: string, sub: string) =>
+      issuer
+        .mint({ claims: { aud: capped.mcpUrl, sub } })
+        .then((t) => requestFrom(address, `${capped.url}/sse`, { method: 'GET', headers: { authorization: `Bearer ${t}`, accept: 'text/event-stream' }, stream: true }));
+    const streams = [];
+    try {
+      streams.push(await open('127.0.0.1', 'user-1'));
+      expect(streams[0]!.status).toBe(200);
+      const refused = await open('127.0.0.1', 'user-2');
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBeDefined();
+      expect(JSON.parse(refused.body).error).toMatchObject({ data: { cap: 'ip', limit: 1 } });
+      streams.push(await open('127.0.0.2', 'user-3'));
+      expect(streams[1]!.status).toBe(200);
+    } finally {
+      for (const stream of streams) stream.close();
+      await capped.close();
     }
   });
 

@@ -1,42 +1,39 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
+import { writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
-import { SESSION_NOT_FOUND, type McpSession } from './mcp-transport.ts';
-import type { SessionStore } from './sessions.ts';
+import { SESSION_NOT_FOUND, writeSessionRefusal, type McpSession } from './mcp-transport.ts';
+import type { SessionOwner, SessionStore } from './sessions.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
 /**
  * The 2024-11-05 HTTP+SSE transport for clients that speak nothing newer: GET /sse opens an event
  * stream whose first event names the POST URL (/messages?sessionId=…); answers come on the
  * stream. Same auth, origin and scope checks as /mcp (done before these handlers); the session
- * is bound to the subject that opened the stream.
+ * is bound to the subject and client that opened the stream, under the same caps as /mcp.
  *
  * @example
  * const sse = createLegacySse(demoTools, sessions, '/messages');
- * await sse.open(ctx.res, 'alice');
- * await sse.post(ctx.req, ctx.res, body, 'alice');
+ * const alice = { subject: 'alice', clientId: 'app', ip: ctx.ip };
+ * await sse.open(ctx.res, alice);
+ * await sse.post(ctx.req, ctx.res, body, alice);
  */
 export function createLegacySse(registry: ToolRegistry, sessions: SessionStore<McpSession>, messagesPath: string) {
   return {
-    async open(res: ServerResponse, subject: string): Promise<void> {
-      if (!sessions.hasRoom()) {
-        return writeJsonRpcError(res, new JsonRpcHttpError(503, -32000, 'Too many open sessions, retry later'), { 'retry-after': '30' });
-      }
-      if (!sessions.hasRoomFor(subject)) {
-        return writeJsonRpcError(res, new JsonRpcHttpError(429, -32000, 'Too many open sessions for this user, retry later'), { 'retry-after': '30' });
-      }
+    async open(res: ServerResponse, owner: SessionOwner): Promise<void> {
+      const refusal = sessions.refusal(owner);
+      if (refusal) return writeSessionRefusal(res, refusal);
       const transport = new SSEServerTransport(messagesPath, res);
       const server = createMcpServer(registry);
       const id = transport.sessionId;
-      sessions.add(id, subject, { kind: 'sse', transport, close: () => server.close() });
+      sessions.add(id, owner, { kind: 'sse', transport, close: () => server.close() });
       transport.onclose = () => sessions.delete(id);
       await server.connect(transport);
     },
 
-    async post(req: IncomingMessage, res: ServerResponse, body: unknown, subject: string): Promise<void> {
+    async post(req: IncomingMessage, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> {
       const id = new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? '';
-      const session = sessions.get(id, subject);
+      const session = sessions.get(id, owner);
       if (session?.kind !== 'sse') return writeJsonRpcError(res, SESSION_NOT_FOUND);
       await session.transport.handlePostMessage(req, res, body);
     },

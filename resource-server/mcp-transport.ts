@@ -5,7 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
-import type { SessionStore } from './sessions.ts';
+import type { SessionCap, SessionOwner, SessionRefusal, SessionStore } from './sessions.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
 /** An open session: its transport (one McpServer behind it) and how to end it. */
@@ -15,22 +15,40 @@ export type McpSession =
 
 export const SESSION_NOT_FOUND = new JsonRpcHttpError(404, -32001, 'Session not found');
 
+const REFUSAL_MESSAGES: Record<SessionCap, string> = {
+  user: 'Too many open sessions for this user: end one (DELETE) or retry later',
+  client: 'Too many open sessions for this client: retry later',
+  ip: 'Too many open sessions from this address: end one or retry later',
+  server: 'The server has no room for more sessions: retry later',
+};
+
+/**
+ * Answers a refused new session: 429 for the caller's own cap (it is the caller's to free), 503
+ * only when the whole server is full. Retry-After says when the earliest counted session would
+ * expire if left idle; `error.data` names the cap for clients that act on it.
+ */
+export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal): void {
+  const status = refusal.cap === 'server' ? 503 : 429;
+  const error = new JsonRpcHttpError(status, -32000, REFUSAL_MESSAGES[refusal.cap], { cap: refusal.cap, limit: refusal.limit });
+  writeJsonRpcError(res, error, { 'retry-after': String(refusal.retryAfterSec) });
+}
+
 /**
  * Streamable HTTP with sessions (the SDK's transport): an initialize request opens a session,
- * bound to the caller's subject, with its own McpServer; later requests carry Mcp-Session-Id.
- * The request must already be authenticated (req.auth set) and its body parsed.
+ * bound to the caller's subject and client, with its own McpServer; later requests carry
+ * Mcp-Session-Id. The request must already be authenticated (req.auth set) and its body parsed.
  *
  * @example
  * const handle = createSessionHandler(demoTools, sessions);
- * await handle(ctx.req, ctx.res, body, 'alice');
+ * await handle(ctx.req, ctx.res, body, { subject: 'alice', clientId: 'app', ip: ctx.ip });
  */
 export function createSessionHandler(registry: ToolRegistry, sessions: SessionStore<McpSession>) {
-  return async (req: IncomingMessage, res: ServerResponse, body: unknown, subject: string): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId, subject);
-      // Unknown, expired, another transport's or another subject's: all look the same (404),
-      // which tells the client to start a new session.
+      const session = sessions.get(sessionId, owner);
+      // Unknown, expired, another transport's, another subject's or another client's: all look
+      // the same (404), which tells the client to start a new session.
       if (session?.kind !== 'streamable') return writeJsonRpcError(res, SESSION_NOT_FOUND);
       return session.transport.handleRequest(req, res, body);
     }
@@ -38,16 +56,14 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
     if (!initializes) {
       return writeJsonRpcError(res, new JsonRpcHttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
-    if (!sessions.hasRoom()) {
-      return writeJsonRpcError(res, new JsonRpcHttpError(503, -32000, 'Too many open sessions, retry later'), { 'retry-after': '30' });
-    }
-    if (!sessions.hasRoomFor(subject)) {
-      return writeJsonRpcError(res, new JsonRpcHttpError(429, -32000, 'Too many open sessions for this user, retry later'), { 'retry-after': '30' });
-    }
+    // Between this check and onsessioninitialized there is no I/O (the body is already parsed),
+    // so parallel initializes cannot all pass it and overshoot a cap (mcp.test.ts checks that).
+    const refusal = sessions.refusal(owner);
+    if (refusal) return writeSessionRefusal(res, refusal);
     const server = createMcpServer(registry);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => sessions.add(id, subject, { kind: 'streamable', transport, close: () => server.close() }),
+      onsessioninitialized: (id) => sessions.add(id, owner, { kind: 'streamable', transport, close: () => server.close() }),
     });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);

@@ -3,7 +3,9 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
-import { INITIALIZE, MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+import { callerOf } from './tools/caller.ts';
+import { createToolRegistry, defineTool } from './tools/registry.ts';
+import { INITIALIZE, MCP_POST_HEADERS, requestFrom, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 let issuer: TestIssuer;
 let rs: RunningResourceServer;
@@ -50,7 +52,7 @@ describe('MCP over Streamable HTTP with a valid token (the SDK client)', () => {
     const accessToken = await token({ sub: 'user-bob', client_id: 'cli-42', scope: 'mcp:tools', roles: ['reader'] });
     const { client } = await connect(accessToken);
     const caller = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
-    expect(caller).toMatchObject({ subject: 'user-bob', clientId: 'cli-42', scopes: ['mcp:tools'], roles: ['reader'] });
+    expect(caller).toMatchObject({ kind: 'user', subject: 'user-bob', clientId: 'cli-42', scopes: ['mcp:tools'], roles: ['reader'] });
     expect(caller.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 
@@ -88,6 +90,51 @@ describe('MCP over Streamable HTTP with a valid token (the SDK client)', () => {
     const result = (await client.callTool({ name: 'no_such_tool', arguments: {} }).catch((e: Error) => e)) as CallToolResult | Error;
     const message = result instanceof Error ? result.message : text(result);
     expect(message).toMatch(/not found/i);
+  });
+});
+
+describe('callers without a user (client_credentials tokens: sub = client_id)', () => {
+  const machineToken = (server = rs) => token({ sub: 'svc-backup', client_id: 'svc-backup', roles: [] }, server);
+
+  it('whoami reports a machine as kind "machine"', async () => {
+    const { client } = await connect(await machineToken());
+    const caller = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
+    expect(caller).toMatchObject({ kind: 'machine', subject: 'svc-backup', clientId: 'svc-backup' });
+  });
+
+  it('greet does not call a client id a user id', async () => {
+    const { client } = await connect(await machineToken());
+    expect(text(await client.callTool({ name: 'greet', arguments: { name: 'Ops' } }))).toBe('Hello, Ops! You are the client svc-backup, calling without a user.');
+  });
+
+  it('a token whose sub differs from its client_id is a user', async () => {
+    const { client } = await connect(await token({ sub: 'svc-backup', client_id: 'another-client' }));
+    expect(JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} }))).kind).toBe('user');
+  });
+
+  it('refuses a tool that requires a user (the default) to a machine with a tool error, and serves users and machine-friendly tools', async () => {
+    const notes = defineTool({
+      name: 'my_notes',
+      title: 'My notes',
+      description: 'A user\'s own notes.',
+      requiredScopes: ['mcp:tools'],
+      run: (extra) => ({ content: [{ type: 'text', text: `notes of ${callerOf(extra).subject}` }] }),
+    });
+    const ping = defineTool({ name: 'ping', title: 'Ping', description: 'pong', requiredScopes: ['mcp:tools'], requiresUser: false, run: () => ({ content: [{ type: 'text', text: 'pong' }] }) });
+    const custom = await startResourceServer({ AUTH_ISSUER: issuer.url }, { tools: createToolRegistry([notes, ping]) });
+    try {
+      const { client: machineClient } = await connect(await machineToken(custom), custom);
+      const refused = (await machineClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toMatch(/^Forbidden: my_notes needs a signed-in user; this token belongs to the client svc-backup without a user/);
+      expect(text(await machineClient.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
+      const { client: userClient } = await connect(await token({ sub: 'user-dora', client_id: 'notes-app' }, custom), custom);
+      const served = (await userClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
+      expect(served.isError).toBeFalsy();
+      expect(text(served)).toBe('notes of user-dora');
+    } finally {
+      await custom.close();
+    }
   });
 });
 
@@ -138,6 +185,16 @@ describe('sessions', () => {
     expect(alice.status).toBe(200);
   });
 
+  it('binds a session to the client too: the same user\'s token from another client gets 404', async () => {
+    const { transport } = await connect(await token({ sub: 'user-alice', client_id: 'client-a' }));
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const otherClient = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-b' })}`, 'mcp-session-id': transport.sessionId! });
+    expect(otherClient.status).toBe(404);
+    expect(await otherClient.json()).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+    const sameClient = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-a' })}`, 'mcp-session-id': transport.sessionId! });
+    expect(sameClient.status).toBe(200);
+  });
+
   it('issues unguessable session ids (UUIDv4 from the CSPRNG), never reused', async () => {
     const ids = await Promise.all([1, 2, 3].map(async () => (await connect(await token())).transport.sessionId));
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -185,7 +242,10 @@ describe('sessions', () => {
       expect((await rawPost(INITIALIZE, alice, capped)).status).toBe(200);
       const third = await rawPost(INITIALIZE, alice, capped);
       expect(third.status).toBe(429);
-      expect(third.headers.get('retry-after')).toBe('30');
+      // Nothing of hers frees a slot before her oldest session would idle out (30 min by default).
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(1790);
+      expect(Number(third.headers.get('retry-after'))).toBeLessThanOrEqual(1800);
+      expect((await third.json()).error).toMatchObject({ message: expect.stringMatching(/for this user/), data: { cap: 'user', limit: 2 } });
       expect((await rawPost(INITIALIZE, bob, capped)).status).toBe(200);
       // Ending one of alice's sessions frees her slot.
       const ended = await fetch(capped.mcpUrl, { method: 'DELETE', headers: { ...alice, 'mcp-session-id': first.headers.get('mcp-session-id')! } });
@@ -193,6 +253,75 @@ describe('sessions', () => {
       expect((await rawPost(INITIALIZE, alice, capped)).status).toBe(200);
     } finally {
       await capped.close();
+    }
+  });
+});
+
+describe('session caps that one caller cannot exhaust', () => {
+  const machine = (id: string, server: RunningResourceServer) => token({ sub: id, client_id: id }, server);
+  const initializeFrom = async (address: string, accessToken: string, server: RunningResourceServer) =>
+    requestFrom(address, server.mcpUrl, { body: INITIALIZE, headers: { authorization: `Bearer ${accessToken}` } });
+
+  it('five machine clients from one address fill only that address\'s share (429 naming it), and a user from another address still gets a session', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS: '12', MCP_MAX_SESSIONS_PER_USER: '3', MCP_MAX_SESSIONS_PER_IP: '6' });
+    try {
+      const answers = [];
+      for (let c = 1; c <= 5; c++) {
+        const accessToken = await machine(`machine-${c}`, server);
+        for (let i = 0; i < 3; i++) answers.push(await initializeFrom('127.0.0.1', accessToken, server));
+      }
+      expect(answers.map((a) => a.status)).toEqual([...Array(6).fill(200), ...Array(9).fill(429)]);
+      const refused = answers.at(-1)!;
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(JSON.parse(refused.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/from this address/), data: { cap: 'ip', limit: 6 } }, id: null });
+      const user = await initializeFrom('127.0.0.2', await token({ sub: 'user-real', client_id: 'claude' }, server), server);
+      expect(user.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('parallel initializes cannot overshoot a cap (the check and the new session are one step)', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_IP: '3' });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => machine(`burst-${i}`, server)));
+      const answers = await Promise.all(tokens.map((t) => initializeFrom('127.0.0.1', t, server)));
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(17);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('caps one client\'s sessions across its users (429 naming the client), without touching other clients', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_CLIENT: '2' });
+    try {
+      const statuses = [];
+      for (const [i, address] of ['127.0.0.1', '127.0.0.2', '127.0.0.3'].entries()) {
+        statuses.push((await initializeFrom(address, await token({ sub: `user-${i}`, client_id: 'busy-app' }, server), server)).status);
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      const refused = await initializeFrom('127.0.0.3', await token({ sub: 'user-9', client_id: 'busy-app' }, server), server);
+      expect(JSON.parse(refused.body).error).toMatchObject({ message: expect.stringMatching(/for this client/), data: { cap: 'client', limit: 2 } });
+      expect((await initializeFrom('127.0.0.3', await token({ sub: 'user-9', client_id: 'quiet-app' }, server), server)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 503 with Retry-After only when the whole server is full, naming that cause', async () => {
+    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS: '2', MCP_SESSION_IDLE_TTL_MS: '60000' });
+    try {
+      expect((await initializeFrom('127.0.0.1', await token({ sub: 'a', client_id: 'x' }, server), server)).status).toBe(200);
+      expect((await initializeFrom('127.0.0.2', await token({ sub: 'b', client_id: 'y' }, server), server)).status).toBe(200);
+      const full = await initializeFrom('127.0.0.3', await token({ sub: 'c', client_id: 'z' }, server), server);
+      expect(full.status).toBe(503);
+      // The earliest idle session expires within the idle TTL: that is when to come back.
+      expect(Number(full.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(full.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(JSON.parse(full.body).error).toMatchObject({ message: expect.stringMatching(/server/), data: { cap: 'server', limit: 2 } });
+    } finally {
+      await server.close();
     }
   });
 });

@@ -29,6 +29,11 @@ interface SigningKey {
   publicJwk: JWK;
 }
 
+export interface TestIssuerOptions {
+  /** The `jwks_uri` its metadata names (default: its own /jwks), e.g. to play a poisoned metadata cache. */
+  jwksUri?: string;
+}
+
 /**
  * A stand-in for the auth server over loopback: RFC 8414 metadata and a JWKS from a test key
  * pair, and a way to mint access tokens shaped like the real ones. Real HTTP, real signatures.
@@ -37,12 +42,12 @@ interface SigningKey {
  * const issuer = await startTestIssuer();
  * const token = await issuer.mint({ claims: { aud: resourceUrl, scope: 'mcp:tools' } });
  */
-export async function startTestIssuer(): Promise<TestIssuer> {
+export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const keys: SigningKey[] = [];
   let fetches = 0;
   const server: Server = createServer((req, res) => {
     if (req.url === '/.well-known/oauth-authorization-server') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: options.jwksUri ?? `${url}/jwks` }));
     } else if (req.url === '/jwks') {
       fetches++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys.map((k) => k.publicJwk) }));
@@ -68,8 +73,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       keys.unshift(key);
       return key.kid;
     },
-    async mint(options = {}) {
-      const key = options.unpublishedKid ? await newKey(options.unpublishedKid, 'ES256') : keys[0]!;
+    async mint(mintOptions = {}) {
+      const key = mintOptions.unpublishedKid ? await newKey(mintOptions.unpublishedKid, 'ES256') : keys[0]!;
       const now = Math.floor(Date.now() / 1000);
       const claims: Record<string, unknown> = {
         iss: url,
@@ -80,9 +85,9 @@ export async function startTestIssuer(): Promise<TestIssuer> {
         jti: crypto.randomUUID(),
         client_id: 'test-client',
         scope: 'mcp:tools',
-        ...options.claims,
+        ...mintOptions.claims,
       };
-      const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...options.header };
+      const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...mintOptions.header };
       return new SignJWT(withoutUndefined(claims) as JWTPayload)
         .setProtectedHeader(withoutUndefined(header) as { alg: string })
         .sign(key.privateKey);

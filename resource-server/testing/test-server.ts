@@ -1,8 +1,10 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createResourceServer } from '../app.ts';
 import { loadConfig, type ResourceServerConfig } from '../config.ts';
+import type { ToolRegistry } from '../tools/registry.ts';
 import { freePort } from '../../common/free-port.ts';
 
 export interface RunningResourceServer {
@@ -18,9 +20,13 @@ export interface RunningResourceServer {
 
 /**
  * Starts the real resource server in-process on a free loopback port, configured through the
- * same loadConfig as production (so the resource URL names the real port).
+ * same loadConfig as production (so the resource URL names the real port); `tools` replaces the
+ * demo tools.
  */
-export async function startResourceServer(env: Record<string, string>, options: { captureLogs?: boolean } = {}): Promise<RunningResourceServer> {
+export async function startResourceServer(
+  env: Record<string, string>,
+  options: { captureLogs?: boolean; tools?: ToolRegistry } = {},
+): Promise<RunningResourceServer> {
   const port = await freePort();
   const config = loadConfig({
     RS_PORT: String(port),
@@ -34,7 +40,7 @@ export async function startResourceServer(env: Record<string, string>, options: 
   const logger = options.captureLogs
     ? createLogger({ name: 'resource-server', level: 'debug', pretty: false }, new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }))
     : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
-  const resourceServer = createResourceServer(config, { logger });
+  const resourceServer = createResourceServer(config, { logger, ...(options.tools ? { tools: options.tools } : {}) });
   const http = await listen(resourceServer.app, config.port, config.host);
   return {
     url: http.url,
@@ -61,3 +67,37 @@ export const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } },
 };
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** Drops the connection (ends an SSE stream, so its session closes). */
+  close(): void;
+}
+
+/**
+ * An HTTP request from a chosen loopback address (Linux accepts any 127.0.0.0/8 source), so a
+ * test can be several client IPs without a proxy. With `stream: true` it resolves at the headers
+ * and leaves the response open (an SSE stream never ends by itself) until `close()`.
+ */
+export function requestFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown; stream?: boolean } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'POST', localAddress, headers: { ...MCP_POST_HEADERS, ...init.headers } }, (res) => {
+      const close = () => void res.destroy();
+      if (init.stream && res.statusCode === 200) {
+        res.resume();
+        resolve({ status: res.statusCode, headers: res.headers, body: '', close });
+        return;
+      }
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, close }));
+    });
+    req.on('error', reject);
+    req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
+  });
+}

@@ -12,6 +12,10 @@ export const adminReport = defineTool({
   description: 'An administrative report about this server. Needs scope mcp:admin and the admin role.',
   requiredScopes: [ADMIN_SCOPE],
   requiredRoles: ['admin'],
+  // Machines too: the admin role is the guard, and a machine token carries roles only when an
+  // operator registered the client with them; a monitoring job is the typical machine caller.
+  // `generatedFor` then names the client.
+  requiresUser: false,
   run: (extra) => {
     const report = {
       generatedFor: callerOf(extra).subject,

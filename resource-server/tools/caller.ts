@@ -2,12 +2,26 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 
 /** Who is calling a tool, read from the SDK's authInfo (set by the bearer check). */
 export interface Caller {
+  /**
+   * `machine` for a token without a user: a client_credentials token, whose `sub` is the client
+   * itself (RFC 9068 §2.2). Then `subject` is a client id, never a person.
+   */
+  kind: 'user' | 'machine';
   subject: string;
   clientId: string;
   scopes: string[];
   roles: string[];
   /** Token expiry, seconds since epoch. */
   expiresAt: number | undefined;
+}
+
+/**
+ * Whether a token was issued to a client on its own behalf (no user): `sub === client_id`. The
+ * auth server issues such tokens (client_credentials) only to machine clients an operator
+ * registered; a user's token carries the user's account id as `sub`, which is never a client id.
+ */
+export function isMachineToken(info: AuthInfo | undefined): boolean {
+  return info !== undefined && typeof info.extra?.sub === 'string' && info.extra.sub === info.clientId;
 }
 
 /**
@@ -18,6 +32,7 @@ export function callerOf(extra: { authInfo?: AuthInfo | undefined }): Caller {
   const info = extra.authInfo;
   const roles = info?.extra?.roles;
   return {
+    kind: isMachineToken(info) ? 'machine' : 'user',
     subject: typeof info?.extra?.sub === 'string' ? info.extra.sub : 'anonymous',
     clientId: info?.clientId ?? 'anonymous',
     scopes: info?.scopes ?? [],

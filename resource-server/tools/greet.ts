@@ -7,10 +7,15 @@ import { defineTool } from './registry.ts';
 export const greet = defineTool({
   name: 'greet',
   title: 'Greet',
-  description: 'Greets someone by name and tells the caller their user id.',
+  description: 'Greets someone by name and tells the caller their user id (or, to a machine client, its client id).',
   inputSchema: { name: z.string().min(1).max(200).describe('Who to greet') },
   requiredScopes: [TOOLS_SCOPE],
-  run: ({ name }, extra) => ({
-    content: [{ type: 'text', text: `Hello, ${name}! Your user id is ${callerOf(extra).subject}.` }],
-  }),
+  // Machines too: greeting needs nobody's data, and the answer says which kind of caller it saw.
+  requiresUser: false,
+  run: ({ name }, extra) => {
+    const caller = callerOf(extra);
+    // A client_credentials token's sub is the client id: calling it a user id would be a lie.
+    const who = caller.kind === 'machine' ? `You are the client ${caller.clientId}, calling without a user.` : `Your user id is ${caller.subject}.`;
+    return { content: [{ type: 'text', text: `Hello, ${name}! ${who}` }] };
+  },
 });

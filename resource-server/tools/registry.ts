@@ -10,6 +10,8 @@ export interface ToolDefinition {
   requiredScopes: readonly string[];
   /** Roles the user must have; checked in the tool (a tool error names the missing role). */
   requiredRoles: readonly string[];
+  /** Whether a token without a user (a machine client's) is refused; checked in the tool. */
+  requiresUser: boolean;
   /** Adds the tool to an McpServer. */
   register(server: McpServer): void;
 }
@@ -21,11 +23,17 @@ export interface ToolSpec<Shape extends ZodRawShapeCompat | undefined> {
   inputSchema?: Shape;
   requiredScopes: readonly string[];
   requiredRoles?: readonly string[];
+  /**
+   * Refuse tokens without a user (client_credentials: `sub` is the client id), with a tool error.
+   * Default true: a tool written with people in mind must not take a client id for a user id.
+   * Set false for a tool that serves machine clients too (and reads `callerOf(extra).kind`).
+   */
+  requiresUser?: boolean;
   run: ToolCallback<Shape>;
 }
 
 /**
- * Declares a tool with its scopes and roles in one place.
+ * Declares a tool with its scopes, roles and whether it needs a user, in one place.
  *
  * @example
  * export const greet = defineTool({
@@ -36,15 +44,23 @@ export interface ToolSpec<Shape extends ZodRawShapeCompat | undefined> {
  */
 export function defineTool<Shape extends ZodRawShapeCompat | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
   const requiredRoles = spec.requiredRoles ?? [];
+  const requiresUser = spec.requiresUser ?? true;
   return {
     name: spec.name,
     requiredScopes: spec.requiredScopes,
     requiredRoles,
+    requiresUser,
     register(server) {
       // The SDK passes (args, extra) or just (extra) depending on the schema: extra is always last.
       const run = spec.run as (...args: unknown[]) => CallToolResult | Promise<CallToolResult>;
       const guarded = (...args: unknown[]) => {
-        const roles = callerOf(args.at(-1) as Parameters<typeof callerOf>[0]).roles;
+        const caller = callerOf(args.at(-1) as Parameters<typeof callerOf>[0]);
+        // A tool error, not an HTTP 403: no step-up can add a user to a client_credentials token.
+        if (requiresUser && caller.kind === 'machine') {
+          const text = `Forbidden: ${spec.name} needs a signed-in user; this token belongs to the client ${caller.clientId} without a user (client_credentials). Use a token from a user's sign-in.`;
+          return { isError: true, content: [{ type: 'text', text }] };
+        }
+        const roles = caller.roles;
         const missing = requiredRoles.filter((role) => !roles.includes(role));
         if (missing.length > 0) {
           return { isError: true, content: [{ type: 'text', text: `Forbidden: ${spec.name} requires the role ${missing.join(', ')}.` }] };

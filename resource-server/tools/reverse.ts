@@ -13,6 +13,8 @@ export const reverse = defineTool({
   description: 'Reverses a text, sending progress notifications while it works.',
   inputSchema: { text: z.string().max(10_000).describe('The text to reverse') },
   requiredScopes: [TOOLS_SCOPE],
+  // Machines too: it reads no identity at all.
+  requiresUser: false,
   run: async ({ text }, extra) => {
     const progressToken = extra._meta?.progressToken;
     for (let step = 1; step <= STEPS; step++) {

@@ -6,8 +6,10 @@ import { defineTool } from './registry.ts';
 export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
-  description: 'Returns the caller as the server sees it: subject, client, scopes, roles and token expiry.',
+  description: 'Returns the caller as the server sees it: a user or a machine client, subject, client, scopes, roles and token expiry.',
   requiredScopes: [TOOLS_SCOPE],
+  // Machines too: seeing how the server reads its token is what a machine client needs to debug.
+  requiresUser: false,
   run: (extra) => {
     const caller = callerOf(extra);
     return { content: [{ type: 'text', text: JSON.stringify(caller) }], structuredContent: { ...caller } };
