@@ -15,6 +15,8 @@ import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
+import { issuerUrls } from './provider/issuer-urls.ts';
+import { metadataCaching } from './provider/metadata-caching.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
@@ -83,10 +85,13 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.silent = true;
   const metrics = authMetrics(provider);
   app.use(errorBoundary(logger));
+  // Before anything reads the request's URL: absolute URLs come from the issuer, never from Host.
+  app.use(issuerUrls(config.issuer));
   app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config).routes());
+  app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
