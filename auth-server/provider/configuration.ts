@@ -5,6 +5,7 @@ import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { clientPolicy } from './client-policy.ts';
+import { promptNonePolicy } from './prompt-none.ts';
 import { resourceIndicators } from './resources.ts';
 
 export interface ProviderDeps {
@@ -61,7 +62,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
       short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
     },
-    interactions: { url: (_ctx, interaction) => `${deps.prefix}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `${deps.prefix}/interaction/${interaction.uid}`,
+      // prompt=none redirects only for clients the user already authorized (open-redirect guard).
+      policy: promptNonePolicy(),
+    },
     routes: {
       authorization: '/auth',
       token: '/token',
