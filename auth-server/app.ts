@@ -19,6 +19,7 @@ import { issuerUrls } from './provider/issuer-urls.ts';
 import { metadataCaching } from './provider/metadata-caching.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
+import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
@@ -104,6 +105,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     ),
   );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
+  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider.cookieName('session'), pages, audit }));
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
