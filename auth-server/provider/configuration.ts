@@ -1,6 +1,7 @@
 import type { Configuration, KoaContextWithOIDC, UnknownObject } from 'oidc-provider';
 import type { AuthServerConfig } from '../config.ts';
 import { describeClient } from '../interactions/client-display.ts';
+import { describeDeviceRequest } from '../interactions/device-request.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
@@ -105,8 +106,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         async userCodeInputSource(ctx, form, _out, err) {
           pages.send(ctx, 'device-input', { form, error: deviceError(err) }, err ? 400 : 200);
         },
-        async userCodeConfirmSource(ctx, form, _client, _deviceInfo, userCode) {
-          pages.send(ctx, 'device-confirm', { form, client: display(ctx), userCode });
+        async userCodeConfirmSource(ctx, form, _client, deviceInfo, userCode) {
+          // Scopes, resources and origin of the request: this page is all a phished user sees.
+          const request = describeDeviceRequest(ctx.oidc.entities.DeviceCode?.params, deviceInfo, config.resources);
+          pages.send(ctx, 'device-confirm', { form, client: display(ctx), userCode, ...request });
         },
         async successSource(ctx) {
           pages.send(ctx, 'device-success', { client: display(ctx) });
