@@ -26,6 +26,7 @@ import { createRateLimiters } from './security/rate-limits.ts';
 import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
+import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import type { Storage } from './storage/store.ts';
@@ -98,6 +99,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
   app.use(registrationCors(route('/reg')));
   app.use(registrationDefaults(route('/reg')));
+  app.use(refuseSectorIdentifier(route('/reg'), { open: !config.registration.initialAccessToken }));
   app.use(
     resourceParameter(
       config.resources.map((r) => r.url),

@@ -6,6 +6,7 @@ import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { clientPolicy } from './client-policy.ts';
+import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
 import { promptNonePolicy } from './prompt-none.ts';
 import { resourceIndicators } from './resources.ts';
 
@@ -35,6 +36,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   const secure = config.issuer.startsWith('https://');
   const resourceScopes = [...new Set(config.resources.flatMap((r) => r.scopes))];
   const display = (ctx: KoaContextWithOIDC) => describeClient(ctx.oidc.client);
+  const outgoing = outgoingFetch({ relaxForMetadataDocuments: config.cimd.allowPrivateFetch });
 
   return {
     adapter: deps.adapter,
@@ -127,7 +129,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       clientIdMetadataDocument: {
         enabled: config.cimd.enabled,
         ack: 'draft-02',
-        async allowFetch() {
+        async allowFetch(_ctx: unknown, url: string) {
+          outgoing.metadataDocumentAllowed(url);
           return true;
         },
         async allowClient() {
@@ -135,14 +138,14 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         },
       },
     } as Configuration['features'],
-    // Development may fetch metadata documents from loopback (local clients under test);
-    // production keeps oidc-provider's SSRF guard that refuses special-use addresses.
-    fetch: config.cimd.allowPrivateFetch
-      ? (url, options) => {
-          const { dispatcher: _guard, ...rest } = options as RequestInit & { dispatcher?: unknown };
-          return globalThis.fetch(url, rest);
-        }
-      : undefined,
+    // Bodies capped at 64 KiB; oidc-provider's SSRF guard on for every client-supplied URL, relaxed
+    // in development for metadata documents only (local clients under test).
+    fetch: outgoing.fetch,
+    fetchResponseBodyLimits: {
+      'client_id metadata document': 5 * 1024,
+      jwks_uri: OUTGOING_BODY_LIMIT,
+      sector_identifier_uri: OUTGOING_BODY_LIMIT,
+    },
     // Refresh tokens for every user-facing code/device client, without the offline_access +
     // prompt=consent ritual that MCP clients never perform.
     async issueRefreshToken(_ctx, client, code) {
