@@ -15,8 +15,11 @@ import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
+import { issuerUrls } from './provider/issuer-urls.ts';
+import { metadataCaching } from './provider/metadata-caching.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
+import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
@@ -24,6 +27,7 @@ import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
+import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import type { Storage } from './storage/store.ts';
@@ -84,15 +88,19 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.silent = true;
   const metrics = authMetrics(provider);
   app.use(errorBoundary(logger));
+  // Before anything reads the request's URL: absolute URLs come from the issuer, never from Host.
+  app.use(issuerUrls(config.issuer));
   app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config).routes());
+  app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
   app.use(registrationCors(route('/reg')));
   app.use(registrationDefaults(route('/reg')));
+  app.use(refuseSectorIdentifier(route('/reg'), { open: !config.registration.initialAccessToken }));
   app.use(
     resourceParameter(
       config.resources.map((r) => r.url),
@@ -102,6 +110,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   // After resourceParameter: reads the canonical resource (and the form it parsed).
   app.use(defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }));
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
+  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider.cookieName('session'), pages, audit }));
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);

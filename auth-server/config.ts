@@ -110,6 +110,10 @@ const schema = z
     AUTH_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
     /** Token requests per client and ip per minute. */
     AUTH_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    /** Wrong device user codes per ip, and per browser session, before the device page answers 429 (RFC 8628 §5.1). */
+    AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+    /** The window those failures are counted in, in seconds; the lock ends with it. */
+    AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -163,6 +167,8 @@ const schema = z
         loginLockSeconds: env.AUTH_LOGIN_LOCK_SECONDS,
         registrationsPerIpPerMinute: env.AUTH_REGISTRATIONS_PER_MINUTE,
         tokenRequestsPerClientPerMinute: env.AUTH_TOKEN_REQUESTS_PER_MINUTE,
+        deviceCodeFailures: env.AUTH_DEVICE_CODE_MAX_FAILURES,
+        deviceCodeWindowSeconds: env.AUTH_DEVICE_CODE_WINDOW_SECONDS,
       },
     } satisfies AuthServerConfig;
   })

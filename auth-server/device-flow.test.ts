@@ -61,6 +61,35 @@ describe('device authorization grant (RFC 8628)', () => {
     expect(JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString()).aud).toBe(RESOURCE);
   });
 
+  it('the confirm page shows who asks for what: client id, requested scopes and resources, where the request came from', async () => {
+    const client = await deviceClient();
+    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools mcp:admin', resource: RESOURCE })).json()) as { user_code: string };
+    const browser = new TestBrowser();
+    const input = await (await browser.get(`${server.url}/device`)).text();
+    const response = await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(input, 'xsrf'), user_code: device.user_code });
+    expect(response.status).toBe(200);
+    const page = await response.text();
+    expect(page).toContain('Confirm the device');
+    expect(page).toContain('Terminal MCP client');
+    expect(page).toContain(client.client_id);
+    expect(page).toContain('<code>mcp:tools</code>');
+    expect(page).toContain('<code>mcp:admin</code>');
+    expect(page).toContain(`<code>${RESOURCE}</code>`);
+    expect(page).toContain('127.0.0.1');
+    expect(page).toMatch(/<button[^>]*>Continue<\/button>/);
+    expect(page).toMatch(/<button[^>]*>Abort<\/button>/);
+  });
+
+  it('the confirm page names the default resource when the device asked for none', async () => {
+    const client = await deviceClient();
+    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as { user_code: string };
+    const browser = new TestBrowser();
+    const input = await (await browser.get(`${server.url}/device`)).text();
+    const page = await (await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(input, 'xsrf'), user_code: device.user_code })).text();
+    expect(page).toContain(`<code>${RESOURCE}</code>`);
+    expect(page).toContain('<code>mcp:tools</code>');
+  });
+
   it('shows an error on the code page for a wrong user code', async () => {
     const browser = new TestBrowser();
     const page = await (await browser.get(`${server.url}/device`)).text();

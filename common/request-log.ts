@@ -11,6 +11,8 @@ import type { Logger } from './logger.ts';
 export function requestLog(log: Logger): Middleware {
   return async (ctx, next) => {
     const start = performance.now();
+    // Read now: after a refused body the socket may be gone, and Koa's ctx.ip would then throw.
+    const ip = ctx.ip;
     try {
       await next();
     } finally {
@@ -19,7 +21,7 @@ export function requestLog(log: Logger): Middleware {
         path: ctx.path,
         status: ctx.status,
         ms: Math.round((performance.now() - start) * 10) / 10,
-        ip: ctx.ip,
+        ip,
       };
       const level = ctx.path === '/healthz' ? 'debug' : ctx.status >= 500 ? 'error' : 'info';
       log[level](fields, 'request');

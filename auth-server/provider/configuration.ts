@@ -1,10 +1,13 @@
 import type { Configuration, KoaContextWithOIDC, UnknownObject } from 'oidc-provider';
 import type { AuthServerConfig } from '../config.ts';
 import { describeClient } from '../interactions/client-display.ts';
+import { describeDeviceRequest } from '../interactions/device-request.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { clientPolicy } from './client-policy.ts';
+import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
+import { promptNonePolicy } from './prompt-none.ts';
 import { resourceIndicators } from './resources.ts';
 
 export interface ProviderDeps {
@@ -33,6 +36,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   const secure = config.issuer.startsWith('https://');
   const resourceScopes = [...new Set(config.resources.flatMap((r) => r.scopes))];
   const display = (ctx: KoaContextWithOIDC) => describeClient(ctx.oidc.client);
+  const outgoing = outgoingFetch({ relaxForMetadataDocuments: config.cimd.allowPrivateFetch });
 
   return {
     adapter: deps.adapter,
@@ -61,7 +65,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       long: { signed: true, secure, sameSite: 'lax', httpOnly: true },
       short: { signed: true, secure, sameSite: 'lax', httpOnly: true },
     },
-    interactions: { url: (_ctx, interaction) => `${deps.prefix}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `${deps.prefix}/interaction/${interaction.uid}`,
+      // prompt=none redirects only for clients the user already authorized (open-redirect guard).
+      policy: promptNonePolicy(),
+    },
     routes: {
       authorization: '/auth',
       token: '/token',
@@ -100,8 +108,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         async userCodeInputSource(ctx, form, _out, err) {
           pages.send(ctx, 'device-input', { form, error: deviceError(err) }, err ? 400 : 200);
         },
-        async userCodeConfirmSource(ctx, form, _client, _deviceInfo, userCode) {
-          pages.send(ctx, 'device-confirm', { form, client: display(ctx), userCode });
+        async userCodeConfirmSource(ctx, form, _client, deviceInfo, userCode) {
+          // Scopes, resources and origin of the request: this page is all a phished user sees.
+          const request = describeDeviceRequest(ctx.oidc.entities.DeviceCode?.params, deviceInfo, config.resources);
+          pages.send(ctx, 'device-confirm', { form, client: display(ctx), userCode, ...request });
         },
         async successSource(ctx) {
           pages.send(ctx, 'device-success', { client: display(ctx) });
@@ -119,7 +129,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       clientIdMetadataDocument: {
         enabled: config.cimd.enabled,
         ack: 'draft-02',
-        async allowFetch() {
+        async allowFetch(_ctx: unknown, url: string) {
+          outgoing.metadataDocumentAllowed(url);
           return true;
         },
         async allowClient() {
@@ -127,14 +138,14 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         },
       },
     } as Configuration['features'],
-    // Development may fetch metadata documents from loopback (local clients under test);
-    // production keeps oidc-provider's SSRF guard that refuses special-use addresses.
-    fetch: config.cimd.allowPrivateFetch
-      ? (url, options) => {
-          const { dispatcher: _guard, ...rest } = options as RequestInit & { dispatcher?: unknown };
-          return globalThis.fetch(url, rest);
-        }
-      : undefined,
+    // Bodies capped at 64 KiB; oidc-provider's SSRF guard on for every client-supplied URL, relaxed
+    // in development for metadata documents only (local clients under test).
+    fetch: outgoing.fetch,
+    fetchResponseBodyLimits: {
+      'client_id metadata document': 5 * 1024,
+      jwks_uri: OUTGOING_BODY_LIMIT,
+      sector_identifier_uri: OUTGOING_BODY_LIMIT,
+    },
     // Refresh tokens for every user-facing code/device client, without the offline_access +
     // prompt=consent ritual that MCP clients never perform.
     async issueRefreshToken(_ctx, client, code) {

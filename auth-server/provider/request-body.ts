@@ -47,15 +47,26 @@ function setParsedBody(ctx: Context, body: unknown): void {
 
 async function readText(ctx: Context): Promise<string> {
   const declared = ctx.request.length;
-  if (declared !== undefined && declared > BODY_LIMIT) throw new BodyError(413, 'request body too large');
+  if (declared !== undefined && declared > BODY_LIMIT) throw tooLarge(ctx);
   const chunks: Buffer[] = [];
   let received = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  // destroyOnReturn: false — leaving the loop early must not destroy the request: that takes the
+  // socket with it, and the 413 (and the request log's ctx.ip) would meet a closed connection.
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     received += chunk.length;
-    if (received > BODY_LIMIT) throw new BodyError(413, 'request body too large');
+    if (received > BODY_LIMIT) throw tooLarge(ctx);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, received).toString('utf8');
+}
+
+/**
+ * The rest of an oversized body stays unread, so the connection cannot carry another request:
+ * `Connection: close` makes Node close it once the 413 is sent instead of reading on.
+ */
+function tooLarge(ctx: Context): BodyError {
+  ctx.set('Connection', 'close');
+  return new BodyError(413, 'request body too large');
 }
 
 /** Answers with the OAuth error JSON shape (RFC 6749 §5.2). */

@@ -40,7 +40,8 @@ export function resourceParameter(
     if (ctx.path === routes.token) {
       const unknown = values(form.resource).find((value) => !known.includes(value));
       if (unknown !== undefined) {
-        return oauthError(ctx, 400, 'invalid_target', `unknown resource ${unknown}; this server knows ${known.join(', ')}`);
+        // Only what the caller sent: the configured resources are not for anonymous callers to list.
+        return oauthError(ctx, 400, 'invalid_target', `unknown resource ${unknown}`);
       }
     }
     return next();

@@ -15,6 +15,10 @@ export interface RateLimitSettings {
   registrationsPerIpPerMinute: number;
   /** Token requests per client and ip per minute. */
   tokenRequestsPerClientPerMinute: number;
+  /** Wrong device user codes (RFC 8628 §5.1) per ip, and per browser session, in one window. */
+  deviceCodeFailures: number;
+  /** That window (s); the lock ends with it. */
+  deviceCodeWindowSeconds: number;
 }
 
 export interface RateLimiters {
@@ -23,6 +27,8 @@ export interface RateLimiters {
   loginAccount: RateLimiterAbstract;
   registration: RateLimiterAbstract;
   token: RateLimiterAbstract;
+  deviceCodeIp: RateLimiterAbstract;
+  deviceCodeSession: RateLimiterAbstract;
 }
 
 /**
@@ -42,7 +48,8 @@ export function createRateLimiters(settings: RateLimitSettings, postgres?: { poo
       storeClient: postgres.pool,
       schemaName: postgres.schema,
       tableName: 'rate_limits',
-      // The storage migrations create it (postgres-schema.ts); five limiters creating it at once race.
+      // The storage migrations create it (postgres-schema.ts); limiters creating it at once race.
+      // Every limiter shares it, told apart by keyPrefix.
       tableCreated: true,
       // Local memory answers for keys already over the limit, so a flood costs no database round trips.
       // Over, not at: a login attempt is counted before its password is checked and taken back
@@ -58,6 +65,8 @@ export function createRateLimiters(settings: RateLimitSettings, postgres?: { poo
     loginAccount: make('login_account', settings.loginFailuresPerAccount, lock, lock),
     registration: make('registration_ip', settings.registrationsPerIpPerMinute, 60),
     token: make('token_client', settings.tokenRequestsPerClientPerMinute, 60),
+    deviceCodeIp: make('device_code_ip', settings.deviceCodeFailures, settings.deviceCodeWindowSeconds),
+    deviceCodeSession: make('device_code_session', settings.deviceCodeFailures, settings.deviceCodeWindowSeconds),
   };
 }
 
