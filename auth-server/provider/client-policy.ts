@@ -1,4 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { RESOURCE_SERVER } from './client-marks.ts';
+
+export { RESOURCE_SERVER };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Enough for any real client (several ports, a few hosts); more is abuse of the storage. */
@@ -34,13 +37,6 @@ export function clientPolicy(resourceScopes: readonly string[], options: { regis
   };
 }
 
-/**
- * Client metadata property (boolean) marking the resource server's own confidential client: it
- * may introspect every client's tokens. Only the operator sets it (RS_CLIENT_ID/RS_CLIENT_SECRET
- * at start, or `npm run clients -- add --resource-server`): no registration, not even one with
- * the initial access token, and no RFC 7592 update can.
- */
-export const RESOURCE_SERVER = 'resource_server';
 
 /** True for a client the operator marked as a resource server. */
 export function isResourceServerClient(client: { metadata(): Metadata } | undefined): boolean {

@@ -7,15 +7,11 @@ import { createPages } from '../interactions/pages.ts';
 import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
-import { RESOURCE_SERVER } from './client-policy.ts';
+import { DISABLED, RESOURCE_SERVER } from './client-marks.ts';
+
+export { DISABLED };
 import { providerConfiguration } from './configuration.ts';
 
-/**
- * Payload key of a client the operator disabled (`npm run clients -- disable`). Not client
- * metadata: the adapter hides such a row (storage/adapter.ts), so oidc-provider never sees the
- * client and answers invalid_client, as for an unknown one.
- */
-export const DISABLED = 'disabled';
 
 /** How an operator's client authenticates at the token endpoint. */
 export type OperatorClientAuth =

@@ -1,5 +1,5 @@
 import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
-import { DISABLED } from '../provider/operator-clients.ts';
+import { DISABLED } from '../provider/client-marks.ts';
 import type { ModelPayload, ModelStore } from './store.ts';
 
 /**
