@@ -285,4 +285,18 @@ describe('roles cannot be self-assigned through RFC 7592 updates', () => {
     expect(update.status).toBe(200);
     expect(((await update.json()) as { roles: string[] }).roles).toEqual(['reporter']);
   });
+
+  it('cannot mark itself as the resource server through an update', async () => {
+    const created = (await (
+      await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools' }, { authorization: 'Bearer operator-secret-0123456789' })
+    ).json()) as Record<string, any>;
+    const update = await fetch(created.registration_client_uri, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret, grant_types: ['client_credentials'], scope: 'mcp:tools', resource_server: true }),
+    });
+    expect(update.status).toBe(200);
+    expect(((await update.json()) as Record<string, unknown>).resource_server).toBeUndefined();
+    expect((await closed.storage.models.find('Client', created.client_id))?.resource_server).toBeUndefined();
+  });
 });
