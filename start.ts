@@ -3,7 +3,9 @@
  *
  * Runs `node auth-server/main.ts` and `node resource-server/main.ts` as child processes with the
  * same environment (so both read the same AUTH_PORT, RS_PORT, AUTH_ISSUER, RS_RESOURCE_URL…),
- * passes their logs through (pretty in a terminal), and once both answer GET /healthz prints a
+ * hands both the resource server's client credentials (RS_CLIENT_ID/RS_CLIENT_SECRET, generated
+ * once into KEYS_DIR unless the environment has them), passes their logs through (pretty in a
+ * terminal), and once both answer GET /healthz prints a
  * banner with the MCP URL to paste into a client, the issuer, and the demo account on a first start.
  *
  * Ctrl-C (or SIGTERM) stops both and exits 0 when both stopped cleanly. If one server exits on its
@@ -14,6 +16,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig as loadAuthConfig } from './auth-server/config.ts';
+import { loadOrCreateResourceServerCredentials } from './auth-server/keys/resource-server-client-file.ts';
 import { ConfigError } from './common/config-error.ts';
 import { isHealthy } from './common/health.ts';
 import { loadConfig as loadResourceConfig } from './resource-server/config.ts';
@@ -93,6 +96,18 @@ if (process.env.NODE_ENV && process.env.NODE_ENV !== 'development') {
 if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
 
 const config = readConfiguration(env);
+// The resource server's own client at the auth server, with no setup: generated once into
+// KEYS_DIR and handed to both servers. A pair in the environment wins.
+if (!env.RS_CLIENT_ID && !env.RS_CLIENT_SECRET) {
+  try {
+    const rs = await loadOrCreateResourceServerCredentials(config.auth.keysDir);
+    env.RS_CLIENT_ID = rs.client_id;
+    env.RS_CLIENT_SECRET = rs.client_secret;
+  } catch (error) {
+    process.stderr.write(`start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
 if (config.resource.issuer !== config.auth.issuer) {
   process.stderr.write(`start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`);
 }

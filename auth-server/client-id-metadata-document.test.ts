@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, authorize, loginAndGetTokens, pkcePair, postForm, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 import { selfSignedCertificate } from './testing/tls.ts';
@@ -65,6 +66,40 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(await response.text()).toContain('invalid_client');
+  });
+
+  it.each([
+    ['as a public client', 'none'],
+    ['with a key of its own (private_key_jwt)', 'private_key_jwt'],
+  ])('never issues client_credentials tokens to a URL client_id, %s', async (_label, method) => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const path = `/clients/machine-${method}.json`;
+    const clientId = publish(path, {
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'mcp:tools mcp:admin',
+      token_endpoint_auth_method: method,
+      ...(method === 'private_key_jwt' ? { jwks: { keys: [{ ...(await exportJWK(publicKey)), alg: 'ES256', kid: 'k1' }] }, token_endpoint_auth_signing_alg: 'ES256' } : {}),
+    });
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(server.url)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    const form: Record<string, string> =
+      method === 'none'
+        ? { grant_type: 'client_credentials', client_id: clientId, scope: 'mcp:tools' }
+        : { grant_type: 'client_credentials', scope: 'mcp:tools', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+    const response = await postForm(`${server.url}/token`, form);
+    const body = (await response.json()) as { error?: string; access_token?: string };
+    expect([400, 401], JSON.stringify(body)).toContain(response.status);
+    expect(body.access_token).toBeUndefined();
+    expect(body.error).toMatch(/^invalid_client/);
   });
 
   it('refuses a redirect URI the document does not list', async () => {

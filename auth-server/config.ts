@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
+import { looksLikeAccountId } from './accounts/new-account.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 
 /** A resource server this auth server issues access tokens for (RFC 8707). */
@@ -41,6 +42,8 @@ export interface AuthServerConfig {
   /** Seconds after which a registered client that never got a token is pruned (undefined: never). */
   unusedClientTtl: number | undefined;
   createDemoUser: boolean;
+  /** The resource server's own confidential client, upserted at start (undefined: none). */
+  resourceServerClient: { clientId: string; secret: string } | undefined;
   rateLimits: RateLimitSettings;
   metrics: { allow: string[]; port: number | undefined };
 }
@@ -90,6 +93,14 @@ const schema = z
     AUTH_SESSION_TTL: z.coerce.number().int().min(60).default(7 * DAY),
     /** When set, dynamic registration requires this initial access token (Bearer). */
     AUTH_INITIAL_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * The resource server's own client id at this server (RS_CLIENT_SECRET with it). When both are
+     * set, the auth server creates or updates that confidential client at start, marked as the
+     * resource server: it may introspect every client's tokens (HTTP Basic at /token/introspection).
+     */
+    RS_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 characters from A–Z a–z 0–9 . _ -').optional(),
+    /** Its secret (at least 32 characters); the resource server is configured with the same pair. */
+    RS_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Client ID Metadata Documents (URL client_ids). */
     AUTH_CIMD: flag(true),
     /** Days after which a registered client that never obtained a token is pruned (0: never). */
@@ -114,6 +125,15 @@ const schema = z
     AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     /** The window those failures are counted in, in seconds; the lock ends with it. */
     AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.RS_CLIENT_ID === undefined) !== (env.RS_CLIENT_SECRET === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.RS_CLIENT_ID ? 'RS_CLIENT_SECRET' : 'RS_CLIENT_ID'], message: 'RS_CLIENT_ID and RS_CLIENT_SECRET go together: set both or neither' });
+    }
+    if (env.RS_CLIENT_ID && looksLikeAccountId(env.RS_CLIENT_ID)) {
+      // 22 characters of base64url is what an account id looks like; sub === client_id must mean "no user".
+      ctx.addIssue({ code: 'custom', path: ['RS_CLIENT_ID'], message: 'must not have the shape of an account id (22 characters of A–Z a–z 0–9 _ -)' });
+    }
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -156,6 +176,8 @@ const schema = z
       sweepIntervalMs: env.AUTH_SWEEP_INTERVAL * 1000,
       unusedClientTtl: env.AUTH_PRUNE_UNUSED_CLIENTS_DAYS > 0 ? Math.ceil(env.AUTH_PRUNE_UNUSED_CLIENTS_DAYS * DAY) : undefined,
       createDemoUser: !production,
+      resourceServerClient:
+        env.RS_CLIENT_ID && env.RS_CLIENT_SECRET ? { clientId: env.RS_CLIENT_ID, secret: env.RS_CLIENT_SECRET } : undefined,
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,

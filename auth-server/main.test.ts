@@ -58,6 +58,16 @@ describe('npm run auth-server', () => {
     }
   });
 
+  it('warns once at start when the resource server has no client here, and not when RS_CLIENT_ID/RS_CLIENT_SECRET are set', async () => {
+    const without = await run({});
+    expect(without.healthy).toBe(true);
+    expect(without.stdout.match(/RS_CLIENT_ID\/RS_CLIENT_SECRET are not set/g)).toHaveLength(1);
+    const withPair = await run({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: 'r'.repeat(40) });
+    expect(withPair.healthy).toBe(true);
+    expect(withPair.stdout).not.toContain('RS_CLIENT_ID/RS_CLIENT_SECRET are not set');
+    expect(withPair.stdout).toContain('resource server client ready');
+  });
+
   it('exits 1 with one clear line per configuration problem', async () => {
     const result = await run({ AUTH_ISSUER: 'nope', LOG_LEVEL: 'loud' });
     expect(result.healthy).toBe(false);

@@ -6,6 +6,7 @@ import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { ensureDemoUser } from './demo-user.ts';
 import { loadOrCreateKeys } from './keys/key-store.ts';
+import { provisionResourceServerClient } from './provider/resource-server-client.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { AccountExistsError } from './storage/store.ts';
 import { startSweeper } from './storage/sweeper.ts';
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     { onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect') },
   );
   const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, metrics } = createAuthServer({ config, storage, keys, logger });
+  const { app, metrics, provider } = createAuthServer({ config, storage, keys, logger });
+  await provisionResourceServerClient(provider, storage.models, config, logger);
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
   // Before listening: once /healthz answers, setup is over and a SIGTERM finds its handler.
   if (config.createDemoUser) {

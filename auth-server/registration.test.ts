@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import { postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 
 let server: TestAuthServer;
 
@@ -69,16 +69,29 @@ describe('dynamic client registration (RFC 7591)', () => {
   });
 
   it('drops self-assigned roles from an open registration', async () => {
-    const response = await postJson(`${server.url}/reg`, {
-      grant_types: ['client_credentials'],
-      roles: ['admin'],
-      scope: 'mcp:tools',
-    });
+    const response = await register({ roles: ['admin'], scope: 'mcp:tools' });
     expect(response.status).toBe(201);
     const client = (await response.json()) as Record<string, unknown>;
     expect(client.roles).toBeUndefined();
-    expect(client.token_endpoint_auth_method).toBe('client_secret_basic');
-    expect(client.response_types).toEqual([]);
+  });
+
+  it.each([
+    ['a public client (the reported exploit)', { token_endpoint_auth_method: 'none', scope: 'mcp:tools mcp:admin' }],
+    ['a client that names no auth method', { scope: 'mcp:tools' }],
+    ['a confidential client with a secret', { token_endpoint_auth_method: 'client_secret_basic', scope: 'mcp:tools' }],
+    ['a client that also asks for the code grant', { grant_types: ['authorization_code', 'client_credentials'], token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['https://app.example/cb'] }],
+  ])('open registration refuses client_credentials for %s with invalid_client_metadata', async (_label, metadata) => {
+    const response = await postJson(`${server.url}/reg`, { grant_types: ['client_credentials'], ...metadata });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe('invalid_client_metadata');
+    expect(body.error_description).toMatch(/client_credentials/);
+  });
+
+  it('drops a self-assigned resource-server mark from an open registration', async () => {
+    const response = await register({ token_endpoint_auth_method: 'client_secret_basic', resource_server: true });
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as Record<string, unknown>).resource_server).toBeUndefined();
   });
 
   it('answers malformed JSON, a non-object body and a huge body with 4xx OAuth errors', async () => {
@@ -121,6 +134,53 @@ describe('registration management (RFC 7592)', () => {
     expect(gone.status).toBe(401);
   });
 
+  it.each([
+    ['a public client', { token_endpoint_auth_method: 'none' }],
+    ['a confidential client', { token_endpoint_auth_method: 'client_secret_basic' }],
+  ])('refuses an update that adds client_credentials to %s registered openly', async (_label, auth) => {
+    const created = (await (await register(auth)).json()) as Record<string, any>;
+    const update = await fetch(created.registration_client_uri, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: created.client_id,
+        ...(created.client_secret ? { client_secret: created.client_secret } : {}),
+        redirect_uris: created.redirect_uris,
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        scope: 'mcp:tools mcp:admin',
+        ...auth,
+      }),
+    });
+    expect(update.status).toBe(400);
+    expect(await update.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/client_credentials/) });
+    const token = await postForm(`${server.url}/token`, {
+      grant_type: 'client_credentials',
+      scope: 'mcp:tools',
+      client_id: created.client_id,
+      ...(created.client_secret ? { client_secret: created.client_secret } : {}),
+    });
+    expect([400, 401]).toContain(token.status);
+  });
+
+  it('refuses an update that turns an operator-registered client_credentials client public', async () => {
+    // Not open registration: the update path alone must keep client_credentials confidential.
+    const closed = await startAuthServer({ AUTH_INITIAL_ACCESS_TOKEN: 'operator-secret-0123456789' });
+    try {
+      const created = (await (
+        await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools' }, { authorization: 'Bearer operator-secret-0123456789' })
+      ).json()) as Record<string, any>;
+      const update = await fetch(created.registration_client_uri, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: created.client_id, grant_types: ['client_credentials'], scope: 'mcp:tools', token_endpoint_auth_method: 'none', response_types: [] }),
+      });
+      expect(update.status).toBe(400);
+      expect(await update.json()).toMatchObject({ error: 'invalid_client_metadata' });
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('refuses management without the registration access token', async () => {
     const client = await registerPublicClient(server);
     const response = await fetch(client.registration_client_uri, { headers: { authorization: 'Bearer wrong' } });
@@ -160,6 +220,26 @@ describe('initial access token mode', () => {
     const response = await postJson(`${closed.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('refuses client_credentials for a public client even with the initial access token', async () => {
+    const response = await postJson(
+      `${closed.url}/reg`,
+      { grant_types: ['client_credentials'], token_endpoint_auth_method: 'none', scope: 'mcp:tools' },
+      { authorization: 'Bearer operator-secret-0123456789' },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/confidential/) });
+  });
+
+  it('drops a resource-server mark even from a registration with the initial access token', async () => {
+    const response = await postJson(
+      `${closed.url}/reg`,
+      { grant_types: ['client_credentials'], scope: 'mcp:tools', resource_server: true },
+      { authorization: 'Bearer operator-secret-0123456789' },
+    );
+    expect(response.status).toBe(201);
+    expect(((await response.json()) as Record<string, unknown>).resource_server).toBeUndefined();
   });
 
   it('registers with it, and an operator-registered client keeps its roles in client_credentials tokens', async () => {
@@ -204,5 +284,19 @@ describe('roles cannot be self-assigned through RFC 7592 updates', () => {
     });
     expect(update.status).toBe(200);
     expect(((await update.json()) as { roles: string[] }).roles).toEqual(['reporter']);
+  });
+
+  it('cannot mark itself as the resource server through an update', async () => {
+    const created = (await (
+      await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools' }, { authorization: 'Bearer operator-secret-0123456789' })
+    ).json()) as Record<string, any>;
+    const update = await fetch(created.registration_client_uri, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret, grant_types: ['client_credentials'], scope: 'mcp:tools', resource_server: true }),
+    });
+    expect(update.status).toBe(200);
+    expect(((await update.json()) as Record<string, unknown>).resource_server).toBeUndefined();
+    expect((await closed.storage.models.find('Client', created.client_id))?.resource_server).toBeUndefined();
   });
 });

@@ -1,12 +1,17 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestSchema, requirePostgres, type TestSchema } from '../auth-server/testing/postgres.ts';
-import { loginAndGetTokens, postJson, RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
+import { loginAndGetTokens, RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { TestBrowser } from '../auth-server/testing/browser.ts';
 import { DURATION_S, load, perCpu, type LoadResult } from './load.ts';
 import { freePort, spawnServer, tempDir, type BenchProcess } from './processes.ts';
 import { check, ms, num, table, type Check, type Section } from './report.ts';
+
+const run = promisify(execFile);
 
 const PER_CORE_TARGET = 1200;
 const CONNECTIONS = 16;
@@ -95,6 +100,14 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
   };
 }
 
+/** `npm run clients -- add … --json` against the bench server's storage. */
+async function addMachineClient(env: Record<string, string>): Promise<{ client_id: string; client_secret: string }> {
+  const { stdout } = await run(process.execPath, [fileURLToPath(new URL('../auth-server/cli/clients.ts', import.meta.url)), 'add', '--name', 'bench batch job', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json'], {
+    env: { PATH: process.env.PATH, ...env },
+  });
+  return JSON.parse(stdout) as { client_id: string; client_secret: string };
+}
+
 function row(store: string, what: string, r: LoadResult): string[] {
   return [store, what, num(r.rate), ms(r.p50), ms(r.p99), num(r.serverCores), num(perCpu(r), 0), String(r.failed)];
 }
@@ -128,9 +141,8 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
     const log = (what: string, r: { rate: number; failed: number }) => console.log(`  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s${r.failed ? `  FAILED ${r.failed}` : ''}`);
 
     // client_credentials
-    const registered = await postJson(`${url}/reg`, { client_name: 'bench batch job', grant_types: ['client_credentials'], scope: 'mcp:tools' });
-    const confidential = (await registered.json()) as { client_id: string; client_secret: string };
-    if (registered.status !== 201) throw new Error(`registration of the confidential client failed: ${registered.status} ${JSON.stringify(confidential)}`);
+    // Machine clients come from the operator (open registration refuses client_credentials).
+    const confidential = await addMachineClient({ DATA_DIR: join(dir.path, 'data'), DATABASE_URL: extraEnv.DATABASE_URL ?? '' });
     const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
     const ccRequest = { url: `${url}/token`, method: 'POST' as const, headers: { ...FORM, authorization: basic }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString() };
     await assertOk(ccRequest);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DCLinter } from 'dclint';
 import { describe, expect, it } from 'vitest';
+import { loadConfig as loadAuthConfig } from '../auth-server/config.ts';
 import { loadCompose } from './compose.ts';
 import { imageEnv, parseDockerfile } from './dockerfile.ts';
 import { ROOT } from './local-compose.ts';
@@ -65,6 +66,14 @@ describe('docker-compose.yml', () => {
     const volumes = Object.fromEntries(auth.volumes.map((v) => [v.target, v.source]));
     const pgVolumes = Object.fromEntries(service('postgres').volumes.map((v) => [v.target, v.source]));
     expect(compose.volumes).toEqual(expect.arrayContaining([volumes[keysDir!], pgVolumes['/var/lib/postgresql/data']]));
+  });
+
+  it('gives both servers the same resource-server client pair, one the auth server accepts', () => {
+    const auth = service('auth-server').environment;
+    const rs = service('resource-server').environment;
+    expect(auth.RS_CLIENT_ID).toBeTruthy();
+    expect([rs.RS_CLIENT_ID, rs.RS_CLIENT_SECRET]).toEqual([auth.RS_CLIENT_ID, auth.RS_CLIENT_SECRET]);
+    expect(loadAuthConfig({ ...auth, AUTH_ISSUER: 'http://localhost:3000' }).resourceServerClient).toEqual({ clientId: auth.RS_CLIENT_ID, secret: auth.RS_CLIENT_SECRET });
   });
 
   it('the auth server uses the postgres service (by its name, with POSTGRES_USER/DB) once it is healthy', () => {

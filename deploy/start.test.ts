@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -181,6 +181,45 @@ describe('npm start', { timeout: 45_000 }, () => {
     expect(run.err()).toContain('start: resource-server exited (code 1); stopping auth-server');
     expect(run.out()).not.toContain('mcp-oauth-stack is ready');
     expect(await healthy(run.authPort)).toBe(false);
+  });
+
+  it('provisions the resource server\'s client once into KEYS_DIR (0600) and the auth server accepts it; an env pair wins', async () => {
+    const run = await start();
+    await ready(run);
+    const file = join(run.dir, 'keys', 'resource-server-client.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const rs = JSON.parse(readFileSync(file, 'utf8')) as { client_id: string; client_secret: string };
+    const introspect = (id: string, secret: string) =>
+      fetch(`http://127.0.0.1:${run.authPort}/token/introspection`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+        body: new URLSearchParams({ token: 'unknown' }),
+      });
+    expect((await introspect(rs.client_id, rs.client_secret)).status).toBe(200);
+    expect((await introspect(rs.client_id, 'wrong')).status).toBe(401);
+    expect(run.out()).not.toContain('RS_CLIENT_ID/RS_CLIENT_SECRET are not set');
+    // Both servers got the pair (the resource server reads it on its side).
+    for (const pid of run.servers) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      expect(environ, commandOf(pid)).toEqual(expect.arrayContaining([`RS_CLIENT_ID=${rs.client_id}`, `RS_CLIENT_SECRET=${rs.client_secret}`]));
+    }
+    expect(run.servers).toHaveLength(2);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+
+    const again = await start(run);
+    await ready(again);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(rs);
+    expect((await introspect(rs.client_id, rs.client_secret)).status).toBe(200);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+
+    const own = { RS_CLIENT_ID: 'my-rs', RS_CLIENT_SECRET: 'm'.repeat(40) };
+    const fromEnv = await start(run, own);
+    await ready(fromEnv);
+    expect((await introspect(own.RS_CLIENT_ID, own.RS_CLIENT_SECRET)).status).toBe(200);
+    fromEnv.child.kill('SIGTERM');
+    expect(await fromEnv.exited).toBe(0);
   });
 
   it('refuses a broken environment before starting anything', async () => {

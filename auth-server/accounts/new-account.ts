@@ -78,3 +78,19 @@ export async function newAccountRecord(input: NewAccount, now: number): Promise<
   // The OIDC `sub`: random and unrelated to the username, so renaming never changes it.
   return { account: { id: randomBytes(16).toString('base64url'), ...fields, createdAt: now, disabledAt: null }, passwordHash };
 }
+
+/** The shape of every account id (16 random bytes, base64url); client ids are kept out of it. */
+const ACCOUNT_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * Whether `id` has the shape of an account id. Client ids never do (registration's are 21
+ * characters, the operator's start with `mc_` and are longer, URL client ids have `:` and `/`,
+ * RS_CLIENT_ID is refused in this shape), so a token's `sub` equals its `client_id` only when it
+ * was issued without a user.
+ *
+ * @example
+ * looksLikeAccountId('Qm9iIGlzIGEgZ29vZCBib3'); // true
+ */
+export function looksLikeAccountId(id: string): boolean {
+  return ACCOUNT_ID.test(id);
+}

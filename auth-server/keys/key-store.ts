@@ -70,7 +70,7 @@ export async function listKeys(keysDir: string): Promise<{ kid: string; alg: str
  * Reads the file, or creates it exclusively: when several instances start at once on an empty
  * KEYS_DIR, one wins the create and the others read what it wrote, so all sign with one key set.
  */
-async function readOrCreate<T>(path: string, create: () => Promise<T>): Promise<T> {
+export async function readOrCreate<T>(path: string, create: () => Promise<T>): Promise<T> {
   const existing = await readJson<T>(path);
   if (existing) return existing;
   const value = await create();
@@ -86,7 +86,7 @@ async function readOrCreate<T>(path: string, create: () => Promise<T>): Promise<
   }
 }
 
-async function generateSigningKey(alg: 'ES256' | 'RS256'): Promise<SigningJwk> {
+export async function generateSigningKey(alg: 'ES256' | 'RS256'): Promise<SigningJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
   const jwk = await exportJWK(privateKey);
   // The date in the kid tells operators at a glance which key is which generation.

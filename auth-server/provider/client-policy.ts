@@ -1,4 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { RESOURCE_SERVER } from './client-marks.ts';
+
+export { RESOURCE_SERVER };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 /** Enough for any real client (several ports, a few hosts); more is abuse of the storage. */
@@ -18,17 +21,76 @@ type Metadata = Record<string, unknown>;
  */
 export function clientPolicy(resourceScopes: readonly string[], options: { registrationNeedsToken: boolean }) {
   return {
-    // `roles` is ours (client_credentials tokens carry it); listing a property is also what
-    // makes oidc-provider call the validator at all.
-    properties: ['roles'],
+    // `roles` is ours (client_credentials tokens carry it), and so is `resource_server` (see
+    // RESOURCE_SERVER); listing a property is also what makes oidc-provider call the validator.
+    properties: ['roles', RESOURCE_SERVER],
     validator(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata) {
+      // Called once per listed property; every check runs once, on the first.
       if (key !== 'roles') return;
       checkRoles(ctx, metadata, options.registrationNeedsToken);
+      checkResourceServerMark(ctx, metadata);
+      checkClientCredentials(ctx, metadata, options.registrationNeedsToken);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');
       widenScope(metadata, resourceScopes);
     },
   };
+}
+
+
+/** True for a client the operator marked as a resource server. */
+export function isResourceServerClient(client: { metadata(): Metadata } | undefined): boolean {
+  return client?.metadata()[RESOURCE_SERVER] === true;
+}
+
+/**
+ * /reg and URL client_ids are what strangers control: there the mark is dropped (RFC 7591 lets a
+ * server replace what it does not grant); an update keeps what the client had. Stored clients
+ * (the operator's, built without a request) keep theirs.
+ */
+function checkResourceServerMark(ctx: KoaContextWithOIDC | undefined, metadata: Metadata): void {
+  const route = ctx?.oidc?.route;
+  if (route === 'client_update') {
+    const current = (ctx!.oidc.client?.metadata() as Metadata | undefined)?.[RESOURCE_SERVER];
+    if (current === undefined) delete metadata[RESOURCE_SERVER];
+    else metadata[RESOURCE_SERVER] = current;
+  }
+  if (route === 'registration' || isUrl(metadata.client_id)) delete metadata[RESOURCE_SERVER];
+  const mark = metadata[RESOURCE_SERVER];
+  if (mark === undefined) return;
+  if (typeof mark !== 'boolean') throw new errors.InvalidClientMetadata(`${RESOURCE_SERVER} must be a boolean`);
+  if (metadata.token_endpoint_auth_method === 'none') {
+    throw new errors.InvalidClientMetadata(`a ${RESOURCE_SERVER} client must be confidential (it authenticates to introspect)`);
+  }
+}
+
+/**
+ * OAuth 2.1 §4.2: client credentials are for confidential clients only, and a token without a
+ * user is worth having only when someone answers for the client. So:
+ * - a public client (`none`) never has the grant, wherever it comes from (also a stored row);
+ * - open registration (no initial access token) and URL client_ids never get it: anyone can make
+ *   those, and a key or secret they chose themselves proves nothing about who they are;
+ * - an RFC 7592 update cannot add it to a client that did not have it.
+ * Machine clients come from the operator: `npm run clients -- add`, or registration with the
+ * initial access token.
+ */
+function checkClientCredentials(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, registrationNeedsToken: boolean): void {
+  if (!Array.isArray(metadata.grant_types) || !metadata.grant_types.includes('client_credentials')) return;
+  const route = ctx?.oidc?.route;
+  if (metadata.token_endpoint_auth_method === 'none') {
+    throw new errors.InvalidClientMetadata('client_credentials is only for confidential clients: a public client (token_endpoint_auth_method none) cannot have it');
+  }
+  if ((route === 'registration' && !registrationNeedsToken) || isUrl(metadata.client_id)) {
+    throw new errors.InvalidClientMetadata(
+      'client_credentials cannot be self-registered: machine clients are created by the operator of this server',
+    );
+  }
+  if (route === 'client_update') {
+    const current = (ctx!.oidc.client?.metadata() as Metadata | undefined)?.grant_types;
+    if (!Array.isArray(current) || !current.includes('client_credentials')) {
+      throw new errors.InvalidClientMetadata('client_credentials cannot be added by an update: machine clients are created by the operator of this server');
+    }
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { clientPolicy } from './client-policy.ts';
 import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
 import { promptNonePolicy } from './prompt-none.ts';
 import { resourceIndicators } from './resources.ts';
+import { introspectionAllowed, revocationAllowed } from './token-endpoint-policies.ts';
 
 export interface ProviderDeps {
   config: AuthServerConfig;
@@ -92,12 +93,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) },
-      revocation: { enabled: true },
-      introspection: {
-        enabled: true,
-        // Introspection is for resource servers and APIs, which authenticate; public clients never introspect.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
-      },
+      revocation: { enabled: true, allowedPolicy: revocationAllowed },
+      // Own tokens for confidential clients; every token only for the resource server's client.
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       dPoP: { enabled: true },
@@ -159,6 +157,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       // Public clients rotate on every use (OAuth 2.1); confidential ones when 70% of the TTL is gone.
       return client.clientAuthMethod === 'none' || token.ttlPercentagePassed() >= 70;
     },
+    // Token claims. A client_credentials token has no user: its `sub` is the client id (RFC 9068
+    // §2.2, set by oidc-provider) and it carries only the client's operator-given roles, never a
+    // user claim. A user's token has `sub` = the account id, and no client id ever has an account
+    // id's shape (accounts/new-account.ts, looksLikeAccountId). So the resource server's rule holds:
+    // a token is user-less exactly when `sub === client_id`.
     async extraTokenClaims(ctx, token) {
       if (token.kind === 'ClientCredentials') {
         const roles = (ctx.oidc.client?.metadata() as UnknownObject | undefined)?.roles;

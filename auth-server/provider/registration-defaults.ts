@@ -5,8 +5,9 @@ import { BodyError, oauthError, readJsonObject } from './request-body.ts';
  * Fills in what RFC 7591 lets a server decide and oidc-provider would otherwise refuse:
  * a registration that names no auth method is a public client (`none`), except a
  * client_credentials client, which gets a secret (there is no user, so a public client makes no
- * sense) and, when it has no code grant, no response types. Everything else keeps oidc-provider's
- * validation.
+ * sense) and, when it has no code grant, no response types. Whether the client may have
+ * client_credentials at all (only with the initial access token) is the client policy's call
+ * (client-policy.ts). Everything else keeps oidc-provider's validation.
  *
  * @example
  * app.use(registrationDefaults('/reg'));

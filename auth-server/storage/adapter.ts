@@ -1,4 +1,5 @@
 import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
+import { DISABLED } from '../provider/client-marks.ts';
 import type { ModelPayload, ModelStore } from './store.ts';
 
 /**
@@ -32,7 +33,10 @@ export function createAdapterFactory(models: ModelStore, options: { unusedClient
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      return (await models.find(this.name, id)) as AdapterPayload | undefined;
+      const payload = await models.find(this.name, id);
+      // A client the operator disabled is not found: every endpoint answers invalid_client.
+      if (this.name === 'Client' && payload?.[DISABLED] === true) return undefined;
+      return payload as AdapterPayload | undefined;
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {

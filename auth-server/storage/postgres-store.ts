@@ -128,6 +128,15 @@ class PostgresModelStore implements ModelStore {
     return this.#one('user_code', model, userCode);
   }
 
+  async list(model: string): Promise<{ id: string; payload: ModelPayload }[]> {
+    const { rows } = await this.#pool.query<{ id: string; payload: ModelPayload }>(
+      `SELECT id, payload FROM ${this.#table}
+       WHERE model = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY id COLLATE "C"`,
+      [model, this.#now()],
+    );
+    return rows;
+  }
+
   async consume(model: string, id: string): Promise<void> {
     const now = this.#now();
     const consumed = Math.floor(now / 1000);

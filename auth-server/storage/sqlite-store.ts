@@ -89,6 +89,7 @@ class SqliteModelStore implements ModelStore {
   readonly #find;
   readonly #findByUid;
   readonly #findByUserCode;
+  readonly #list;
   readonly #consume;
   readonly #destroy;
   readonly #revoke;
@@ -110,6 +111,7 @@ class SqliteModelStore implements ModelStore {
     this.#findByUserCode = db.prepare(
       `SELECT payload FROM models WHERE model = :model AND user_code = :userCode AND ${live} LIMIT 1`,
     );
+    this.#list = db.prepare(`SELECT id, payload FROM models WHERE model = :model AND ${live} ORDER BY id`);
     this.#consume = db.prepare(`
       UPDATE models SET payload = json_set(payload, '$.consumed', :consumed), consumed = :consumed
       WHERE model = :model AND id = :id AND ${live}`);
@@ -153,6 +155,13 @@ class SqliteModelStore implements ModelStore {
 
   async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
     return parse(this.#findByUserCode.get({ model, userCode, now: this.#now() }));
+  }
+
+  async list(model: string): Promise<{ id: string; payload: ModelPayload }[]> {
+    return (this.#list.all({ model, now: this.#now() }) as { id: string; payload: string }[]).map((row) => ({
+      id: row.id,
+      payload: JSON.parse(row.payload) as ModelPayload,
+    }));
   }
 
   async consume(model: string, id: string): Promise<void> {

@@ -103,6 +103,19 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(await storage.models.findByUserCode('DeviceCode', 'ABCD-EFGH')).toBeUndefined();
       });
 
+      it('lists the live rows of one model by id', async () => {
+        await storage.models.upsert('Client', 'b', { client_id: 'b' }, undefined);
+        await storage.models.upsert('Client', 'a', { client_id: 'a' }, 60);
+        await storage.models.upsert('Client', 'c', { client_id: 'c' }, 1);
+        await storage.models.upsert('AccessToken', 'x', { jti: 'x' }, 60);
+        clock += 20_000;
+        expect(await storage.models.list('Client')).toEqual([
+          { id: 'a', payload: { client_id: 'a' } },
+          { id: 'b', payload: { client_id: 'b' } },
+        ]);
+        expect(await storage.models.list('Grant')).toEqual([]);
+      });
+
       it('consume sets payload.consumed to the current epoch seconds', async () => {
         await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g', jti: 'rt1' }, 3600);
         clock = START + 1_500;

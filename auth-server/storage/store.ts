@@ -23,6 +23,8 @@ export interface ModelStore {
   findByUid(model: string, uid: string): Promise<ModelPayload | undefined>;
   /** DeviceCode lookup by its `userCode`. */
   findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>;
+  /** Every live row of `model`, by id (for operator tools: `npm run clients -- list`). */
+  list(model: string): Promise<{ id: string; payload: ModelPayload }[]>;
   /** Marks the row consumed (sets payload.consumed to the current epoch seconds). */
   consume(model: string, id: string): Promise<void>;
   destroy(model: string, id: string): Promise<void>;

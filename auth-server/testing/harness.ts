@@ -8,6 +8,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
 import { loadOrCreateKeys } from '../keys/key-store.ts';
+import { provisionResourceServerClient } from '../provider/resource-server-client.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { createTestSchema } from './postgres.ts';
 import type { Storage } from '../storage/store.ts';
@@ -69,7 +70,8 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   });
   const storage = await openStorage({ DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize), AUTH_SQLITE_SYNCHRONOUS: config.sqliteSynchronous });
   const keys = await loadOrCreateKeys(config.keysDir);
-  const { app } = createAuthServer({ config, storage, keys, logger });
+  const { app, provider } = createAuthServer({ config, storage, keys, logger });
+  await provisionResourceServerClient(provider, storage.models, config, logger);
   const server = await listen(app, config.port, '127.0.0.1');
   const stop = async () => {
     await server.close();

@@ -1,0 +1,232 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { looksLikeAccountId } from '../accounts/new-account.ts';
+import { loadConfig } from '../config.ts';
+import { newClientId } from '../provider/operator-clients.ts';
+import { addUser, loginAndGetTokens, postForm, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+
+const CLI = fileURLToPath(new URL('./clients.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run clients -- …args` as a real process, against the server's DATA_DIR or DATABASE_URL. */
+function clients(server: TestAuthServer, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, DATA_DIR: server.config.dataDir, DATABASE_URL: server.config.databaseUrl ?? '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Created {
+  client_id: string;
+  client_secret?: string;
+  [key: string]: unknown;
+}
+
+async function add(server: TestAuthServer, args: string[]): Promise<Created> {
+  const run = await clients(server, ['add', ...args, '--json']);
+  expect(run.code, run.stderr).toBe(0);
+  // stdout is the client as JSON and nothing else.
+  return JSON.parse(run.stdout) as Created;
+}
+
+const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+
+function clientCredentials(server: TestAuthServer, form: Record<string, string>, headers: Record<string, string> = {}) {
+  return postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'mcp:tools', ...form }, headers);
+}
+
+async function assertion(server: TestAuthServer, clientId: string, key: CryptoKey, kid: string): Promise<Record<string, string>> {
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(server.url)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('1m')
+    .sign(key);
+  return { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt };
+}
+
+describe('npm run clients (SQLite, against a running auth server)', () => {
+  let server: TestAuthServer;
+  beforeAll(async () => {
+    server = await startAuthServer();
+    await addUser(server);
+  });
+  afterAll(() => server?.close());
+
+  it('adds a client_credentials client with a secret that works at /token; a wrong secret is refused', async () => {
+    const client = await add(server, ['--name', 'nightly report', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--role', 'reporter']);
+    expect(client).toMatchObject({ client_id: expect.stringMatching(/^mc_/), client_secret: expect.any(String), token_endpoint_auth_method: 'client_secret_basic' });
+    const ok = await clientCredentials(server, {}, { authorization: basic(client.client_id, client.client_secret!) });
+    expect(ok.status).toBe(200);
+    const token = claims(((await ok.json()) as { access_token: string }).access_token);
+    expect(token).toMatchObject({ sub: client.client_id, client_id: client.client_id, scope: 'mcp:tools', roles: ['reporter'] });
+    const wrong = await clientCredentials(server, {}, { authorization: basic(client.client_id, 'wrong') });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('adds a client_secret_post client with --secret-post', async () => {
+    const client = await add(server, ['--name', 'poster', '--grant', 'client_credentials', '--secret-post', '--scope', 'mcp:tools']);
+    const ok = await clientCredentials(server, { client_id: client.client_id, client_secret: client.client_secret! });
+    expect(ok.status).toBe(200);
+  });
+
+  it('adds a private_key_jwt client from a public JWKS file: an assertion signed with the matching key works, another key is refused', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const file = join(server.dir, 'machine-jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+    const client = await add(server, ['--name', 'signer', '--grant', 'client_credentials', '--jwks-file', file, '--scope', 'mcp:tools']);
+    expect(client.client_secret).toBeUndefined();
+    expect(client.token_endpoint_auth_method).toBe('private_key_jwt');
+    const ok = await clientCredentials(server, await assertion(server, client.client_id, privateKey, 'k1'));
+    expect(ok.status, JSON.stringify(await ok.clone().json())).toBe(200);
+    expect(claims(((await ok.json()) as { access_token: string }).access_token).sub).toBe(client.client_id);
+    const other = await generateKeyPair('ES256');
+    const refused = await clientCredentials(server, await assertion(server, client.client_id, other.privateKey, 'k1'));
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('disable makes /token answer invalid_client, enable restores it, remove ends it', async () => {
+    const client = await add(server, ['--name', 'batch', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
+    const auth = { authorization: basic(client.client_id, client.client_secret!) };
+    expect((await clients(server, ['disable', client.client_id])).code).toBe(0);
+    const disabled = await clientCredentials(server, {}, auth);
+    expect(disabled.status).toBe(401);
+    expect(await disabled.json()).toMatchObject({ error: 'invalid_client' });
+    expect(JSON.parse((await clients(server, ['show', client.client_id, '--json'])).stdout)).toMatchObject({ disabled: true });
+
+    expect((await clients(server, ['enable', client.client_id])).code).toBe(0);
+    expect((await clientCredentials(server, {}, auth)).status).toBe(200);
+
+    expect((await clients(server, ['remove', client.client_id])).code).toBe(0);
+    const removed = await clientCredentials(server, {}, auth);
+    expect(removed.status).toBe(401);
+    expect(await removed.json()).toMatchObject({ error: 'invalid_client' });
+    expect(await clients(server, ['remove', client.client_id])).toMatchObject({ code: 1, stderr: `clients: no client with id "${client.client_id}"\n` });
+  });
+
+  it('adds a resource-server client that may introspect another client\'s refresh token', async () => {
+    const rs = await add(server, ['--name', 'MCP server', '--resource-server', '--secret']);
+    expect(rs).toMatchObject({ resource_server: true, grant_types: [] });
+    const app = await registerPublicClient(server);
+    const { tokens } = await loginAndGetTokens(server, { clientId: app.client_id, redirectUri: app.redirect_uris[0]! });
+    const response = await postForm(`${server.url}/token/introspection`, { token: tokens.refresh_token! }, { authorization: basic(rs.client_id, rs.client_secret!) });
+    expect(await response.json()).toMatchObject({ active: true, client_id: app.client_id });
+  });
+
+  it('lists and shows clients without their secrets, and leaves registered apps out of the list', async () => {
+    const client = await add(server, ['--name', 'listed', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
+    const app = await registerPublicClient(server);
+    const list = await clients(server, ['list', '--json']);
+    expect(list.code).toBe(0);
+    const listed = JSON.parse(list.stdout) as Created[];
+    expect(listed.map((c) => c.client_id)).toContain(client.client_id);
+    expect(listed.map((c) => c.client_id)).not.toContain(app.client_id);
+    const table = await clients(server, ['list']);
+    expect(table.stdout).toMatch(new RegExp(`^${client.client_id}\\s+listed\\s+client_secret_basic\\s+mcp:tools\\s+-\\s+enabled machine$`, 'm'));
+    const shown = await clients(server, ['show', client.client_id]);
+    for (const output of [list.stdout, table.stdout, shown.stdout]) expect(output).not.toContain(client.client_secret);
+  });
+
+  it('refuses settings the server would refuse with exit code 1: an unknown scope, a bad role', async () => {
+    for (const args of [['--scope', 'mcp:everything'], ['--scope', 'mcp:tools', '--role', 'has space']]) {
+      const run = await clients(server, ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', ...args, '--json']);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^clients: .+\n$/);
+    }
+  });
+
+  it('answers bad arguments with one line on stderr and exit code 2, never a stack trace', { timeout: 90_000 }, async () => {
+    const privateJwks = join(server.dir, 'private.json');
+    await writeFile(privateJwks, JSON.stringify({ keys: [await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)] }));
+    const bad = [
+      [],
+      ['frobnicate'],
+      ['add', '--bogus'],
+      ['add', '--name', 'x', '--secret', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'authorization_code', '--secret', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--secret'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', '--jwks-uri', 'https://a.example/j', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--jwks-uri', 'http://keys.example/jwks', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--jwks-file', join(server.dir, 'missing.json'), '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--jwks-file', privateJwks, '--scope', 'mcp:tools'],
+      ['add', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools'],
+      ['show'],
+      ['disable', 'a', 'b'],
+      ['list', '--name', 'x'],
+    ];
+    for (const args of bad) {
+      const run = await clients(server, [...args, '--json']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(/^clients: [^\n]+\n$/);
+    }
+  });
+
+  it('prints help on --help with exit code 0', async () => {
+    const run = await clients(server, ['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('add --name N --grant client_credentials');
+  });
+});
+
+describe('npm run clients (PostgreSQL)', () => {
+  let server: TestAuthServer;
+  beforeAll(async () => {
+    server = await startAuthServer({}, { store: 'postgres' });
+  });
+  afterAll(() => server?.close());
+
+  it('writes the client where the running server finds it', async () => {
+    const client = await add(server, ['--name', 'pg batch', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
+    const auth = { authorization: basic(client.client_id, client.client_secret!) };
+    expect((await clientCredentials(server, {}, auth)).status).toBe(200);
+    expect((await clients(server, ['disable', client.client_id])).code).toBe(0);
+    expect((await clientCredentials(server, {}, auth)).status).toBe(401);
+  });
+});
+
+describe('client ids and account ids never meet', () => {
+  it('no operator or registered client id has the shape of an account id', async () => {
+    for (let i = 0; i < 200; i++) expect(looksLikeAccountId(newClientId())).toBe(false);
+    const server = await startAuthServer();
+    try {
+      const account = await addUser(server);
+      expect(looksLikeAccountId(account.id)).toBe(true);
+      for (let i = 0; i < 5; i++) expect(looksLikeAccountId((await registerPublicClient(server)).client_id)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses an RS_CLIENT_ID with an account id\'s shape, and a half pair', () => {
+    const secret = 's'.repeat(32);
+    expect(() => loadConfig({ RS_CLIENT_ID: 'Qm9iIGlzIGEgZ29vZCBib3', RS_CLIENT_SECRET: secret })).toThrow(/RS_CLIENT_ID/);
+    expect(() => loadConfig({ RS_CLIENT_ID: 'mcp-resource-server' })).toThrow(/set both or neither/);
+    expect(() => loadConfig({ RS_CLIENT_SECRET: secret })).toThrow(/set both or neither/);
+    expect(() => loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: 'short' })).toThrow(/RS_CLIENT_SECRET/);
+    expect(loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: secret }).resourceServerClient).toEqual({ clientId: 'mcp-resource-server', secret });
+  });
+});
