@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, loginAndGetTokens, pkcePair, postJson, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import { TestBrowser } from './testing/browser.ts';
+import { addUser, authorize, loginAndGetTokens, pkcePair, postJson, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 
 let server: TestAuthServer;
 
@@ -78,5 +79,21 @@ describe('loopback redirect URIs accept any port (RFC 8252 §7.3, OAuth 2.1 §8.
     await expectRefused(client.client_id, 'https://app.example:8443/callback');
     await expectRefused(client.client_id, 'http://app.example/callback');
     await expectRefused(client.client_id, 'http://localhost:6275/oauth/callback');
+  });
+
+  it('asks the signed-in user again before a loopback client gets another code, naming the scopes (RFC 8252 §8.6)', async () => {
+    // Any program on the machine can listen on a loopback port, so consent is never silent for them.
+    const client = await register({ redirect_uris: ['http://127.0.0.1/callback'] });
+    const browser = new TestBrowser();
+    const first = await authorize(server, { clientId: client.client_id, redirectUri: 'http://127.0.0.1:40002/callback', browser });
+    expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
+    const { challenge } = pkcePair();
+    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: 'http://127.0.0.1:40003/callback', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { response, url } = await browser.follow(await browser.get(`${server.url}/auth?${params}`), 'http://127.0.0.1:40003');
+    expect(url).toContain('/interaction/');
+    const html = await response.text();
+    expect(html).toContain('Allow access?');
+    expect(html).not.toContain('name="password"');
+    expect(html).toContain('mcp:tools');
   });
 });

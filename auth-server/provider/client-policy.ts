@@ -24,6 +24,7 @@ export function clientPolicy(resourceScopes: readonly string[], options: { regis
     validator(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata) {
       if (key !== 'roles') return;
       checkRoles(ctx, metadata, options.registrationNeedsToken);
+      loopbackClientsAreNative(metadata);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');
       widenScope(metadata, resourceScopes);
@@ -51,6 +52,26 @@ function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, reg
   if (!Array.isArray(metadata.roles) || !metadata.roles.every((r) => typeof r === 'string' && /^[\w.:-]{1,64}$/.test(r))) {
     throw new errors.InvalidClientMetadata('roles must be an array of role names');
   }
+}
+
+/**
+ * A client whose redirect URIs are all loopback http runs on the user's machine: it is a native
+ * app (RFC 8252), whatever it said. Many MCP clients register `http://127.0.0.1/callback` without
+ * `application_type` (so oidc-provider's default `web`) and then listen on a random port;
+ * oidc-provider applies the any-port loopback match (RFC 8252 §7.3) to native clients only.
+ * Runs on stored clients and metadata documents too, so earlier registrations work as well.
+ * Anything but `web` is left for oidc-provider to accept (`native`) or refuse.
+ */
+function loopbackClientsAreNative(metadata: Metadata): void {
+  if (metadata.application_type !== undefined && metadata.application_type !== 'web') return;
+  const uris = metadata.redirect_uris;
+  if (!Array.isArray(uris) || uris.length === 0 || !uris.every(isLoopbackHttp)) return;
+  metadata.application_type = 'native';
+}
+
+function isLoopbackHttp(uri: unknown): boolean {
+  const url = typeof uri === 'string' ? URL.parse(uri) : null;
+  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /**
