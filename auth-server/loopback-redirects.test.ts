@@ -55,6 +55,21 @@ describe('loopback redirect URIs accept any port (RFC 8252 §7.3, OAuth 2.1 §8.
     expect(tokens.access_token).toBeTypeOf('string');
   });
 
+  it('also serves a client stored as web before this rule existed on any loopback port', async () => {
+    // Written straight to storage, as a registration from an earlier version left it.
+    await server.storage.models.upsert('Client', 'stored-web-loopback', {
+      client_id: 'stored-web-loopback',
+      client_id_issued_at: Math.floor(Date.now() / 1000),
+      application_type: 'web',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    }, undefined);
+    const { tokens } = await loginAndGetTokens(server, { clientId: 'stored-web-loopback', redirectUri: 'http://127.0.0.1:40004/callback' });
+    expect(tokens.access_token).toBeTypeOf('string');
+  });
+
   it('still matches the loopback host exactly: localhost is not 127.0.0.1, and neither is [::1]', async () => {
     const v4 = await register({ redirect_uris: ['http://127.0.0.1/callback'] });
     await expectRefused(v4.client_id, 'http://localhost:53682/callback');
