@@ -102,6 +102,19 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
     expect(body.error).toMatch(/^invalid_client/);
   });
 
+  it('accepts any port for a loopback redirect URI the document lists without application_type, on the same host and path only', async () => {
+    const clientId = publish('/clients/portless.json', { redirect_uris: ['http://127.0.0.1/cb'] });
+    const { tokens, callback } = await loginAndGetTokens(server, { clientId, redirectUri: 'http://127.0.0.1:53682/cb' });
+    expect(callback!.host).toBe('127.0.0.1:53682');
+    expect(tokens.access_token).toBeTypeOf('string');
+    for (const other of ['http://localhost:53682/cb', 'http://127.0.0.1:53682/other', 'https://127.0.0.1:53682/cb']) {
+      const { challenge } = pkcePair();
+      const response = await fetch(`${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: other, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+      expect(response.status, other).toBe(400);
+      expect(response.headers.get('location')).toBeNull();
+    }
+  });
+
   it('refuses a redirect URI the document does not list', async () => {
     const clientId = publish('/clients/strict.json', {});
     const { challenge } = pkcePair();

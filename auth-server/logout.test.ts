@@ -16,7 +16,7 @@ describe('sessions and RP-initiated logout', () => {
     const first = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser });
     expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
 
-    // Same browser, same client, consent already given: straight back with a code.
+    // Same browser, same client: no password again (a loopback client still confirms, RFC 8252 §8.6).
     const second = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser, password: 'not used' });
     expect(second.callback?.searchParams.get('code')).toBeTypeOf('string');
 

@@ -39,6 +39,15 @@ describe('authorization server metadata (RFC 8414)', () => {
     }
   });
 
+  it('names as issuer exactly the identifier each well-known URL was built from (RFC 8414 §3.3, OIDC Discovery §4.3)', async () => {
+    // The URLs the MCP spec has clients try for an issuer without a path, in its order.
+    for (const url of [`${server.url}/.well-known/oauth-authorization-server`, `${server.url}/.well-known/openid-configuration`]) {
+      const response = await fetch(url);
+      expect(response.status, url).toBe(200);
+      expect(((await response.json()) as { issuer: string }).issuer, url).toBe(server.url);
+    }
+  });
+
   it('publishes an ES256 and an RS256 public key and no private parts', async () => {
     const { keys } = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
     expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
@@ -72,6 +81,20 @@ describe('an issuer with a path', () => {
       const response = await fetch(url);
       expect(response.status, url).toBe(200);
       expect(await response.json()).toMatchObject({ issuer, token_endpoint: `${issuer}/token` });
+    }
+  });
+
+  it('names the issuer with its path at every URL the MCP spec has clients try, and serves none that would name another issuer', async () => {
+    const origin = new URL(issuer).origin;
+    // MCP 2026-07-28 authorization server discovery, issuer with a path, in its priority order.
+    for (const url of [`${origin}/.well-known/oauth-authorization-server/tenant-a`, `${origin}/.well-known/openid-configuration/tenant-a`, `${issuer}/.well-known/openid-configuration`]) {
+      const response = await fetch(url);
+      expect(response.status, url).toBe(200);
+      expect(((await response.json()) as { issuer: string }).issuer, url).toBe(issuer);
+    }
+    // Built from the identifier `origin` (or another tenant), so a document there would have to name that issuer: none is served.
+    for (const url of [`${origin}/.well-known/oauth-authorization-server`, `${origin}/.well-known/openid-configuration`, `${origin}/.well-known/oauth-authorization-server/tenant-b`]) {
+      expect((await fetch(url)).status, url).toBe(404);
     }
   });
 

@@ -1,5 +1,6 @@
 import type { ResourceServerConfig } from './config.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
+import { AUTHORIZATION_SERVER_SCOPES } from './scopes.ts';
 
 /** RFC 9728 §2 metadata of this resource. */
 export interface ProtectedResourceMetadata {
@@ -14,7 +15,7 @@ export interface ProtectedResourceMetadata {
 
 /**
  * One pure function from config to metadata (oidc-provider's discovery style).
- * offline_access is never published: it is an authorization-server scope, not ours.
+ * offline_access is never published (SEP-2207): it is an authorization-server scope, not ours.
  *
  * @example
  * protectedResourceMetadata(config, demoTools.scopes).resource === config.resourceUrl
@@ -26,7 +27,7 @@ export function protectedResourceMetadata(
   return {
     resource: config.resourceUrl,
     authorization_servers: [config.issuer],
-    scopes_supported: scopes.filter((scope) => scope !== 'offline_access'),
+    scopes_supported: scopes.filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope)),
     bearer_methods_supported: ['header'],
     resource_name: config.resourceName,
     resource_documentation: config.resourceDocumentation,

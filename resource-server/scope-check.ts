@@ -1,4 +1,5 @@
 import { toolCallsIn } from './json-rpc.ts';
+import { AUTHORIZATION_SERVER_SCOPES } from './scopes.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
 /**
@@ -13,9 +14,11 @@ import type { ToolRegistry } from './tools/registry.ts';
  */
 export function missingScopeChallenge(body: unknown, granted: readonly string[], registry: ToolRegistry): string | undefined {
   const needed = new Set<string>();
-  for (const name of toolCallsIn(body)) for (const scope of registry.scopesFor(name) ?? []) needed.add(scope);
+  for (const name of toolCallsIn(body)) {
+    for (const scope of registry.scopesFor(name) ?? []) if (!AUTHORIZATION_SERVER_SCOPES.has(scope)) needed.add(scope);
+  }
   if ([...needed].every((scope) => granted.includes(scope))) return undefined;
   const challenge = new Set([...registry.scopes.filter((scope) => granted.includes(scope)), ...needed]);
   // Keep the registry's order (baseline first) for a stable, readable header.
-  return registry.scopes.filter((scope) => challenge.has(scope)).join(' ');
+  return registry.scopes.filter((scope) => challenge.has(scope) && !AUTHORIZATION_SERVER_SCOPES.has(scope)).join(' ');
 }

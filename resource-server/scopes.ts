@@ -18,3 +18,10 @@ export const RESOURCE_SCOPES: readonly ScopeDefinition[] = [
   { name: TOOLS_SCOPE, description: 'Use the tools of this MCP server on your behalf' },
   { name: ADMIN_SCOPE, description: 'Use administrative tools (only if your account has the admin role)' },
 ];
+
+/**
+ * Never a resource requirement: refresh tokens are the authorization server's business, so these
+ * are neither published in the metadata, checked, nor challenged for (MCP 2026-07-28 "Refresh
+ * Tokens", SEP-2207).
+ */
+export const AUTHORIZATION_SERVER_SCOPES: ReadonlySet<string> = new Set(['offline_access']);

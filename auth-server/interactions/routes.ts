@@ -95,12 +95,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const urls = resourceScopes.length ? resourceScopes.map(([url]) => url) : [String(details.params.resource ?? deps.resources[0]?.url ?? '')];
     const resources = urls.map((url) => ({ url, name: deps.resources.find((r) => r.url === url)?.name ?? url }));
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
+    // Native (loopback) clients are asked again even when everything is granted already
+    // (RFC 8252 §8.6: any local program can claim a loopback port): then name what they ask for.
+    const missing = [...(promptDetails.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)];
     pages.send(ctx, 'consent', {
       client,
       resources,
       account: account?.name ?? account?.username ?? 'you',
       redirectHost: hostOf(details.params.redirect_uri),
-      scopes: describeScopes([...(promptDetails.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)]),
+      scopes: describeScopes(missing.length ? missing : String(details.params.scope ?? '').split(' ').filter(Boolean)),
       csrf: csrf.issue(details.uid),
       action: `${base(details.uid)}/confirm`,
       abortAction: `${base(details.uid)}/abort`,

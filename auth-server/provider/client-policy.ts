@@ -30,6 +30,7 @@ export function clientPolicy(resourceScopes: readonly string[], options: { regis
       checkRoles(ctx, metadata, options.registrationNeedsToken);
       checkResourceServerMark(ctx, metadata);
       checkClientCredentials(ctx, metadata, options.registrationNeedsToken);
+      loopbackClientsAreNative(metadata);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');
       widenScope(metadata, resourceScopes);
@@ -116,8 +117,30 @@ function checkRoles(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, reg
 }
 
 /**
+ * A client whose redirect URIs are all loopback http runs on the user's machine: it is a native
+ * app (RFC 8252), whatever it said. Many MCP clients register `http://127.0.0.1/callback` without
+ * `application_type` (so oidc-provider's default `web`) and then listen on a random port;
+ * oidc-provider applies the any-port loopback match (RFC 8252 §7.3) to native clients only.
+ * Runs on stored clients and metadata documents too, so earlier registrations work as well.
+ * Anything but `web` is left for oidc-provider to accept (`native`) or refuse.
+ */
+function loopbackClientsAreNative(metadata: Metadata): void {
+  if (metadata.application_type !== undefined && metadata.application_type !== 'web') return;
+  const uris = metadata.redirect_uris;
+  if (!Array.isArray(uris) || uris.length === 0 || !uris.every(isLoopbackHttp)) return;
+  metadata.application_type = 'native';
+}
+
+function isLoopbackHttp(uri: unknown): boolean {
+  const url = typeof uri === 'string' ? URL.parse(uri) : null;
+  return url?.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/**
  * https anywhere; plain http only on loopback (any port, RFC 8252 §7.3), for web and native
  * clients alike; native apps may also use private-use schemes, never script-capable ones.
+ * InvalidClientMetadata, not InvalidRedirectUri: only the former carries our description (as
+ * `invalid_redirect_uri` when it starts with "redirect_uris", RFC 7591 §3.2.2).
  */
 function checkRedirectUris(metadata: Metadata, property: string): void {
   const uris = metadata[property];
@@ -125,19 +148,21 @@ function checkRedirectUris(metadata: Metadata, property: string): void {
   if (uris.length > MAX_REDIRECT_URIS) throw new errors.InvalidClientMetadata(`${property} may list at most ${MAX_REDIRECT_URIS} URIs`);
   for (const uri of uris) {
     if (typeof uri !== 'string') continue;
-    if (uri.length > MAX_URI_LENGTH) throw new errors.InvalidRedirectUri(`${property} entries must be at most ${MAX_URI_LENGTH} characters`);
+    if (uri.length > MAX_URI_LENGTH) throw new errors.InvalidClientMetadata(`${property} entries must be at most ${MAX_URI_LENGTH} characters`);
     const url = URL.parse(uri);
-    if (!url) throw new errors.InvalidRedirectUri(`${property} must only contain valid URLs`);
+    if (!url) throw new errors.InvalidClientMetadata(`${property} must only contain valid URLs`);
     if (FORBIDDEN_SCHEMES.has(url.protocol)) {
-      throw new errors.InvalidRedirectUri(`${property} must not use the ${url.protocol} scheme`);
+      throw new errors.InvalidClientMetadata(`${property} must not use the ${url.protocol} scheme`);
     }
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:') {
       if (LOOPBACK_HOSTS.has(url.hostname)) continue;
-      throw new errors.InvalidRedirectUri(`${property}: http is only allowed on loopback (localhost, 127.0.0.1, [::1]); use https for ${url.host}`);
+      throw new errors.InvalidClientMetadata(`${property}: http is only allowed on loopback (localhost, 127.0.0.1, [::1]); use https for ${url.host}`);
     }
     if (metadata.application_type === 'native') continue;
-    throw new errors.InvalidRedirectUri(`${property}: web clients must use https (or http on loopback)`);
+    throw new errors.InvalidClientMetadata(
+      `${property}: ${url.protocol} is a private-use scheme, which only native apps may use: register with application_type "native" (web clients use https, or http on loopback)`,
+    );
   }
 }
 
