@@ -54,11 +54,15 @@ describe('RFC 9207 iss in every authorization response', () => {
     expect(answer.get('iss')).toBe(server.url);
   });
 
-  it('names the issuer in login_required (prompt=none, a client the user authorized, another browser)', async () => {
-    const client = await registerPublicClient(server);
-    const first = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });
+  it('names the issuer in login_required (prompt=none with max_age=0, a web client the user authorized)', async () => {
+    // Without a session prompt=none gets our error page, never a redirect (prompt-none.test.ts), and a
+    // loopback client always needs consent; an authorized web client whose login is too old is the
+    // case that still redirects with login_required.
+    const client = await registerPublicClient(server, { redirect_uris: ['https://app.example/callback'] });
+    const browser = new TestBrowser();
+    const first = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser, scope: 'openid mcp:tools' });
     expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
-    const answer = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none' });
+    const answer = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none', scope: 'openid mcp:tools', max_age: '0' }, browser);
     expect(answer.get('error')).toBe('login_required');
     expect(answer.get('iss')).toBe(server.url);
   });

@@ -11,6 +11,8 @@ import { authorize, freePort, postForm, postJson, RESOURCE, registerPublicClient
 import { createTestSchema, type TestSchema } from './testing/postgres.ts';
 
 const GRACE_SECONDS = 1;
+const RS_CLIENT = { id: 'mcp-resource-server', secret: 'a-test-secret-of-at-least-32-characters!' };
+
 describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)', () => {
   let dir: string;
   let schema: TestSchema;
@@ -30,6 +32,10 @@ describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)',
       KEYS_DIR: join(dir, 'keys'),
       AUTH_ISSUER: `http://localhost:${portA}`,
       AUTH_REFRESH_GRACE_SECONDS: String(GRACE_SECONDS),
+      // The resource server's client, the one that may introspect other clients' tokens; both
+      // instances upsert it at start, concurrently.
+      RS_CLIENT_ID: RS_CLIENT.id,
+      RS_CLIENT_SECRET: RS_CLIENT.secret,
     };
     // Both start at once on an empty schema: migrations and the demo account must not collide.
     [a, b] = await Promise.all([
@@ -79,17 +85,8 @@ describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)',
     );
     expect(refreshed.status).toBe(200);
 
-    // A confidential client registered on B introspects on A.
-    const api = await json(
-      await postJson(`${b.url}/reg`, {
-        client_name: 'API',
-        redirect_uris: ['https://api.example/cb'],
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['authorization_code', 'refresh_token'],
-      }),
-    );
-    expect(api.status).toBe(201);
-    const basic = `Basic ${Buffer.from(`${api.body.client_id}:${api.body.client_secret}`).toString('base64')}`;
+    // The resource server's client (provisioned by both instances) introspects on A.
+    const basic = `Basic ${Buffer.from(`${RS_CLIENT.id}:${RS_CLIENT.secret}`).toString('base64')}`;
     const introspect = async () => (await json(await postForm(`${a.url}/token/introspection`, { token: refreshed.body.refresh_token }, { authorization: basic }))).body;
     expect(await introspect()).toMatchObject({ active: true, client_id: client.client_id });
 

@@ -131,13 +131,15 @@ describe('registration-time fetches', () => {
   it('a client-supplied jwks_uri on loopback is not fetched in development (the relaxation is for CIMD documents only)', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256');
     const before = hits.length;
-    const registered = await postJson(`${server.url}/reg`, {
+    // client_credentials needs an operator registration (the initial access token) since open
+    // registration refuses it; the operator server runs in development mode too.
+    const registered = await postJson(`${operatorServer.url}/reg`, {
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'private_key_jwt',
       jwks_uri: `${base}/small`,
-    });
+    }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
     expect(registered.status).toBe(201);
     const { client_id } = (await registered.json()) as { client_id: string };
     expect(await exportJWK(publicKey)).toHaveProperty('x');
@@ -145,12 +147,12 @@ describe('registration-time fetches', () => {
       .setProtectedHeader({ alg: 'ES256' })
       .setIssuer(client_id)
       .setSubject(client_id)
-      .setAudience(server.url)
+      .setAudience(operatorServer.url)
       .setJti(crypto.randomUUID())
       .setIssuedAt()
       .setExpirationTime('1m')
       .sign(privateKey);
-    const token = await postForm(`${server.url}/token`, {
+    const token = await postForm(`${operatorServer.url}/token`, {
       grant_type: 'client_credentials',
       scope: 'mcp:tools',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',

@@ -61,8 +61,12 @@ describe('prompt=none never turns the server into an open redirector (RFC 9700 ย
     await expectErrorPageWithoutRedirect(response, 'login_required');
   });
 
+  // A web client (https redirect): loopback clients are native and are asked for consent on every
+  // authorization (RFC 8252 ยง8.6), so prompt=none can never succeed silently for them.
+  const webClient = () => registerPublicClient(server, { redirect_uris: ['https://app.example/callback'] });
+
   it('a client the user already authorized still gets a code without interaction', async () => {
-    const own = await registerPublicClient(server);
+    const own = await webClient();
     const { browser } = await authorize(server, { clientId: own.client_id, redirectUri: own.redirect_uris[0]! });
     const response = await browser.get(`${server.url}/auth?${authParams(own)}`);
     expect(response.status).toBe(303);
@@ -73,7 +77,7 @@ describe('prompt=none never turns the server into an open redirector (RFC 9700 ย
   });
 
   it('a client the user already authorized still gets consent_required and login_required redirects', async () => {
-    const own = await registerPublicClient(server);
+    const own = await webClient();
     const { browser } = await authorize(server, { clientId: own.client_id, redirectUri: own.redirect_uris[0]! });
     const consent = await browser.get(`${server.url}/auth?${authParams(own, { scope: 'mcp:tools mcp:admin' })}`);
     expect(consent.status).toBe(303);
