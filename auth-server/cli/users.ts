@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Writable, type Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { isMain } from '../../common/is-main.ts';
+import { loadStorageConfig } from '../config.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { AccountExistsError, InvalidAccountError, type Account, type AccountStore } from '../storage/store.ts';
 
@@ -86,7 +87,7 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
 
   let storage;
   try {
-    storage = await openStorage(io.env);
+    storage = await openStorage(loadStorageConfig(io.env));
   } catch (error) {
     io.stderr.write(`users: cannot open storage: ${(error as Error).message}\n`);
     return 1;
