@@ -16,7 +16,8 @@ export async function ensureDemoUser(accounts: AccountStore): Promise<{ username
   return { username: 'demo', password };
 }
 
-const DEMO_LINE = /^\s*Demo account created — username: (\S+) {2}password: (\S+)\s*$/m;
+// Not anchored: log collectors (docker compose, files) may prefix the line.
+const DEMO_LINE = /Demo account created — username: (\S+)\s+password: (\S+)/;
 const DEMO_HINT = '(shown only now; add users with: npm run users -- add <name> --password-stdin)';
 
 /**

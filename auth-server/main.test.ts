@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDemoAccount } from './demo-user.ts';
 import { freePort } from './testing/harness.ts';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
@@ -39,12 +40,12 @@ describe('npm run auth-server', () => {
     const first = await run({});
     expect(first.healthy).toBe(true);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/Demo account created — username: demo {2}password: \S{8,}/);
+    expect(parseDemoAccount(first.stdout)).toEqual({ username: 'demo', password: expect.stringMatching(/^\S{8,}$/) });
     expect((await stat(join(dir, 'keys', 'private-jwks.json'))).mode & 0o777).toBe(0o600);
 
     const second = await run({});
     expect(second.healthy).toBe(true);
-    expect(second.stdout).not.toContain('Demo account');
+    expect(parseDemoAccount(second.stdout)).toBeUndefined();
   });
 
   it('never creates a demo account in production', async () => {
@@ -52,7 +53,7 @@ describe('npm run auth-server', () => {
     try {
       const result = await run({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', DATA_DIR: join(fresh, 'data'), KEYS_DIR: join(fresh, 'keys') });
       expect(result.healthy).toBe(true);
-      expect(result.stdout).not.toContain('Demo account');
+      expect(parseDemoAccount(result.stdout)).toBeUndefined();
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }
