@@ -60,11 +60,13 @@ describe('npm run auth-server', () => {
   });
 
   it('exits 1 with one clear line per configuration problem', async () => {
-    const result = await run({ AUTH_ISSUER: 'nope', LOG_LEVEL: 'loud' });
+    const result = await run({ AUTH_ISSUER: 'nope', LOG_LEVEL: 'loud', LOG_FORMAT: 'xml', AUTH_SESION_TTL: '60' });
     expect(result.healthy).toBe(false);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('AUTH_ISSUER: must be an absolute URL');
     expect(result.stderr).toContain('LOG_LEVEL:');
+    expect(result.stderr).toContain('LOG_FORMAT: must be json or pretty');
+    expect(result.stderr).toContain('auth-server: warning: AUTH_SESION_TTL is not a setting of either server and is ignored; did you mean AUTH_SESSION_TTL?');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });

@@ -52,6 +52,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`auth-server: ${error.message}\n`);
+    // A misspelt variable is a likely cause; the logger that would warn about it never started.
+    for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);
   } else {
     process.stderr.write(`auth-server failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   }

@@ -13,6 +13,8 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`resource-server: ${error.message}`);
+  // A misspelt variable is a likely cause; the logger that would warn about it never started.
+  for (const unknown of unknownSettings(process.env)) console.error(`resource-server: warning: ${unknown.message}`);
   process.exit(1);
 }
 
