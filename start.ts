@@ -17,8 +17,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig as loadAuthConfig } from './auth-server/config.ts';
 import { loadOrCreateResourceServerCredentials } from './auth-server/keys/resource-server-client-file.ts';
+import { demoAccountLines, isDemoAccountHint, parseDemoAccount } from './auth-server/demo-user.ts';
 import { ConfigError } from './common/config-error.ts';
 import { isHealthy } from './common/health.ts';
+import { unknownSettings } from './common/unknown-env.ts';
 import { loadConfig as loadResourceConfig } from './resource-server/config.ts';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -31,9 +33,6 @@ const STOP_TIMEOUT_MS = 10_000;
  * line is already in our pipe; this covers reading it.
  */
 const DEMO_GRACE_MS = 200;
-/** The block auth-server/main.ts prints once, on the first start: moved into the banner. */
-const DEMO_LINE = /^\s*Demo account created — username: (\S+)\s+password: (\S+)\s*$/;
-const DEMO_HINT = /^\s*\(shown only now; add users with: .*\)\s*$/;
 /**
  * Loaded into each server before its entry point: when this process goes away, even killed with
  * SIGKILL, the server's stdin pipe ends and the server stops itself (SIGTERM, a clean shutdown),
@@ -51,14 +50,26 @@ interface Server {
   exited?: { code: number | null; signal: NodeJS.Signals | null };
 }
 
+/** Both servers' configurations; when either is invalid, every problem of both at once, then exit 1. */
 function readConfiguration(env: NodeJS.ProcessEnv) {
-  try {
-    return { auth: loadAuthConfig(env), resource: loadResourceConfig(env) };
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`start: ${error.message}\n`);
-    process.exit(1);
-  }
+  const problems: string[] = [];
+  const read = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  const auth = read(() => loadAuthConfig(env));
+  const resource = read(() => loadResourceConfig(env));
+  if (auth && resource) return { auth, resource };
+  // Both servers read the shared variables (AUTH_PORT, RS_RESOURCE_URL…): say each problem once.
+  process.stderr.write(`start: ${new ConfigError([...new Set(problems)]).message}\n`);
+  // The servers warn about unknown variables themselves; they will not start now, and a typo is often the cause.
+  for (const unknown of unknownSettings(env)) process.stderr.write(`start: warning: ${unknown.message}\n`);
+  process.exit(1);
 }
 
 /** Where a server bound to `host` can be reached from this machine. */
@@ -77,10 +88,7 @@ function banner(mcpUrl: string, issuer: string, demo: { username: string; passwo
     '',
   ];
   if (demo) {
-    lines.push(
-      `  Demo account created — username: ${demo.username}  password: ${demo.password}`,
-      '  (shown only now; add users with: npm run users -- add <name> --password-stdin)',
-    );
+    lines.push(...demoAccountLines(demo));
   } else {
     lines.push('  Sign in with an account from DATA_DIR (npm run users -- list; add one with npm run users -- add <name> --password-stdin)');
   }
@@ -123,14 +131,14 @@ let stopping = false;
 
 function forward(server: Server, child: ChildProcess): void {
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const match = server.name === 'auth-server' ? DEMO_LINE.exec(line) : null;
-    if (match) {
-      demo = { username: match[1]!, password: match[2]! };
+    const account = server.name === 'auth-server' ? parseDemoAccount(line) : undefined;
+    if (account) {
+      demo = account;
       // After the banner it is printed as the auth server wrote it; before, the banner shows it.
       if (bannerShown) process.stdout.write(`${line}\n`);
       return;
     }
-    if (server.name === 'auth-server' && DEMO_HINT.test(line) && (demo || bannerShown)) {
+    if (server.name === 'auth-server' && isDemoAccountHint(line) && (demo || bannerShown)) {
       if (bannerShown) process.stdout.write(`${line}\n`);
       return;
     }

@@ -1,13 +1,17 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
-import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
-import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
+import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { looksLikeAccountId } from './accounts/new-account.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
+import type { StorageOptions } from './storage/open-storage.ts';
 
-/** A resource server this auth server issues access tokens for (RFC 8707). */
-export interface ResourceServerConfig {
+/**
+ * One protected resource (an MCP server) this auth server issues access tokens for (RFC 8707).
+ * Its scopes are configuration here (AUTH_RESOURCE_SCOPES), never read from the resource
+ * server's code: the two servers share only the issuer URL, the resource URL and the JWKS.
+ */
+export interface ProtectedResourceConfig {
   /** The resource indicator, exactly as clients send it and as the token's `aud`. */
   url: string;
   /** Scopes a token for this resource may carry. */
@@ -20,21 +24,20 @@ export interface ResourceServerConfig {
   accessTokenTtl: number;
 }
 
-export interface AuthServerConfig {
+/** Storage settings (dataDir, databaseUrl, databasePoolSize, sqliteSynchronous) come from StorageOptions. */
+export interface AuthServerConfig extends StorageOptions {
   port: number;
   host: string | undefined;
   issuer: string;
   production: boolean;
   nodeEnv: 'development' | 'production' | 'test';
-  dataDir: string;
   keysDir: string;
-  databaseUrl: string | undefined;
-  sqliteSynchronous: 'normal' | 'full';
-  databasePoolSize: number;
   refreshGraceSeconds: number;
   logLevel: string;
+  /** LOG_FORMAT: json or pretty; unset = pretty in a terminal outside production. */
+  logFormat: 'json' | 'pretty' | undefined;
   trustProxy: boolean;
-  resources: ResourceServerConfig[];
+  resources: ProtectedResourceConfig[];
   registration: { initialAccessToken: string | undefined };
   cimd: { enabled: boolean; allowPrivateFetch: boolean };
   ttl: { grant: number; session: number; interaction: number; deviceCode: number; authorizationCode: number };
@@ -49,6 +52,17 @@ export interface AuthServerConfig {
 }
 
 const DAY = 24 * 60 * 60;
+
+/** A space or comma separated scope list, each scope once; at least one. */
+const scopeList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => [...new Set(v.split(/[\s,]+/).filter(Boolean))])
+    .refine((scopes) => scopes.length > 0, 'must name at least one scope');
+
+/** The auth server's own (OpenID Connect) scopes: never a resource's. */
+const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
 const schema = z
   .object({
@@ -72,6 +86,7 @@ const schema = z
     /** Seconds a refresh response is replayed to a duplicate of the same request (parallel refreshes); 0 = off. */
     AUTH_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
     LOG_LEVEL: logLevel,
+    LOG_FORMAT: logFormat,
     /** Trust X-Forwarded-* from a TLS-terminating proxy. */
     AUTH_TRUST_PROXY: flag(false),
     /** The MCP resource server's URL (the default resource). */
@@ -79,12 +94,17 @@ const schema = z
     RS_PORT: port(3001),
     /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
     AUTH_EXTRA_RESOURCES: list,
+    /**
+     * Scopes (space or comma separated) a token for RS_RESOURCE_URL (and AUTH_EXTRA_RESOURCES) may
+     * carry: what the resource server publishes in its metadata's scopes_supported. Data, not
+     * code shared with the resource server: a new tool's scope is added here when it is deployed.
+     */
+    AUTH_RESOURCE_SCOPES: scopeList('mcp:tools mcp:admin').refine(
+      (scopes) => !scopes.some((scope) => OIDC_SCOPES.includes(scope)),
+      `must not name the auth server's own scopes (${OIDC_SCOPES.join(', ')})`,
+    ),
     /** Scopes (space or comma separated) granted to a request that names none, for each resource (RFC 6749 §3.3). */
-    AUTH_DEFAULT_SCOPES: z
-      .string()
-      .default(TOOLS_SCOPE)
-      .transform((v) => [...new Set(v.split(/[\s,]+/).filter(Boolean))])
-      .refine((scopes) => scopes.length > 0, 'must name at least one scope'),
+    AUTH_DEFAULT_SCOPES: scopeList('mcp:tools'),
     /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
     AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
     /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
@@ -139,10 +159,9 @@ const schema = z
     const production = env.NODE_ENV === 'production';
     const issuer = env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`;
     const defaultResource = env.RS_RESOURCE_URL ?? `http://localhost:${env.RS_PORT}/mcp`;
-    const scopes = RESOURCE_SCOPES.map((s) => s.name);
     const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
       url,
-      scopes,
+      scopes: env.AUTH_RESOURCE_SCOPES,
       defaultScopes: env.AUTH_DEFAULT_SCOPES,
       name: 'MCP server',
       accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
@@ -153,13 +172,11 @@ const schema = z
       issuer,
       production,
       nodeEnv: env.NODE_ENV,
-      dataDir: resolve(env.DATA_DIR),
+      ...storageOptions(env),
       keysDir: resolve(env.KEYS_DIR),
-      databaseUrl: env.DATABASE_URL,
-      sqliteSynchronous: env.AUTH_SQLITE_SYNCHRONOUS,
-      databasePoolSize: env.DATABASE_POOL_SIZE,
       refreshGraceSeconds: env.AUTH_REFRESH_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
+      logFormat: env.LOG_FORMAT,
       trustProxy: env.AUTH_TRUST_PROXY,
       resources,
       registration: { initialAccessToken: env.AUTH_INITIAL_ACCESS_TOKEN },
@@ -198,7 +215,7 @@ const schema = z
     // Every resource shares AUTH_DEFAULT_SCOPES today; report each bad scope once.
     const unknownDefaults = new Set(config.resources.flatMap((r) => r.defaultScopes.filter((scope) => !r.scopes.includes(scope))));
     for (const scope of unknownDefaults) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_DEFAULT_SCOPES'], message: `${scope} is not a scope of the resource (${config.resources[0]!.scopes.join(', ')})` });
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DEFAULT_SCOPES'], message: `${scope} is not in AUTH_RESOURCE_SCOPES (${config.resources[0]!.scopes.join(', ')})` });
     }
     for (const extra of config.resources.slice(1)) {
       if (!httpUrl.safeParse(extra.url).success) {
@@ -220,4 +237,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
   const parsed = schema.safeParse(withoutEmpty(env));
   if (!parsed.success) throw ConfigError.fromZod(parsed.error);
   return parsed.data;
+}
+
+/**
+ * Every environment variable the auth server reads: the object schema before its transform. The
+ * README's configuration table is checked against its keys (config-table.test.ts).
+ */
+export const authServerEnv = schema.in;
+
+const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });
+const keysEnv = authServerEnv.pick({ KEYS_DIR: true });
+
+/** Typed by hand: inferring it from storageEnv would make the schema's own transform circular. */
+function storageOptions(env: { DATA_DIR: string; DATABASE_URL?: string | undefined; DATABASE_POOL_SIZE: number; AUTH_SQLITE_SYNCHRONOUS: 'normal' | 'full' }): StorageOptions {
+  return {
+    dataDir: resolve(env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    sqliteSynchronous: env.AUTH_SQLITE_SYNCHRONOUS,
+  };
+}
+
+/**
+ * The storage settings alone, for the CLIs (`npm run users`): the same fields, defaults and checks
+ * as the server, without requiring the rest of its configuration to be valid.
+ *
+ * @example
+ * const storage = await openStorage(loadStorageConfig(process.env));
+ */
+export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageOptions {
+  const parsed = storageEnv.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error);
+  return storageOptions(parsed.data);
+}
+
+/**
+ * KEYS_DIR alone, for `npm run keys`, resolved as the server resolves it.
+ *
+ * @example
+ * await rotateKeys(loadKeysDir(process.env));
+ */
+export function loadKeysDir(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = keysEnv.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error);
+  return resolve(parsed.data.KEYS_DIR);
 }

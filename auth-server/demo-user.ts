@@ -20,3 +20,34 @@ export async function ensureDemoUser(accounts: AccountStore): Promise<{ username
   await accounts.add({ ...account, password });
   return { username: 'demo', password };
 }
+
+// Not anchored: log collectors (docker compose, files) may prefix the line.
+const DEMO_LINE = /Demo account created — username: (\S+)\s+password: (\S+)/;
+const DEMO_HINT = '(shown only now; add users with: npm run users -- add <name> --password-stdin)';
+
+/**
+ * The demo-account block as people see it (auth-server/main.ts prints it, npm start moves it into
+ * its banner). {@link parseDemoAccount} reads it back; keep the two together.
+ *
+ * @example
+ * demoAccountLines({ username: 'demo', password: 'x' }) // → ['  Demo account created — username: demo  password: x', '  (shown only now; …)']
+ */
+export function demoAccountLines(demo: { username: string; password: string }): string[] {
+  return [`  Demo account created — username: ${demo.username}  password: ${demo.password}`, `  ${DEMO_HINT}`];
+}
+
+/**
+ * Finds the demo account in output that may hold it (a line, a log, a whole stdout).
+ *
+ * @example
+ * parseDemoAccount(stdout) // → { username: 'demo', password: '…' } | undefined
+ */
+export function parseDemoAccount(text: string): { username: string; password: string } | undefined {
+  const match = DEMO_LINE.exec(text);
+  return match ? { username: match[1]!, password: match[2]! } : undefined;
+}
+
+/** Whether a line is the hint printed under the demo account. */
+export function isDemoAccountHint(line: string): boolean {
+  return line.trim() === DEMO_HINT;
+}

@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDemoAccount } from './demo-user.ts';
 import { freePort } from './testing/harness.ts';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
@@ -39,12 +40,12 @@ describe('npm run auth-server', () => {
     const first = await run({});
     expect(first.healthy).toBe(true);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/Demo account created — username: demo {2}password: \S{8,}/);
+    expect(parseDemoAccount(first.stdout)).toEqual({ username: 'demo', password: expect.stringMatching(/^\S{8,}$/) });
     expect((await stat(join(dir, 'keys', 'private-jwks.json'))).mode & 0o777).toBe(0o600);
 
     const second = await run({});
     expect(second.healthy).toBe(true);
-    expect(second.stdout).not.toContain('Demo account');
+    expect(parseDemoAccount(second.stdout)).toBeUndefined();
   });
 
   it('never creates a demo account in production', async () => {
@@ -52,7 +53,7 @@ describe('npm run auth-server', () => {
     try {
       const result = await run({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', DATA_DIR: join(fresh, 'data'), KEYS_DIR: join(fresh, 'keys') });
       expect(result.healthy).toBe(true);
-      expect(result.stdout).not.toContain('Demo account');
+      expect(parseDemoAccount(result.stdout)).toBeUndefined();
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }
@@ -69,11 +70,13 @@ describe('npm run auth-server', () => {
   });
 
   it('exits 1 with one clear line per configuration problem', async () => {
-    const result = await run({ AUTH_ISSUER: 'nope', LOG_LEVEL: 'loud' });
+    const result = await run({ AUTH_ISSUER: 'nope', LOG_LEVEL: 'loud', LOG_FORMAT: 'xml', AUTH_SESION_TTL: '60' });
     expect(result.healthy).toBe(false);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('AUTH_ISSUER: must be an absolute URL');
     expect(result.stderr).toContain('LOG_LEVEL:');
+    expect(result.stderr).toContain('LOG_FORMAT: must be json or pretty');
+    expect(result.stderr).toContain('auth-server: warning: AUTH_SESION_TTL is not a setting of either server and is ignored; did you mean AUTH_SESSION_TTL?');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });

@@ -1,10 +1,11 @@
 import { ConfigError } from '../common/config-error.ts';
 import { listen, onShutdownSignal } from '../common/http-server.ts';
 import { metricsApp } from '../common/metrics.ts';
-import { createLogger, defaultPretty } from '../common/logger.ts';
+import { createLogger, prettyLogs } from '../common/logger.ts';
+import { unknownSettings } from '../common/unknown-env.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
-import { ensureDemoUser } from './demo-user.ts';
+import { demoAccountLines, ensureDemoUser } from './demo-user.ts';
 import { loadOrCreateKeys } from './keys/key-store.ts';
 import { provisionResourceServerClient } from './provider/resource-server-client.ts';
 import { openStorage } from './storage/open-storage.ts';
@@ -14,11 +15,11 @@ import { startSweeper } from './storage/sweeper.ts';
 /** Entry point of `npm run auth-server`. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: defaultPretty() });
-  const storage = await openStorage(
-    { DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize), AUTH_SQLITE_SYNCHRONOUS: config.sqliteSynchronous },
-    { onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect') },
-  );
+  const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
+  for (const unknown of unknownSettings(process.env)) logger.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
+  const storage = await openStorage(config, {
+    onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
+  });
   const keys = await loadOrCreateKeys(config.keysDir);
   const { app, metrics, provider } = createAuthServer({ config, storage, keys, logger });
   await provisionResourceServerClient(provider, storage.models, config, logger);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     });
     if (demo) {
       // Printed once, on the first start with an empty account table; not a log line on purpose.
-      process.stdout.write(`\n  Demo account created — username: ${demo.username}  password: ${demo.password}\n  (shown only now; add users with: npm run users -- add <name> --password-stdin)\n\n`);
+      process.stdout.write(`\n${demoAccountLines(demo).join('\n')}\n\n`);
     }
   }
 
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`auth-server: ${error.message}\n`);
+    // A misspelt variable is a likely cause; the logger that would warn about it never started.
+    for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);
   } else {
     process.stderr.write(`auth-server failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
   }

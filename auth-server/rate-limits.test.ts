@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formAction, hiddenField, TestBrowser } from './testing/browser.ts';
 import { addUser, authorize, pkcePair, postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 import { createRateLimiters, hit } from './security/rate-limits.ts';
+import { loadStorageConfig } from './config.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { createTestSchema } from './testing/postgres.ts';
 
@@ -149,7 +150,7 @@ describe('rate limits shared through PostgreSQL', () => {
 describe('rate-limit storage in PostgreSQL', () => {
   it('exists as soon as the store is migrated, so limiters work from the first request and never race to create it', async () => {
     const schema = await createTestSchema();
-    const storage = await openStorage({ DATABASE_URL: schema.url });
+    const storage = await openStorage(loadStorageConfig({ DATABASE_URL: schema.url }));
     try {
       const limiters = createRateLimiters(
         { enabled: true, loginFailuresPerAccountIp: 5, loginFailuresPerIp: 50, loginFailuresPerAccount: 20, loginLockSeconds: 60, registrationsPerIpPerMinute: 60, tokenRequestsPerClientPerMinute: 600, deviceCodeFailures: 10, deviceCodeWindowSeconds: 300 },

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDemoAccount } from '../auth-server/demo-user.ts';
 import { createTestSchema, requirePostgres, type TestSchema } from '../auth-server/testing/postgres.ts';
 import { loginAndGetTokens, RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { TestBrowser } from '../auth-server/testing/browser.ts';
@@ -183,8 +184,8 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
 /** The demo account main.ts creates (and prints once) on a first start with no accounts. */
 async function demoAccount(logFile: string): Promise<{ username: string; password: string }> {
   for (let i = 0; i < 100; i++) {
-    const match = /Demo account created — username: (\S+)\s+password: (\S+)/.exec(await readFile(logFile, 'utf8'));
-    if (match) return { username: match[1]!, password: match[2]! };
+    const demo = parseDemoAccount(await readFile(logFile, 'utf8'));
+    if (demo) return demo;
     await sleep(50);
   }
   throw new Error(`the auth server printed no demo account; see ${logFile}`);

@@ -31,6 +31,14 @@ export const logLevel = z
   })
   .default('info');
 
+/** LOG_FORMAT: json or pretty; unset = decided at start ({@link prettyLogs} in logger.ts). */
+export const logFormat = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['json', 'pretty'], { message: 'must be json or pretty' }))
+  .optional();
+
 export const nodeEnv = z.enum(['development', 'production', 'test']).default('development');
 
 /** Accepts 1/0, true/false, yes/no, on/off (case-insensitive). */

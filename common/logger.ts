@@ -62,11 +62,16 @@ export function createLogger(config: LoggerConfig, destination?: NodeJS.Writable
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }
 
-/** Whether logs should be pretty by default: a terminal and not production. */
-export function defaultPretty(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.LOG_FORMAT === 'json') return false;
-  if (env.LOG_FORMAT === 'pretty') return true;
-  return env.NODE_ENV !== 'production' && Boolean(process.stdout.isTTY);
+/**
+ * Whether logs are pretty: LOG_FORMAT when set (read by each server's config), else pretty only
+ * in a terminal outside production.
+ *
+ * @example
+ * createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
+ */
+export function prettyLogs(format: 'json' | 'pretty' | undefined, nodeEnv: string, isTty = Boolean(process.stdout.isTTY)): boolean {
+  if (format) return format === 'pretty';
+  return nodeEnv !== 'production' && isTty;
 }
 
 export type { Logger };

@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDemoAccount } from '../auth-server/demo-user.ts';
 import { loginAndGetTokens, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { composeUpLocally, type LocalCompose } from './local-compose.ts';
 
@@ -38,7 +39,7 @@ describe('docker compose stack, run with the containers\' commands and environme
     expect(rs.env.AUTH_ISSUER).toBe(issuer);
     expect(rs.env.AUTH_JWKS_URL, 'keys by service name: auth-server:<port> inside the network').toBe(`http://127.0.0.1:${auth.port}/jwks`);
 
-    const demo = /Demo account created — username: (\S+)\s+password: (\S+)/.exec(auth.output());
+    const demo = parseDemoAccount(auth.output());
     expect(demo, `the development container prints the demo account:\n${auth.output()}`).toBeTruthy();
     const client = await registerPublicClient({ url: issuer });
     const database = stack.postgres.get('postgres')!;
@@ -47,8 +48,8 @@ describe('docker compose stack, run with the containers\' commands and environme
     const { tokens } = await loginAndGetTokens({ url: issuer }, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
-      username: demo![1]!,
-      password: demo![2]!,
+      username: demo!.username,
+      password: demo!.password,
       resource: mcpUrl,
     });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from './local-compose.ts';
+import { demoAccountLines, parseDemoAccount } from '../auth-server/demo-user.ts';
 import { isHealthy } from '../common/health.ts';
 import { freePort } from '../common/free-port.ts';
 
@@ -117,8 +118,10 @@ describe('npm start', { timeout: 45_000 }, () => {
     const banner = run.out().slice(run.out().indexOf('mcp-oauth-stack is ready'));
     expect(banner).toContain(`MCP server URL:  http://localhost:${run.rsPort}/mcp`);
     expect(banner).toContain(`Issuer:          http://localhost:${run.authPort}`);
-    expect(banner).toMatch(/ {2}Demo account created — username: demo {2}password: \S{8,}\n/);
-    expect(run.out().match(/Demo account created/g), 'printed once, in the banner').toHaveLength(1);
+    const demo = parseDemoAccount(banner);
+    expect(demo).toEqual({ username: 'demo', password: expect.stringMatching(/^\S{8,}$/) });
+    expect(banner).toContain(`\n${demoAccountLines(demo!).join('\n')}\n`);
+    expect(run.out().split('\n').filter((line) => parseDemoAccount(line)), 'printed once, in the banner').toHaveLength(1);
     expect(childrenOf(run.child.pid!).map(commandOf).sort()).toEqual([
       expect.stringMatching(/ auth-server\/main\.ts$/),
       expect.stringMatching(/ resource-server\/main\.ts$/),
@@ -141,7 +144,7 @@ describe('npm start', { timeout: 45_000 }, () => {
 
     const second = await start(first);
     await ready(second);
-    expect(second.out()).not.toContain('Demo account created');
+    expect(parseDemoAccount(second.out())).toBeUndefined();
     expect(second.out()).toContain('Sign in with an account from DATA_DIR');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -226,6 +229,34 @@ describe('npm start', { timeout: 45_000 }, () => {
     const run = await start(undefined, { RS_RESOURCE_URL: 'not a url' });
     expect(await run.exited).toBe(1);
     expect(run.err()).toMatch(/^start: invalid configuration:\n {2}- RS_RESOURCE_URL: /);
+  });
+
+  it('lists every problem of both servers at once (each once), with a hint for a misspelt variable, and starts nothing', async () => {
+    const run = await start(undefined, { RS_RESOURCE_URL: 'not a url', AUTH_ACCESS_TOKEN_TTL: '5', MCP_MAX_SESSIONS: 'lots', AUTH_ISUER: 'https://auth.example' });
+    expect(await run.exited).toBe(1);
+    const problems = run.err().split('\n').filter((line) => line.startsWith('  - '));
+    // RS_RESOURCE_URL is read by both servers: one line. The others belong to one server each.
+    expect(problems).toEqual([
+      '  - RS_RESOURCE_URL: must be an absolute URL',
+      expect.stringMatching(/^ {2}- AUTH_ACCESS_TOKEN_TTL: /),
+      expect.stringMatching(/^ {2}- MCP_MAX_SESSIONS: /),
+    ]);
+    expect(run.err()).toContain('start: warning: AUTH_ISUER is not a setting of either server and is ignored; did you mean AUTH_ISSUER?');
+    expect(run.out()).not.toContain('mcp-oauth-stack is ready');
+    expect(await healthy(run.authPort)).toBe(false);
+  });
+
+  it('each server warns once about a variable no server reads, naming the closest one; known variables get no warning', async () => {
+    const run = await start(undefined, { RS_TOKEN_CACHE_SIZ: '5', LOG_FORMAT: 'json' });
+    await ready(run);
+    const warnings = run.out().split('\n').filter((line) => line.includes('is not a setting'));
+    expect(warnings).toHaveLength(2);
+    for (const name of ['auth-server', 'resource-server']) {
+      const warning = warnings.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.name === name);
+      expect(warning, name).toMatchObject({ level: 40, variable: 'RS_TOKEN_CACHE_SIZ', closest: 'RS_TOKEN_CACHE_SIZE' });
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
   });
 });
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDemoAccount } from '../auth-server/demo-user.ts';
 import { freePort } from '../common/free-port.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -68,7 +69,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const demo = /Demo account created — username: (\S+)\s+password: (\S+)/.exec(output);
+  const demo = parseDemoAccount(output);
   if (!demo) {
     await stopChild(child, exited);
     throw new Error(`no demo account in the banner:\n${output}`);
@@ -77,7 +78,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   return {
     issuer,
     mcpUrl: `http://localhost:${rsPort}/mcp`,
-    demo: { username: demo[1]!, password: demo[2]! },
+    demo,
     dataDir,
     keysDir,
     output: () => output,

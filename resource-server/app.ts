@@ -15,7 +15,6 @@ import { resourceMetrics, resourceRouteOf, type ResourceMetrics } from './metric
 import { createOriginPolicy } from './origin.ts';
 import { protectedResourceMetadata, protectedResourceMetadataUrl } from './protected-resource-metadata.ts';
 import { missingScopeChallenge } from './scope-check.ts';
-import { TOOLS_SCOPE } from './scopes.ts';
 import { SessionStore } from './sessions.ts';
 import { StatelessHttpTransport } from './stateless-transport.ts';
 import { demoTools } from './tools/index.ts';
@@ -114,7 +113,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   /** Answers 401/403 with the challenge, and writes the audit line (the caller, when known). */
   const refuse = (ctx: Context, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo) => {
     const full: Challenge = { ...challenge, resourceMetadata: prmUrl };
-    if (!challenge.error) full.scope = TOOLS_SCOPE;
+    if (!challenge.error && registry.basicScopes.length > 0) full.scope = registry.basicScopes.join(' ');
     if (challenge.scheme === 'DPoP') full.algs = DPOP_ALGORITHMS;
     metrics.refused(status, challenge.error, challenge.description);
     ctx.status = status;

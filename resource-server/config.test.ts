@@ -48,6 +48,12 @@ describe('resource server configuration', () => {
     for (const name of ['RS_PORT', 'AUTH_ISSUER', 'MCP_STATELESS', 'MCP_AUTH_DISABLED']) expect(problems).toContain(name);
   });
 
+  it('reads LOG_FORMAT (json or pretty) and refuses any other value instead of ignoring it', () => {
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({}).logFormat).toBeUndefined();
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT: must be json or pretty/);
+  });
+
   it('refuses MCP_AUTH_DISABLED with NODE_ENV=production', () => {
     expect(() => loadConfig({ MCP_AUTH_DISABLED: 'true', NODE_ENV: 'production' })).toThrow(/MCP_AUTH_DISABLED/);
   });

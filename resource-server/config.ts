@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
-import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { Secret } from './secret.ts';
 
 /**
@@ -93,6 +93,8 @@ export interface ResourceServerConfig {
   client: { id: string; secret: Secret } | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
+  /** LOG_FORMAT (unset = pretty in a terminal outside production): json or pretty. */
+  logFormat: 'json' | 'pretty' | undefined;
   /** NODE_ENV (development). */
   nodeEnv: 'development' | 'production' | 'test';
 }
@@ -100,7 +102,11 @@ export interface ResourceServerConfig {
 const positiveInt = (fallback: number) =>
   z.coerce.number({ message: 'must be a number' }).int('must be an integer').positive('must be positive').default(fallback);
 
-const schema = z.object({
+/**
+ * Every environment variable the resource server reads. The README's configuration table is
+ * checked against its keys (config-table.test.ts).
+ */
+export const resourceServerEnv = z.object({
   RS_PORT: port(3001),
   RS_HOST: z.string().trim().optional(),
   METRICS_ALLOW: list,
@@ -130,6 +136,7 @@ const schema = z.object({
   // Not trimmed: a secret is compared byte for byte by the auth server.
   RS_CLIENT_SECRET: z.string().optional(),
   LOG_LEVEL: logLevel,
+  LOG_FORMAT: logFormat,
   NODE_ENV: nodeEnv,
 });
 
@@ -142,7 +149,7 @@ const schema = z.object({
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServerConfig {
   const raw = withoutEmpty(env);
-  const parsed = schema.safeParse(raw);
+  const parsed = resourceServerEnv.safeParse(raw);
   // Collect every problem, including the cross-setting ones, so one run shows them all.
   const problems = parsed.success ? [] : ConfigError.fromZod(parsed.error).problems;
   if (flag(false).safeParse(raw.MCP_AUTH_DISABLED).data === true && raw.NODE_ENV === 'production') {
@@ -186,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     metricsPort: e.RS_METRICS_PORT,
     client: e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) } : undefined,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     nodeEnv: e.NODE_ENV,
   };
 }

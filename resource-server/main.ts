@@ -1,4 +1,5 @@
-import { createLogger, defaultPretty } from '../common/logger.ts';
+import { createLogger, prettyLogs } from '../common/logger.ts';
+import { unknownSettings } from '../common/unknown-env.ts';
 import { ConfigError } from '../common/config-error.ts';
 import { listen, onShutdownSignal } from '../common/http-server.ts';
 import { metricsApp } from '../common/metrics.ts';
@@ -12,10 +13,13 @@ try {
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`resource-server: ${error.message}`);
+  // A misspelt variable is a likely cause; the logger that would warn about it never started.
+  for (const unknown of unknownSettings(process.env)) console.error(`resource-server: warning: ${unknown.message}`);
   process.exit(1);
 }
 
-const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: defaultPretty() });
+const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
+for (const unknown of unknownSettings(process.env)) log.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
 const resourceServer = createResourceServer(config, { logger: log });
 const http = await listen(resourceServer.app, config.port, config.host);
 const metricsServer = config.metricsPort === undefined ? undefined : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host);

@@ -1,23 +1,14 @@
 /**
- * The resource server's scopes, declared once. The tool registry requires them, the Protected
- * Resource Metadata publishes them, and the auth server's default resource configuration (and its
- * consent page, through `description`) reads them from here.
+ * The demo tools' scopes. The tool registry derives what the Protected Resource Metadata
+ * publishes (scopes_supported) and what a 401 challenges for from the tools that require them.
+ * The auth server does not read this file: it grants the scopes configured in its
+ * AUTH_RESOURCE_SCOPES (default: these two), so a new scope here needs that setting too.
  */
-export interface ScopeDefinition {
-  name: string;
-  /** Plain words for the consent page: what the user lets the client do. */
-  description: string;
-}
 
 /** Baseline scope: call the ordinary tools. */
 export const TOOLS_SCOPE = 'mcp:tools';
 /** Elevated scope: administrative tools (also need the `admin` role). */
 export const ADMIN_SCOPE = 'mcp:admin';
-
-export const RESOURCE_SCOPES: readonly ScopeDefinition[] = [
-  { name: TOOLS_SCOPE, description: 'Use the tools of this MCP server on your behalf' },
-  { name: ADMIN_SCOPE, description: 'Use administrative tools (only if your account has the admin role)' },
-];
 
 /**
  * Never a resource requirement: refresh tokens are the authorization server's business, so these

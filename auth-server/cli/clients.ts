@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, loadStorageConfig } from '../config.ts';
 import { DISABLED, RESOURCE_SERVER } from '../provider/client-marks.ts';
 import type { OperatorClientAuth } from '../provider/operator-clients.ts';
 import { openStorage } from '../storage/open-storage.ts';
@@ -97,7 +97,7 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
 
   let storage: Storage;
   try {
-    storage = await openStorage(io.env);
+    storage = await openStorage(loadStorageConfig(io.env));
   } catch (error) {
     io.stderr.write(`clients: cannot open storage: ${(error as Error).message}\n`);
     return 1;

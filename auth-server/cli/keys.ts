@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { isMain } from '../../common/is-main.ts';
+import { loadKeysDir } from '../config.ts';
 import { listKeys, rotateKeys } from '../keys/key-store.ts';
 
 const USAGE = `usage: npm run keys -- <command>
@@ -19,12 +19,12 @@ Reads KEYS_DIR (default ./keys).`;
  */
 export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv, out = process.stdout, err = process.stderr): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-  const keysDir = resolve(env.KEYS_DIR || './keys');
   const [command] = positionals;
   if (values.help || !command) {
     (values.help ? out : err).write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  const keysDir = loadKeysDir(env);
   if (command === 'rotate') {
     const kids = await rotateKeys(keysDir);
     out.write(`added ${kids.join(', ')}\nrestart the auth server to sign with the new keys\n`);

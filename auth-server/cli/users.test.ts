@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,14 +39,14 @@ describe('npm run users', () => {
   });
 
   /** Runs the command in-process, as `npm run users -- …argv` would, with `input` on stdin. */
-  async function users(argv: string[], input = '') {
+  async function users(argv: string[], input = '', env: Record<string, string> = { DATA_DIR: dataDir }) {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const out: string[] = [];
     const err: string[] = [];
     stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
     stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-    const code = await runUsersCli(argv, { stdin: Readable.from([input]), stdout, stderr, env: { DATA_DIR: dataDir } });
+    const code = await runUsersCli(argv, { stdin: Readable.from([input]), stdout, stderr, env });
     return { code, stdout: out.join(''), stderr: err.join('') };
   }
 
@@ -138,6 +139,15 @@ describe('npm run users', () => {
     for (const usage of ['add <username> --password-stdin', 'set-password <username> --password-stdin', 'disable <username>', 'enable <username>', 'list', 'remove <username>']) {
       expect(result.stdout).toContain(usage);
     }
+  });
+
+  it('reads storage settings through the server’s schema: a bad one is refused by name, and nothing is created', async () => {
+    for (const [name, value] of [['DATABASE_URL', 'mysql://db/auth'], ['AUTH_SQLITE_SYNCHRONOUS', 'sometimes'], ['DATABASE_POOL_SIZE', 'many']]) {
+      const result = await users(['list'], '', { DATA_DIR: dataDir, [name!]: value! });
+      expect(result.code, name).toBe(1);
+      expect(result.stderr, name).toMatch(new RegExp(`^users: cannot open storage: invalid configuration:\n {2}- ${name}: `));
+    }
+    expect(existsSync(join(dataDir, 'auth.db'))).toBe(false);
   });
 
   it('works as a real command: node auth-server/cli/users.ts', async () => {

@@ -3,6 +3,7 @@ import { Writable, type Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { isMain } from '../../common/is-main.ts';
 import { checkPasswordPolicy } from '../accounts/password-policy.ts';
+import { loadStorageConfig } from '../config.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { AccountExistsError, InvalidAccountError, type Account, type AccountStore, type Storage } from '../storage/store.ts';
 
@@ -101,7 +102,7 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
 
   let storage;
   try {
-    storage = await openStorage(io.env);
+    storage = await openStorage(loadStorageConfig(io.env));
   } catch (error) {
     io.stderr.write(`users: cannot open storage: ${(error as Error).message}\n`);
     return 1;

@@ -4,7 +4,7 @@ import { koaBody } from 'koa-body';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
-import type { ResourceServerConfig } from '../config.ts';
+import type { ProtectedResourceConfig } from '../config.ts';
 import type { LoginThrottle } from '../security/login-throttle.ts';
 import type { AccountStore } from '../storage/store.ts';
 import { describeClient } from './client-display.ts';
@@ -16,7 +16,7 @@ export interface InteractionDeps {
   provider: Provider;
   pages: Pages;
   accounts: AccountStore;
-  resources: ResourceServerConfig[];
+  resources: ProtectedResourceConfig[];
   cookieKeys: string[];
   throttle: LoginThrottle;
   audit: Logger;

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import type { ResourceServerConfig } from '../config.ts';
+import type { ProtectedResourceConfig } from '../config.ts';
 import { BodyError, oauthError, readForm } from './request-body.ts';
 import { canonicalResource } from './resources.ts';
 
@@ -22,7 +22,7 @@ import { canonicalResource } from './resources.ts';
  * app.use(defaultScope(config.resources, { authorization: '/auth', par: '/request', deviceAuthorization: '/device/auth' }));
  */
 export function defaultScope(
-  resources: readonly Pick<ResourceServerConfig, 'url' | 'defaultScopes'>[],
+  resources: readonly Pick<ProtectedResourceConfig, 'url' | 'defaultScopes'>[],
   routes: { authorization: string; par: string; deviceAuthorization: string },
 ): Middleware {
   const byUrl = new Map(resources.map((r) => [r.url, r.defaultScopes]));

@@ -1,5 +1,5 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
-import type { ResourceServerConfig } from '../config.ts';
+import type { ProtectedResourceConfig } from '../config.ts';
 
 /**
  * The resource-indicator policy (RFC 8707) for oidc-provider's `features.resourceIndicators`:
@@ -8,7 +8,7 @@ import type { ResourceServerConfig } from '../config.ts';
  * @example
  * features: { resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) } }
  */
-export function resourceIndicators(resources: ResourceServerConfig[]) {
+export function resourceIndicators(resources: ProtectedResourceConfig[]) {
   const byUrl = new Map(resources.map((r) => [r.url, r]));
   const fallback = resources[0];
   if (!fallback) throw new Error('at least one resource server must be configured');

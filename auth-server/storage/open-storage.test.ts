@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadStorageConfig } from '../config.ts';
 import { createTestSchema } from '../testing/postgres.ts';
 import { openStorage } from './open-storage.ts';
 import { openPostgresStorage } from './postgres-store.ts';
@@ -13,21 +14,21 @@ describe('openStorage', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  it('opens SQLite in DATA_DIR when DATABASE_URL is unset', async () => {
+  it('opens SQLite in dataDir when no databaseUrl is given', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'auth-open-'));
     dirs.push(dir);
-    const storage = await openStorage({ DATA_DIR: dir, DATABASE_URL: '' });
+    const storage = await openStorage({ dataDir: dir, databaseUrl: undefined, databasePoolSize: 10, sqliteSynchronous: 'normal' });
     await storage.accounts.add({ username: 'alice', password: 'pw' });
     await storage.close();
     expect(existsSync(join(dir, 'auth.db'))).toBe(true);
   });
 
-  it('opens PostgreSQL when DATABASE_URL is set, and DATA_DIR is left alone', async () => {
+  it('opens PostgreSQL when databaseUrl is set, and dataDir is left alone', async () => {
     const schema = await createTestSchema();
     const dir = await mkdtemp(join(tmpdir(), 'auth-open-'));
     dirs.push(dir);
     try {
-      const storage = await openStorage({ DATABASE_URL: schema.url, DATABASE_POOL_SIZE: '2', DATA_DIR: dir });
+      const storage = await openStorage({ dataDir: dir, databaseUrl: schema.url, databasePoolSize: 2, sqliteSynchronous: 'normal' });
       await storage.accounts.add({ username: 'alice', password: 'pw' });
       await storage.close();
       const again = await openPostgresStorage(schema.url);
@@ -37,5 +38,15 @@ describe('openStorage', () => {
     } finally {
       await schema.drop();
     }
+  });
+
+  it('takes its options from the environment through loadStorageConfig: an empty DATABASE_URL means SQLite', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'auth-open-'));
+    dirs.push(dir);
+    const options = loadStorageConfig({ DATA_DIR: dir, DATABASE_URL: '' });
+    expect(options).toEqual({ dataDir: dir, databaseUrl: undefined, databasePoolSize: 10, sqliteSynchronous: 'normal' });
+    const storage = await openStorage(options);
+    await storage.close();
+    expect(existsSync(join(dir, 'auth.db'))).toBe(true);
   });
 });

@@ -2,26 +2,28 @@ import { openPostgresStorage } from './postgres-store.ts';
 import { openSqliteStorage } from './sqlite-store.ts';
 import type { Storage } from './store.ts';
 
+/** Where accounts, grants and tokens live: read from the environment by config.ts (loadConfig, loadStorageConfig). */
+export interface StorageOptions {
+  /** DATA_DIR, absolute: the SQLite database when databaseUrl is unset. */
+  dataDir: string;
+  /** DATABASE_URL: postgres://… selects PostgreSQL. */
+  databaseUrl: string | undefined;
+  /** DATABASE_POOL_SIZE: PostgreSQL connections of this process. */
+  databasePoolSize: number;
+  /** AUTH_SQLITE_SYNCHRONOUS: SQLite durability. */
+  sqliteSynchronous: 'normal' | 'full';
+}
+
 /**
- * Opens the store the environment asks for: PostgreSQL when DATABASE_URL is set (pool of
- * DATABASE_POOL_SIZE connections, default 10), otherwise SQLite in DATA_DIR (default ./data).
- * Async because a PostgreSQL store must connect and migrate first.
+ * Opens the store the configuration asks for: PostgreSQL when databaseUrl is set, otherwise SQLite
+ * in dataDir. Async because a PostgreSQL store must connect and migrate first.
  *
  * @example
- * const storage = await openStorage(process.env);
+ * const storage = await openStorage(loadConfig(process.env), { onError: (e) => log.warn(e) });
  */
-export async function openStorage(
-  env: Record<string, string | undefined>,
-  options: { onError?: (error: Error) => void } = {},
-): Promise<Storage> {
-  if (env.DATABASE_URL) {
-    const poolSize = Number(env.DATABASE_POOL_SIZE);
-    return openPostgresStorage(env.DATABASE_URL, {
-      poolSize: Number.isInteger(poolSize) && poolSize > 0 ? poolSize : undefined,
-      onError: options.onError,
-    });
+export async function openStorage(storage: StorageOptions, options: { onError?: (error: Error) => void } = {}): Promise<Storage> {
+  if (storage.databaseUrl) {
+    return openPostgresStorage(storage.databaseUrl, { poolSize: storage.databasePoolSize, onError: options.onError });
   }
-  return openSqliteStorage(env.DATA_DIR || './data', {
-    synchronous: env.AUTH_SQLITE_SYNCHRONOUS?.toLowerCase() === 'full' ? 'FULL' : 'NORMAL',
-  });
+  return openSqliteStorage(storage.dataDir, { synchronous: storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
 }

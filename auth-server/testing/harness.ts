@@ -68,7 +68,7 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
     ...(schema ? { DATABASE_URL: schema.url } : {}),
     ...env,
   });
-  const storage = await openStorage({ DATA_DIR: config.dataDir, DATABASE_URL: config.databaseUrl, DATABASE_POOL_SIZE: String(config.databasePoolSize), AUTH_SQLITE_SYNCHRONOUS: config.sqliteSynchronous });
+  const storage = await openStorage(config);
   const keys = await loadOrCreateKeys(config.keysDir);
   const { app, provider } = createAuthServer({ config, storage, keys, logger });
   await provisionResourceServerClient(provider, storage.models, config, logger);

@@ -81,6 +81,12 @@ export interface ToolRegistry {
   tools: readonly ToolDefinition[];
   /** Every scope some tool requires, in first-seen order (the PRM's scopes_supported). */
   scopes: readonly string[];
+  /**
+   * What any signed-in user can use: the scopes of the tools that need no role (never
+   * offline_access). A 401 challenges for these, so a plain client asks for what every user can
+   * get; tools behind a role are reached by step-up (403 insufficient_scope names their scope).
+   */
+  basicScopes: readonly string[];
   /** Scopes needed to call `name`; undefined for an unknown tool (the SDK answers that). */
   scopesFor(name: string): readonly string[] | undefined;
   /** A fresh McpServer with every tool registered. */
@@ -92,6 +98,9 @@ export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegist
   return {
     tools,
     scopes: [...new Set(tools.flatMap((tool) => tool.requiredScopes))],
+    basicScopes: [...new Set(tools.filter((tool) => tool.requiredRoles.length === 0).flatMap((tool) => tool.requiredScopes))].filter(
+      (scope) => scope !== 'offline_access',
+    ),
     scopesFor: (name) => byName.get(name)?.requiredScopes,
     registerAll(server) {
       for (const tool of tools) tool.register(server);
