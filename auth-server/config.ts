@@ -64,8 +64,12 @@ const scopeList = (fallback: string) =>
 /** The auth server's own (OpenID Connect) scopes: never a resource's. */
 const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 
-const schema = z
-  .object({
+/**
+ * Every environment variable the auth server reads, with its default and a comment: the object
+ * before any cross-field check. The README's configuration table is checked against its keys
+ * (config-table.test.ts), and the CLIs pick their few fields from it.
+ */
+export const authServerEnv = z.object({
     /** Port the auth server listens on. */
     AUTH_PORT: port(3000),
     /** Interface to bind (default: all). */
@@ -145,7 +149,9 @@ const schema = z
     AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
     /** The window those failures are counted in, in seconds; the lock ends with it. */
     AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
-  })
+  });
+
+const schema = authServerEnv
   .superRefine((env, ctx) => {
     if ((env.RS_CLIENT_ID === undefined) !== (env.RS_CLIENT_SECRET === undefined)) {
       ctx.addIssue({ code: 'custom', path: [env.RS_CLIENT_ID ? 'RS_CLIENT_SECRET' : 'RS_CLIENT_ID'], message: 'RS_CLIENT_ID and RS_CLIENT_SECRET go together: set both or neither' });
@@ -238,12 +244,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
   if (!parsed.success) throw ConfigError.fromZod(parsed.error);
   return parsed.data;
 }
-
-/**
- * Every environment variable the auth server reads: the object schema before its transform. The
- * README's configuration table is checked against its keys (config-table.test.ts).
- */
-export const authServerEnv = schema.in;
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });
 const keysEnv = authServerEnv.pick({ KEYS_DIR: true });
