@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
+import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
@@ -51,8 +52,12 @@ const schema = z
   .object({
     /** Port the auth server listens on. */
     AUTH_PORT: port(3000),
-    /** Interface to bind (default: all). */
-    AUTH_HOST: z.string().optional(),
+    /**
+     * Address to bind. Default: loopback only (127.0.0.1 and ::1) outside production, because a
+     * development server has a demo admin and open registration; every interface in production.
+     * 0.0.0.0 opens a development server to the network (containers need it).
+     */
+    AUTH_HOST: z.string().trim().optional(),
     /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
     AUTH_ISSUER: issuerUrl.optional(),
     NODE_ENV: nodeEnv,
@@ -125,7 +130,7 @@ const schema = z
     }));
     return {
       port: env.AUTH_PORT,
-      host: env.AUTH_HOST,
+      host: env.AUTH_HOST ?? (production ? undefined : LOOPBACK),
       issuer,
       production,
       nodeEnv: env.NODE_ENV,

@@ -46,7 +46,7 @@ export async function startResourceServer(env: Record<string, string>, options: 
       await resourceServer.close();
       // Tests end with nothing in flight; lingering keep-alive sockets of the SDK clients would
       // otherwise hold the close for seconds.
-      http.server.closeAllConnections();
+      http.closeAllConnections();
       await stopped;
     },
   };
