@@ -16,6 +16,7 @@ import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
+import { untrustedProxyWarning, warnAboutProxyTrust } from './proxy-trust.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
@@ -83,7 +84,9 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.keys = keys.cookieKeys;
   app.silent = true;
   const metrics = authMetrics(provider);
+  warnAboutProxyTrust(config, logger);
   app.use(errorBoundary(logger));
+  app.use(untrustedProxyWarning(config, logger));
   app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
