@@ -10,9 +10,10 @@ import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
 import { findAccountFor } from './accounts/claims.ts';
 import type { AuthServerConfig } from './config.ts';
-import { createPages, VIEWS_DIR } from './interactions/pages.ts';
+import { createPages, VIEWS_DIR, type Pages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
+import { landingPage } from './landing-page.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
@@ -90,7 +91,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
-  app.use(ownRoutes(prefix, config).routes());
+  app.use(ownRoutes(prefix, config, pages).routes());
 
   const route = (name: string) => `${prefix}${name}`;
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
@@ -115,9 +116,11 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   return { app, provider, metrics };
 }
 
-/** Health, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
-function ownRoutes(prefix: string, config: AuthServerConfig): Router {
+/** Health, the landing page, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
+function ownRoutes(prefix: string, config: AuthServerConfig, pages: Pages): Router {
   const router = new Router();
+  const landing = landingPage(config, pages);
+  for (const path of new Set([prefix || '/', `${prefix}/`])) router.get(path, landing);
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok', issuer: config.issuer };
