@@ -74,7 +74,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
   keepClientsThatGetTokens(provider, storage.models);
-  auditEvents(provider, audit);
+  auditEvents(provider, audit, storage.accounts);
 
   const app = new Koa();
   app.proxy = config.trustProxy;
