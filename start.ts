@@ -21,6 +21,7 @@ import { demoAccountLines, isDemoAccountHint, parseDemoAccount } from './auth-se
 import { ConfigError } from './common/config-error.ts';
 import { isHealthy } from './common/health.ts';
 import { unknownSettings } from './common/unknown-env.ts';
+import { LOOPBACK, portInUse } from './common/http-server.ts';
 import { loadConfig as loadResourceConfig } from './resource-server/config.ts';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
@@ -50,6 +51,8 @@ interface Server {
   exited?: { code: number | null; signal: NodeJS.Signals | null };
 }
 
+type Configuration = ReturnType<typeof readConfiguration>;
+
 /** Both servers' configurations; when either is invalid, every problem of both at once, then exit 1. */
 function readConfiguration(env: NodeJS.ProcessEnv) {
   const problems: string[] = [];
@@ -74,17 +77,52 @@ function readConfiguration(env: NodeJS.ProcessEnv) {
 
 /** Where a server bound to `host` can be reached from this machine. */
 function localUrl(host: string | undefined, port: number, path: string): string {
-  const shown = !host || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const shown = !host || host === '0.0.0.0' || host === '::' || host === LOOPBACK ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${shown}:${port}${path}`;
 }
 
-function banner(mcpUrl: string, issuer: string, demo: { username: string; password: string } | undefined): string {
+/**
+ * Where both servers accept connections, for the banner: loopback by default, so a development
+ * stack with its demo admin never reaches the network unless asked to.
+ */
+function whereItListens(config: Configuration): string {
+  const describe = (host: string | undefined) =>
+    host === LOOPBACK ? 'this machine only (127.0.0.1, ::1)' : !host || host === '0.0.0.0' || host === '::' ? 'every network interface' : host;
+  const auth = describe(config.auth.host);
+  const resource = describe(config.resource.host);
+  const where = auth === resource ? auth : `auth server ${auth}, resource server ${resource}`;
+  const hint = config.auth.host === LOOPBACK && config.resource.host === LOOPBACK ? '  (AUTH_HOST/RS_HOST=0.0.0.0 opens it up)' : '';
+  return `    Listening on:    ${where}${hint}`;
+}
+
+/**
+ * Refuses to start when a port is taken, before starting anything: otherwise a second
+ * `npm start` finds the first instance's /healthz answering, prints "ready", and only then
+ * shows a server failing. One line: which port, and how to pick others.
+ */
+async function exitIfPortsTaken(config: Configuration, env: NodeJS.ProcessEnv): Promise<void> {
+  const taken: string[] = [];
+  if (config.auth.port !== 0 && (await portInUse(config.auth.port, config.auth.host))) taken.push(`port ${config.auth.port} (auth server, AUTH_PORT)`);
+  if (config.resource.port !== 0 && (await portInUse(config.resource.port, config.resource.host))) taken.push(`port ${config.resource.port} (resource server, RS_PORT)`);
+  if (taken.length === 0) return;
+  const fixedUrls = [env.AUTH_ISSUER && 'AUTH_ISSUER', env.RS_RESOURCE_URL && 'RS_RESOURCE_URL'].filter(Boolean);
+  process.stderr.write(
+    `start: ${taken.join(' and ')} ${taken.length > 1 ? 'are' : 'is'} already in use (is mcp-oauth-stack already running?); ` +
+      `stop it, or pick free ports, e.g. AUTH_PORT=3100 RS_PORT=3101 npm start` +
+      (fixedUrls.length ? ` (and change ${fixedUrls.join(' and ')} to match)` : '') +
+      '\n',
+  );
+  process.exit(1);
+}
+
+function banner(mcpUrl: string, issuer: string, demo: { username: string; password: string } | undefined, listening: string): string {
   const lines = [
     '',
     '  mcp-oauth-stack is ready (development)',
     '',
     `    MCP server URL:  ${mcpUrl}    <- paste this into your MCP client`,
     `    Issuer:          ${issuer}`,
+    listening,
     '',
   ];
   if (demo) {
@@ -119,6 +157,8 @@ if (!env.RS_CLIENT_ID && !env.RS_CLIENT_SECRET) {
 if (config.resource.issuer !== config.auth.issuer) {
   process.stderr.write(`start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`);
 }
+
+await exitIfPortsTaken(config, env);
 
 const servers: Server[] = [
   { name: 'auth-server', entry: 'auth-server/main.ts', healthUrl: localUrl(config.auth.host, config.auth.port, '/healthz') },
@@ -237,6 +277,6 @@ while (pending.size > 0 && !stopping) {
 const demoDeadline = Date.now() + DEMO_GRACE_MS;
 while (!demo && !stopping && Date.now() < demoDeadline) await new Promise((resolve) => setTimeout(resolve, 25));
 if (!stopping) {
-  process.stdout.write(banner(config.resource.resourceUrl, config.auth.issuer, demo));
+  process.stdout.write(banner(config.resource.resourceUrl, config.auth.issuer, demo, whereItListens(config)));
   bannerShown = true;
 }

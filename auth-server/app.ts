@@ -10,14 +10,16 @@ import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
 import { findAccountFor } from './accounts/claims.ts';
 import type { AuthServerConfig } from './config.ts';
-import { createPages, VIEWS_DIR } from './interactions/pages.ts';
+import { createPages, VIEWS_DIR, type Pages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
+import { landingPage } from './landing-page.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { issuerUrls } from './provider/issuer-urls.ts';
 import { metadataCaching } from './provider/metadata-caching.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
+import { untrustedProxyWarning, warnAboutProxyTrust } from './proxy-trust.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
@@ -76,7 +78,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
   keepClientsThatGetTokens(provider, storage.models);
-  auditEvents(provider, audit);
+  auditEvents(provider, audit, storage.accounts);
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -87,13 +89,15 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.keys = keys.cookieKeys;
   app.silent = true;
   const metrics = authMetrics(provider);
+  warnAboutProxyTrust(config, logger);
   app.use(errorBoundary(logger));
   // Before anything reads the request's URL: absolute URLs come from the issuer, never from Host.
   app.use(issuerUrls(config.issuer));
+  app.use(untrustedProxyWarning(config, logger));
   app.use(metrics.http(authRouteOf));
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
-  app.use(ownRoutes(prefix, config).routes());
+  app.use(ownRoutes(prefix, config, pages).routes());
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
@@ -121,9 +125,11 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   return { app, provider, metrics };
 }
 
-/** Health, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
-function ownRoutes(prefix: string, config: AuthServerConfig): Router {
+/** Health, the landing page, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
+function ownRoutes(prefix: string, config: AuthServerConfig, pages: Pages): Router {
   const router = new Router();
+  const landing = landingPage(config, pages);
+  for (const path of new Set([prefix || '/', `${prefix}/`])) router.get(path, landing);
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: 'ok', issuer: config.issuer };

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
+import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { looksLikeAccountId } from './accounts/new-account.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
@@ -72,8 +73,12 @@ const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
 export const authServerEnv = z.object({
     /** Port the auth server listens on. */
     AUTH_PORT: port(3000),
-    /** Interface to bind (default: all). */
-    AUTH_HOST: z.string().optional(),
+    /**
+     * Address to bind. Default: loopback only (127.0.0.1 and ::1) outside production, because a
+     * development server has a demo admin and open registration; every interface in production.
+     * 0.0.0.0 opens a development server to the network (containers need it).
+     */
+    AUTH_HOST: z.string().trim().optional(),
     /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
     AUTH_ISSUER: issuerUrl.optional(),
     NODE_ENV: nodeEnv,
@@ -174,7 +179,7 @@ const schema = authServerEnv
     }));
     return {
       port: env.AUTH_PORT,
-      host: env.AUTH_HOST,
+      host: env.AUTH_HOST ?? (production ? undefined : LOOPBACK),
       issuer,
       production,
       nodeEnv: env.NODE_ENV,

@@ -3,6 +3,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { answers, nonLoopbackHost } from '../common/testing/non-loopback.ts';
 import { parseDemoAccount } from './demo-user.ts';
 import { freePort } from './testing/harness.ts';
 
@@ -13,9 +15,12 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Runs `node auth-server/main.ts` until it is healthy (or exits), then SIGTERMs it. */
-async function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; healthy: boolean }> {
-  const port = await freePort();
+/** Runs `node auth-server/main.ts` until it is healthy (or exits), runs `whileUp`, then SIGTERMs it. */
+async function run(
+  env: Record<string, string>,
+  whileUp?: (port: number) => Promise<void>,
+): Promise<{ code: number | null; stdout: string; stderr: string; healthy: boolean }> {
+  const port = env.AUTH_PORT ? Number(env.AUTH_PORT) : await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), AUTH_PORT: String(port), LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,7 +36,11 @@ async function run(env: Record<string, string>): Promise<{ code: number | null; 
     if (healthy) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (child.exitCode === null) child.kill('SIGTERM');
+  try {
+    if (healthy) await whileUp?.(port);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  }
   return { code: await exited, stdout, stderr, healthy };
 }
 
@@ -78,5 +87,41 @@ describe('npm run auth-server', () => {
     expect(result.stderr).toContain('LOG_FORMAT: must be json or pretty');
     expect(result.stderr).toContain('auth-server: warning: AUTH_SESION_TTL is not a setting of either server and is ignored; did you mean AUTH_SESSION_TTL?');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('in development listens on loopback only: not reachable at a non-loopback address of this machine', async () => {
+    const outside = nonLoopbackHost();
+    const result = await run({}, async (port) => {
+      expect(await answers('127.0.0.1', port)).toBe(true);
+      if (outside) expect(await answers(outside, port), `not reachable at ${outside}`).toBe(false);
+    });
+    expect(result.healthy).toBe(true);
+    const ready = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'auth server ready');
+    expect(ready.listening_on[0]).toBe('127.0.0.1');
+    expect(ready.listening_on.every((a: string) => a === '127.0.0.1' || a === '::1')).toBe(true);
+  });
+
+  it('with AUTH_HOST=0.0.0.0 it is reachable beyond loopback', async () => {
+    const outside = nonLoopbackHost();
+    const result = await run({ AUTH_HOST: '0.0.0.0' }, async (port) => {
+      if (outside && !outside.startsWith('[')) expect(await answers(outside, port), `reachable at ${outside}`).toBe(true);
+    });
+    expect(result.healthy).toBe(true);
+    expect(result.stdout).toContain('"listening_on":["0.0.0.0"]');
+  });
+
+  it('a taken port ends the start with one line naming the port and AUTH_PORT, no stack trace', async () => {
+    const port = await freePort();
+    // Hangs up at once, so the health probe fails fast instead of waiting on it.
+    const blocker = createServer((socket) => socket.destroy());
+    await new Promise<void>((done) => blocker.listen(port, '127.0.0.1', done));
+    try {
+      const result = await run({ AUTH_PORT: String(port) });
+      expect(result.healthy).toBe(false);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(`auth-server: port ${port} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with AUTH_PORT=<port>\n`);
+    } finally {
+      blocker.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { ConfigError } from '../common/config-error.ts';
-import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { listen, onShutdownSignal, PortInUseError, portVariable } from '../common/http-server.ts';
 import { metricsApp } from '../common/metrics.ts';
 import { createLogger, prettyLogs } from '../common/logger.ts';
 import { unknownSettings } from '../common/unknown-env.ts';
@@ -37,11 +37,12 @@ async function main(): Promise<void> {
     }
   }
 
-  const server = await listen(app, config.port, config.host);
-  const metricsServer = config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host);
+  const server = await listen(app, config.port, config.host).catch(portVariable('AUTH_PORT'));
+  const metricsServer =
+    config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host).catch(portVariable('AUTH_METRICS_PORT'));
   if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 
-  logger.info({ issuer: config.issuer, url: server.url, resources: config.resources.map((r) => r.url) }, 'auth server ready');
+  logger.info({ issuer: config.issuer, url: server.url, listening_on: server.addresses, resources: config.resources.map((r) => r.url) }, 'auth server ready');
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await server.close();
@@ -52,7 +53,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  // A person's mistake gets one line; only our bugs get a stack trace.
+  if (error instanceof ConfigError || error instanceof PortInUseError) {
     process.stderr.write(`auth-server: ${error.message}\n`);
     // A misspelt variable is a likely cause; the logger that would warn about it never started.
     for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);

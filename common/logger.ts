@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
 
 /**
  * Paths that must never reach a log line. pino's redaction is path based, so list every
@@ -36,8 +37,24 @@ export interface LoggerConfig {
   pretty: boolean;
 }
 
+/** Marks a logger (and its children, which pino derives by prototype) as writing for a person. */
+const PRETTY = Symbol('pretty');
+
 /**
- * One logger per server process.
+ * pino-pretty for a person at a terminal: one line per record (only an error's stack takes more),
+ * so a sign-in reads as a short list of lines rather than a hundred.
+ */
+const PRETTY_OPTIONS: { translateTime: string; ignore: string; singleLine: boolean; errorLikeObjectKeys: string[] } = {
+  translateTime: 'HH:MM:ss.l',
+  ignore: 'pid,hostname',
+  singleLine: true,
+  // Only real errors (`err`) get a multi-line stack; our `error` fields are OAuth error codes.
+  errorLikeObjectKeys: ['err'],
+};
+
+/**
+ * One logger per server process. With a `destination`, pretty output is written to it in
+ * process (tests); without, through pino-pretty's worker to stdout.
  *
  * @example
  * const log = createLogger({ name: 'auth-server', level: 'info', pretty: process.stdout.isTTY });
@@ -50,16 +67,21 @@ export function createLogger(config: LoggerConfig, destination?: NodeJS.Writable
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { name: config.name },
   };
-  if (config.pretty && !destination) {
-    return pino({
-      ...options,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
-      },
-    });
+  let logger: Logger;
+  if (config.pretty && destination) {
+    logger = pino(options, pinoPretty({ ...PRETTY_OPTIONS, colorize: false, destination, sync: true }));
+  } else if (config.pretty) {
+    logger = pino({ ...options, transport: { target: 'pino-pretty', options: { ...PRETTY_OPTIONS, colorize: true } } });
+  } else {
+    return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
   }
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  Object.defineProperty(logger, PRETTY, { value: true });
+  return logger;
+}
+
+/** Whether `log` writes for a person (pretty) rather than for a log pipeline (JSON). */
+export function isPretty(log: Logger): boolean {
+  return (log as Logger & { [PRETTY]?: boolean })[PRETTY] === true;
 }
 
 /**

@@ -1,14 +1,17 @@
 import type { Middleware } from 'koa';
-import type { Logger } from './logger.ts';
+import { isPretty, type Logger } from './logger.ts';
 
 /**
  * One log line per request: method, path (never the query: it can carry codes and hints),
- * status, duration. Health checks log at debug so they don't drown the rest.
+ * status, duration, and the client when oidc-provider identified one. Health checks log at debug
+ * so they don't drown the rest. For a person (pretty) the line reads `GET /token 200 12.3 ms
+ * client=…` and the rest (ip) goes to debug; for a log pipeline (JSON) every field is on the line.
  *
  * @example
  * app.use(requestLog(log));
  */
 export function requestLog(log: Logger): Middleware {
+  const pretty = isPretty(log);
   return async (ctx, next) => {
     const start = performance.now();
     // Read now: after a refused body the socket may be gone, and Koa's ctx.ip would then throw.
@@ -16,15 +19,22 @@ export function requestLog(log: Logger): Middleware {
     try {
       await next();
     } finally {
+      const clientId = (ctx as typeof ctx & { oidc?: { client?: { clientId?: string } } }).oidc?.client?.clientId;
       const fields = {
         method: ctx.method,
         path: ctx.path,
         status: ctx.status,
         ms: Math.round((performance.now() - start) * 10) / 10,
         ip,
+        ...(clientId ? { client_id: clientId } : {}),
       };
       const level = ctx.path === '/healthz' ? 'debug' : ctx.status >= 500 ? 'error' : 'info';
-      log[level](fields, 'request');
+      if (pretty) {
+        log[level](`${fields.method} ${fields.path} ${fields.status} ${fields.ms} ms${clientId ? ` client=${clientId}` : ''}`);
+        log.debug(fields, 'request details');
+      } else {
+        log[level](fields, 'request');
+      }
     }
   };
 }

@@ -9,6 +9,7 @@ import { ROOT } from './local-compose.ts';
 import { demoAccountLines, parseDemoAccount } from '../auth-server/demo-user.ts';
 import { isHealthy } from '../common/health.ts';
 import { freePort } from '../common/free-port.ts';
+import { answers, nonLoopbackHost } from '../common/testing/non-loopback.ts';
 
 interface Run {
   child: ChildProcess;
@@ -172,18 +173,42 @@ describe('npm start', { timeout: 45_000 }, () => {
     await until(() => servers.every((pid) => !isAlive(pid)), 'both server processes to exit', 10_000);
   });
 
-  it('a server that cannot start (port taken) fails the whole command, with the reason', async () => {
+  it('a taken port stops npm start before anything starts: one line naming the port and AUTH_PORT/RS_PORT, no stack trace', async () => {
     const rsPort = await freePort();
     const blocker = createServer();
     await new Promise<void>((done) => blocker.listen(rsPort, '127.0.0.1', done));
     blockers.push(blocker);
     const run = await start(undefined, { RS_PORT: String(rsPort) });
-    const code = await run.exited;
-    expect(code).not.toBe(0);
-    expect(run.err()).toContain('EADDRINUSE');
-    expect(run.err()).toContain('start: resource-server exited (code 1); stopping auth-server');
+    expect(await run.exited).toBe(1);
+    expect(run.err()).toBe(
+      `start: port ${rsPort} (resource server, RS_PORT) is already in use (is mcp-oauth-stack already running?); stop it, or pick free ports, e.g. AUTH_PORT=3100 RS_PORT=3101 npm start\n`,
+    );
     expect(run.out()).not.toContain('mcp-oauth-stack is ready');
-    expect(await healthy(run.authPort)).toBe(false);
+    expect(await healthy(run.authPort), 'the auth server never started').toBe(false);
+  });
+
+  it('a second npm start while the first runs says the ports are taken and never prints "ready"', async () => {
+    const first = await start();
+    await ready(first);
+    const second = await start(first);
+    expect(await second.exited).toBe(1);
+    expect(second.err()).toBe(
+      `start: port ${first.authPort} (auth server, AUTH_PORT) and port ${first.rsPort} (resource server, RS_PORT) are already in use (is mcp-oauth-stack already running?); stop it, or pick free ports, e.g. AUTH_PORT=3100 RS_PORT=3101 npm start\n`,
+    );
+    expect(second.out()).toBe('');
+    expect(await healthy(first.authPort), 'the first stack keeps running').toBe(true);
+  });
+
+  it('by default listens on this machine only, and the banner says so', async () => {
+    const run = await start(undefined, { AUTH_HOST: '', RS_HOST: '' });
+    await ready(run);
+    expect(run.out()).toContain('    Listening on:    this machine only (127.0.0.1, ::1)  (AUTH_HOST/RS_HOST=0.0.0.0 opens it up)\n');
+    const outside = nonLoopbackHost();
+    if (outside) {
+      expect(await answers(outside, run.authPort), `auth server not reachable at ${outside}`).toBe(false);
+      expect(await answers(outside, run.rsPort), `resource server not reachable at ${outside}`).toBe(false);
+    }
+    expect(await healthy(run.rsPort)).toBe(true);
   });
 
   it('provisions the resource server\'s client once into KEYS_DIR (0600) and the auth server accepts it; an env pair wins', async () => {
@@ -283,4 +308,21 @@ describe('npm run auth-server / npm run resource-server', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a taken port ends npm run resource-server with one line naming RS_PORT, no stack trace', async () => {
+    const rsPort = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(rsPort, '127.0.0.1', done));
+    blockers.push(blocker);
+    const child = spawn('npm', ['run', '--silent', 'resource-server'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, RS_PORT: String(rsPort), LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (chunk) => (err += chunk));
+    const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+    expect(code).toBe(1);
+    expect(err).toBe(`resource-server: port ${rsPort} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with RS_PORT=<port>\n`);
+  }, 30_000);
 });

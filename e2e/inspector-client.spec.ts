@@ -5,13 +5,15 @@ import { connect, TestOAuthProvider } from './mcp-client.ts';
 import { startStack, type Stack } from './stack.ts';
 
 /**
- * What MCP Inspector registers (client/src/lib/auth.ts, InspectorOAuthClientProvider): its UI
- * origin's callback and debug callback, a public client (no secret), and an empty scope when it
- * has none saved.
+ * What MCP Inspector 2.x registers (core/auth/providers.ts, BaseOAuthClientProvider): discovery,
+ * registration and the token exchange run in its Node backend, as they do here in the test
+ * process (no browser, so no Origin and no CORS); one redirect URI, its UI origin on 127.0.0.1
+ * (not localhost); a public client (`none`); an empty scope when it has none saved. Only the
+ * sign-in itself happens in the browser.
  */
-const INSPECTOR_REDIRECT = 'http://localhost:6274/oauth/callback';
+const INSPECTOR_REDIRECT = 'http://127.0.0.1:6274/oauth/callback';
 const INSPECTOR_METADATA = {
-  redirect_uris: [INSPECTOR_REDIRECT, 'http://localhost:6274/oauth/callback/debug'],
+  redirect_uris: [INSPECTOR_REDIRECT],
   token_endpoint_auth_method: 'none',
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
@@ -28,7 +30,7 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
-test('a client registered the way MCP Inspector registers (localhost:6274 callback, auth method none) logs in, calls tools and refreshes', async ({ page }) => {
+test('a client registered the way MCP Inspector 2.x registers (from its Node backend, 127.0.0.1:6274 callback, auth method none) logs in, calls tools and refreshes', async ({ page }) => {
   const user = new UserAtBrowser(page);
   const provider = new TestOAuthProvider({
     redirectUrl: INSPECTOR_REDIRECT,
@@ -38,7 +40,7 @@ test('a client registered the way MCP Inspector registers (localhost:6274 callba
   const authorize = user.authorizer(INSPECTOR_REDIRECT, async (u) => {
     await u.signIn(stack.demo);
     await expect(page.getByText('MCP Inspector')).toBeVisible();
-    await expect(page.getByText('localhost:6274')).toBeVisible();
+    await expect(page.getByText('127.0.0.1:6274')).toBeVisible();
     await u.allow();
   });
 

@@ -120,7 +120,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     ctx.set('WWW-Authenticate', challengeHeader(full));
     ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
     const event = status === 403 ? 'step_up.required' : challenge.error ? 'token.rejected' : 'token.missing';
-    log.warn(
+    // No token at all is every client's normal first request (the challenge starts its sign-in): info, not warn.
+    log[event === 'token.missing' ? 'info' : 'warn'](
       { audit: true, event, path: ctx.path, status, error: challenge.error, reason: challenge.description, scope: challenge.scope, sub: caller?.extra?.sub, client_id: caller?.clientId, ip: ctx.ip },
       'mcp request refused',
     );

@@ -27,9 +27,10 @@ describe('resource server audit log', () => {
     await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'admin_report', arguments: {} } }, `Bearer ${good}`);
 
     const lines = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.find((l) => l.event === 'token.missing')).toMatchObject({ status: 401, ip: '127.0.0.1' });
-    expect(lines.find((l) => l.event === 'token.rejected')).toMatchObject({ status: 401, error: 'invalid_token', reason: 'token expired' });
-    expect(lines.find((l) => l.event === 'step_up.required')).toMatchObject({ status: 403, scope: 'mcp:tools mcp:admin', sub: 'user-42', client_id: 'client-7' });
+    // pino levels: 30 info, 40 warn. A missing token is every client's expected first request.
+    expect(lines.find((l) => l.event === 'token.missing')).toMatchObject({ level: 30, status: 401, ip: '127.0.0.1' });
+    expect(lines.find((l) => l.event === 'token.rejected')).toMatchObject({ level: 40, status: 401, error: 'invalid_token', reason: 'token expired' });
+    expect(lines.find((l) => l.event === 'step_up.required')).toMatchObject({ level: 40, status: 403, scope: 'mcp:tools mcp:admin', sub: 'user-42', client_id: 'client-7' });
     expect(lines.find((l) => l.msg === 'mcp request')).toMatchObject({ sub: 'user-42', client_id: 'client-7' });
     const everything = server.logs.join('\n');
     for (const token of [good, expired]) expect(everything).not.toContain(token);

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/config-error.ts';
+import { LOOPBACK } from '../common/http-server.ts';
 import { loadConfig } from './config.ts';
 import { startTestIssuer } from './testing/test-issuer.ts';
 import { INITIALIZE, MCP_POST_HEADERS, startResourceServer } from './testing/test-server.ts';
@@ -87,6 +88,21 @@ describe('issuer spelling', () => {
     const env = { AUTH_ISSUER: 'http://localhost:4140/' };
     expect(loadConfig(env).issuer).toBe('http://localhost:4140');
     expect(loadConfig(env).issuer).toBe(loadAuthConfig(env).issuer);
+  });
+
+  it('binds loopback only outside production, every interface in production, and RS_HOST/AUTH_HOST when set (both servers)', async () => {
+    const { loadConfig: loadAuthConfig } = await import('../auth-server/config.ts');
+    for (const NODE_ENV of [undefined, 'development', 'test'] as const) {
+      const env = NODE_ENV ? { NODE_ENV } : {};
+      expect(loadConfig(env).host, NODE_ENV).toBe(LOOPBACK);
+      expect(loadAuthConfig(env).host, NODE_ENV).toBe(LOOPBACK);
+    }
+    const production = { NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'https://mcp.example/mcp' };
+    expect(loadConfig(production).host).toBeUndefined();
+    expect(loadAuthConfig(production).host).toBeUndefined();
+    expect(loadConfig({ RS_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadAuthConfig({ AUTH_HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, RS_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
   });
 });
 

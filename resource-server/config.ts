@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
+import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { Secret } from './secret.ts';
 
@@ -10,7 +11,11 @@ import { Secret } from './secret.ts';
 export interface ResourceServerConfig {
   /** RS_PORT (3001): TCP port to listen on; 0 picks a free one (tests). */
   port: number;
-  /** RS_HOST (unset = all interfaces): bind address, e.g. 127.0.0.1 to stay on loopback. */
+  /**
+   * RS_HOST: bind address. Default: loopback only (127.0.0.1 and ::1, `localhost`) outside
+   * production, so MCP_AUTH_DISABLED or a development setup never reaches the network by accident;
+   * every interface (undefined) in production. 0.0.0.0 opens it up (containers need it).
+   */
   host: string | undefined;
   /**
    * RS_RESOURCE_URL (http://localhost:$RS_PORT/mcp): the public URL of the MCP endpoint. It is the
@@ -170,7 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.RS_PORT,
-    host: e.RS_HOST,
+    host: e.RS_HOST ?? (e.NODE_ENV === 'production' ? undefined : LOOPBACK),
     resourceUrl,
     issuer: e.AUTH_ISSUER ?? `http://localhost:${e.AUTH_PORT}`,
     jwksUrl: e.AUTH_JWKS_URL,

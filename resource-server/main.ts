@@ -1,7 +1,7 @@
 import { createLogger, prettyLogs } from '../common/logger.ts';
 import { unknownSettings } from '../common/unknown-env.ts';
 import { ConfigError } from '../common/config-error.ts';
-import { listen, onShutdownSignal } from '../common/http-server.ts';
+import { listen, onShutdownSignal, PortInUseError, portVariable, type RunningServer } from '../common/http-server.ts';
 import { metricsApp } from '../common/metrics.ts';
 import { createResourceServer } from './app.ts';
 import { loadConfig } from './config.ts';
@@ -21,11 +21,20 @@ try {
 const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
 for (const unknown of unknownSettings(process.env)) log.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
 const resourceServer = createResourceServer(config, { logger: log });
-const http = await listen(resourceServer.app, config.port, config.host);
-const metricsServer = config.metricsPort === undefined ? undefined : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host);
+let http: RunningServer;
+let metricsServer: RunningServer | undefined;
+try {
+  http = await listen(resourceServer.app, config.port, config.host).catch(portVariable('RS_PORT'));
+  metricsServer = config.metricsPort === undefined ? undefined : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host).catch(portVariable('RS_METRICS_PORT'));
+} catch (error) {
+  // A taken port is a person's situation, not our bug: one line, no stack trace.
+  if (!(error instanceof PortInUseError)) throw error;
+  console.error(`resource-server: ${error.message}`);
+  process.exit(1);
+}
 if (metricsServer) log.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 log.info(
-  { mcp: config.resourceUrl, listening: http.url, issuer: config.issuer, stateless: config.stateless },
+  { mcp: config.resourceUrl, listening: http.url, listening_on: http.addresses, issuer: config.issuer, stateless: config.stateless },
   `MCP endpoint ready at ${config.resourceUrl}`,
 );
 
@@ -36,7 +45,7 @@ onShutdownSignal(async (signal) => {
   await resourceServer.close();
   // Ended SSE streams leave keep-alive sockets idle only now: close them too.
   await new Promise((resolve) => setImmediate(resolve));
-  http.server.closeIdleConnections();
+  http.closeIdleConnections();
   await stopped;
   await metricsServer?.close();
   log.flush();

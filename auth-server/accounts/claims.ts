@@ -18,6 +18,8 @@ export function findAccountFor(accounts: AccountStore): FindAccount {
     if (!account || account.disabledAt !== null) return undefined;
     return {
       accountId: account.id,
+      // Not a claim: audit lines name the user by it (provider/audit-events.ts).
+      username: account.username,
       async claims() {
         return {
           sub: account.id,

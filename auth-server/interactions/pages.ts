@@ -62,6 +62,7 @@ function titleOf(view: string): string {
     logout: 'Sign out',
     'logout-success': 'Signed out',
     error: 'Error',
+    home: 'Authorization server',
   };
   return titles[view] ?? 'MCP OAuth';
 }

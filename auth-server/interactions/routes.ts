@@ -110,6 +110,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     });
   }
 
+  /** For audit lines: a `sub` is a random id, the username is what a person recognises. */
+  async function usernameOf(sub: string | undefined): Promise<string | undefined> {
+    return sub ? (await accounts.findById(sub).catch(() => undefined))?.username : undefined;
+  }
+
   /** Loads the client of the interaction for display (CIMD clients are fetched through the cache). */
   async function withClient(ctx: Context, details: Details) {
     ctx.state.client = await provider.Client.find(String(details.params.client_id)).catch(() => undefined);
@@ -151,7 +156,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     await deps.throttle.succeeded(ctx, username);
     deps.onLogin?.('success');
-    audit.info({ event: 'login.success', sub: account.id, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
+    audit.info({ event: 'login.success', sub: account.id, username: account.username, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
     await finish(ctx, { login: { accountId: account.id } }, false);
   });
 
@@ -162,14 +167,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return pages.sendError(ctx, 400, { message: 'There is nothing to approve at this step.', code: 'invalid_step' });
     }
     const grantId = await saveGrant(provider, details);
-    audit.info({ event: 'consent.given', sub: details.session.accountId, client_id: details.params.client_id, ip: ctx.ip, scope: details.params.scope }, 'consent given');
+    const username = await usernameOf(details.session.accountId);
+    audit.info({ event: 'consent.given', sub: details.session.accountId, username, client_id: details.params.client_id, ip: ctx.ip, scope: details.params.scope }, 'consent given');
     await finish(ctx, { consent: { grantId } });
   });
 
   router.post('/:uid/abort', form, async (ctx) => {
     const details = await load(ctx);
     if (!details || !checkCsrf(ctx, details.uid)) return;
-    audit.info({ event: 'consent.denied', sub: details.session?.accountId, client_id: details.params.client_id, ip: ctx.ip }, 'access denied by user');
+    const sub = details.session?.accountId;
+    audit.info({ event: 'consent.denied', sub, username: await usernameOf(sub), client_id: details.params.client_id, ip: ctx.ip }, 'access denied by user');
     await finish(ctx, { error: 'access_denied', error_description: 'The user denied the request' }, false);
   });
 

@@ -30,7 +30,7 @@ describe('key store', () => {
     for (let i = 0; i < 3; i++) await rotateKeys(dir);
     const listed = await listKeys(dir);
     expect(listed.filter((k) => k.alg === 'ES256')).toHaveLength(3);
-    expect(listed.filter((k) => k.current).map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    expect(listed.filter((k) => k.newest).map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     for (const kid of original) expect(listed.map((k) => k.kid)).not.toContain(kid);
   });
 });

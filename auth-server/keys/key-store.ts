@@ -23,6 +23,16 @@ export const COOKIE_KEYS_FILE = 'cookie-keys.json';
 const KEEP_PER_ALG = 3;
 
 /**
+ * The JWKS file: the private keys, newest first per algorithm, and when `rotate` added each key.
+ * The auth server reads only `keys`; `added` lets `npm run keys -- list` say which key a server
+ * signs with, given when it started (the original keys, made at the first start, have no entry).
+ */
+interface JwksFile {
+  keys: SigningJwk[];
+  added?: Record<string, string>;
+}
+
+/**
  * Loads the signing and cookie keys from `keysDir`, generating them on first start
  * (an EC P-256 key for access tokens, an RSA key for ID tokens).
  *
@@ -30,39 +40,70 @@ const KEEP_PER_ALG = 3;
  * const { jwks, cookieKeys } = await loadOrCreateKeys('./keys');
  */
 export async function loadOrCreateKeys(keysDir: string): Promise<KeyMaterial> {
+  const file = await loadJwksFile(keysDir);
+  const cookieKeys = await readOrCreate(join(keysDir, COOKIE_KEYS_FILE), async () => [randomBytes(32).toString('base64url')]);
+  return { jwks: { keys: file.keys }, cookieKeys };
+}
+
+async function loadJwksFile(keysDir: string): Promise<JwksFile> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
-  const jwks = await readOrCreate(join(keysDir, JWKS_FILE), async () => ({
+  const file = await readOrCreate<JwksFile>(join(keysDir, JWKS_FILE), async () => ({
     keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')],
   }));
-  const cookieKeys = await readOrCreate(join(keysDir, COOKIE_KEYS_FILE), async () => [randomBytes(32).toString('base64url')]);
-  assertKeySet(jwks, keysDir);
-  return { jwks, cookieKeys };
+  assertKeySet(file, keysDir);
+  return file;
 }
 
 /**
- * Adds a new ES256 and RS256 key in front (they sign from the next start on); older keys stay
- * published for verification, up to three per algorithm.
+ * Adds a new ES256 and RS256 key in front; older keys stay published for verification, up to
+ * three per algorithm. A running auth server keeps signing with the keys it loaded at its start:
+ * the new keys sign from its next start on.
  *
  * @example
  * const added = await rotateKeys('./keys'); // → the new kids
  */
-export async function rotateKeys(keysDir: string): Promise<string[]> {
-  const { jwks } = await loadOrCreateKeys(keysDir);
-  const fresh = [await generateSigningKey('ES256'), await generateSigningKey('RS256')];
-  const keep = (alg: string) => jwks.keys.filter((k) => k.alg === alg).slice(0, KEEP_PER_ALG - 1);
+export async function rotateKeys(keysDir: string, now: Date = new Date()): Promise<string[]> {
+  const file = await loadJwksFile(keysDir);
+  const fresh = [await generateSigningKey('ES256', now), await generateSigningKey('RS256', now)];
+  const keep = (alg: string) => file.keys.filter((k) => k.alg === alg).slice(0, KEEP_PER_ALG - 1);
   const keys = [...fresh, ...keep('ES256'), ...keep('RS256')];
-  await writeSecret(join(keysDir, JWKS_FILE), { keys });
+  const added = Object.fromEntries(
+    [...Object.entries(file.added ?? {}).filter(([kid]) => keys.some((k) => k.kid === kid)), ...fresh.map((k) => [k.kid, now.toISOString()])],
+  );
+  await writeSecret(join(keysDir, JWKS_FILE), { keys, added } satisfies JwksFile);
   return fresh.map((k) => k.kid);
 }
 
-/** Public view of the signing keys, for `npm run keys -- list`. */
-export async function listKeys(keysDir: string): Promise<{ kid: string; alg: string; current: boolean }[]> {
-  const { jwks } = await loadOrCreateKeys(keysDir);
-  const seen = new Set<string>();
-  return jwks.keys.map((key) => {
-    const current = !seen.has(key.alg);
-    seen.add(key.alg);
-    return { kid: key.kid, alg: key.alg, current };
+/** One signing key as `npm run keys -- list` shows it. */
+export interface ListedKey {
+  kid: string;
+  alg: string;
+  /** The newest key of its algorithm: what an auth server started after `addedAt` signs with. */
+  newest: boolean;
+  /** When `rotate` added it (ISO); undefined for the keys made at the first start. */
+  addedAt: string | undefined;
+  /** When the next newer key of its algorithm was added: servers started since sign with that one. */
+  supersededAt: string | undefined;
+}
+
+/**
+ * Public view of the signing keys, newest first per algorithm. A server signs with the newest key
+ * of each algorithm that existed when it started: a key signs on servers started between its
+ * `addedAt` and its `supersededAt`.
+ */
+export async function listKeys(keysDir: string): Promise<ListedKey[]> {
+  const file = await loadJwksFile(keysDir);
+  const previous = new Map<string, SigningJwk>();
+  return file.keys.map((key) => {
+    const newer = previous.get(key.alg);
+    previous.set(key.alg, key);
+    return {
+      kid: key.kid,
+      alg: key.alg,
+      newest: newer === undefined,
+      addedAt: file.added?.[key.kid],
+      supersededAt: newer ? file.added?.[newer.kid] : undefined,
+    };
   });
 }
 
@@ -86,11 +127,11 @@ export async function readOrCreate<T>(path: string, create: () => Promise<T>): P
   }
 }
 
-export async function generateSigningKey(alg: 'ES256' | 'RS256'): Promise<SigningJwk> {
+export async function generateSigningKey(alg: 'ES256' | 'RS256', now = new Date()): Promise<SigningJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
   const jwk = await exportJWK(privateKey);
   // The date in the kid tells operators at a glance which key is which generation.
-  const date = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  const date = now.toISOString().slice(0, 10).replaceAll('-', '');
   const thumbprint = await calculateJwkThumbprint(jwk);
   return { ...jwk, kid: `${alg.toLowerCase()}-${date}-${thumbprint.slice(0, 12)}`, alg, use: 'sig' };
 }

@@ -1,6 +1,7 @@
-import type Provider from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
+import type { AccountStore } from '../storage/store.ts';
 
 type Entity = { clientId?: string; accountId?: string; kind?: string; gty?: string; grantId?: string; jti?: string };
 
@@ -8,25 +9,49 @@ type Entity = { clientId?: string; accountId?: string; kind?: string; gty?: stri
 function who(ctx: KoaContextWithOIDC | undefined, entity?: Entity) {
   return {
     client_id: entity?.clientId ?? ctx?.oidc?.client?.clientId,
-    sub: entity?.accountId ?? ctx?.oidc?.session?.accountId,
+    // At /token there is no browser session: the account the grant loaded names the subject.
+    sub: entity?.accountId ?? ctx?.oidc?.account?.accountId ?? ctx?.oidc?.session?.accountId,
     ip: ctx?.ip,
   };
 }
 
 /**
- * Maps oidc-provider events to one structured audit line each (subject, client, ip).
+ * The username of `sub` when the request already loaded the account (findAccountFor puts it on
+ * the account object), so most lines need no lookup. Entity events (refresh_token.consumed)
+ * carry no ctx: oidc-provider's own async-local `Provider.ctx` is the request they belong to.
+ */
+function loadedUsername(ctx: KoaContextWithOIDC | undefined, sub: string): string | undefined {
+  const account = (ctx ?? (Provider.ctx as KoaContextWithOIDC | undefined))?.oidc?.account as { accountId?: string; username?: unknown } | undefined;
+  return account?.accountId === sub && typeof account.username === 'string' ? account.username : undefined;
+}
+
+/**
+ * Maps oidc-provider events to one structured audit line each (subject and its username, client,
+ * ip). A `sub` alone is a random id nobody recognises in a log; the username is what a person
+ * looks for.
  *
  * @example
- * auditEvents(provider, log.child({ audit: true }));
+ * auditEvents(provider, log.child({ audit: true }), storage.accounts);
  */
-export function auditEvents(provider: Provider, audit: Logger): void {
-  type Line = [Record<string, unknown>, string] | [Record<string, unknown>, string, 'info' | 'warn'];
+export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<AccountStore, 'findById'>): void {
+  type Level = 'info' | 'warn';
+  type Line = [Record<string, unknown>, string] | [Record<string, unknown>, string, Level];
+  const write = (event: string, [fields, message, level = 'info']: [Record<string, unknown>, string, Level?]) => audit[level]({ event, ...fields }, message);
   const on = (event: string, line: (...args: any[]) => Line) => {
     (provider as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
       // A listener that throws would fail the request it reports on: auditing must never do that.
       try {
-        const [fields, message, level = 'info'] = line(...args);
-        audit[level]({ event, ...fields }, message);
+        const [fields, message, level] = line(...args);
+        const sub = typeof fields.sub === 'string' ? fields.sub : undefined;
+        if (!sub) return write(event, [fields, message, level]);
+        const ctx = args[0] && typeof args[0] === 'object' && 'oidc' in args[0] ? (args[0] as KoaContextWithOIDC) : undefined;
+        const username = loadedUsername(ctx, sub);
+        if (username) return write(event, [{ ...fields, username }, message, level]);
+        // Not loaded by this request (revocation, sign-out): look it up; the line follows shortly.
+        accounts.findById(sub).then(
+          (account) => write(event, [{ ...fields, username: account?.username }, message, level]),
+          () => write(event, [fields, message, level]),
+        );
       } catch (error) {
         audit.error({ event, err: error }, 'audit listener failed');
       }

@@ -52,7 +52,7 @@ export async function startResourceServer(
       await resourceServer.close();
       // Tests end with nothing in flight; lingering keep-alive sockets of the SDK clients would
       // otherwise hold the close for seconds.
-      http.server.closeAllConnections();
+      http.closeAllConnections();
       await stopped;
     },
   };
