@@ -1,7 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import cors from '@koa/cors';
-import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import Provider from 'oidc-provider';
@@ -10,17 +6,18 @@ import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
 import { findAccountFor } from './accounts/claims.ts';
 import type { AuthServerConfig } from './config.ts';
-import { createPages, VIEWS_DIR, type Pages } from './interactions/pages.ts';
+import { createPages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import type { KeyMaterial } from './keys/key-store.ts';
-import { landingPage } from './landing-page.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
 import { auditEvents } from './provider/audit-events.ts';
 import { issuerUrls } from './provider/issuer-urls.ts';
 import { metadataCaching } from './provider/metadata-caching.ts';
+import { registrationCors } from './provider/registration-cors.ts';
 import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { untrustedProxyWarning, warnAboutProxyTrust } from './proxy-trust.ts';
 import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
+import { ownRoutes } from './own-routes.ts';
 import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
@@ -123,45 +120,4 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
   return { app, provider, metrics };
-}
-
-/** Health, the landing page, the stylesheet, and the RFC 8414 path-inserted metadata URL for issuers with a path. */
-function ownRoutes(prefix: string, config: AuthServerConfig, pages: Pages): Router {
-  const router = new Router();
-  const landing = landingPage(config, pages);
-  for (const path of new Set([prefix || '/', `${prefix}/`])) router.get(path, landing);
-  router.get('/healthz', (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { status: 'ok', issuer: config.issuer };
-  });
-  let stylesheet: Promise<string> | undefined;
-  router.get(`${prefix}/assets/style.css`, async (ctx) => {
-    stylesheet ??= readFile(join(VIEWS_DIR, 'style.css'), 'utf8');
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.body = await stylesheet;
-  });
-  if (prefix) {
-    for (const name of ['oauth-authorization-server', 'openid-configuration']) {
-      router.get(`/.well-known/${name}${prefix}`, async (ctx, next) => {
-        ctx.path = `${prefix}/.well-known/${name}`;
-        await next();
-      });
-    }
-  }
-  return router;
-}
-
-function registrationCors(path: string) {
-  const handler = cors({
-    origin: (ctx) => ctx.get('Origin') || '*',
-    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type'],
-    maxAge: 600,
-  });
-  return async (ctx: Koa.Context, next: Koa.Next) => {
-    if (ctx.path === path || ctx.path.startsWith(`${path}/`)) return handler(ctx, next);
-    return next();
-  };
 }
