@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
+import { legacySseUrl } from '../common/resource-urls.ts';
 import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 
@@ -71,7 +72,10 @@ const schema = z
     LOG_LEVEL: logLevel,
     /** Trust X-Forwarded-* from a TLS-terminating proxy. */
     AUTH_TRUST_PROXY: flag(false),
-    /** The MCP resource server's URL (the default resource). */
+    /**
+     * The MCP resource server's URL (the default resource). Its legacy HTTP+SSE endpoint, the
+     * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes.
+     */
     RS_RESOURCE_URL: httpUrl.optional(),
     RS_PORT: port(3001),
     /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
@@ -116,11 +120,14 @@ const schema = z
     const issuer = env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`;
     const defaultResource = env.RS_RESOURCE_URL ?? `http://localhost:${env.RS_PORT}/mcp`;
     const scopes = RESOURCE_SCOPES.map((s) => s.name);
-    const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
+    // The MCP server's legacy HTTP+SSE endpoint (sibling path `sse`) is a resource of its own:
+    // clients compare the metadata's `resource` with the URL they call (RFC 9728 §3.3).
+    const sseResource = legacySseUrl(defaultResource);
+    const resources = [...new Set([defaultResource, sseResource, ...env.AUTH_EXTRA_RESOURCES])].map((url) => ({
       url,
       scopes,
       defaultScopes: env.AUTH_DEFAULT_SCOPES,
-      name: 'MCP server',
+      name: url === sseResource ? 'MCP server (legacy HTTP+SSE endpoint)' : 'MCP server',
       accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
     }));
     return {

@@ -39,10 +39,10 @@ export function servedResources(config: Pick<ResourceServerConfig, 'resourceUrl'
   const resource = new URL(config.resourceUrl);
   const sseUrl = legacySseUrl(config.resourceUrl);
   const make = (kind: EndpointKind, url: string): ServedResource => ({ kind, url, metadataUrl: protectedResourceMetadataUrl(url) });
-  // The legacy endpoints still share the /mcp resource (its metadata, its audience).
-  const canonical = { mcp: make('mcp', config.resourceUrl), sse: { ...make('mcp', config.resourceUrl), kind: 'sse' as const } };
+  const canonical = { mcp: make('mcp', config.resourceUrl), sse: make('sse', sseUrl) };
   const metadata = new Map<string, EndpointKind>([
     [new URL(canonical.mcp.metadataUrl).pathname, 'mcp'],
+    [new URL(canonical.sse.metadataUrl).pathname, 'sse'],
     // The root form, for clients that look there first: the primary (Streamable HTTP) resource.
     ['/.well-known/oauth-protected-resource', 'mcp'],
   ]);
