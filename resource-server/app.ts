@@ -11,6 +11,7 @@ import { createMcpServer } from './mcp-server.ts';
 import { mcpRoutes } from './mcp-routes.ts';
 import { createSessionHandler, type McpSession } from './mcp-transport.ts';
 import { resourceMetrics, resourceRouteOf, type ResourceMetrics } from './metrics.ts';
+import { notFound } from './not-found.ts';
 import { createOriginPolicy } from './origin.ts';
 import { createTokenGate } from './require-token.ts';
 import { servedResources } from './served-resources.ts';
@@ -125,6 +126,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   app.use(metrics.http(resourceRouteOf({ mcp: paths.mcp, sse: paths.sse, messages: paths.messages, metadata: new Set(paths.metadata.keys()) })));
   app.use(metricsEndpoint(metrics.registry, config.metricsAllow));
   app.use(routes.routes());
+  // Last: whatever no route served.
+  app.use(notFound(resources, log));
 
   return {
     app,
