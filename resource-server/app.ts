@@ -105,6 +105,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     metrics,
     log,
     anonymous: config.authDisabled ? anonymous : undefined,
+    // A failed key fetch is not retried sooner than the cooldown (issuer-keys.ts): no point coming back earlier.
+    retryAfterSec: Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)),
   });
   const routes = mcpRoutes({
     config,

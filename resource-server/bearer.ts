@@ -71,10 +71,11 @@ interface AccessTokenClaims extends JWTPayload {
 
 /**
  * Creates the function that turns a request's credentials into the SDK's AuthInfo, or throws
- * AuthError (never anything else). RFC 9068 checks: signature by the issuer's keys (asymmetric
- * only), typ at+jwt, iss, aud containing our resource URL, exp/nbf with bounded skew, and the
- * required claims. A token bound to a key (cnf.jkt) additionally needs the DPoP scheme and a
- * valid proof for this very request (RFC 9449).
+ * AuthError (a refused token: 401/403), or IssuerUnavailableError when the issuer's keys cannot
+ * be fetched (answer 503: the token may be good), and never anything else. RFC 9068 checks:
+ * signature by the issuer's keys (asymmetric only), typ at+jwt, iss, aud containing our resource
+ * URL, exp/nbf with bounded skew, and the required claims. A token bound to a key (cnf.jkt)
+ * additionally needs the DPoP scheme and a valid proof for this very request (RFC 9449).
  *
  * Successful verifications are cached by SHA-256 of the token (and the audience) until `exp`, so
  * a client's repeated requests cost no signature check; DPoP proofs are still checked on every
@@ -117,6 +118,9 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
       }));
     } catch (error) {
+      // Keys we could not fetch say nothing about the token: not a 401, which makes clients drop it.
+      if (error instanceof IssuerUnavailableError) throw error;
+      if (error instanceof errors.JWKSTimeout) throw new IssuerUnavailableError('signing keys unavailable: the JWKS fetch timed out', { cause: error });
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: describe(error) });
     }
     const authInfo = toAuthInfo(token, payload, audience);
@@ -179,8 +183,5 @@ function describe(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) return 'signing algorithm not accepted';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature invalid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no matching signing key';
-  if (error instanceof errors.JWKSTimeout || error instanceof IssuerUnavailableError || error instanceof TypeError) {
-    return 'signing keys unavailable';
-  }
   return 'malformed token';
 }

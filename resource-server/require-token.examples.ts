@@ -14,7 +14,7 @@ export function createTokenGateExample(
   log: Logger,
 ) {
   //#region createTokenGate
-  const gate = createTokenGate({ verify, resources, metrics, log });
+  const gate = createTokenGate({ verify, resources, metrics, log, retryAfterSec: 5 });
   router.post('/mcp', gate.requireToken('mcp'), (ctx) => {
     const { auth } = ctx.state as TokenState;
     ctx.body = { sub: auth.extra?.sub };

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Logger } from '../common/logger.ts';
-import { AuthError, type CredentialsRequest } from './bearer.ts';
+import { AuthError, IssuerUnavailableError, type CredentialsRequest } from './bearer.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
 import type { ResourceMetrics } from './metrics.ts';
 import { TOOLS_SCOPE } from './scopes.ts';
@@ -24,10 +24,12 @@ export interface TokenGateOptions {
   log: Logger;
   /** MCP_AUTH_DISABLED: every request is served as this caller, without a token. */
   anonymous?: AuthInfo | undefined;
+  /** Retry-After (seconds) of the 503 sent while the issuer's keys cannot be fetched. */
+  retryAfterSec: number;
 }
 
 export interface TokenGate {
-  /** Koa middleware: verifies the request's token for the `kind` endpoint's resource, or answers 401. */
+  /** Koa middleware: verifies the request's token for the `kind` endpoint's resource, or answers 401/503. */
   requireToken(kind: EndpointKind): Middleware;
   /** Answers 401/403 with the challenge for `resource`, and writes the audit line (the caller, when known). */
   refuse(ctx: Context, resource: ServedResource, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo): void;
@@ -36,12 +38,13 @@ export interface TokenGate {
 /**
  * The gate in front of every MCP endpoint: the token from the Authorization header (never the
  * query), checked for the resource the request was sent to. A refusal is answered here with the
- * RFC 6750 / RFC 9728 challenge (naming that resource's metadata) and an audit log line. On
- * success `ctx.state.auth`, `ctx.state.resource` and `ctx.req.auth` are set and the next handler
- * runs.
+ * RFC 6750 / RFC 9728 challenge (naming that resource's metadata) and an audit log line; a
+ * request whose token cannot be checked because the issuer's keys are unreachable gets 503 with
+ * Retry-After, so the client keeps its token. On success `ctx.state.auth`, `ctx.state.resource`
+ * and `ctx.req.auth` are set and the next handler runs.
  *
  * ```ts source="./require-token.examples.ts#createTokenGate"
- * const gate = createTokenGate({ verify, resources, metrics, log });
+ * const gate = createTokenGate({ verify, resources, metrics, log, retryAfterSec: 5 });
  * router.post('/mcp', gate.requireToken('mcp'), (ctx) => {
  *   const { auth } = ctx.state as TokenState;
  *   ctx.body = { sub: auth.extra?.sub };
@@ -66,6 +69,22 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     );
   };
 
+  /** 503: the issuer's keys could not be fetched. Not the client's fault, nor its token's. */
+  const unavailable = (ctx: Context, error: IssuerUnavailableError) => {
+    metrics.refused(503, 'temporarily_unavailable', 'signing keys unavailable');
+    ctx.status = 503;
+    ctx.set('Retry-After', String(options.retryAfterSec));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      error: 'temporarily_unavailable',
+      error_description: 'the authorization server\'s signing keys cannot be fetched right now, so the token cannot be checked; keep it and retry later',
+    };
+    log.warn(
+      { audit: true, event: 'token.unverifiable', path: ctx.path, status: 503, url: error.url, err: error.cause ?? error, ip: ctx.ip },
+      `mcp request not served: ${error.message}${error.url ? ` (${error.url})` : ''}`,
+    );
+  };
+
   async function authenticate(ctx: Context, resource: ServedResource): Promise<AuthInfo | undefined> {
     if (options.anonymous) return options.anonymous;
     // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
@@ -84,6 +103,7 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
       });
     } catch (error) {
       if (error instanceof AuthError) refuse(ctx, resource, error.status, error.challenge);
+      else if (error instanceof IssuerUnavailableError) unavailable(ctx, error);
       else {
         log.error({ err: error }, 'token verification failed unexpectedly');
         refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'token could not be verified' });
