@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { flag, httpUrl, issuerUrl, list, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
-import { legacySseUrl } from '../common/resource-urls.ts';
+import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import { RESOURCE_SCOPES, TOOLS_SCOPE } from '../resource-server/scopes.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 
@@ -74,7 +74,8 @@ const schema = z
     AUTH_TRUST_PROXY: flag(false),
     /**
      * The MCP resource server's URL (the default resource). Its legacy HTTP+SSE endpoint, the
-     * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes.
+     * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes;
+     * outside production so are the loopback aliases of a loopback URL (localhost, 127.0.0.1, [::1]).
      */
     RS_RESOURCE_URL: httpUrl.optional(),
     RS_PORT: port(3001),
@@ -122,12 +123,16 @@ const schema = z
     const scopes = RESOURCE_SCOPES.map((s) => s.name);
     // The MCP server's legacy HTTP+SSE endpoint (sibling path `sse`) is a resource of its own:
     // clients compare the metadata's `resource` with the URL they call (RFC 9728 §3.3).
-    const sseResource = legacySseUrl(defaultResource);
-    const resources = [...new Set([defaultResource, sseResource, ...env.AUTH_EXTRA_RESOURCES])].map((url) => ({
+    // In development the loopback spellings of a loopback RS_RESOURCE_URL (localhost, 127.0.0.1,
+    // [::1]) are resources too: MCP Inspector runs on 127.0.0.1, and the resource server serves
+    // each alias as its own resource. Production has one canonical URL.
+    const mcpResources = [defaultResource, ...(production ? [] : loopbackAliases(defaultResource))];
+    const sseResources = new Set(mcpResources.map(legacySseUrl));
+    const resources = [...new Set([defaultResource, ...sseResources, ...mcpResources, ...env.AUTH_EXTRA_RESOURCES])].map((url) => ({
       url,
       scopes,
       defaultScopes: env.AUTH_DEFAULT_SCOPES,
-      name: url === sseResource ? 'MCP server (legacy HTTP+SSE endpoint)' : 'MCP server',
+      name: sseResources.has(url) ? 'MCP server (legacy HTTP+SSE endpoint)' : 'MCP server',
       accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
     }));
     return {
