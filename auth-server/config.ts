@@ -4,6 +4,7 @@ import { ConfigError } from '../common/config-error.ts';
 import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { looksLikeAccountId } from './accounts/new-account.ts';
+import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 import type { StorageOptions } from './storage/open-storage.ts';
 
@@ -98,7 +99,11 @@ export const authServerEnv = z.object({
     LOG_FORMAT: logFormat,
     /** Trust X-Forwarded-* from a TLS-terminating proxy. */
     AUTH_TRUST_PROXY: flag(false),
-    /** The MCP resource server's URL (the default resource). */
+    /**
+     * The MCP resource server's URL (the default resource). Its legacy HTTP+SSE endpoint, the
+     * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes;
+     * outside production so are the loopback aliases of a loopback URL (localhost, 127.0.0.1, [::1]).
+     */
     RS_RESOURCE_URL: httpUrl.optional(),
     RS_PORT: port(3001),
     /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
@@ -170,11 +175,18 @@ const schema = authServerEnv
     const production = env.NODE_ENV === 'production';
     const issuer = env.AUTH_ISSUER ?? `http://localhost:${env.AUTH_PORT}`;
     const defaultResource = env.RS_RESOURCE_URL ?? `http://localhost:${env.RS_PORT}/mcp`;
-    const resources = [defaultResource, ...env.AUTH_EXTRA_RESOURCES].map((url) => ({
+    // The MCP server's legacy HTTP+SSE endpoint (sibling path `sse`) is a resource of its own:
+    // clients compare the metadata's `resource` with the URL they call (RFC 9728 §3.3).
+    // In development the loopback spellings of a loopback RS_RESOURCE_URL (localhost, 127.0.0.1,
+    // [::1]) are resources too: MCP Inspector runs on 127.0.0.1, and the resource server serves
+    // each alias as its own resource. Production has one canonical URL.
+    const mcpResources = [defaultResource, ...(production ? [] : loopbackAliases(defaultResource))];
+    const sseResources = new Set(mcpResources.map(legacySseUrl));
+    const resources = [...new Set([defaultResource, ...sseResources, ...mcpResources, ...env.AUTH_EXTRA_RESOURCES])].map((url) => ({
       url,
       scopes: env.AUTH_RESOURCE_SCOPES,
       defaultScopes: env.AUTH_DEFAULT_SCOPES,
-      name: 'MCP server',
+      name: sseResources.has(url) ? 'MCP server (legacy HTTP+SSE endpoint)' : 'MCP server',
       accessTokenTtl: env.AUTH_ACCESS_TOKEN_TTL,
     }));
     return {

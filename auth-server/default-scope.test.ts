@@ -167,8 +167,12 @@ describe('a device authorization request without scope (RFC 8628) gets the defau
 
 describe('AUTH_DEFAULT_SCOPES', () => {
   it('defaults to mcp:tools for every configured resource', () => {
-    const config = loadConfig({ AUTH_EXTRA_RESOURCES: 'http://localhost:4001/mcp' });
-    expect(config.resources.map((r) => r.defaultScopes)).toEqual([['mcp:tools'], ['mcp:tools']]);
+    const config = loadConfig({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'https://mcp.example/mcp', AUTH_EXTRA_RESOURCES: 'https://other.example/mcp' });
+    expect(config.resources.map((r) => [r.url, r.defaultScopes])).toEqual([
+      ['https://mcp.example/mcp', ['mcp:tools']],
+      ['https://mcp.example/sse', ['mcp:tools']],
+      ['https://other.example/mcp', ['mcp:tools']],
+    ]);
   });
 
   it('accepts a space or comma separated list of the resource’s scopes', () => {

@@ -125,6 +125,8 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config.issuer).toBe('http://localhost:3000');
     expect(config.resources[0]).toMatchObject({ url: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:admin'], accessTokenTtl: 600 });
+    // The legacy HTTP+SSE endpoint beside it is a resource of its own, with the same scopes.
+    expect(config.resources.find((r) => r.url === 'http://localhost:3001/sse')).toMatchObject({ scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] });
     expect(config.ttl.grant).toBe(30 * 24 * 60 * 60);
   });
 });

@@ -1,4 +1,5 @@
-import type { Middleware } from 'koa';
+import type Koa from 'koa';
+import type { Context, Middleware } from 'koa';
 import { isPretty, type Logger } from './logger.ts';
 
 /**
@@ -7,8 +8,9 @@ import { isPretty, type Logger } from './logger.ts';
  * so they don't drown the rest. For a person (pretty) the line reads `GET /token 200 12.3 ms
  * client=…` and the rest (ip) goes to debug; for a log pipeline (JSON) every field is on the line.
  *
- * @example
+ * ```ts source="./request-log.examples.ts#requestLog"
  * app.use(requestLog(log));
+ * ```
  */
 export function requestLog(log: Logger): Middleware {
   const pretty = isPretty(log);
@@ -40,11 +42,15 @@ export function requestLog(log: Logger): Middleware {
 }
 
 /**
- * Last-resort error handler: never a stack trace to the client; 4xx from koa's http-errors keep
- * their status and message, anything else is a logged 500.
+ * Last-resort error handler, the one both servers use: never a stack trace to the client; 4xx
+ * from koa's http-errors keep their status and message, anything else is a logged 500 with an
+ * OAuth-style JSON body (`{ "error": "server_error", … }`), which API clients can read. A handler
+ * that already took over the response (`ctx.respond = false`, e.g. an SSE stream) and sent its
+ * headers cannot get a new status: the response is just ended.
  *
- * @example
+ * ```ts source="./request-log.examples.ts#errorBoundary"
  * app.use(errorBoundary(log));
+ * ```
  */
 export function errorBoundary(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -54,10 +60,35 @@ export function errorBoundary(log: Logger): Middleware {
       const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
       const status = err.status ?? err.statusCode ?? 500;
       if (status >= 500) log.error({ err: error, path: ctx.path }, 'unhandled error');
+      if (ctx.respond === false && ctx.res.headersSent) return void ctx.res.end();
+      ctx.respond = true;
       ctx.status = status;
       const message = status < 500 && err.expose !== false && err.message ? err.message : 'internal server error';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { error: status < 500 ? 'invalid_request' : 'server_error', error_description: message };
     }
   };
+}
+
+/** Socket errors that only mean the client went away (an SSE client closing its tab, a proxy timing out). */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ECANCELED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Koa's `error` event through our logger instead of Koa's default handler, which prints every
+ * error to stderr, "read ECONNRESET" included each time a streaming client drops. Errors thrown
+ * by middleware never get here (errorBoundary answers them); what does is what happens to a
+ * response after it left, mostly a client that went away: debug. Anything else: error.
+ *
+ * ```ts source="./request-log.examples.ts#logAppErrors"
+ * const app = new Koa();
+ * logAppErrors(app, log); // before listen(): Koa installs its own handler when none is there
+ * ```
+ */
+export function logAppErrors(app: Koa, log: Logger): void {
+  app.on('error', (error: Error & { code?: string; expose?: boolean }, ctx?: Context) => {
+    // `code` beside err: the logger redacts `*.code` (OAuth codes), which hides err.code.
+    const fields = { err: error, code: error.code, path: ctx?.path, method: ctx?.method };
+    if ((error.code && CLIENT_GONE.has(error.code)) || error.expose) log.debug(fields, 'client connection closed early');
+    else log.error(fields, 'error after the response started');
+  });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { UnauthorizedError, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
@@ -140,12 +141,16 @@ export class TestOAuthProvider implements OAuthClientProvider {
 
 export interface McpConnection {
   client: Client;
-  transport: StreamableHTTPClientTransport;
+  transport: StreamableHTTPClientTransport | SSEClientTransport;
   close(): Promise<void>;
 }
 
-function newTransport(mcpUrl: string, provider: TestOAuthProvider): StreamableHTTPClientTransport {
-  return new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider, fetch: provider.fetch });
+/** `streamable` (the default) or the legacy HTTP+SSE transport (protocol 2024-11-05, `…/sse`). */
+export type TransportKind = 'streamable' | 'sse';
+
+function newTransport(url: string, provider: TestOAuthProvider, kind: TransportKind): StreamableHTTPClientTransport | SSEClientTransport {
+  const options = { authProvider: provider, fetch: provider.fetch };
+  return kind === 'sse' ? new SSEClientTransport(new URL(url), options) : new StreamableHTTPClientTransport(new URL(url), options);
 }
 
 /** Checks the callback like a real client: our state back, then the code (or the error). */
@@ -157,7 +162,7 @@ function codeFrom(callback: URL, provider: TestOAuthProvider): string {
   return code;
 }
 
-async function completeAuthorization(transport: StreamableHTTPClientTransport, provider: TestOAuthProvider, authorize: Authorize): Promise<void> {
+async function completeAuthorization(transport: McpConnection['transport'], provider: TestOAuthProvider, authorize: Authorize): Promise<void> {
   const url = provider.authorizationUrls.at(-1);
   if (!url) throw new Error('the SDK did not ask for an authorization');
   await transport.finishAuth(codeFrom(await authorize(url), provider));
@@ -166,10 +171,11 @@ async function completeAuthorization(transport: StreamableHTTPClientTransport, p
 /**
  * Connects the SDK client to the MCP server the way an MCP application does: the first request
  * gets 401, the SDK discovers, registers and asks the user to authorize (`authorize` plays the
- * user), the code is exchanged (finishAuth), and a new connection carries the token.
+ * user), the code is exchanged (finishAuth), and a new connection carries the token. `kind`
+ * 'sse' connects the legacy SSEClientTransport to an `…/sse` URL instead.
  */
-export async function connect(mcpUrl: string, provider: TestOAuthProvider, authorize: Authorize): Promise<McpConnection> {
-  const first = newTransport(mcpUrl, provider);
+export async function connect(mcpUrl: string, provider: TestOAuthProvider, authorize: Authorize, kind: TransportKind = 'streamable'): Promise<McpConnection> {
+  const first = newTransport(mcpUrl, provider, kind);
   const probe = new Client({ name: 'e2e-client', version: '1.0.0' });
   try {
     await probe.connect(first);
@@ -182,7 +188,7 @@ export async function connect(mcpUrl: string, provider: TestOAuthProvider, autho
   } finally {
     await first.close();
   }
-  const transport = newTransport(mcpUrl, provider);
+  const transport = newTransport(mcpUrl, provider, kind);
   const client = new Client({ name: 'e2e-client', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport, close: () => client.close() };

@@ -158,8 +158,9 @@ describe('signing keys come from the issuer only (RFC 8414 metadata could be poi
       // Signed with the attacker's key, claiming to come from the real issuer.
       const forged = await attacker.mint({ claims: { iss: poisoned.url, aud: downstream.mcpUrl } });
       const response = await send(downstream, forged);
-      expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toContain('error_description="signing keys unavailable"');
+      // No trusted keys to check with: 503 (the server's problem), not a verdict on the token.
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBeTruthy();
       expect(attacker.jwksFetches()).toBe(0);
       const refusal = downstream.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.jwks_uri === attacker.jwksUrl);
       expect(refusal).toMatchObject({ level: 50, issuer: poisoned.url });
@@ -214,22 +215,50 @@ describe('an unreachable authorization server', () => {
     await new Promise((resolve) => blackHole.close(resolve));
   });
 
-  it('answers 401 in under a second when the issuer never responds', async () => {
+  it('answers 503 with Retry-After in under a second when the issuer never responds (the token may be good: no 401)', async () => {
     const hole = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
-    const lonely = await startResourceServer({ AUTH_ISSUER: hole });
+    const lonely = await startResourceServer({ AUTH_ISSUER: hole, RS_JWKS_COOLDOWN_MS: '5000' }, { captureLogs: true });
     try {
       const token = await issuer.mint({ claims: { iss: hole, aud: lonely.mcpUrl } });
       const started = performance.now();
       const response = await fetch(lonely.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: '{}' });
       expect(performance.now() - started).toBeLessThan(1000);
-      expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable', error_description: expect.stringContaining('retry later') });
+      // The log says what could not be fetched, and why.
+      const line = lonely.logs.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.event === 'token.unverifiable');
+      expect(line).toMatchObject({ level: 40, status: 503, url: `${hole}/.well-known/oauth-authorization-server` });
+      expect(line?.err?.message).toBeTruthy();
     } finally {
       await lonely.close();
     }
   });
 
-  it('answers 401 quickly for an unknown kid after the auth server went down', async () => {
+  it('answers 503 naming the JWKS URL and the cause when AUTH_JWKS_URL cannot be fetched (refused, or not 200)', async () => {
+    const gone = await startTestIssuer();
+    const deadJwks = `${gone.url}/jwks`;
+    await gone.close();
+    const broken = await startResourceServer({ AUTH_ISSUER: issuer.url, AUTH_JWKS_URL: deadJwks }, { captureLogs: true });
+    const notFound = await startResourceServer({ AUTH_ISSUER: issuer.url, AUTH_JWKS_URL: `${issuer.url}/no-such-jwks` }, { captureLogs: true });
+    try {
+      for (const [server, cause] of [[broken, /fetch failed/], [notFound, /answered 404/]] as const) {
+        const token = await issuer.mint({ claims: { aud: server.mcpUrl } });
+        const response = await fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBeTruthy();
+        const line = server.logs.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.event === 'token.unverifiable');
+        expect(line).toMatchObject({ url: server === broken ? deadJwks : `${issuer.url}/no-such-jwks` });
+        expect(String(line?.err?.message)).toMatch(cause);
+      }
+    } finally {
+      await broken.close();
+      await notFound.close();
+    }
+  });
+
+  it('answers 503 quickly for an unknown kid when the JWKS refetch fails (the auth server went down): it may be a key rotated in meanwhile', async () => {
     const own = await startTestIssuer();
     const downstream = await startResourceServer({ AUTH_ISSUER: own.url, RS_JWKS_COOLDOWN_MS: '0' });
     try {
@@ -242,7 +271,8 @@ describe('an unreachable authorization server', () => {
       const started = performance.now();
       const response = await send(stranger);
       expect(performance.now() - started).toBeLessThan(1000);
-      expect(response.status).toBe(401);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBeTruthy();
       // Known keys keep working while the auth server is down.
       expect((await send(await own.mint({ claims: { aud: downstream.mcpUrl } }))).status).toBe(200);
     } finally {

@@ -6,6 +6,8 @@ import { ExpiringCache } from './expiring-cache.ts';
 import { createIssuerKeys, IssuerUnavailableError } from './issuer-keys.ts';
 import type { Challenge } from './www-authenticate.ts';
 
+export { IssuerUnavailableError } from './issuer-keys.ts';
+
 /** Asymmetric algorithms only: a symmetric one would let anyone holding the public key sign. */
 export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
 
@@ -25,7 +27,7 @@ export class AuthError extends Error {
 export interface BearerVerifierOptions {
   /** The only accepted `iss` (AUTH_ISSUER). */
   issuer: string;
-  /** Our resource URL: `aud` must contain it (RS_RESOURCE_URL). */
+  /** Our resource URL: `aud` must contain it (RS_RESOURCE_URL), unless a request names another. */
   audience: string;
   /** Keys to verify with; defaults to the issuer's JWKS found through its metadata. */
   keys?: JWTVerifyGetKey;
@@ -52,6 +54,11 @@ export interface CredentialsRequest {
   method: string;
   /** The request's public URL (no query), for the DPoP proof's htu. */
   url: string;
+  /**
+   * The resource this request is for, when the server has more than one (/mcp and /sse, loopback
+   * aliases): `aud` must contain it. Defaults to the verifier's `audience`.
+   */
+  audience?: string | undefined;
 }
 
 /** RFC 9068 access token claims we read. */
@@ -64,18 +71,21 @@ interface AccessTokenClaims extends JWTPayload {
 
 /**
  * Creates the function that turns a request's credentials into the SDK's AuthInfo, or throws
- * AuthError (never anything else). RFC 9068 checks: signature by the issuer's keys (asymmetric
- * only), typ at+jwt, iss, aud containing our resource URL, exp/nbf with bounded skew, and the
- * required claims. A token bound to a key (cnf.jkt) additionally needs the DPoP scheme and a
- * valid proof for this very request (RFC 9449).
+ * AuthError (a refused token: 401/403), or IssuerUnavailableError when the issuer's keys cannot
+ * be fetched (answer 503: the token may be good), and never anything else. RFC 9068 checks:
+ * signature by the issuer's keys (asymmetric only), typ at+jwt, iss, aud containing our resource
+ * URL, exp/nbf with bounded skew, and the required claims. A token bound to a key (cnf.jkt)
+ * additionally needs the DPoP scheme and a valid proof for this very request (RFC 9449).
  *
- * Successful verifications are cached by SHA-256 of the token until `exp`, so a client's repeated
- * requests cost no signature check; DPoP proofs are still checked on every request.
+ * Successful verifications are cached by SHA-256 of the token (and the audience) until `exp`, so
+ * a client's repeated requests cost no signature check; DPoP proofs are still checked on every
+ * request.
  *
- * @example
+ * ```ts source="./bearer.examples.ts#createBearerVerifier"
  * const verify = createBearerVerifier({ issuer: 'http://localhost:3000', audience: 'http://localhost:3001/mcp' });
- * const authInfo = await verify({ authorization: req.headers.authorization, dpop: undefined, method: 'POST', url });
+ * const authInfo = await verify({ authorization: req.headers.authorization, dpop: undefined, method: 'POST', url: 'http://localhost:3001/mcp' });
  * authInfo.extra?.sub; // the caller
+ * ```
  */
 export function createBearerVerifier(options: BearerVerifierOptions): (request: CredentialsRequest) => Promise<AuthInfo> {
   const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
@@ -92,24 +102,28 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
   const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);
   const checkDpop = createDpopVerifier({ iatWindowSec: Math.max(clockTolerance, 60) });
 
-  async function verifyToken(token: string): Promise<AuthInfo> {
-    const cacheKey = createHash('sha256').update(token).digest('base64url');
+  async function verifyToken(token: string, audience: string): Promise<AuthInfo> {
+    // The audience is part of the key: a token verified for /mcp says nothing about /sse.
+    const cacheKey = createHash('sha256').update(audience).update('\n').update(token).digest('base64url');
     const cached = cache.get(cacheKey);
     if (cached) return cached;
     let payload: AccessTokenClaims;
     try {
       ({ payload } = await jwtVerify<AccessTokenClaims>(token, keys, {
         issuer: options.issuer,
-        audience: options.audience,
+        audience,
         typ: 'at+jwt',
         algorithms: ACCESS_TOKEN_ALGORITHMS,
         clockTolerance,
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
       }));
     } catch (error) {
+      // Keys we could not fetch say nothing about the token: not a 401, which makes clients drop it.
+      if (error instanceof IssuerUnavailableError) throw error;
+      if (error instanceof errors.JWKSTimeout) throw new IssuerUnavailableError('signing keys unavailable: the JWKS fetch timed out', { cause: error });
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: describe(error) });
     }
-    const authInfo = toAuthInfo(token, payload, options.audience);
+    const authInfo = toAuthInfo(token, payload, audience);
     cache.set(cacheKey, authInfo, (payload.exp as number) * 1000);
     return authInfo;
   }
@@ -122,7 +136,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     const token = match[2]!;
     let authInfo: AuthInfo;
     try {
-      authInfo = await verifyToken(token);
+      authInfo = await verifyToken(token, request.audience ?? options.audience);
     } catch (error) {
       if (error instanceof AuthError && scheme === 'DPoP') throw new AuthError(401, { ...error.challenge, scheme: 'DPoP' });
       throw error;
@@ -169,8 +183,5 @@ function describe(error: unknown): string {
   if (error instanceof errors.JOSEAlgNotAllowed) return 'signing algorithm not accepted';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature invalid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no matching signing key';
-  if (error instanceof errors.JWKSTimeout || error instanceof IssuerUnavailableError || error instanceof TypeError) {
-    return 'signing keys unavailable';
-  }
   return 'malformed token';
 }

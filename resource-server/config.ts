@@ -20,7 +20,9 @@ export interface ResourceServerConfig {
   /**
    * RS_RESOURCE_URL (http://localhost:$RS_PORT/mcp): the public URL of the MCP endpoint. It is the
    * RFC 8707 resource identifier: tokens must carry it in `aud`, the Protected Resource Metadata
-   * publishes it as `resource`, and the MCP route is mounted at its path.
+   * publishes it as `resource`, and the MCP route is mounted at its path. Its sibling path `sse`
+   * (…/mcp → …/sse) is the legacy HTTP+SSE endpoint's own resource; outside production a loopback
+   * URL's other spellings (localhost, 127.0.0.1, [::1]) are served too (served-resources.ts).
    */
   resourceUrl: string;
   /** AUTH_ISSUER (http://localhost:${AUTH_PORT:-3000}): the only issuer whose tokens are accepted (`iss`). */

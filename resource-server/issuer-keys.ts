@@ -14,9 +14,19 @@ export interface IssuerKeysOptions {
   onDiscoveryError?: (error: Error) => void;
 }
 
-/** Thrown when the issuer's keys cannot be obtained; the caller answers 401, never 500. */
+/**
+ * Thrown when the issuer's keys cannot be obtained (metadata or JWKS unreachable, timed out, not
+ * 200). The token may well be good: the caller answers 503 with Retry-After, never 401 (a 401
+ * makes clients throw the token away) and never 500. `url` is what could not be fetched.
+ */
 export class IssuerUnavailableError extends Error {
   override name = 'IssuerUnavailableError';
+  readonly url: string | undefined;
+
+  constructor(message: string, options: { url?: string | undefined; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.url = options.url;
+  }
 }
 
 /**
@@ -34,6 +44,7 @@ export class ForeignJwksUriError extends IssuerUnavailableError {
     super(
       `refusing jwks_uri ${jwksUri} from ${metadataUrl}: it is not on the issuer's origin ${new URL(issuer).origin}; ` +
         'every token is refused until the metadata is fixed, or AUTH_JWKS_URL names where the keys really are',
+      { url: metadataUrl },
     );
     this.issuer = issuer;
     this.jwksUri = jwksUri;
@@ -43,22 +54,37 @@ export class ForeignJwksUriError extends IssuerUnavailableError {
 /**
  * The issuer's signing keys for jose's jwtVerify: found through the issuer's metadata on first
  * use (the auth server may start after us), fetched with a timeout, cached, and refetched on an
- * unknown `kid` at most once per cooldown (jose's remote JWKS does the last three).
+ * unknown `kid` at most once per cooldown (jose's remote JWKS does the last three). A JWKS that
+ * cannot be fetched throws {@link IssuerUnavailableError} naming its URL (the token may be good);
+ * a JWKS fetched without the token's `kid` throws jose's JWKSNoMatchingKey (the token is bad).
  *
- * @example
+ * ```ts source="./issuer-keys.examples.ts#createIssuerKeys"
  * const keys = createIssuerKeys({ issuer, timeoutMs: 500, cooldownMs: 5_000 });
  * await jwtVerify(token, keys, { issuer });
+ * ```
  */
 export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
   let jwks: Promise<JWTVerifyGetKey> | undefined;
   let failedAt = 0;
+  let lastFailure: IssuerUnavailableError | undefined;
   const remote = (url: string) =>
     createRemoteJWKSet(new URL(url), {
       timeoutDuration: options.timeoutMs,
       cooldownDuration: options.cooldownMs,
-      [customFetch]: (input, init) => {
+      [customFetch]: async (input, init) => {
         options.onJwksFetch?.();
-        return fetch(input, init);
+        // Unreachable, timed out or not 200: say which URL and why, as one error type the
+        // verifier can tell from a bad token (jose's own errors here are generic).
+        let response: Response;
+        try {
+          response = await fetch(input, init);
+        } catch (error) {
+          throw new IssuerUnavailableError('signing keys unavailable: the JWKS could not be fetched', { url, cause: error });
+        }
+        if (response.status !== 200) {
+          throw new IssuerUnavailableError('signing keys unavailable: the JWKS could not be fetched', { url, cause: new Error(`${url} answered ${response.status}`) });
+        }
+        return response;
       },
     });
 
@@ -66,13 +92,17 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
     if (options.jwksUrl) return Promise.resolve(remote(options.jwksUrl));
     // A failed discovery is retried, but not more often than the cooldown, so a down auth
     // server costs each request one refused promise rather than one fetch.
-    if (!jwks && Date.now() - failedAt < Math.max(options.cooldownMs, 1000)) {
-      return Promise.reject(new IssuerUnavailableError('authorization server metadata unavailable'));
+    if (!jwks && lastFailure && Date.now() - failedAt < Math.max(options.cooldownMs, 1000)) {
+      return Promise.reject(lastFailure);
     }
     jwks ??= discoverJwksUri(options.issuer, options.timeoutMs).then(remote, (error: unknown) => {
       jwks = undefined;
       failedAt = Date.now();
-      const failure = error instanceof ForeignJwksUriError ? error : new IssuerUnavailableError('authorization server metadata unavailable', { cause: error });
+      const failure =
+        error instanceof ForeignJwksUriError
+          ? error
+          : new IssuerUnavailableError('authorization server metadata unavailable', { url: metadataUrlOf(options.issuer), cause: error });
+      lastFailure = failure;
       options.onDiscoveryError?.(failure);
       throw failure;
     });
@@ -92,10 +122,7 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
 export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<string> {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
-  const candidates = [
-    new URL(`/.well-known/oauth-authorization-server${path}`, url.origin),
-    new URL(`${path}/.well-known/openid-configuration`, url.origin),
-  ];
+  const candidates = [new URL(metadataUrlOf(issuer)), new URL(`${path}/.well-known/openid-configuration`, url.origin)];
   // One deadline for the whole discovery, so a black-holed auth server costs timeoutMs, not twice that.
   const signal = AbortSignal.timeout(timeoutMs);
   let lastError: unknown;
@@ -114,4 +141,10 @@ export async function discoverJwksUri(issuer: string, timeoutMs: number): Promis
     }
   }
   throw lastError;
+}
+
+/** RFC 8414 §3.1: the issuer's metadata URL, the first place discovery looks. */
+function metadataUrlOf(issuer: string): string {
+  const url = new URL(issuer);
+  return new URL(`/.well-known/oauth-authorization-server${url.pathname.replace(/\/$/, '')}`, url.origin).href;
 }

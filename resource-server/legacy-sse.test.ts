@@ -3,7 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
-import { requestFrom, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+import { INITIALIZE, MCP_POST_HEADERS, requestFrom, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 let issuer: TestIssuer;
 let rs: RunningResourceServer;
@@ -17,7 +17,9 @@ afterAll(async () => {
   await issuer.close();
 });
 
-const token = (claims: Record<string, unknown> = {}) => issuer.mint({ claims: { aud: rs.mcpUrl, ...claims } });
+/** The legacy endpoint's own resource: tokens for /sse and /messages name it. */
+const sseUrl = () => `${rs.url}/sse`;
+const token = (claims: Record<string, unknown> = {}) => issuer.mint({ claims: { aud: sseUrl(), ...claims } });
 
 async function connect(accessToken: string) {
   const client = new Client({ name: 'legacy-client', version: '1.0.0' });
@@ -41,10 +43,44 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
     }
   });
 
-  it('refuses GET /sse without a token with the 401 challenge', async () => {
+  it('refuses GET /sse without a token with the 401 challenge naming the /sse metadata', async () => {
     const response = await fetch(`${rs.url}/sse`, { headers: { accept: 'text/event-stream' } });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", scope="mcp:tools"$/);
+    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${rs.url}/.well-known/oauth-protected-resource/sse", scope="mcp:tools"`);
+  });
+
+  it('publishes its own Protected Resource Metadata, whose resource is …/sse (RFC 9728 §3.3)', async () => {
+    const response = await fetch(`${rs.url}/.well-known/oauth-protected-resource/sse`);
+    expect(response.status).toBe(200);
+    const metadata = (await response.json()) as Record<string, unknown>;
+    const mcp = (await (await fetch(`${rs.url}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+    expect(metadata).toEqual({ ...mcp, resource: sseUrl() });
+  });
+
+  it('refuses a token for …/mcp on /sse and on /messages (aud is strict)', async () => {
+    const forMcp = await issuer.mint({ claims: { aud: rs.mcpUrl } });
+    const stream = await fetch(`${rs.url}/sse`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${forMcp}` } });
+    expect(stream.status).toBe(401);
+    expect(stream.headers.get('www-authenticate')).toContain('error_description="aud claim invalid"');
+    expect(stream.headers.get('www-authenticate')).toContain(`resource_metadata="${rs.url}/.well-known/oauth-protected-resource/sse"`);
+    const { client, transport } = await connect(await token());
+    try {
+      const post = await fetch(endpointOf(transport), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${forMcp}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      });
+      expect(post.status).toBe(401);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a token for …/sse on /mcp (aud is strict)', async () => {
+    const response = await fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token()}` }, body: JSON.stringify(INITIALIZE) });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error_description="aud claim invalid"');
+    expect(response.headers.get('www-authenticate')).toContain(`resource_metadata="${rs.url}/.well-known/oauth-protected-resource/mcp"`);
   });
 
   it('refuses POST /messages without a token, with a bad token, and from another subject', async () => {
@@ -68,7 +104,7 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
     const capped = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_IP: '1' });
     const open = (address: string, sub: string) =>
       issuer
-        .mint({ claims: { aud: capped.mcpUrl, sub } })
+        .mint({ claims: { aud: `${capped.url}/sse`, sub } })
         .then((t) => requestFrom(address, `${capped.url}/sse`, { method: 'GET', headers: { authorization: `Bearer ${t}`, accept: 'text/event-stream' }, stream: true }));
     const streams = [];
     try {

@@ -1,0 +1,135 @@
+import type { Context, Middleware } from 'koa';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { Logger } from '../common/logger.ts';
+import { AuthError, IssuerUnavailableError, type CredentialsRequest } from './bearer.ts';
+import { DPOP_ALGORITHMS } from './dpop.ts';
+import type { ResourceMetrics } from './metrics.ts';
+import type { EndpointKind, ServedResource, ServedResources } from './served-resources.ts';
+import { challengeHeader, type Challenge } from './www-authenticate.ts';
+
+/** What requireToken leaves on `ctx.state` for the handlers after it. */
+export interface TokenState {
+  /** The verified caller (also on `ctx.req.auth`, where the SDK's transports read it). */
+  auth: AuthInfo;
+  /** The resource the request was for: its URL is the token's audience. */
+  resource: ServedResource;
+}
+
+export interface TokenGateOptions {
+  /** The pure token check (bearer.ts). */
+  verify: (request: CredentialsRequest) => Promise<AuthInfo>;
+  resources: ServedResources;
+  metrics: Pick<ResourceMetrics, 'refused'>;
+  log: Logger;
+  /** MCP_AUTH_DISABLED: every request is served as this caller, without a token. */
+  anonymous?: AuthInfo | undefined;
+  /** Retry-After (seconds) of the 503 sent while the issuer's keys cannot be fetched. */
+  retryAfterSec: number;
+  /**
+   * The `scope` of a 401 challenge: what a plain client should ask for (the tool registry's
+   * basicScopes, never offline_access). Empty: no scope, clients fall back to scopes_supported.
+   */
+  challengeScopes: readonly string[];
+}
+
+export interface TokenGate {
+  /** Koa middleware: verifies the request's token for the `kind` endpoint's resource, or answers 401/503. */
+  requireToken(kind: EndpointKind): Middleware;
+  /** Answers 401/403 with the challenge for `resource`, and writes the audit line (the caller, when known). */
+  refuse(ctx: Context, resource: ServedResource, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo): void;
+}
+
+/**
+ * The gate in front of every MCP endpoint: the token from the Authorization header (never the
+ * query), checked for the resource the request was sent to. A refusal is answered here with the
+ * RFC 6750 / RFC 9728 challenge (naming that resource's metadata) and an audit log line; a
+ * request whose token cannot be checked because the issuer's keys are unreachable gets 503 with
+ * Retry-After, so the client keeps its token. On success `ctx.state.auth`, `ctx.state.resource`
+ * and `ctx.req.auth` are set and the next handler runs.
+ *
+ * ```ts source="./require-token.examples.ts#createTokenGate"
+ * const gate = createTokenGate({ verify, resources, metrics, log, retryAfterSec: 5, challengeScopes: ['mcp:tools'] });
+ * router.post('/mcp', gate.requireToken('mcp'), (ctx) => {
+ *   const { auth } = ctx.state as TokenState;
+ *   ctx.body = { sub: auth.extra?.sub };
+ * });
+ * ```
+ */
+export function createTokenGate(options: TokenGateOptions): TokenGate {
+  const { log, metrics } = options;
+
+  const refuse: TokenGate['refuse'] = (ctx, resource, status, challenge, caller) => {
+    const full: Challenge = { ...challenge, resourceMetadata: resource.metadataUrl };
+    if (!challenge.error && options.challengeScopes.length > 0) full.scope = options.challengeScopes.join(' ');
+    if (challenge.scheme === 'DPoP') full.algs = DPOP_ALGORITHMS;
+    metrics.refused(status, challenge.error, challenge.description);
+    ctx.status = status;
+    ctx.set('WWW-Authenticate', challengeHeader(full));
+    ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
+    const event = status === 403 ? 'step_up.required' : challenge.error ? 'token.rejected' : 'token.missing';
+    // No token at all is every client's normal first request (the challenge starts its sign-in): info, not warn.
+    log[event === 'token.missing' ? 'info' : 'warn'](
+      { audit: true, event, path: ctx.path, status, error: challenge.error, reason: challenge.description, scope: challenge.scope, sub: caller?.extra?.sub, client_id: caller?.clientId, ip: ctx.ip },
+      'mcp request refused',
+    );
+  };
+
+  /** 503: the issuer's keys could not be fetched. Not the client's fault, nor its token's. */
+  const unavailable = (ctx: Context, error: IssuerUnavailableError) => {
+    metrics.refused(503, 'temporarily_unavailable', 'signing keys unavailable');
+    ctx.status = 503;
+    ctx.set('Retry-After', String(options.retryAfterSec));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      error: 'temporarily_unavailable',
+      error_description: 'the authorization server\'s signing keys cannot be fetched right now, so the token cannot be checked; keep it and retry later',
+    };
+    log.warn(
+      { audit: true, event: 'token.unverifiable', path: ctx.path, status: 503, url: error.url, err: error.cause ?? error, ip: ctx.ip },
+      `mcp request not served: ${error.message}${error.url ? ` (${error.url})` : ''}`,
+    );
+  };
+
+  async function authenticate(ctx: Context, resource: ServedResource): Promise<AuthInfo | undefined> {
+    if (options.anonymous) return options.anonymous;
+    // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
+    if (/(?:^|&)access_token=/.test(ctx.querystring)) {
+      refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'tokens are accepted only in the Authorization header' });
+      return undefined;
+    }
+    try {
+      return await options.verify({
+        authorization: ctx.get('Authorization') || undefined,
+        dpop: ctx.get('DPoP') || undefined,
+        method: ctx.method,
+        // The public URL of this path under the resource the client called: a DPoP proof's htu.
+        url: new URL(ctx.path, resource.url).href,
+        audience: resource.url,
+      });
+    } catch (error) {
+      if (error instanceof AuthError) refuse(ctx, resource, error.status, error.challenge);
+      else if (error instanceof IssuerUnavailableError) unavailable(ctx, error);
+      else {
+        log.error({ err: error }, 'token verification failed unexpectedly');
+        refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'token could not be verified' });
+      }
+      return undefined;
+    }
+  }
+
+  return {
+    refuse,
+    requireToken(kind) {
+      return async (ctx, next) => {
+        const resource = options.resources.resolve(kind, ctx.host);
+        const auth = await authenticate(ctx, resource);
+        if (!auth) return;
+        const state: TokenState = { auth, resource };
+        Object.assign(ctx.state, state);
+        // Where the SDK's transports look for it (they pass it to tools as `extra.authInfo`).
+        (ctx.req as typeof ctx.req & { auth?: AuthInfo }).auth = auth;
+        await next();
+      };
+    },
+  };
+}
