@@ -16,19 +16,17 @@ function problems(load: () => unknown): string[] {
 
 describe('auth server configuration: the scopes of each protected resource', () => {
   it('grants mcp:tools and mcp:admin for the resource by default, and mcp:tools to a request naming none', () => {
-    const config = loadConfig({ AUTH_EXTRA_RESOURCES: 'http://localhost:4001/mcp' });
-    expect(config.resources).toEqual([
-      expect.objectContaining({ url: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] }),
-      expect.objectContaining({ url: 'http://localhost:4001/mcp', scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] }),
-    ]);
+    // NODE_ENV=production: one canonical URL per endpoint (development adds the loopback aliases).
+    const config = loadConfig({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'https://mcp.example/mcp', AUTH_EXTRA_RESOURCES: 'https://other.example/mcp' });
+    const resource = (url: string) => expect.objectContaining({ url, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] });
+    expect(config.resources).toEqual([resource('https://mcp.example/mcp'), resource('https://mcp.example/sse'), resource('https://other.example/mcp')]);
   });
 
   it('takes the scopes as configuration (AUTH_RESOURCE_SCOPES, space or comma separated), for every resource', () => {
     const config = loadConfig({ AUTH_RESOURCE_SCOPES: 'mcp:tools, docs:read docs:read', AUTH_DEFAULT_SCOPES: 'docs:read', AUTH_EXTRA_RESOURCES: 'http://localhost:4001/mcp' });
-    expect(config.resources.map((r) => [r.scopes, r.defaultScopes])).toEqual([
-      [['mcp:tools', 'docs:read'], ['docs:read']],
-      [['mcp:tools', 'docs:read'], ['docs:read']],
-    ]);
+    expect(config.resources.length).toBeGreaterThan(2); // the MCP URL, its /sse sibling, loopback aliases, the extra one
+    for (const r of config.resources) expect([r.url, r.scopes, r.defaultScopes]).toEqual([r.url, ['mcp:tools', 'docs:read'], ['docs:read']]);
+    expect(config.resources.map((r) => r.url)).toContain('http://localhost:4001/mcp');
   });
 
   it('refuses default scopes the resource does not have, the auth server’s own scopes as resource scopes, and an empty list', () => {

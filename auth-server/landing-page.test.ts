@@ -36,7 +36,9 @@ describe('the issuer URL answers with a landing page', () => {
     const json = await fetch(server.url, { headers: { Accept: 'application/json' } });
     expect(json.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await json.json()) as { issuer: string; metadata: string[]; resources: string[]; jwks: string };
-    expect(body).toMatchObject({ issuer: server.url, resources: [RESOURCE], jwks: `${server.url}/jwks` });
+    // Every resource it issues tokens for: the MCP URL first, then its /sse sibling and (in development) loopback aliases.
+    expect(body).toMatchObject({ issuer: server.url, jwks: `${server.url}/jwks` });
+    expect(body.resources[0]).toBe(RESOURCE);
     for (const url of [...body.metadata, body.jwks]) expect((await fetch(url)).status, url).toBe(200);
   });
 
