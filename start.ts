@@ -87,7 +87,11 @@ function localUrl(host: string | undefined, port: number, path: string): string 
  */
 function whereItListens(config: Configuration): string {
   const describe = (host: string | undefined) =>
-    host === LOOPBACK ? 'this machine only (127.0.0.1, ::1)' : !host || host === '0.0.0.0' || host === '::' ? 'every network interface' : host;
+    host === LOOPBACK
+      ? 'this machine only (127.0.0.1, ::1)'
+      : !host || host === '0.0.0.0' || host === '::'
+        ? 'every network interface'
+        : host;
   const auth = describe(config.auth.host);
   const resource = describe(config.resource.host);
   const where = auth === resource ? auth : `auth server ${auth}, resource server ${resource}`;
@@ -102,8 +106,10 @@ function whereItListens(config: Configuration): string {
  */
 async function exitIfPortsTaken(config: Configuration, env: NodeJS.ProcessEnv): Promise<void> {
   const taken: string[] = [];
-  if (config.auth.port !== 0 && (await portInUse(config.auth.port, config.auth.host))) taken.push(`port ${config.auth.port} (auth server, AUTH_PORT)`);
-  if (config.resource.port !== 0 && (await portInUse(config.resource.port, config.resource.host))) taken.push(`port ${config.resource.port} (resource server, RS_PORT)`);
+  if (config.auth.port !== 0 && (await portInUse(config.auth.port, config.auth.host)))
+    taken.push(`port ${config.auth.port} (auth server, AUTH_PORT)`);
+  if (config.resource.port !== 0 && (await portInUse(config.resource.port, config.resource.host)))
+    taken.push(`port ${config.resource.port} (resource server, RS_PORT)`);
   if (taken.length === 0) return;
   const fixedUrls = [env.AUTH_ISSUER && 'AUTH_ISSUER', env.RS_RESOURCE_URL && 'RS_RESOURCE_URL'].filter(Boolean);
   process.stderr.write(
@@ -128,7 +134,9 @@ function banner(mcpUrl: string, issuer: string, demo: { username: string; passwo
   if (demo) {
     lines.push(...demoAccountLines(demo));
   } else {
-    lines.push('  Sign in with an account from DATA_DIR (npm run users -- list; add one with npm run users -- add <name> --password-stdin)');
+    lines.push(
+      '  Sign in with an account from DATA_DIR (npm run users -- list; add one with npm run users -- add <name> --password-stdin)',
+    );
   }
   lines.push('', '  Ctrl-C stops both servers. Logs follow.', '', '');
   return lines.join('\n');
@@ -136,7 +144,9 @@ function banner(mcpUrl: string, issuer: string, demo: { username: string; passwo
 
 const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development' };
 if (process.env.NODE_ENV && process.env.NODE_ENV !== 'development') {
-  process.stderr.write(`start: npm start is the development stack; ignoring NODE_ENV=${process.env.NODE_ENV} (run the servers one by one for production)\n`);
+  process.stderr.write(
+    `start: npm start is the development stack; ignoring NODE_ENV=${process.env.NODE_ENV} (run the servers one by one for production)\n`,
+  );
 }
 // Children write to a pipe, not a terminal: ask for the pretty format ourselves when we are in one.
 if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
@@ -155,14 +165,20 @@ if (!env.RS_CLIENT_ID && !env.RS_CLIENT_SECRET) {
   }
 }
 if (config.resource.issuer !== config.auth.issuer) {
-  process.stderr.write(`start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`);
+  process.stderr.write(
+    `start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`,
+  );
 }
 
 await exitIfPortsTaken(config, env);
 
 const servers: Server[] = [
   { name: 'auth-server', entry: 'auth-server/main.ts', healthUrl: localUrl(config.auth.host, config.auth.port, '/healthz') },
-  { name: 'resource-server', entry: 'resource-server/main.ts', healthUrl: localUrl(config.resource.host, config.resource.port, '/healthz') },
+  {
+    name: 'resource-server',
+    entry: 'resource-server/main.ts',
+    healthUrl: localUrl(config.resource.host, config.resource.port, '/healthz'),
+  },
 ];
 
 let demo: { username: string; password: string } | undefined;
@@ -208,7 +224,10 @@ function startServer(server: Server): void {
   child.on('close', (code, signal) => {
     server.exited = { code, signal };
     if (stopping) return;
-    const others = servers.filter((s) => s !== server).map((s) => s.name).join(', ');
+    const others = servers
+      .filter((s) => s !== server)
+      .map((s) => s.name)
+      .join(', ');
     process.stderr.write(`start: ${server.name} exited (${signal ?? `code ${code}`}); stopping ${others}\n`);
     void shutdown(code && code !== 0 ? code : 1);
   });
@@ -268,7 +287,9 @@ const deadline = Date.now() + READY_TIMEOUT_MS;
 const pending = new Set(servers);
 while (pending.size > 0 && !stopping) {
   if (Date.now() > deadline) {
-    process.stderr.write(`start: ${[...pending].map((s) => `${s.name} (${s.healthUrl})`).join(' and ')} did not become healthy within ${READY_TIMEOUT_MS / 1000} s\n`);
+    process.stderr.write(
+      `start: ${[...pending].map((s) => `${s.name} (${s.healthUrl})`).join(' and ')} did not become healthy within ${READY_TIMEOUT_MS / 1000} s\n`,
+    );
     await shutdown(1);
   }
   for (const server of [...pending]) if (await isHealthy(server.healthUrl)) pending.delete(server);

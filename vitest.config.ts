@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['common/**/*.test.ts', 'docs/**/*.test.ts', 'auth-server/**/*.test.ts', 'resource-server/**/*.test.ts', 'deploy/**/*.test.ts'],
+    include: [
+      'common/**/*.test.ts',
+      'docs/**/*.test.ts',
+      'auth-server/**/*.test.ts',
+      'resource-server/**/*.test.ts',
+      'deploy/**/*.test.ts',
+    ],
     // A real PostgreSQL for the whole run (the machine's when named, else one from npm).
     globalSetup: ['./vitest.global-setup.ts'],
     testTimeout: 20_000,

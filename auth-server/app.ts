@@ -109,14 +109,33 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     ),
   );
   // After resourceParameter: reads the canonical resource (and the form it parsed).
-  app.use(defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }));
+  app.use(
+    defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }),
+  );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
   app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider.cookieName('session'), pages, audit }));
   // After resourceParameter, which parses the token request's form this one reads.
-  app.use(tokenRequestLock({ tokenPath: route('/token'), locks: storage.locks, replays: storage.replays, graceSeconds: config.refreshGraceSeconds }));
+  app.use(
+    tokenRequestLock({
+      tokenPath: route('/token'),
+      locks: storage.locks,
+      replays: storage.replays,
+      graceSeconds: config.refreshGraceSeconds,
+    }),
+  );
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
   app.use(
-    interactionRoutes({ provider, pages, accounts: storage.accounts, resources: config.resources, cookieKeys: keys.cookieKeys, throttle, audit, prefix, onLogin: metrics.login }).routes(),
+    interactionRoutes({
+      provider,
+      pages,
+      accounts: storage.accounts,
+      resources: config.resources,
+      cookieKeys: keys.cookieKeys,
+      throttle,
+      audit,
+      prefix,
+      onLogin: metrics.login,
+    }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
   return { app, provider, metrics };

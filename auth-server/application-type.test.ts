@@ -39,12 +39,24 @@ describe('application_type and redirect URIs at registration (OIDC Registration 
 
   it.each<[string, Sent, string[], string, RegExp]>([
     ['web with a private-use scheme', 'web', ['com.example.app:/cb'], 'invalid_redirect_uri', /application_type "native"/],
-    ['a private-use scheme without application_type (web by default)', undefined, ['com.example.app:/cb'], 'invalid_redirect_uri', /application_type "native"/],
+    [
+      'a private-use scheme without application_type (web by default)',
+      undefined,
+      ['com.example.app:/cb'],
+      'invalid_redirect_uri',
+      /application_type "native"/,
+    ],
     ['web with http on another host', 'web', ['http://app.example/cb'], 'invalid_redirect_uri', /http is only allowed on loopback/],
     ['native with http on another host', 'native', ['http://192.0.2.1/cb'], 'invalid_redirect_uri', /http is only allowed on loopback/],
     ['native with https on a loopback host', 'native', ['https://localhost/cb'], 'invalid_redirect_uri', /must not be using localhost/],
     ['native with javascript:', 'native', ['javascript:alert(1)'], 'invalid_redirect_uri', /javascript:/],
-    ['web with https and a private-use scheme', 'web', ['https://app.example/cb', 'com.example.app:/cb'], 'invalid_redirect_uri', /application_type "native"/],
+    [
+      'web with https and a private-use scheme',
+      'web',
+      ['https://app.example/cb', 'com.example.app:/cb'],
+      'invalid_redirect_uri',
+      /application_type "native"/,
+    ],
     ['an unknown application_type', 'desktop', ['http://127.0.0.1/cb'], 'invalid_client_metadata', /application_type/],
     ['an application_type that is not a string', 7, ['https://app.example/cb'], 'invalid_client_metadata', /application_type/],
   ])('refuses %s with a clear error', async (_label, sent, uris, error, description) => {

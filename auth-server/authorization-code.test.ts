@@ -25,7 +25,10 @@ afterAll(() => server?.close());
 describe('authorization code + PKCE over HTTP', () => {
   it('issues an RFC 9068 JWT whose iss, aud, scope, sub, typ and kid are right and that verifies against /jwks', async () => {
     const client = await registerPublicClient(server);
-    const { tokens, callback, state } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });
+    const { tokens, callback, state } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+    });
 
     // RFC 9207: the authorization response names the issuer.
     expect(callback?.searchParams.get('iss')).toBe(server.url);
@@ -65,7 +68,11 @@ describe('authorization code + PKCE over HTTP', () => {
 
   it('without a resource parameter, issues a token for the default resource', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: null });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      resource: null,
+    });
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
     const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.url, audience: RESOURCE });
     expect(payload.scope).toBe('mcp:tools');
@@ -73,7 +80,11 @@ describe('authorization code + PKCE over HTTP', () => {
 
   it('accepts a trailing-slash variant of the resource and issues aud = the canonical URL', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: `${RESOURCE}/` });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      resource: `${RESOURCE}/`,
+    });
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
     const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.url });
     expect(payload.aud).toBe(RESOURCE);
@@ -81,19 +92,32 @@ describe('authorization code + PKCE over HTTP', () => {
 
   it('answers an unknown resource with invalid_target at the client', async () => {
     const client = await registerPublicClient(server);
-    const result = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: 'http://localhost:9/other' });
+    const result = await authorize(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      resource: 'http://localhost:9/other',
+    });
     expect(result.callback?.searchParams.get('error')).toBe('invalid_target');
   });
 
   it('lets a client step up to a scope it did not register (mcp:admin), with the user’s consent', async () => {
     const client = await registerPublicClient(server, { scope: 'mcp:tools' });
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:tools mcp:admin' });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'mcp:tools mcp:admin',
+    });
     expect(tokens.scope.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
   });
 
   it('issues an ID token and userinfo with name, email and roles when openid profile email are asked', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'openid profile email mcp:tools', resource: null });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'openid profile email mcp:tools',
+      resource: null,
+    });
     expect(tokens.id_token).toBeTypeOf('string');
     const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
     const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.url, audience: client.client_id });
@@ -177,7 +201,15 @@ describe('login and consent pages', () => {
     const client = await registerPublicClient(server, { client_name: 'Robert"><script>alert(1)</script>' });
     const browser = new TestBrowser();
     const { challenge } = pkcePair();
-    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', scope: 'mcp:tools mcp:admin', code_challenge: challenge, code_challenge_method: 'S256', resource: RESOURCE });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      response_type: 'code',
+      scope: 'mcp:tools mcp:admin',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      resource: RESOURCE,
+    });
     const { response: loginPage } = await browser.follow(await browser.get(`${server.url}/auth?${params}`));
     const loginHtml = await loginPage.text();
     expect(loginHtml).not.toContain('<script>alert(1)</script>');
@@ -202,13 +234,27 @@ describe('login and consent pages', () => {
     const client = await registerPublicClient(server);
     const browser = new TestBrowser();
     const { challenge } = pkcePair();
-    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      response_type: 'code',
+      scope: 'mcp:tools',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     const { response } = await browser.follow(await browser.get(`${server.url}/auth?${params}`));
     const action = /action="([^"]+\/login)"/.exec(await response.text())![1]!;
-    const forged = await browser.postForm(new URL(action, server.url).href, { csrf: 'forged', username: 'alice', password: 'correct horse battery staple' });
+    const forged = await browser.postForm(new URL(action, server.url).href, {
+      csrf: 'forged',
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
     expect(forged.status).toBe(403);
     expect(await forged.text()).toContain('csrf_check_failed');
-    const missing = await browser.postForm(new URL(action, server.url).href, { username: 'alice', password: 'correct horse battery staple' });
+    const missing = await browser.postForm(new URL(action, server.url).href, {
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
     expect(missing.status).toBe(403);
   });
 
@@ -232,7 +278,14 @@ describe('consent for more than one resource', () => {
       const client = await registerPublicClient(multi);
       const browser = new TestBrowser();
       const { challenge } = pkcePair();
-      const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+      const params = new URLSearchParams({
+        client_id: client.client_id,
+        redirect_uri: client.redirect_uris[0]!,
+        response_type: 'code',
+        scope: 'mcp:tools',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
       params.append('resource', RESOURCE);
       params.append('resource', other);
       const { response: loginPage } = await browser.follow(await browser.get(`${multi.url}/auth?${params}`));

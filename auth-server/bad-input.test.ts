@@ -16,10 +16,13 @@ describe('bad input gets a 4xx in the protocol’s own shape, never a 5xx', () =
   it('garbage cookies on every browser route', async () => {
     const client = await registerPublicClient(server);
     const cookie = '_session=garbage; _session.sig=garbage; _interaction=x; _interaction.sig=%%%; _interaction_resume=\u00ff';
-    const auth = await fetch(`${server.url}/auth?client_id=${client.client_id}&response_type=code&redirect_uri=${encodeURIComponent(client.redirect_uris[0]!)}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=mcp:tools`, {
-      headers: { cookie },
-      redirect: 'manual',
-    });
+    const auth = await fetch(
+      `${server.url}/auth?client_id=${client.client_id}&response_type=code&redirect_uri=${encodeURIComponent(client.redirect_uris[0]!)}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256&scope=mcp:tools`,
+      {
+        headers: { cookie },
+        redirect: 'manual',
+      },
+    );
     expect(auth.status).toBe(303); // a fresh interaction: garbage cookies are ignored
     for (const path of ['/interaction/abc', '/auth/abc', '/session/end', '/device']) {
       const response = await fetch(`${server.url}${path}`, { headers: { cookie }, redirect: 'manual' });
@@ -36,7 +39,11 @@ describe('bad input gets a 4xx in the protocol’s own shape, never a 5xx', () =
     const missing = await postForm(`${server.url}/token`, {});
     expectClientError(missing);
     expect(await missing.json()).toMatchObject({ error: 'invalid_request' });
-    const json = await fetch(`${server.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}' });
+    const json = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"client_credentials"}',
+    });
     expectClientError(json);
     const huge = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x'.repeat(100_000) });
     expect(huge.status).toBe(413);
@@ -52,7 +59,10 @@ describe('bad input gets a 4xx in the protocol’s own shape, never a 5xx', () =
     const unknown = await fetch(`${server.url}/auth?client_id=nope&response_type=code`, { redirect: 'manual' });
     expect(unknown.status).toBe(400);
     const client = await registerPublicClient(server);
-    const badType = await fetch(`${server.url}/auth?client_id=${client.client_id}&response_type=token&redirect_uri=${encodeURIComponent(client.redirect_uris[0]!)}`, { redirect: 'manual' });
+    const badType = await fetch(
+      `${server.url}/auth?client_id=${client.client_id}&response_type=token&redirect_uri=${encodeURIComponent(client.redirect_uris[0]!)}`,
+      { redirect: 'manual' },
+    );
     expect(badType.status).toBeLessThan(500);
   });
 
@@ -76,7 +86,11 @@ describe('device pages without a live sign-in', () => {
       expect(response.status).toBe(400);
       expect(await response.text()).toContain('Connect a device');
     }
-    const post = await fetch(`${server.url}/device`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: 'x' });
+    const post = await fetch(`${server.url}/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: 'x',
+    });
     expect(post.status).toBe(400);
   });
 });

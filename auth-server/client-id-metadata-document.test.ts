@@ -40,10 +40,17 @@ function publish(path: string, metadata: Record<string, unknown>): string {
 
 describe('Client ID Metadata Documents (URL client_id)', () => {
   it('fetches the document from loopback in development and completes code + PKCE + refresh', async () => {
-    const clientId = publish('/clients/good.json', { grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'none' });
+    const clientId = publish('/clients/good.json', {
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
     const { tokens } = await loginAndGetTokens(server, { clientId, redirectUri: 'http://127.0.0.1:7777/cb' });
     expect(JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).client_id).toBe(clientId);
-    const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: clientId });
+    const refreshed = await postForm(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: clientId,
+    });
     expect(refreshed.status).toBe(200);
   });
 
@@ -60,9 +67,15 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
   });
 
   it('refuses a document whose client_id does not match its URL', async () => {
-    served.set('/clients/liar.json', { client_id: 'https://someone-else.example/client.json', redirect_uris: ['http://127.0.0.1:7777/cb'] });
+    served.set('/clients/liar.json', {
+      client_id: 'https://someone-else.example/client.json',
+      redirect_uris: ['http://127.0.0.1:7777/cb'],
+    });
     const { challenge } = pkcePair();
-    const response = await fetch(`${server.url}/auth?${new URLSearchParams({ client_id: `${base}/clients/liar.json`, redirect_uri: 'http://127.0.0.1:7777/cb', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const response = await fetch(
+      `${server.url}/auth?${new URLSearchParams({ client_id: `${base}/clients/liar.json`, redirect_uri: 'http://127.0.0.1:7777/cb', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`,
+      { redirect: 'manual' },
+    );
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(await response.text()).toContain('invalid_client');
@@ -80,7 +93,9 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
       redirect_uris: [],
       scope: 'mcp:tools mcp:admin',
       token_endpoint_auth_method: method,
-      ...(method === 'private_key_jwt' ? { jwks: { keys: [{ ...(await exportJWK(publicKey)), alg: 'ES256', kid: 'k1' }] }, token_endpoint_auth_signing_alg: 'ES256' } : {}),
+      ...(method === 'private_key_jwt'
+        ? { jwks: { keys: [{ ...(await exportJWK(publicKey)), alg: 'ES256', kid: 'k1' }] }, token_endpoint_auth_signing_alg: 'ES256' }
+        : {}),
     });
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
@@ -94,7 +109,12 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
     const form: Record<string, string> =
       method === 'none'
         ? { grant_type: 'client_credentials', client_id: clientId, scope: 'mcp:tools' }
-        : { grant_type: 'client_credentials', scope: 'mcp:tools', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+        : {
+            grant_type: 'client_credentials',
+            scope: 'mcp:tools',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: assertion,
+          };
     const response = await postForm(`${server.url}/token`, form);
     const body = (await response.json()) as { error?: string; access_token?: string };
     expect([400, 401], JSON.stringify(body)).toContain(response.status);
@@ -109,7 +129,10 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
     expect(tokens.access_token).toBeTypeOf('string');
     for (const other of ['http://localhost:53682/cb', 'http://127.0.0.1:53682/other', 'https://127.0.0.1:53682/cb']) {
       const { challenge } = pkcePair();
-      const response = await fetch(`${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: other, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+      const response = await fetch(
+        `${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: other, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`,
+        { redirect: 'manual' },
+      );
       expect(response.status, other).toBe(400);
       expect(response.headers.get('location')).toBeNull();
     }
@@ -118,7 +141,10 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
   it('refuses a redirect URI the document does not list', async () => {
     const clientId = publish('/clients/strict.json', {});
     const { challenge } = pkcePair();
-    const response = await fetch(`${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: 'http://127.0.0.1:7777/other', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`, { redirect: 'manual' });
+    const response = await fetch(
+      `${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: 'http://127.0.0.1:7777/other', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`,
+      { redirect: 'manual' },
+    );
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
   });

@@ -17,20 +17,36 @@ function problems(load: () => unknown): string[] {
 describe('auth server configuration: the scopes of each protected resource', () => {
   it('grants mcp:tools and mcp:admin for the resource by default, and mcp:tools to a request naming none', () => {
     // NODE_ENV=production: one canonical URL per endpoint (development adds the loopback aliases).
-    const config = loadConfig({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'https://mcp.example/mcp', AUTH_EXTRA_RESOURCES: 'https://other.example/mcp' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      AUTH_ISSUER: 'https://auth.example',
+      RS_RESOURCE_URL: 'https://mcp.example/mcp',
+      AUTH_EXTRA_RESOURCES: 'https://other.example/mcp',
+    });
     const resource = (url: string) => expect.objectContaining({ url, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] });
-    expect(config.resources).toEqual([resource('https://mcp.example/mcp'), resource('https://mcp.example/sse'), resource('https://other.example/mcp')]);
+    expect(config.resources).toEqual([
+      resource('https://mcp.example/mcp'),
+      resource('https://mcp.example/sse'),
+      resource('https://other.example/mcp'),
+    ]);
   });
 
   it('takes the scopes as configuration (AUTH_RESOURCE_SCOPES, space or comma separated), for every resource', () => {
-    const config = loadConfig({ AUTH_RESOURCE_SCOPES: 'mcp:tools, docs:read docs:read', AUTH_DEFAULT_SCOPES: 'docs:read', AUTH_EXTRA_RESOURCES: 'http://localhost:4001/mcp' });
+    const config = loadConfig({
+      AUTH_RESOURCE_SCOPES: 'mcp:tools, docs:read docs:read',
+      AUTH_DEFAULT_SCOPES: 'docs:read',
+      AUTH_EXTRA_RESOURCES: 'http://localhost:4001/mcp',
+    });
     expect(config.resources.length).toBeGreaterThan(2); // the MCP URL, its /sse sibling, loopback aliases, the extra one
-    for (const r of config.resources) expect([r.url, r.scopes, r.defaultScopes]).toEqual([r.url, ['mcp:tools', 'docs:read'], ['docs:read']]);
+    for (const r of config.resources)
+      expect([r.url, r.scopes, r.defaultScopes]).toEqual([r.url, ['mcp:tools', 'docs:read'], ['docs:read']]);
     expect(config.resources.map((r) => r.url)).toContain('http://localhost:4001/mcp');
   });
 
   it('refuses default scopes the resource does not have, the auth server’s own scopes as resource scopes, and an empty list', () => {
-    expect(problems(() => loadConfig({ AUTH_RESOURCE_SCOPES: 'docs:read' }))).toEqual(['AUTH_DEFAULT_SCOPES: mcp:tools is not in AUTH_RESOURCE_SCOPES (docs:read)']);
+    expect(problems(() => loadConfig({ AUTH_RESOURCE_SCOPES: 'docs:read' }))).toEqual([
+      'AUTH_DEFAULT_SCOPES: mcp:tools is not in AUTH_RESOURCE_SCOPES (docs:read)',
+    ]);
     expect(problems(() => loadConfig({ AUTH_RESOURCE_SCOPES: 'mcp:tools offline_access' }))).toEqual([
       "AUTH_RESOURCE_SCOPES: must not name the auth server's own scopes (openid, offline_access, profile, email)",
     ]);
@@ -50,15 +66,24 @@ describe('auth server configuration: every variable through the schema', () => {
   });
 
   it('gives the CLIs the storage settings with the server’s defaults and checks, and nothing else is required', () => {
-    expect(loadStorageConfig({})).toEqual({ dataDir: resolve('./data'), databaseUrl: undefined, databasePoolSize: 10, sqliteSynchronous: 'normal' });
+    expect(loadStorageConfig({})).toEqual({
+      dataDir: resolve('./data'),
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      sqliteSynchronous: 'normal',
+    });
     // A setting the storage does not use may be broken: the CLI still works.
-    expect(loadStorageConfig({ DATA_DIR: '/tmp/x', DATABASE_POOL_SIZE: '3', AUTH_SQLITE_SYNCHRONOUS: 'full', AUTH_ISSUER: 'nope' })).toEqual({
+    expect(
+      loadStorageConfig({ DATA_DIR: '/tmp/x', DATABASE_POOL_SIZE: '3', AUTH_SQLITE_SYNCHRONOUS: 'full', AUTH_ISSUER: 'nope' }),
+    ).toEqual({
       dataDir: '/tmp/x',
       databaseUrl: undefined,
       databasePoolSize: 3,
       sqliteSynchronous: 'full',
     });
-    expect(problems(() => loadStorageConfig({ DATABASE_URL: 'mysql://db/auth', DATABASE_POOL_SIZE: '0', AUTH_SQLITE_SYNCHRONOUS: 'sometimes' }))).toEqual([
+    expect(
+      problems(() => loadStorageConfig({ DATABASE_URL: 'mysql://db/auth', DATABASE_POOL_SIZE: '0', AUTH_SQLITE_SYNCHRONOUS: 'sometimes' })),
+    ).toEqual([
       'DATABASE_URL: must be a postgres:// URL',
       expect.stringMatching(/^DATABASE_POOL_SIZE: /),
       'AUTH_SQLITE_SYNCHRONOUS: must be normal or full',

@@ -72,103 +72,125 @@ const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'];
  * (config-table.test.ts), and the CLIs pick their few fields from it.
  */
 export const authServerEnv = z.object({
-    /** Port the auth server listens on. */
-    AUTH_PORT: port(3000),
-    /**
-     * Address to bind. Default: loopback only (127.0.0.1 and ::1) outside production, because a
-     * development server has a demo admin and open registration; every interface in production.
-     * 0.0.0.0 opens a development server to the network (containers need it).
-     */
-    AUTH_HOST: z.string().trim().optional(),
-    /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
-    AUTH_ISSUER: issuerUrl.optional(),
-    NODE_ENV: nodeEnv,
-    /** Embedded SQLite lives here. */
-    DATA_DIR: z.string().default('./data'),
-    /** Private JWKS and cookie secrets live here (mode 0600). */
-    KEYS_DIR: z.string().default('./keys'),
-    /** SQLite durability: normal (survives a process crash) or full (also a power cut; slower). */
-    AUTH_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('normal'),
-    /** postgres://… selects PostgreSQL storage instead of SQLite. */
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-    /** PostgreSQL connections per auth-server instance (instances × this must fit max_connections). */
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
-    /** Seconds a refresh response is replayed to a duplicate of the same request (parallel refreshes); 0 = off. */
-    AUTH_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
-    LOG_LEVEL: logLevel,
-    LOG_FORMAT: logFormat,
-    /** Trust X-Forwarded-* from a TLS-terminating proxy. */
-    AUTH_TRUST_PROXY: flag(false),
-    /**
-     * The MCP resource server's URL (the default resource). Its legacy HTTP+SSE endpoint, the
-     * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes;
-     * outside production so are the loopback aliases of a loopback URL (localhost, 127.0.0.1, [::1]).
-     */
-    RS_RESOURCE_URL: httpUrl.optional(),
-    RS_PORT: port(3001),
-    /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
-    AUTH_EXTRA_RESOURCES: list,
-    /**
-     * Scopes (space or comma separated) a token for RS_RESOURCE_URL (and AUTH_EXTRA_RESOURCES) may
-     * carry: what the resource server publishes in its metadata's scopes_supported. Data, not
-     * code shared with the resource server: a new tool's scope is added here when it is deployed.
-     */
-    AUTH_RESOURCE_SCOPES: scopeList('mcp:tools mcp:admin').refine(
-      (scopes) => !scopes.some((scope) => OIDC_SCOPES.includes(scope)),
-      `must not name the auth server's own scopes (${OIDC_SCOPES.join(', ')})`,
-    ),
-    /** Scopes (space or comma separated) granted to a request that names none, for each resource (RFC 6749 §3.3). */
-    AUTH_DEFAULT_SCOPES: scopeList('mcp:tools'),
-    /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
-    AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
-    /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
-    AUTH_GRANT_TTL: z.coerce.number().int().min(60).default(30 * DAY),
-    /** Browser session lifetime in seconds. */
-    AUTH_SESSION_TTL: z.coerce.number().int().min(60).default(7 * DAY),
-    /** When set, dynamic registration requires this initial access token (Bearer). */
-    AUTH_INITIAL_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    /**
-     * The resource server's own client id at this server (RS_CLIENT_SECRET with it). When both are
-     * set, the auth server creates or updates that confidential client at start, marked as the
-     * resource server: it may introspect every client's tokens (HTTP Basic at /token/introspection).
-     */
-    RS_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 characters from A–Z a–z 0–9 . _ -').optional(),
-    /** Its secret (at least 32 characters); the resource server is configured with the same pair. */
-    RS_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    /** Client ID Metadata Documents (URL client_ids). */
-    AUTH_CIMD: flag(true),
-    /** Days after which a registered client that never obtained a token is pruned (0: never). */
-    AUTH_PRUNE_UNUSED_CLIENTS_DAYS: z.coerce.number().min(0).default(30),
-    /** How often expired rows are swept, in seconds. */
-    AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
-    /** Client ips allowed to GET /metrics on the main port (comma list; default: nobody). */
-    METRICS_ALLOW: list,
-    /** A separate port serving /metrics to whoever reaches it (do not publish it). */
-    AUTH_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    /** Rate limits on login, registration and token requests; turn off only for benchmarks. */
-    AUTH_RATE_LIMITS: flag(true),
-    /** Failed logins per account and ip before a lock. */
-    AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
-    /** Seconds a login lock lasts. */
-    AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
-    /** Client registrations per ip per minute. */
-    AUTH_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
-    /** Token requests per client and ip per minute. */
-    AUTH_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
-    /** Wrong device user codes per ip, and per browser session, before the device page answers 429 (RFC 8628 §5.1). */
-    AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
-    /** The window those failures are counted in, in seconds; the lock ends with it. */
-    AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
-  });
+  /** Port the auth server listens on. */
+  AUTH_PORT: port(3000),
+  /**
+   * Address to bind. Default: loopback only (127.0.0.1 and ::1) outside production, because a
+   * development server has a demo admin and open registration; every interface in production.
+   * 0.0.0.0 opens a development server to the network (containers need it).
+   */
+  AUTH_HOST: z.string().trim().optional(),
+  /** The public issuer URL (what clients see; behind a TLS proxy, the https URL). */
+  AUTH_ISSUER: issuerUrl.optional(),
+  NODE_ENV: nodeEnv,
+  /** Embedded SQLite lives here. */
+  DATA_DIR: z.string().default('./data'),
+  /** Private JWKS and cookie secrets live here (mode 0600). */
+  KEYS_DIR: z.string().default('./keys'),
+  /** SQLite durability: normal (survives a process crash) or full (also a power cut; slower). */
+  AUTH_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full'], { message: 'must be normal or full' }).default('normal'),
+  /** postgres://… selects PostgreSQL storage instead of SQLite. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  /** PostgreSQL connections per auth-server instance (instances × this must fit max_connections). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Seconds a refresh response is replayed to a duplicate of the same request (parallel refreshes); 0 = off. */
+  AUTH_REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+  LOG_LEVEL: logLevel,
+  LOG_FORMAT: logFormat,
+  /** Trust X-Forwarded-* from a TLS-terminating proxy. */
+  AUTH_TRUST_PROXY: flag(false),
+  /**
+   * The MCP resource server's URL (the default resource). Its legacy HTTP+SSE endpoint, the
+   * sibling path `sse` (…/mcp → …/sse), is accepted as a resource too, with the same scopes;
+   * outside production so are the loopback aliases of a loopback URL (localhost, 127.0.0.1, [::1]).
+   */
+  RS_RESOURCE_URL: httpUrl.optional(),
+  RS_PORT: port(3001),
+  /** Extra resource URLs (comma separated) that accept the same scopes as RS_RESOURCE_URL. */
+  AUTH_EXTRA_RESOURCES: list,
+  /**
+   * Scopes (space or comma separated) a token for RS_RESOURCE_URL (and AUTH_EXTRA_RESOURCES) may
+   * carry: what the resource server publishes in its metadata's scopes_supported. Data, not
+   * code shared with the resource server: a new tool's scope is added here when it is deployed.
+   */
+  AUTH_RESOURCE_SCOPES: scopeList('mcp:tools mcp:admin').refine(
+    (scopes) => !scopes.some((scope) => OIDC_SCOPES.includes(scope)),
+    `must not name the auth server's own scopes (${OIDC_SCOPES.join(', ')})`,
+  ),
+  /** Scopes (space or comma separated) granted to a request that names none, for each resource (RFC 6749 §3.3). */
+  AUTH_DEFAULT_SCOPES: scopeList('mcp:tools'),
+  /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
+  AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
+  /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
+  AUTH_GRANT_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * DAY),
+  /** Browser session lifetime in seconds. */
+  AUTH_SESSION_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(7 * DAY),
+  /** When set, dynamic registration requires this initial access token (Bearer). */
+  AUTH_INITIAL_ACCESS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * The resource server's own client id at this server (RS_CLIENT_SECRET with it). When both are
+   * set, the auth server creates or updates that confidential client at start, marked as the
+   * resource server: it may introspect every client's tokens (HTTP Basic at /token/introspection).
+   */
+  RS_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 characters from A–Z a–z 0–9 . _ -')
+    .optional(),
+  /** Its secret (at least 32 characters); the resource server is configured with the same pair. */
+  RS_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Client ID Metadata Documents (URL client_ids). */
+  AUTH_CIMD: flag(true),
+  /** Days after which a registered client that never obtained a token is pruned (0: never). */
+  AUTH_PRUNE_UNUSED_CLIENTS_DAYS: z.coerce.number().min(0).default(30),
+  /** How often expired rows are swept, in seconds. */
+  AUTH_SWEEP_INTERVAL: z.coerce.number().int().min(1).default(300),
+  /** Client ips allowed to GET /metrics on the main port (comma list; default: nobody). */
+  METRICS_ALLOW: list,
+  /** A separate port serving /metrics to whoever reaches it (do not publish it). */
+  AUTH_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Rate limits on login, registration and token requests; turn off only for benchmarks. */
+  AUTH_RATE_LIMITS: flag(true),
+  /** Failed logins per account and ip before a lock. */
+  AUTH_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** Seconds a login lock lasts. */
+  AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Client registrations per ip per minute. */
+  AUTH_REGISTRATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Token requests per client and ip per minute. */
+  AUTH_TOKEN_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Wrong device user codes per ip, and per browser session, before the device page answers 429 (RFC 8628 §5.1). */
+  AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+  /** The window those failures are counted in, in seconds; the lock ends with it. */
+  AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+});
 
 const schema = authServerEnv
   .superRefine((env, ctx) => {
     if ((env.RS_CLIENT_ID === undefined) !== (env.RS_CLIENT_SECRET === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [env.RS_CLIENT_ID ? 'RS_CLIENT_SECRET' : 'RS_CLIENT_ID'], message: 'RS_CLIENT_ID and RS_CLIENT_SECRET go together: set both or neither' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.RS_CLIENT_ID ? 'RS_CLIENT_SECRET' : 'RS_CLIENT_ID'],
+        message: 'RS_CLIENT_ID and RS_CLIENT_SECRET go together: set both or neither',
+      });
     }
     if (env.RS_CLIENT_ID && looksLikeAccountId(env.RS_CLIENT_ID)) {
       // 22 characters of base64url is what an account id looks like; sub === client_id must mean "no user".
-      ctx.addIssue({ code: 'custom', path: ['RS_CLIENT_ID'], message: 'must not have the shape of an account id (22 characters of A–Z a–z 0–9 _ -)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RS_CLIENT_ID'],
+        message: 'must not have the shape of an account id (22 characters of A–Z a–z 0–9 _ -)',
+      });
     }
   })
   .transform((env) => {
@@ -238,7 +260,11 @@ const schema = authServerEnv
     // Every resource shares AUTH_DEFAULT_SCOPES today; report each bad scope once.
     const unknownDefaults = new Set(config.resources.flatMap((r) => r.defaultScopes.filter((scope) => !r.scopes.includes(scope))));
     for (const scope of unknownDefaults) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_DEFAULT_SCOPES'], message: `${scope} is not in AUTH_RESOURCE_SCOPES (${config.resources[0]!.scopes.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_DEFAULT_SCOPES'],
+        message: `${scope} is not in AUTH_RESOURCE_SCOPES (${config.resources[0]!.scopes.join(', ')})`,
+      });
     }
     for (const extra of config.resources.slice(1)) {
       if (!httpUrl.safeParse(extra.url).success) {
@@ -266,7 +292,12 @@ const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATA
 const keysEnv = authServerEnv.pick({ KEYS_DIR: true });
 
 /** Typed by hand: inferring it from storageEnv would make the schema's own transform circular. */
-function storageOptions(env: { DATA_DIR: string; DATABASE_URL?: string | undefined; DATABASE_POOL_SIZE: number; AUTH_SQLITE_SYNCHRONOUS: 'normal' | 'full' }): StorageOptions {
+function storageOptions(env: {
+  DATA_DIR: string;
+  DATABASE_URL?: string | undefined;
+  DATABASE_POOL_SIZE: number;
+  AUTH_SQLITE_SYNCHRONOUS: 'normal' | 'full';
+}): StorageOptions {
   return {
     dataDir: resolve(env.DATA_DIR),
     databaseUrl: env.DATABASE_URL,

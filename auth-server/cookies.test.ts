@@ -18,7 +18,14 @@ describe('cookies behind a TLS-terminating proxy', () => {
     const proxy = { 'x-forwarded-proto': 'https' };
     const browser = new TestBrowser(proxy);
     const { challenge } = pkcePair();
-    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: 'https://app.example/cb',
+      response_type: 'code',
+      scope: 'mcp:tools',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     const start = await fetch(`${local}/auth?${params}`, { headers: proxy, redirect: 'manual' });
     const interaction = start.headers.getSetCookie().find((c) => c.startsWith('__Secure-interaction='));
     expect(interaction).toMatch(/; secure/i);
@@ -33,10 +40,26 @@ describe('cookies behind a TLS-terminating proxy', () => {
     const local_ = (location: string) => new URL(location.replace('https://', 'http://'), local).href;
     const page = await browser.get(local_(start.headers.get('location')!));
     const html = await page.text();
-    const login = await browser.postForm(`${local}${formAction(html, '/login')}`, { csrf: hiddenField(html, 'csrf'), username: 'alice', password: 'correct horse battery staple' });
+    const login = await browser.postForm(`${local}${formAction(html, '/login')}`, {
+      csrf: hiddenField(html, 'csrf'),
+      username: 'alice',
+      password: 'correct horse battery staple',
+    });
     expect(login.status).toBe(303);
     const resumed = await fetch(local_(login.headers.get('location')!), {
-      headers: { ...proxy, cookie: login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') + '; ' + start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') },
+      headers: {
+        ...proxy,
+        cookie:
+          login.headers
+            .getSetCookie()
+            .map((c) => c.split(';')[0])
+            .join('; ') +
+          '; ' +
+          start.headers
+            .getSetCookie()
+            .map((c) => c.split(';')[0])
+            .join('; '),
+      },
       redirect: 'manual',
     });
     const session = resumed.headers.getSetCookie().find((c) => c.startsWith('__Host-session='));

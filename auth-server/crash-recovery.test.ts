@@ -77,12 +77,23 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           const login = await authorize({ url }, { clientId: client.client_id, redirectUri }).catch(() => undefined);
           const code = login?.callback?.searchParams.get('code');
           if (!code) return;
-          const first = await postForm(`${url}/token`, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: client.client_id, code_verifier: login!.verifier, resource: RESOURCE }).catch(() => undefined);
+          const first = await postForm(`${url}/token`, {
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: redirectUri,
+            client_id: client.client_id,
+            code_verifier: login!.verifier,
+            resource: RESOURCE,
+          }).catch(() => undefined);
           if (first?.status !== 200) return;
           record.refreshToken = ((await first.json()) as { refresh_token: string }).refresh_token;
           for (let i = 0; i < 3; i++) {
             record.refreshInFlight = true;
-            const next = await postForm(`${url}/token`, { grant_type: 'refresh_token', refresh_token: record.refreshToken, client_id: client.client_id }).catch(() => undefined);
+            const next = await postForm(`${url}/token`, {
+              grant_type: 'refresh_token',
+              refresh_token: record.refreshToken,
+              client_id: client.client_id,
+            }).catch(() => undefined);
             if (next?.status !== 200) return;
             const body = (await next.json().catch(() => undefined)) as { refresh_token: string } | undefined;
             if (!body) return;
@@ -115,7 +126,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const unspent = withToken.filter((r) => !r.refreshInFlight);
       expect(unspent.length).toBeGreaterThan(0);
       for (const record of unspent) {
-        const response = await postForm(`${url}/token`, { grant_type: 'refresh_token', refresh_token: record.refreshToken!, client_id: record.clientId });
+        const response = await postForm(`${url}/token`, {
+          grant_type: 'refresh_token',
+          refresh_token: record.refreshToken!,
+          client_id: record.clientId,
+        });
         expect(response.status, record.clientId).toBe(200);
       }
       // A refresh cut off by the kill may or may not have been committed; its retry within the
@@ -127,7 +142,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       );
       for (const response of retries) expect([200, 400]).toContain(response.status);
       // A token that never existed is still refused: the checks above are not vacuous.
-      const bogus = await postForm(`${url}/token`, { grant_type: 'refresh_token', refresh_token: 'not-a-token', client_id: acknowledged[0]!.clientId });
+      const bogus = await postForm(`${url}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: 'not-a-token',
+        client_id: acknowledged[0]!.clientId,
+      });
       expect(bogus.status).toBe(400);
     }, 60_000);
   });

@@ -28,7 +28,11 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 async function verified(accessToken: string, url = server.url) {
-  const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${url}/jwks`)), { issuer: url, audience: RESOURCE, typ: 'at+jwt' });
+  const { payload } = await jwtVerify(accessToken, createRemoteJWKSet(new URL(`${url}/jwks`)), {
+    issuer: url,
+    audience: RESOURCE,
+    typ: 'at+jwt',
+  });
   return payload;
 }
 
@@ -49,7 +53,11 @@ async function signInAndConsent(start: string, redirectUri: string): Promise<URL
 describe('an authorization request without scope gets the resource’s default scopes', () => {
   it('with resource and no scope: the user signs in, consents, and the token carries mcp:tools', async () => {
     const client = await registerPublicClient(server);
-    const { tokens, callback } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: null });
+    const { tokens, callback } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: null,
+    });
     expect(callback?.searchParams.get('error')).toBeNull();
     expect(tokens.scope).toBe('mcp:tools');
     expect((await verified(tokens.access_token)).scope).toBe('mcp:tools');
@@ -57,7 +65,12 @@ describe('an authorization request without scope gets the resource’s default s
 
   it('with neither scope nor resource: the token is for the default resource and carries mcp:tools', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: null, resource: null });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: null,
+      resource: null,
+    });
     expect(tokens.scope).toBe('mcp:tools');
     const payload = await verified(tokens.access_token);
     expect(payload.aud).toBe(RESOURCE);
@@ -66,7 +79,12 @@ describe('an authorization request without scope gets the resource’s default s
 
   it('with a trailing-slash variant of the resource and no scope, still applies that resource’s defaults', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: null, resource: `${RESOURCE}/` });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: null,
+      resource: `${RESOURCE}/`,
+    });
     expect(tokens.scope).toBe('mcp:tools');
   });
 
@@ -74,11 +92,23 @@ describe('an authorization request without scope gets the resource’s default s
     const client = await registerPublicClient(server);
     const browser = new TestBrowser();
     const { challenge } = pkcePair();
-    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256', state: 'xyz', resource: RESOURCE });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      response_type: 'code',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'xyz',
+      resource: RESOURCE,
+    });
     const { response: loginPage } = await browser.follow(await browser.get(`${server.url}/auth?${params}`));
     const loginHtml = await loginPage.text();
     const { response: consentPage } = await browser.follow(
-      await browser.postForm(new URL(formAction(loginHtml, '/login'), server.url).href, { csrf: hiddenField(loginHtml, 'csrf'), username: 'alice', password: 'correct horse battery staple' }),
+      await browser.postForm(new URL(formAction(loginHtml, '/login'), server.url).href, {
+        csrf: hiddenField(loginHtml, 'csrf'),
+        username: 'alice',
+        password: 'correct horse battery staple',
+      }),
     );
     const html = await consentPage.text();
     expect(html).toContain('Allow access?');
@@ -105,13 +135,22 @@ describe('an authorization request without scope gets the resource’s default s
 
   it('does not widen a request that names its scope (mcp:admin alone stays mcp:admin)', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:admin' });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'mcp:admin',
+    });
     expect(tokens.scope).toBe('mcp:admin');
   });
 
   it('still refuses an unknown resource without scope with invalid_target, not a token with default scopes', async () => {
     const client = await registerPublicClient(server);
-    const result = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: null, resource: 'http://localhost:9/other' });
+    const result = await authorize(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: null,
+      resource: 'http://localhost:9/other',
+    });
     expect(result.callback?.searchParams.get('error')).toBe('invalid_target');
   });
 
@@ -129,10 +168,20 @@ describe('an authorization request without scope gets the resource’s default s
     });
     expect(pushed.status).toBe(201);
     const { request_uri: requestUri } = (await pushed.json()) as { request_uri: string };
-    const callback = await signInAndConsent(`${server.url}/auth?${new URLSearchParams({ client_id: client.client_id, request_uri: requestUri })}`, client.redirect_uris[0]!);
+    const callback = await signInAndConsent(
+      `${server.url}/auth?${new URLSearchParams({ client_id: client.client_id, request_uri: requestUri })}`,
+      client.redirect_uris[0]!,
+    );
     const code = callback.searchParams.get('code');
     expect(code, callback.href).toBeTruthy();
-    const token = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code: code!, redirect_uri: client.redirect_uris[0]!, client_id: client.client_id, code_verifier: verifier, resource: RESOURCE });
+    const token = await postForm(`${server.url}/token`, {
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: client.redirect_uris[0]!,
+      client_id: client.client_id,
+      code_verifier: verifier,
+      resource: RESOURCE,
+    });
     expect(token.status).toBe(200);
     expect(((await token.json()) as { scope: string }).scope).toBe('mcp:tools');
   });
@@ -141,7 +190,11 @@ describe('an authorization request without scope gets the resource’s default s
 describe('a device authorization request without scope (RFC 8628) gets the default scopes too', () => {
   it('the user enters the code, signs in, consents to mcp:tools, and polling gets a token carrying mcp:tools', async () => {
     const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
-    const client = await registerPublicClient(server, { grant_types: [deviceGrant, 'refresh_token'], response_types: [], redirect_uris: [] });
+    const client = await registerPublicClient(server, {
+      grant_types: [deviceGrant, 'refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+    });
     const start = await postForm(`${server.url}/device/auth`, { client_id: client.client_id, resource: RESOURCE });
     expect(start.status).toBe(200);
     const device = (await start.json()) as { device_code: string; user_code: string };
@@ -149,15 +202,33 @@ describe('a device authorization request without scope (RFC 8628) gets the defau
     const browser = new TestBrowser();
     let page = await (await browser.get(`${server.url}/device`)).text();
     page = await (await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: device.user_code })).text();
-    let { response } = await browser.follow(await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: hiddenField(page, 'user_code'), confirm: 'yes' }));
+    let { response } = await browser.follow(
+      await browser.postForm(`${server.url}/device`, {
+        xsrf: hiddenField(page, 'xsrf'),
+        user_code: hiddenField(page, 'user_code'),
+        confirm: 'yes',
+      }),
+    );
     page = await response.text();
-    ({ response } = await browser.follow(await browser.postForm(new URL(formAction(page, '/login'), server.url).href, { csrf: hiddenField(page, 'csrf'), username: 'alice', password: 'correct horse battery staple' })));
+    ({ response } = await browser.follow(
+      await browser.postForm(new URL(formAction(page, '/login'), server.url).href, {
+        csrf: hiddenField(page, 'csrf'),
+        username: 'alice',
+        password: 'correct horse battery staple',
+      }),
+    ));
     page = await response.text();
     expect(page).toContain('<code>mcp:tools</code>');
-    ({ response } = await browser.follow(await browser.postForm(new URL(formAction(page, '/confirm'), server.url).href, { csrf: hiddenField(page, 'csrf') })));
+    ({ response } = await browser.follow(
+      await browser.postForm(new URL(formAction(page, '/confirm'), server.url).href, { csrf: hiddenField(page, 'csrf') }),
+    ));
     expect(await response.text()).toContain('Device connected');
 
-    const token = await postForm(`${server.url}/token`, { grant_type: deviceGrant, device_code: device.device_code, client_id: client.client_id });
+    const token = await postForm(`${server.url}/token`, {
+      grant_type: deviceGrant,
+      device_code: device.device_code,
+      client_id: client.client_id,
+    });
     expect(token.status).toBe(200);
     const body = (await token.json()) as { access_token: string; scope: string };
     expect(body.scope).toBe('mcp:tools');
@@ -167,7 +238,12 @@ describe('a device authorization request without scope (RFC 8628) gets the defau
 
 describe('AUTH_DEFAULT_SCOPES', () => {
   it('defaults to mcp:tools for every configured resource', () => {
-    const config = loadConfig({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'https://mcp.example/mcp', AUTH_EXTRA_RESOURCES: 'https://other.example/mcp' });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      AUTH_ISSUER: 'https://auth.example',
+      RS_RESOURCE_URL: 'https://mcp.example/mcp',
+      AUTH_EXTRA_RESOURCES: 'https://other.example/mcp',
+    });
     expect(config.resources.map((r) => [r.url, r.defaultScopes])).toEqual([
       ['https://mcp.example/mcp', ['mcp:tools']],
       ['https://mcp.example/sse', ['mcp:tools']],
@@ -189,7 +265,11 @@ describe('AUTH_DEFAULT_SCOPES', () => {
     try {
       await addUser(custom, 'alice', ['admin']);
       const client = await registerPublicClient(custom);
-      const { tokens } = await loginAndGetTokens(custom, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: null });
+      const { tokens } = await loginAndGetTokens(custom, {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        scope: null,
+      });
       expect(tokens.scope.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
     } finally {
       await custom.close();

@@ -58,7 +58,9 @@ describe('device code guessing (RFC 8628 §5.1)', () => {
     const ip = '198.51.100.30';
     const browsers = Array.from({ length: 30 }, () => new TestBrowser({ 'x-forwarded-for': ip }));
     const pages = await Promise.all(browsers.map(async (b) => (await b.get(`${server.url}/device`)).text()));
-    const responses = await Promise.all(browsers.map((b, i) => b.postForm(`${server.url}/device`, { xsrf: hiddenField(pages[i]!, 'xsrf'), user_code: wrongCode(i) })));
+    const responses = await Promise.all(
+      browsers.map((b, i) => b.postForm(`${server.url}/device`, { xsrf: hiddenField(pages[i]!, 'xsrf'), user_code: wrongCode(i) })),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 400)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(20);
@@ -73,7 +75,11 @@ describe('device code guessing (RFC 8628 §5.1)', () => {
       expect(confirm.status).toBe(200);
       const page = await confirm.text();
       // Confirming posts the code again; that is not a guess either.
-      const next = await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: hiddenField(page, 'user_code'), confirm: 'yes' }, { 'x-forwarded-for': ip });
+      const next = await browser.postForm(
+        `${server.url}/device`,
+        { xsrf: hiddenField(page, 'xsrf'), user_code: hiddenField(page, 'user_code'), confirm: 'yes' },
+        { 'x-forwarded-for': ip },
+      );
       expect(next.status).toBe(303);
     }
     expect((await enterCode(server, browser, wrongCode(9), ip)).status).toBe(400);
@@ -88,7 +94,8 @@ describe('device code guessing limits shared through PostgreSQL', () => {
     const b = await startAuthServer({ ...env, DATABASE_URL: a.config.databaseUrl! });
     try {
       const statuses = [];
-      for (const [i, server] of [a, b, a].entries()) statuses.push((await enterCode(server, new TestBrowser(), wrongCode(i), '127.0.0.1')).status);
+      for (const [i, server] of [a, b, a].entries())
+        statuses.push((await enterCode(server, new TestBrowser(), wrongCode(i), '127.0.0.1')).status);
       expect(statuses).toEqual([400, 400, 400]);
       await expectLocked(await enterCode(b, new TestBrowser(), wrongCode(3), '127.0.0.1'));
     } finally {

@@ -27,10 +27,18 @@ async function approve(userCode: string, browser = new TestBrowser()) {
   let response = await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: userCode });
   page = await response.text();
   expect(page).toContain('Confirm the device');
-  response = await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: hiddenField(page, 'user_code'), confirm: 'yes' });
+  response = await browser.postForm(`${server.url}/device`, {
+    xsrf: hiddenField(page, 'xsrf'),
+    user_code: hiddenField(page, 'user_code'),
+    confirm: 'yes',
+  });
   ({ response } = await browser.follow(response));
   page = await response.text();
-  response = await browser.postForm(new URL(formAction(page, '/login'), server.url).href, { csrf: hiddenField(page, 'csrf'), username: 'alice', password: 'correct horse battery staple' });
+  response = await browser.postForm(new URL(formAction(page, '/login'), server.url).href, {
+    csrf: hiddenField(page, 'csrf'),
+    username: 'alice',
+    password: 'correct horse battery staple',
+  });
   ({ response } = await browser.follow(response));
   page = await response.text();
   response = await browser.postForm(new URL(formAction(page, '/confirm'), server.url).href, { csrf: hiddenField(page, 'csrf') });
@@ -43,17 +51,31 @@ describe('device authorization grant (RFC 8628)', () => {
     const client = await deviceClient();
     const start = await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools', resource: RESOURCE });
     expect(start.status).toBe(200);
-    const device = (await start.json()) as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string; interval: number };
+    const device = (await start.json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri: string;
+      verification_uri_complete: string;
+      interval: number;
+    };
     expect(device.verification_uri).toBe(`${server.url}/device`);
     expect(device.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
 
-    const pending = await postForm(`${server.url}/token`, { grant_type: DEVICE_GRANT, device_code: device.device_code, client_id: client.client_id });
+    const pending = await postForm(`${server.url}/token`, {
+      grant_type: DEVICE_GRANT,
+      device_code: device.device_code,
+      client_id: client.client_id,
+    });
     expect(await pending.json()).toMatchObject({ error: 'authorization_pending' });
 
     const done = await approve(device.user_code);
     expect(done).toContain('Device connected');
 
-    const token = await postForm(`${server.url}/token`, { grant_type: DEVICE_GRANT, device_code: device.device_code, client_id: client.client_id });
+    const token = await postForm(`${server.url}/token`, {
+      grant_type: DEVICE_GRANT,
+      device_code: device.device_code,
+      client_id: client.client_id,
+    });
     expect(token.status).toBe(200);
     const body = (await token.json()) as { access_token: string; refresh_token: string; scope: string };
     expect(body.scope).toBe('mcp:tools');
@@ -63,7 +85,9 @@ describe('device authorization grant (RFC 8628)', () => {
 
   it('the confirm page shows who asks for what: client id, requested scopes and resources, where the request came from', async () => {
     const client = await deviceClient();
-    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools mcp:admin', resource: RESOURCE })).json()) as { user_code: string };
+    const device = (await (
+      await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools mcp:admin', resource: RESOURCE })
+    ).json()) as { user_code: string };
     const browser = new TestBrowser();
     const input = await (await browser.get(`${server.url}/device`)).text();
     const response = await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(input, 'xsrf'), user_code: device.user_code });
@@ -82,10 +106,14 @@ describe('device authorization grant (RFC 8628)', () => {
 
   it('the confirm page names the default resource when the device asked for none', async () => {
     const client = await deviceClient();
-    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as { user_code: string };
+    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as {
+      user_code: string;
+    };
     const browser = new TestBrowser();
     const input = await (await browser.get(`${server.url}/device`)).text();
-    const page = await (await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(input, 'xsrf'), user_code: device.user_code })).text();
+    const page = await (
+      await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(input, 'xsrf'), user_code: device.user_code })
+    ).text();
     expect(page).toContain(`<code>${RESOURCE}</code>`);
     expect(page).toContain('<code>mcp:tools</code>');
   });
@@ -100,7 +128,9 @@ describe('device authorization grant (RFC 8628)', () => {
 
   it('refuses the code form without its xsrf token', async () => {
     const client = await deviceClient();
-    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as { user_code: string };
+    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as {
+      user_code: string;
+    };
     const browser = new TestBrowser();
     await browser.get(`${server.url}/device`);
     const response = await browser.postForm(`${server.url}/device`, { user_code: device.user_code });
@@ -111,12 +141,23 @@ describe('device authorization grant (RFC 8628)', () => {
 
   it('answers polling after the user aborts with access_denied', async () => {
     const client = await deviceClient();
-    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as { user_code: string; device_code: string };
+    const device = (await (await postForm(`${server.url}/device/auth`, { client_id: client.client_id, scope: 'mcp:tools' })).json()) as {
+      user_code: string;
+      device_code: string;
+    };
     const browser = new TestBrowser();
     let page = await (await browser.get(`${server.url}/device`)).text();
     page = await (await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: device.user_code })).text();
-    await browser.postForm(`${server.url}/device`, { xsrf: hiddenField(page, 'xsrf'), user_code: hiddenField(page, 'user_code'), abort: 'yes' });
-    const token = await postForm(`${server.url}/token`, { grant_type: DEVICE_GRANT, device_code: device.device_code, client_id: client.client_id });
+    await browser.postForm(`${server.url}/device`, {
+      xsrf: hiddenField(page, 'xsrf'),
+      user_code: hiddenField(page, 'user_code'),
+      abort: 'yes',
+    });
+    const token = await postForm(`${server.url}/token`, {
+      grant_type: DEVICE_GRANT,
+      device_code: device.device_code,
+      client_id: client.client_id,
+    });
     expect(await token.json()).toMatchObject({ error: 'access_denied' });
   });
 });

@@ -32,11 +32,22 @@ function proof(method: string, url: string, accessToken?: string) {
 describe('DPoP (RFC 9449) across both servers', () => {
   it('the auth server binds tokens to the client key and the resource server accepts them only with a proof', async () => {
     const client = await registerPublicClient(auth);
-    const { callback, verifier } = await authorize(auth, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: rs.mcpUrl });
+    const { callback, verifier } = await authorize(auth, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      resource: rs.mcpUrl,
+    });
     const tokenUrl = `${auth.url}/token`;
     const response = await postForm(
       tokenUrl,
-      { grant_type: 'authorization_code', code: callback!.searchParams.get('code')!, redirect_uri: client.redirect_uris[0]!, client_id: client.client_id, code_verifier: verifier, resource: rs.mcpUrl },
+      {
+        grant_type: 'authorization_code',
+        code: callback!.searchParams.get('code')!,
+        redirect_uri: client.redirect_uris[0]!,
+        client_id: client.client_id,
+        code_verifier: verifier,
+        resource: rs.mcpUrl,
+      },
       { dpop: await proof('POST', tokenUrl) },
     );
     expect(response.status).toBe(200);
@@ -58,18 +69,41 @@ describe('DPoP (RFC 9449) across both servers', () => {
     expect(noProof.headers.get('www-authenticate')).toMatch(/^DPoP .*error="invalid_dpop_proof"/);
 
     // The refresh token is bound too: refreshing needs a proof with the same key.
-    const unbound = await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    const unbound = await postForm(tokenUrl, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      client_id: client.client_id,
+    });
     expect(unbound.status).toBe(400);
-    const refreshed = await postForm(tokenUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }, { dpop: await proof('POST', tokenUrl) });
+    const refreshed = await postForm(
+      tokenUrl,
+      { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id },
+      { dpop: await proof('POST', tokenUrl) },
+    );
     expect(refreshed.status).toBe(200);
   });
 
   it('a plain bearer token from the real auth server works at the real resource server', async () => {
     const client = await registerPublicClient(auth);
-    const { callback, verifier } = await authorize(auth, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: rs.mcpUrl });
-    const response = await postForm(`${auth.url}/token`, { grant_type: 'authorization_code', code: callback!.searchParams.get('code')!, redirect_uri: client.redirect_uris[0]!, client_id: client.client_id, code_verifier: verifier, resource: rs.mcpUrl });
+    const { callback, verifier } = await authorize(auth, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      resource: rs.mcpUrl,
+    });
+    const response = await postForm(`${auth.url}/token`, {
+      grant_type: 'authorization_code',
+      code: callback!.searchParams.get('code')!,
+      redirect_uri: client.redirect_uris[0]!,
+      client_id: client.client_id,
+      code_verifier: verifier,
+      resource: rs.mcpUrl,
+    });
     const { access_token } = (await response.json()) as { access_token: string };
-    const ok = await fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${access_token}` }, body: JSON.stringify(INITIALIZE) });
+    const ok = await fetch(rs.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${access_token}` },
+      body: JSON.stringify(INITIALIZE),
+    });
     expect(ok.status).toBe(200);
     await ok.body?.cancel();
   });

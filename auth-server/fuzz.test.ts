@@ -14,10 +14,31 @@ describe('fuzzing the auth server', () => {
   it('answers 3,000 generated malformed requests across every endpoint without a 5xx, and stays healthy', { timeout: 60_000 }, async () => {
     const client = await registerPublicClient(server);
     const paths = [
-      '/auth', '/auth/abc', '/token', '/reg', `/reg/${client.client_id}`, '/jwks', '/me', '/token/revocation', '/token/introspection',
-      '/device/auth', '/device', '/device/abc', '/session/end', '/session/end/confirm', '/session/end/success', '/request',
-      '/interaction/abc', '/interaction/abc/login', '/interaction/abc/confirm', '/interaction/abc/abort',
-      '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/healthz', '/assets/style.css', '/metrics',
+      '/auth',
+      '/auth/abc',
+      '/token',
+      '/reg',
+      `/reg/${client.client_id}`,
+      '/jwks',
+      '/me',
+      '/token/revocation',
+      '/token/introspection',
+      '/device/auth',
+      '/device',
+      '/device/abc',
+      '/session/end',
+      '/session/end/confirm',
+      '/session/end/success',
+      '/request',
+      '/interaction/abc',
+      '/interaction/abc/login',
+      '/interaction/abc/confirm',
+      '/interaction/abc/abort',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+      '/healthz',
+      '/assets/style.css',
+      '/metrics',
     ];
     const failures = await fuzz(server.url, paths, 3_000, 20261121);
     const errors = server.logs.filter((line) => line.includes('"level":50'));

@@ -80,7 +80,8 @@ for (const setup of [
           expect(metadata.issuer).toBe(server.url);
           const urls = urlsIn(metadata);
           expect(urls.length).toBeGreaterThanOrEqual(10);
-          for (const url of urls) expect(url.startsWith(`${server.url}/`) || url === server.url, `${path} ${forged.name}: ${url}`).toBe(true);
+          for (const url of urls)
+            expect(url.startsWith(`${server.url}/`) || url === server.url, `${path} ${forged.name}: ${url}`).toBe(true);
           expect(response.body).not.toContain(EVIL);
         }
       }
@@ -88,7 +89,13 @@ for (const setup of [
 
     it('registration_client_uri in the /reg response starts with the issuer', async () => {
       for (const forged of forgeries(server, `${new URL(server.url).pathname.replace(/\/$/, '')}/reg`)) {
-        const response = await raw(server, 'POST', forged.target, { ...forged.headers, 'content-type': 'application/json' }, JSON.stringify({ redirect_uris: ['http://127.0.0.1:1/cb'] }));
+        const response = await raw(
+          server,
+          'POST',
+          forged.target,
+          { ...forged.headers, 'content-type': 'application/json' },
+          JSON.stringify({ redirect_uris: ['http://127.0.0.1:1/cb'] }),
+        );
         expect(response.status, forged.name).toBe(201);
         const { registration_client_uri: uri } = JSON.parse(response.body) as { registration_client_uri: string };
         expect(uri.startsWith(`${server.url}/reg/`), `${forged.name}: ${uri}`).toBe(true);
@@ -96,10 +103,20 @@ for (const setup of [
     });
 
     it('the device flow verification_uri and verification_uri_complete start with the issuer', async () => {
-      const client = await registerPublicClient(server, { grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], response_types: [], redirect_uris: [] });
+      const client = await registerPublicClient(server, {
+        grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: [],
+        redirect_uris: [],
+      });
       for (const forged of forgeries(server, `${new URL(server.url).pathname.replace(/\/$/, '')}/device/auth`)) {
         const form = new URLSearchParams({ client_id: client.client_id, scope: 'mcp:tools' }).toString();
-        const response = await raw(server, 'POST', forged.target, { ...forged.headers, 'content-type': 'application/x-www-form-urlencoded' }, form);
+        const response = await raw(
+          server,
+          'POST',
+          forged.target,
+          { ...forged.headers, 'content-type': 'application/x-www-form-urlencoded' },
+          form,
+        );
         expect(response.status, forged.name).toBe(200);
         const body = JSON.parse(response.body) as { verification_uri: string; verification_uri_complete: string };
         expect(body.verification_uri).toBe(`${server.url}/device`);

@@ -23,7 +23,12 @@ function expectUnknownResource(body: Record<string, unknown>) {
 describe('invalid_target does not enumerate the configured resources', () => {
   it('at the token endpoint (refused before any token is looked up)', async () => {
     const client = await registerPublicClient(server);
-    const response = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: client.client_id, resource: SENT });
+    const response = await postForm(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: 'x',
+      client_id: client.client_id,
+      resource: SENT,
+    });
     expect(response.status).toBe(400);
     expectUnknownResource((await response.json()) as Record<string, unknown>);
   });

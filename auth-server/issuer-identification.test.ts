@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './testing/browser.ts';
-import { addUser, authorize, freePort, pkcePair, registerPublicClient, RESOURCE, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  authorize,
+  freePort,
+  pkcePair,
+  registerPublicClient,
+  RESOURCE,
+  startAuthServer,
+  type TestAuthServer,
+} from './testing/harness.ts';
 
 let server: TestAuthServer;
 
@@ -13,7 +22,15 @@ afterAll(() => server?.close());
 /** The parameters of the redirect the authorization endpoint answers with right away (no user step). */
 async function immediateRedirect(params: Record<string, string>, browser = new TestBrowser()): Promise<URLSearchParams> {
   const { challenge } = pkcePair();
-  const query = new URLSearchParams({ response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256', resource: RESOURCE, state: 's-1', ...params });
+  const query = new URLSearchParams({
+    response_type: 'code',
+    scope: 'mcp:tools',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: RESOURCE,
+    state: 's-1',
+    ...params,
+  });
   const response = await browser.get(`${server.url}/auth?${query}`);
   expect(response.status).toBe(303);
   const location = new URL(response.headers.get('location')!);
@@ -48,7 +65,11 @@ describe('RFC 9207 iss in every authorization response', () => {
   it('names the issuer in invalid_scope', async () => {
     // A client that registered only resource scopes may not ask for openid.
     const client = await registerPublicClient(server, { scope: 'mcp:tools' });
-    const answer = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, scope: 'openid mcp:tools' });
+    const answer = await immediateRedirect({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      scope: 'openid mcp:tools',
+    });
     expect(answer.get('error')).toBe('invalid_scope');
     expect(answer.get('state')).toBe('s-1');
     expect(answer.get('iss')).toBe(server.url);
@@ -60,9 +81,17 @@ describe('RFC 9207 iss in every authorization response', () => {
     // case that still redirects with login_required.
     const client = await registerPublicClient(server, { redirect_uris: ['https://app.example/callback'] });
     const browser = new TestBrowser();
-    const first = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser, scope: 'openid mcp:tools' });
+    const first = await authorize(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      browser,
+      scope: 'openid mcp:tools',
+    });
     expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
-    const answer = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none', scope: 'openid mcp:tools', max_age: '0' }, browser);
+    const answer = await immediateRedirect(
+      { client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none', scope: 'openid mcp:tools', max_age: '0' },
+      browser,
+    );
     expect(answer.get('error')).toBe('login_required');
     expect(answer.get('iss')).toBe(server.url);
   });
@@ -71,17 +100,29 @@ describe('RFC 9207 iss in every authorization response', () => {
     const client = await registerPublicClient(server);
     const browser = new TestBrowser();
     await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser });
-    const answer = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none' }, browser);
+    const answer = await immediateRedirect(
+      { client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, prompt: 'none' },
+      browser,
+    );
     expect(answer.get('error')).toBe('interaction_required');
     expect(answer.get('iss')).toBe(server.url);
   });
 
   it('names the issuer in invalid_request (no PKCE) and invalid_target (unknown resource)', async () => {
     const client = await registerPublicClient(server);
-    const noPkce = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, code_challenge: '', code_challenge_method: '' });
+    const noPkce = await immediateRedirect({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      code_challenge: '',
+      code_challenge_method: '',
+    });
     expect(noPkce.get('error')).toBe('invalid_request');
     expect(noPkce.get('iss')).toBe(server.url);
-    const unknown = await immediateRedirect({ client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, resource: 'http://localhost:9/other' });
+    const unknown = await immediateRedirect({
+      client_id: client.client_id,
+      redirect_uri: client.redirect_uris[0]!,
+      resource: 'http://localhost:9/other',
+    });
     expect(unknown.get('error')).toBe('invalid_target');
     expect(unknown.get('iss')).toBe(server.url);
   });

@@ -17,7 +17,12 @@ describe('sessions and RP-initiated logout', () => {
     expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
 
     // Same browser, same client: no password again (a loopback client still confirms, RFC 8252 §8.6).
-    const second = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser, password: 'not used' });
+    const second = await authorize(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      browser,
+      password: 'not used',
+    });
     expect(second.callback?.searchParams.get('code')).toBeTypeOf('string');
 
     const page = await (await browser.get(`${server.url}/session/end`)).text();
@@ -26,7 +31,12 @@ describe('sessions and RP-initiated logout', () => {
     const { response } = await browser.follow(confirm);
     expect(await response.text()).toContain('Signed out');
 
-    const third = await authorize(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, browser, password: 'wrong' });
+    const third = await authorize(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      browser,
+      password: 'wrong',
+    });
     expect(third.callback).toBeUndefined();
     expect(third.html).toContain('Wrong username or password');
   });

@@ -21,7 +21,14 @@ async function register(metadata: Record<string, unknown>) {
 /** The authorization endpoint's first answer for `redirectUri` (no login yet). */
 async function authorizationAnswer(clientId: string, redirectUri: string): Promise<Response> {
   const { challenge } = pkcePair();
-  const params = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+  const params = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'mcp:tools',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
   return fetch(`${server.url}/auth?${params}`, { redirect: 'manual' });
 }
 
@@ -57,15 +64,20 @@ describe('loopback redirect URIs accept any port (RFC 8252 §7.3, OAuth 2.1 §8.
 
   it('also serves a client stored as web before this rule existed on any loopback port', async () => {
     // Written straight to storage, as a registration from an earlier version left it.
-    await server.storage.models.upsert('Client', 'stored-web-loopback', {
-      client_id: 'stored-web-loopback',
-      client_id_issued_at: Math.floor(Date.now() / 1000),
-      application_type: 'web',
-      redirect_uris: ['http://127.0.0.1/callback'],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    }, undefined);
+    await server.storage.models.upsert(
+      'Client',
+      'stored-web-loopback',
+      {
+        client_id: 'stored-web-loopback',
+        client_id_issued_at: Math.floor(Date.now() / 1000),
+        application_type: 'web',
+        redirect_uris: ['http://127.0.0.1/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      },
+      undefined,
+    );
     const { tokens } = await loginAndGetTokens(server, { clientId: 'stored-web-loopback', redirectUri: 'http://127.0.0.1:40004/callback' });
     expect(tokens.access_token).toBeTypeOf('string');
   });
@@ -103,7 +115,14 @@ describe('loopback redirect URIs accept any port (RFC 8252 §7.3, OAuth 2.1 §8.
     const first = await authorize(server, { clientId: client.client_id, redirectUri: 'http://127.0.0.1:40002/callback', browser });
     expect(first.callback?.searchParams.get('code')).toBeTypeOf('string');
     const { challenge } = pkcePair();
-    const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: 'http://127.0.0.1:40003/callback', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' });
+    const params = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1:40003/callback',
+      response_type: 'code',
+      scope: 'mcp:tools',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     const { response, url } = await browser.follow(await browser.get(`${server.url}/auth?${params}`), 'http://127.0.0.1:40003');
     expect(url).toContain('/interaction/');
     const html = await response.text();

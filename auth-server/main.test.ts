@@ -22,7 +22,14 @@ async function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string; healthy: boolean }> {
   const port = env.AUTH_PORT ? Number(env.AUTH_PORT) : await freePort();
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), AUTH_PORT: String(port), LOG_FORMAT: 'json', ...env },
+    env: {
+      PATH: process.env.PATH,
+      DATA_DIR: join(dir, 'data'),
+      KEYS_DIR: join(dir, 'keys'),
+      AUTH_PORT: String(port),
+      LOG_FORMAT: 'json',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -32,7 +39,10 @@ async function run(
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let healthy = false;
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -60,7 +70,12 @@ describe('npm run auth-server', () => {
   it('never creates a demo account in production', async () => {
     const fresh = await mkdtemp(join(tmpdir(), 'auth-prod-'));
     try {
-      const result = await run({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', DATA_DIR: join(fresh, 'data'), KEYS_DIR: join(fresh, 'keys') });
+      const result = await run({
+        NODE_ENV: 'production',
+        AUTH_ISSUER: 'https://auth.example',
+        DATA_DIR: join(fresh, 'data'),
+        KEYS_DIR: join(fresh, 'keys'),
+      });
       expect(result.healthy).toBe(true);
       expect(parseDemoAccount(result.stdout)).toBeUndefined();
     } finally {
@@ -85,7 +100,9 @@ describe('npm run auth-server', () => {
     expect(result.stderr).toContain('AUTH_ISSUER: must be an absolute URL');
     expect(result.stderr).toContain('LOG_LEVEL:');
     expect(result.stderr).toContain('LOG_FORMAT: must be json or pretty');
-    expect(result.stderr).toContain('auth-server: warning: AUTH_SESION_TTL is not a setting of either server and is ignored; did you mean AUTH_SESSION_TTL?');
+    expect(result.stderr).toContain(
+      'auth-server: warning: AUTH_SESION_TTL is not a setting of either server and is ignored; did you mean AUTH_SESSION_TTL?',
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -96,7 +113,11 @@ describe('npm run auth-server', () => {
       if (outside) expect(await answers(outside, port), `not reachable at ${outside}`).toBe(false);
     });
     expect(result.healthy).toBe(true);
-    const ready = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'auth server ready');
+    const ready = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'auth server ready');
     expect(ready.listening_on[0]).toBe('127.0.0.1');
     expect(ready.listening_on.every((a: string) => a === '127.0.0.1' || a === '::1')).toBe(true);
   });
@@ -119,7 +140,9 @@ describe('npm run auth-server', () => {
       const result = await run({ AUTH_PORT: String(port) });
       expect(result.healthy).toBe(false);
       expect(result.code).toBe(1);
-      expect(result.stderr).toBe(`auth-server: port ${port} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with AUTH_PORT=<port>\n`);
+      expect(result.stderr).toBe(
+        `auth-server: port ${port} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with AUTH_PORT=<port>\n`,
+      );
     } finally {
       blocker.close();
     }

@@ -16,7 +16,8 @@ import { startSweeper } from './storage/sweeper.ts';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
-  for (const unknown of unknownSettings(process.env)) logger.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
+  for (const unknown of unknownSettings(process.env))
+    logger.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
   const storage = await openStorage(config, {
     onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
@@ -39,10 +40,15 @@ async function main(): Promise<void> {
 
   const server = await listen(app, config.port, config.host).catch(portVariable('AUTH_PORT'));
   const metricsServer =
-    config.metrics.port === undefined ? undefined : await listen(metricsApp(metrics.registry), config.metrics.port, config.host).catch(portVariable('AUTH_METRICS_PORT'));
+    config.metrics.port === undefined
+      ? undefined
+      : await listen(metricsApp(metrics.registry), config.metrics.port, config.host).catch(portVariable('AUTH_METRICS_PORT'));
   if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 
-  logger.info({ issuer: config.issuer, url: server.url, listening_on: server.addresses, resources: config.resources.map((r) => r.url) }, 'auth server ready');
+  logger.info(
+    { issuer: config.issuer, url: server.url, listening_on: server.addresses, resources: config.resources.map((r) => r.url) },
+    'auth server ready',
+  );
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await server.close();

@@ -31,7 +31,12 @@ describe('authorization server metadata (RFC 8414)', () => {
         response_types_supported: expect.arrayContaining(['code']),
       });
       expect(metadata.grant_types_supported).toEqual(
-        expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']),
+        expect.arrayContaining([
+          'authorization_code',
+          'refresh_token',
+          'client_credentials',
+          'urn:ietf:params:oauth:grant-type:device_code',
+        ]),
       );
       expect(metadata.token_endpoint_auth_methods_supported).toContain('none');
       expect(metadata.scopes_supported).toEqual(expect.arrayContaining(['mcp:tools', 'mcp:admin', 'openid']));
@@ -77,7 +82,11 @@ describe('an issuer with a path', () => {
 
   it('serves the RFC 8414 path-inserted metadata URL and the one under the issuer', async () => {
     const origin = new URL(issuer).origin;
-    for (const url of [`${origin}/.well-known/oauth-authorization-server/tenant-a`, `${issuer}/.well-known/oauth-authorization-server`, `${issuer}/.well-known/openid-configuration`]) {
+    for (const url of [
+      `${origin}/.well-known/oauth-authorization-server/tenant-a`,
+      `${issuer}/.well-known/oauth-authorization-server`,
+      `${issuer}/.well-known/openid-configuration`,
+    ]) {
       const response = await fetch(url);
       expect(response.status, url).toBe(200);
       expect(await response.json()).toMatchObject({ issuer, token_endpoint: `${issuer}/token` });
@@ -87,13 +96,21 @@ describe('an issuer with a path', () => {
   it('names the issuer with its path at every URL the MCP spec has clients try, and serves none that would name another issuer', async () => {
     const origin = new URL(issuer).origin;
     // MCP 2026-07-28 authorization server discovery, issuer with a path, in its priority order.
-    for (const url of [`${origin}/.well-known/oauth-authorization-server/tenant-a`, `${origin}/.well-known/openid-configuration/tenant-a`, `${issuer}/.well-known/openid-configuration`]) {
+    for (const url of [
+      `${origin}/.well-known/oauth-authorization-server/tenant-a`,
+      `${origin}/.well-known/openid-configuration/tenant-a`,
+      `${issuer}/.well-known/openid-configuration`,
+    ]) {
       const response = await fetch(url);
       expect(response.status, url).toBe(200);
       expect(((await response.json()) as { issuer: string }).issuer, url).toBe(issuer);
     }
     // Built from the identifier `origin` (or another tenant), so a document there would have to name that issuer: none is served.
-    for (const url of [`${origin}/.well-known/oauth-authorization-server`, `${origin}/.well-known/openid-configuration`, `${origin}/.well-known/oauth-authorization-server/tenant-b`]) {
+    for (const url of [
+      `${origin}/.well-known/oauth-authorization-server`,
+      `${origin}/.well-known/openid-configuration`,
+      `${origin}/.well-known/oauth-authorization-server/tenant-b`,
+    ]) {
       expect((await fetch(url)).status, url).toBe(404);
     }
   });
@@ -124,9 +141,16 @@ describe('configuration', () => {
   it('has working defaults', () => {
     const config = loadConfig({});
     expect(config.issuer).toBe('http://localhost:3000');
-    expect(config.resources[0]).toMatchObject({ url: 'http://localhost:3001/mcp', scopes: ['mcp:tools', 'mcp:admin'], accessTokenTtl: 600 });
+    expect(config.resources[0]).toMatchObject({
+      url: 'http://localhost:3001/mcp',
+      scopes: ['mcp:tools', 'mcp:admin'],
+      accessTokenTtl: 600,
+    });
     // The legacy HTTP+SSE endpoint beside it is a resource of its own, with the same scopes.
-    expect(config.resources.find((r) => r.url === 'http://localhost:3001/sse')).toMatchObject({ scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] });
+    expect(config.resources.find((r) => r.url === 'http://localhost:3001/sse')).toMatchObject({
+      scopes: ['mcp:tools', 'mcp:admin'],
+      defaultScopes: ['mcp:tools'],
+    });
     expect(config.ttl.grant).toBe(30 * 24 * 60 * 60);
   });
 });

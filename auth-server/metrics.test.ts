@@ -31,16 +31,23 @@ describe('GET /metrics', () => {
   it('counts requests by route, tokens by grant type, refused token requests and logins by result', async () => {
     // A machine client as the operator makes one (open registration cannot): straight into storage.
     const registered = { client_id: 'metrics-machine', client_secret: 'metrics-machine-secret-0123456789abcdef' };
-    await open.storage.models.upsert('Client', registered.client_id, {
-      ...registered,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'mcp:tools',
-    }, undefined);
+    await open.storage.models.upsert(
+      'Client',
+      registered.client_id,
+      {
+        ...registered,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'mcp:tools',
+      },
+      undefined,
+    );
     const basic = `Basic ${Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64')}`;
-    expect((await postForm(`${open.url}/token`, { grant_type: 'client_credentials', scope: 'mcp:tools' }, { authorization: basic })).status).toBe(200);
+    expect(
+      (await postForm(`${open.url}/token`, { grant_type: 'client_credentials', scope: 'mcp:tools' }, { authorization: basic })).status,
+    ).toBe(200);
     await postForm(`${open.url}/token`, { grant_type: 'client_credentials', scope: 'mcp:admin' }, { authorization: basic });
     const client = await registerPublicClient(open);
     await authorize(open, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, password: 'wrong' });

@@ -22,9 +22,24 @@ export interface AuthMetrics {
 export function authMetrics(provider: Provider): AuthMetrics {
   const base = createHttpMetrics('auth_server');
   const registers = [base.registry];
-  const issued = new Counter({ name: 'auth_server_tokens_issued_total', help: 'Token responses by grant type', labelNames: ['grant_type'] as const, registers });
-  const refused = new Counter({ name: 'auth_server_token_errors_total', help: 'Refused token requests by error', labelNames: ['error'] as const, registers });
-  const logins = new Counter({ name: 'auth_server_logins_total', help: 'Login attempts by result', labelNames: ['result'] as const, registers });
+  const issued = new Counter({
+    name: 'auth_server_tokens_issued_total',
+    help: 'Token responses by grant type',
+    labelNames: ['grant_type'] as const,
+    registers,
+  });
+  const refused = new Counter({
+    name: 'auth_server_token_errors_total',
+    help: 'Refused token requests by error',
+    labelNames: ['error'] as const,
+    registers,
+  });
+  const logins = new Counter({
+    name: 'auth_server_logins_total',
+    help: 'Login attempts by result',
+    labelNames: ['result'] as const,
+    registers,
+  });
   const emitter = provider as unknown as NodeJS.EventEmitter;
   emitter.on('grant.success', (ctx: KoaContextWithOIDC) => issued.inc({ grant_type: grantType(ctx.oidc.params?.grant_type) }));
   emitter.on('grant.error', (_ctx: unknown, error: { error?: string }) => refused.inc({ error: error.error ?? 'server_error' }));

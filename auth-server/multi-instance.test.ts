@@ -8,7 +8,7 @@ import { loadOrCreateKeys } from './keys/key-store.ts';
 import { openPostgresStorage } from './storage/postgres-store.ts';
 import type { Storage } from './storage/store.ts';
 import { spawnAuthServer, type AuthProcess } from './testing/auth-process.ts';
-import { authorize, freePort, postForm, postJson, RESOURCE, registerPublicClient } from './testing/harness.ts';
+import { authorize, freePort, postForm, RESOURCE, registerPublicClient } from './testing/harness.ts';
 import { createTestSchema, type TestSchema } from './testing/postgres.ts';
 
 const GRACE_SECONDS = 1;
@@ -61,7 +61,14 @@ describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)',
     const { callback, verifier } = await authorize({ url: a.url }, { clientId, redirectUri });
     const code = callback?.searchParams.get('code');
     if (!code) throw new Error('no code');
-    const form = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier, resource: RESOURCE };
+    const form = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: clientId,
+      code_verifier: verifier,
+      resource: RESOURCE,
+    };
     return form;
   }
 
@@ -82,20 +89,29 @@ describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)',
     expect(claims.aud).toBe(RESOURCE);
 
     const refreshed = await json(
-      await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: client.client_id }),
+      await postForm(`${a.url}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.body.refresh_token,
+        client_id: client.client_id,
+      }),
     );
     expect(refreshed.status).toBe(200);
 
     // The resource server's client (provisioned by both instances) introspects on A.
     const basic = `Basic ${Buffer.from(`${RS_CLIENT.id}:${RS_CLIENT.secret}`).toString('base64')}`;
-    const introspect = async () => (await json(await postForm(`${a.url}/token/introspection`, { token: refreshed.body.refresh_token }, { authorization: basic }))).body;
+    const introspect = async () =>
+      (await json(await postForm(`${a.url}/token/introspection`, { token: refreshed.body.refresh_token }, { authorization: basic }))).body;
     expect(await introspect()).toMatchObject({ active: true, client_id: client.client_id });
 
     const revoke = await postForm(`${b.url}/token/revocation`, { token: refreshed.body.refresh_token, client_id: client.client_id });
     expect(revoke.status).toBe(200);
     expect(await introspect()).toEqual({ active: false });
     const after = await json(
-      await postForm(`${a.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token, client_id: client.client_id }),
+      await postForm(`${a.url}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: refreshed.body.refresh_token,
+        client_id: client.client_id,
+      }),
     );
     expect(after.status).toBe(400);
     expect(after.body.error).toBe('invalid_grant');

@@ -19,11 +19,19 @@ describe('refresh tokens and offline_access', () => {
 
   it('gives a client that asks for offline_access anyway (without prompt=consent) its tokens and a refresh token', async () => {
     const client = await registerPublicClient(server);
-    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:tools offline_access' });
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'mcp:tools offline_access',
+    });
     expect(tokens.refresh_token).toBeTypeOf('string');
     const payload = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
     expect(payload.scope).toBe('mcp:tools');
-    const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: client.client_id });
+    const refreshed = await postForm(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: client.client_id,
+    });
     expect(refreshed.status).toBe(200);
   });
 

@@ -97,22 +97,39 @@ describe('registration-time fetches', () => {
 
   it('open registration refuses sector_identifier_uri (400 invalid_client_metadata) without fetching it', async () => {
     const before = hits.length;
-    const response = await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'], sector_identifier_uri: `${secureBase}/huge` });
+    const response = await postJson(`${server.url}/reg`, {
+      redirect_uris: ['http://127.0.0.1:1/cb'],
+      sector_identifier_uri: `${secureBase}/huge`,
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: 'sector_identifier_uri is not accepted in open registration' });
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: 'sector_identifier_uri is not accepted in open registration',
+    });
     expect(hits.length).toBe(before);
   });
 
   it('open registration refuses it in an RFC 7592 update too', async () => {
-    const created = (await (await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] })).json()) as Record<string, any>;
+    const created = (await (await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] })).json()) as Record<
+      string,
+      any
+    >;
     const before = hits.length;
     const response = await fetch(created.registration_client_uri, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${created.registration_access_token}` },
-      body: JSON.stringify({ client_id: created.client_id, redirect_uris: ['http://127.0.0.1:1/cb'], token_endpoint_auth_method: 'none', sector_identifier_uri: `${secureBase}/huge` }),
+      body: JSON.stringify({
+        client_id: created.client_id,
+        redirect_uris: ['http://127.0.0.1:1/cb'],
+        token_endpoint_auth_method: 'none',
+        sector_identifier_uri: `${secureBase}/huge`,
+      }),
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: 'sector_identifier_uri is not accepted in open registration' });
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: 'sector_identifier_uri is not accepted in open registration',
+    });
     expect(hits.length).toBe(before);
   });
 
@@ -124,7 +141,10 @@ describe('registration-time fetches', () => {
       { authorization: `Bearer ${OPERATOR_TOKEN}` },
     );
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: 'could not load sector_identifier_uri response' });
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: 'could not load sector_identifier_uri response',
+    });
     expect(hits.length).toBe(before);
   });
 
@@ -133,13 +153,17 @@ describe('registration-time fetches', () => {
     const before = hits.length;
     // client_credentials needs an operator registration (the initial access token) since open
     // registration refuses it; the operator server runs in development mode too.
-    const registered = await postJson(`${operatorServer.url}/reg`, {
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'private_key_jwt',
-      jwks_uri: `${base}/small`,
-    }, { authorization: `Bearer ${OPERATOR_TOKEN}` });
+    const registered = await postJson(
+      `${operatorServer.url}/reg`,
+      {
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: `${base}/small`,
+      },
+      { authorization: `Bearer ${OPERATOR_TOKEN}` },
+    );
     expect(registered.status).toBe(201);
     const { client_id } = (await registered.json()) as { client_id: string };
     expect(await exportJWK(publicKey)).toHaveProperty('x');

@@ -22,12 +22,21 @@ interface RawResponse {
 function postChunked(path: string, contentType: string, size: number): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, server.url);
-    const req = request({ host: '127.0.0.1', port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'transfer-encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': contentType, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     // Once the server has answered and closed, writing the rest fails (EPIPE/ECONNRESET): expected.
     req.on('error', (error) => (req.writableEnded ? undefined : reject(error)));
     const chunk = Buffer.alloc(4096, 'a');

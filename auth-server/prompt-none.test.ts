@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './testing/browser.ts';
-import { addUser, authorize, pkcePair, postForm, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  authorize,
+  pkcePair,
+  postForm,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from './testing/harness.ts';
 
 const LANDING = 'https://evil.example/landing';
 

@@ -13,7 +13,9 @@ async function start(env: Record<string, string>): Promise<TestAuthServer> {
 }
 
 const warnings = (server: TestAuthServer) =>
-  server.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((l) => l.level === 40 && l.msg.includes('AUTH_TRUST_PROXY'));
+  server.logs
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((l) => l.level === 40 && l.msg.includes('AUTH_TRUST_PROXY'));
 /** The server listens on loopback; the issuer may name a public https URL it is not reachable at. */
 const local = (server: TestAuthServer) => `http://127.0.0.1:${server.config.port}`;
 

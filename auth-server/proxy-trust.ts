@@ -40,8 +40,12 @@ export function untrustedProxyWarning(config: Pick<AuthServerConfig, 'issuer' | 
       warned = true;
       const proto = forwardedProto.split(',')[0]!.trim().toLowerCase();
       // Only characters a host name can have: the header is the client's to choose.
-      const host = (ctx.get('X-Forwarded-Host') || ctx.get('Host')).split(',')[0]!.trim().replace(/[^A-Za-z0-9.:[\]-]/g, '');
-      const issuerToo = proto === 'https' && !config.issuer.startsWith('https://') && host ? ` and AUTH_ISSUER=https://${host} (the public URL)` : '';
+      const host = (ctx.get('X-Forwarded-Host') || ctx.get('Host'))
+        .split(',')[0]!
+        .trim()
+        .replace(/[^A-Za-z0-9.:[\]-]/g, '');
+      const issuerToo =
+        proto === 'https' && !config.issuer.startsWith('https://') && host ? ` and AUTH_ISSUER=https://${host} (the public URL)` : '';
       log.warn(
         { x_forwarded_proto: proto, issuer: config.issuer },
         `A request came through a proxy (X-Forwarded-Proto: ${proto}) but AUTH_TRUST_PROXY is off: ${CONSEQUENCE}. ` +

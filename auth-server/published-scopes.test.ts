@@ -42,9 +42,17 @@ describe('scopes the resource server publishes and the auth server grants', () =
     // The demo tools need both; an empty list would make this test prove nothing.
     expect(scopes).toEqual(expect.arrayContaining(['mcp:tools', 'mcp:admin']));
     const client = await registerPublicClient(auth);
-    const { tokens } = await loginAndGetTokens(auth, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: scopes.join(' '), resource: resourceUrl });
+    const { tokens } = await loginAndGetTokens(auth, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: scopes.join(' '),
+      resource: resourceUrl,
+    });
     expect(sorted(tokens.scope)).toEqual([...scopes].sort());
-    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${auth.url}/jwks`)), { issuer: auth.url, audience: resourceUrl });
+    const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${auth.url}/jwks`)), {
+      issuer: auth.url,
+      audience: resourceUrl,
+    });
     expect(sorted(String(payload.scope))).toEqual([...scopes].sort());
 
     // And the resource server takes it: the admin tool runs (its scope and the user's role are both there).
@@ -55,7 +63,9 @@ describe('scopes the resource server publishes and the auth server grants', () =
     });
     expect(response.status).toBe(200);
     const text = await response.text();
-    const result = JSON.parse(text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '{}')) as { result?: { isError?: boolean; structuredContent?: unknown } };
+    const result = JSON.parse(text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? '{}')) as {
+      result?: { isError?: boolean; structuredContent?: unknown };
+    };
     expect(result.result?.isError).toBeFalsy();
     expect(result.result?.structuredContent).toMatchObject({ generatedFor: expect.any(String) });
   });
@@ -74,7 +84,12 @@ describe('scopes the resource server publishes and the auth server grants', () =
       await addUser(narrow, 'alice', ['admin']);
       const client = await registerPublicClient(narrow);
       // oidc-provider drops a resource scope it was not configured for: the token silently lacks it.
-      const { tokens } = await loginAndGetTokens(narrow, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: (await publishedScopes()).join(' '), resource: resourceUrl });
+      const { tokens } = await loginAndGetTokens(narrow, {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        scope: (await publishedScopes()).join(' '),
+        resource: resourceUrl,
+      });
       expect(tokens.scope).toBe('mcp:tools');
     } finally {
       await narrow.close();

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formAction, hiddenField, TestBrowser } from './testing/browser.ts';
-import { addUser, authorize, pkcePair, postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  authorize,
+  pkcePair,
+  postForm,
+  postJson,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from './testing/harness.ts';
 import { createRateLimiters, hit } from './security/rate-limits.ts';
 import { loadStorageConfig } from './config.ts';
 import { openStorage } from './storage/open-storage.ts';
@@ -64,7 +74,8 @@ describe('login rate limits', () => {
     try {
       await addUser(short, 'bob');
       const own = await registerPublicClient(short);
-      const attempt = (password: string) => authorize(short, { clientId: own.client_id, redirectUri: own.redirect_uris[0]!, username: 'bob', password });
+      const attempt = (password: string) =>
+        authorize(short, { clientId: own.client_id, redirectUri: own.redirect_uris[0]!, username: 'bob', password });
       for (let i = 0; i < 2; i++) await attempt('wrong');
       expect((await attempt('correct horse battery staple')).status).toBe(429);
       await new Promise((resolve) => setTimeout(resolve, 3_100));
@@ -97,13 +108,16 @@ describe('endpoint rate limits', () => {
   it('limits registrations per ip with 429 and Retry-After', async () => {
     const ip = { 'x-forwarded-for': '198.51.100.77' };
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++) statuses.push((await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, ip)).status);
+    for (let i = 0; i < 31; i++)
+      statuses.push((await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, ip)).status);
     expect(statuses.slice(0, 30).every((s) => s === 201)).toBe(true);
     const refused = await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, ip);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await refused.json()).toMatchObject({ error: 'rate_limit_exceeded' });
-    expect((await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, { 'x-forwarded-for': '198.51.100.78' })).status).toBe(201);
+    expect(
+      (await postJson(`${server.url}/reg`, { redirect_uris: ['http://127.0.0.1:1/cb'] }, { 'x-forwarded-for': '198.51.100.78' })).status,
+    ).toBe(201);
   });
 
   it('counts the address the trusted proxy appended, not one the client put in X-Forwarded-For', async () => {
@@ -120,7 +134,12 @@ describe('endpoint rate limits', () => {
 
   it('limits token requests per client and ip; a flood from one ip does not lock the client out elsewhere', async () => {
     const own = await registerPublicClient(server);
-    const from = (ip: string) => postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: own.client_id }, { 'x-forwarded-for': ip });
+    const from = (ip: string) =>
+      postForm(
+        `${server.url}/token`,
+        { grant_type: 'refresh_token', refresh_token: 'x', client_id: own.client_id },
+        { 'x-forwarded-for': ip },
+      );
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await from('198.51.100.90')).status);
     expect(statuses).toEqual([400, 400, 400, 429]);
@@ -128,7 +147,15 @@ describe('endpoint rate limits', () => {
     expect((await from('198.51.100.91')).status).toBe(400);
     // Other clients are unaffected.
     const other = await registerPublicClient(server);
-    expect((await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: other.client_id }, { 'x-forwarded-for': '198.51.100.90' })).status).toBe(400);
+    expect(
+      (
+        await postForm(
+          `${server.url}/token`,
+          { grant_type: 'refresh_token', refresh_token: 'x', client_id: other.client_id },
+          { 'x-forwarded-for': '198.51.100.90' },
+        )
+      ).status,
+    ).toBe(400);
   });
 });
 
@@ -153,7 +180,17 @@ describe('rate-limit storage in PostgreSQL', () => {
     const storage = await openStorage(loadStorageConfig({ DATABASE_URL: schema.url }));
     try {
       const limiters = createRateLimiters(
-        { enabled: true, loginFailuresPerAccountIp: 5, loginFailuresPerIp: 50, loginFailuresPerAccount: 20, loginLockSeconds: 60, registrationsPerIpPerMinute: 60, tokenRequestsPerClientPerMinute: 600, deviceCodeFailures: 10, deviceCodeWindowSeconds: 300 },
+        {
+          enabled: true,
+          loginFailuresPerAccountIp: 5,
+          loginFailuresPerIp: 50,
+          loginFailuresPerAccount: 20,
+          loginLockSeconds: 60,
+          registrationsPerIpPerMinute: 60,
+          tokenRequestsPerClientPerMinute: 600,
+          deviceCodeFailures: 10,
+          deviceCodeWindowSeconds: 300,
+        },
         storage.postgres,
       );
       // All at once, on a database they have never seen.

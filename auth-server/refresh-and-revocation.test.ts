@@ -1,10 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, authorize, loginAndGetTokens, postForm, postJson, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  authorize,
+  loginAndGetTokens,
+  postForm,
+  postJson,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from './testing/harness.ts';
 
 let server: TestAuthServer;
 /** The resource server's own client, as RS_CLIENT_ID/RS_CLIENT_SECRET provision it. */
 const RS = { client_id: 'mcp-resource-server', client_secret: 'rs-secret-0123456789abcdef0123456789abcdef' };
-const basic = (c: { client_id: string; client_secret: string }) => `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
+const basic = (c: { client_id: string; client_secret: string }) =>
+  `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
 
 beforeAll(async () => {
   // Grace 0: reuse detection is checked bare here; the grace window has its own tests (token-races.test.ts).
@@ -89,7 +100,7 @@ describe('revocation (RFC 7009)', () => {
     expect(await after.json()).toMatchObject({ error: 'invalid_grant' });
   });
 
-  it('a public client cannot revoke another client\'s token: 200, as for an unknown token, and the token lives on', async () => {
+  it("a public client cannot revoke another client's token: 200, as for an unknown token, and the token lives on", async () => {
     const { client, tokens } = await freshTokens();
     const other = await registerPublicClient(server);
     const revoke = await postForm(`${server.url}/token/revocation`, { token: tokens.refresh_token!, client_id: other.client_id });
@@ -97,7 +108,7 @@ describe('revocation (RFC 7009)', () => {
     expect((await refresh(client.client_id, tokens.refresh_token!)).status).toBe(200);
   });
 
-  it('a confidential client, even the resource server\'s, cannot revoke another client\'s token', async () => {
+  it("a confidential client, even the resource server's, cannot revoke another client's token", async () => {
     const { client, tokens } = await freshTokens();
     const api = await confidentialClient(server);
     for (const caller of [api, RS]) {
@@ -135,14 +146,14 @@ const introspect = (on: TestAuthServer, token: string, caller: { client_id: stri
   postForm(`${on.url}/token/introspection`, { token }, { authorization: basic(caller) });
 
 describe('introspection (RFC 7662)', () => {
-  it('tells the resource server\'s client whether any client\'s refresh token is active', async () => {
+  it("tells the resource server's client whether any client's refresh token is active", async () => {
     const { client, tokens } = await freshTokens();
     const response = await introspect(server, tokens.refresh_token!, RS);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ active: true, scope: 'mcp:tools', client_id: client.client_id, sub: expect.any(String) });
   });
 
-  it('tells an openly registered confidential client nothing about another client\'s token', async () => {
+  it("tells an openly registered confidential client nothing about another client's token", async () => {
     const api = await confidentialClient(server);
     const { tokens } = await freshTokens();
     const response = await introspect(server, tokens.refresh_token!, api);
@@ -156,7 +167,13 @@ describe('introspection (RFC 7662)', () => {
     const result = await authorize(server, { clientId: api.client_id, redirectUri });
     const token = await postForm(
       `${server.url}/token`,
-      { grant_type: 'authorization_code', code: result.callback!.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: result.verifier, resource: RESOURCE },
+      {
+        grant_type: 'authorization_code',
+        code: result.callback!.searchParams.get('code')!,
+        redirect_uri: redirectUri,
+        code_verifier: result.verifier,
+        resource: RESOURCE,
+      },
       { authorization: basic(api) },
     );
     expect(token.status).toBe(200);
@@ -184,7 +201,7 @@ describe('introspection (RFC 7662)', () => {
     expect(await response.json()).toEqual({ active: false });
   });
 
-  it('refuses a wrong client secret, also the resource server\'s', async () => {
+  it("refuses a wrong client secret, also the resource server's", async () => {
     for (const caller of [await confidentialClient(server), RS]) {
       const response = await introspect(server, 'x', { ...caller, client_secret: 'wrong' });
       expect(response.status).toBe(401);
@@ -202,7 +219,7 @@ describe('introspection with registration behind the initial access token', () =
   });
   afterAll(() => closed?.close());
 
-  it('a self-registered confidential client cannot introspect another client\'s refresh token; the resource server\'s client can', async () => {
+  it("a self-registered confidential client cannot introspect another client's refresh token; the resource server's client can", async () => {
     const bearer = { authorization: `Bearer ${IAT}` };
     const publicClient = (await (
       await postJson(`${closed.url}/reg`, { redirect_uris: ['http://127.0.0.1:8976/callback'], token_endpoint_auth_method: 'none' }, bearer)
@@ -215,6 +232,9 @@ describe('introspection with registration behind the initial access token', () =
     for (const caller of [machine, api]) {
       expect(await (await introspect(closed, tokens.refresh_token!, caller)).json()).toEqual({ active: false });
     }
-    expect(await (await introspect(closed, tokens.refresh_token!, RS)).json()).toMatchObject({ active: true, client_id: publicClient.client_id });
+    expect(await (await introspect(closed, tokens.refresh_token!, RS)).json()).toMatchObject({
+      active: true,
+      client_id: publicClient.client_id,
+    });
   });
 });

@@ -79,7 +79,14 @@ describe('dynamic client registration (RFC 7591)', () => {
     ['a public client (the reported exploit)', { token_endpoint_auth_method: 'none', scope: 'mcp:tools mcp:admin' }],
     ['a client that names no auth method', { scope: 'mcp:tools' }],
     ['a confidential client with a secret', { token_endpoint_auth_method: 'client_secret_basic', scope: 'mcp:tools' }],
-    ['a client that also asks for the code grant', { grant_types: ['authorization_code', 'client_credentials'], token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['https://app.example/cb'] }],
+    [
+      'a client that also asks for the code grant',
+      {
+        grant_types: ['authorization_code', 'client_credentials'],
+        token_endpoint_auth_method: 'client_secret_post',
+        redirect_uris: ['https://app.example/cb'],
+      },
+    ],
   ])('open registration refuses client_credentials for %s with invalid_client_metadata', async (_label, metadata) => {
     const response = await postJson(`${server.url}/reg`, { grant_types: ['client_credentials'], ...metadata });
     expect(response.status).toBe(400);
@@ -95,7 +102,11 @@ describe('dynamic client registration (RFC 7591)', () => {
   });
 
   it('answers malformed JSON, a non-object body and a huge body with 4xx OAuth errors', async () => {
-    const malformed = await fetch(`${server.url}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris": [' });
+    const malformed = await fetch(`${server.url}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"redirect_uris": [',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: 'invalid_client_metadata' });
     const array = await fetch(`${server.url}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
@@ -121,7 +132,12 @@ describe('registration management (RFC 7592)', () => {
     const update = await fetch(client.registration_client_uri, {
       method: 'PUT',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: client.client_id, client_name: 'Renamed', redirect_uris: ['http://127.0.0.1:8976/callback'], token_endpoint_auth_method: 'none' }),
+      body: JSON.stringify({
+        client_id: client.client_id,
+        client_name: 'Renamed',
+        redirect_uris: ['http://127.0.0.1:8976/callback'],
+        token_endpoint_auth_method: 'none',
+      }),
     });
     expect(update.status).toBe(200);
     const updated = (await update.json()) as { client_name: string; registration_access_token: string };
@@ -152,7 +168,10 @@ describe('registration management (RFC 7592)', () => {
       }),
     });
     expect(update.status).toBe(400);
-    expect(await update.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/client_credentials/) });
+    expect(await update.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringMatching(/client_credentials/),
+    });
     const token = await postForm(`${server.url}/token`, {
       grant_type: 'client_credentials',
       scope: 'mcp:tools',
@@ -167,12 +186,22 @@ describe('registration management (RFC 7592)', () => {
     const closed = await startAuthServer({ AUTH_INITIAL_ACCESS_TOKEN: 'operator-secret-0123456789' });
     try {
       const created = (await (
-        await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools' }, { authorization: 'Bearer operator-secret-0123456789' })
+        await postJson(
+          `${closed.url}/reg`,
+          { grant_types: ['client_credentials'], scope: 'mcp:tools' },
+          { authorization: 'Bearer operator-secret-0123456789' },
+        )
       ).json()) as Record<string, any>;
       const update = await fetch(created.registration_client_uri, {
         method: 'PUT',
         headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ client_id: created.client_id, grant_types: ['client_credentials'], scope: 'mcp:tools', token_endpoint_auth_method: 'none', response_types: [] }),
+        body: JSON.stringify({
+          client_id: created.client_id,
+          grant_types: ['client_credentials'],
+          scope: 'mcp:tools',
+          token_endpoint_auth_method: 'none',
+          response_types: [],
+        }),
       });
       expect(update.status).toBe(400);
       expect(await update.json()).toMatchObject({ error: 'invalid_client_metadata' });
@@ -192,7 +221,11 @@ describe('CORS', () => {
   it('answers a preflight on /reg for a browser client', async () => {
     const response = await fetch(`${server.url}/reg`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:6274', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'http://localhost:6274',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
@@ -202,9 +235,17 @@ describe('CORS', () => {
   it('keeps per-client CORS on /token: a redirect-URI origin is allowed, another origin is not', async () => {
     const client = await registerPublicClient(server, { redirect_uris: ['http://localhost:6274/oauth/callback'] });
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x', client_id: client.client_id });
-    const allowed = await fetch(`${server.url}/token`, { method: 'POST', headers: { origin: 'http://localhost:6274', 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const allowed = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:6274', 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:6274');
-    const other = await fetch(`${server.url}/token`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const other = await fetch(`${server.url}/token`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
@@ -229,7 +270,10 @@ describe('initial access token mode', () => {
       { authorization: 'Bearer operator-secret-0123456789' },
     );
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/confidential/) });
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringMatching(/confidential/),
+    });
   });
 
   it('drops a resource-server mark even from a registration with the initial access token', async () => {
@@ -262,7 +306,13 @@ describe('initial access token mode', () => {
     expect(token.status).toBe(200);
     const { access_token } = (await token.json()) as { access_token: string };
     const payload = JSON.parse(Buffer.from(access_token.split('.')[1]!, 'base64url').toString());
-    expect(payload).toMatchObject({ aud: RESOURCE, scope: 'mcp:tools', roles: ['reporter'], client_id: client.client_id, sub: client.client_id });
+    expect(payload).toMatchObject({
+      aud: RESOURCE,
+      scope: 'mcp:tools',
+      roles: ['reporter'],
+      client_id: client.client_id,
+      sub: client.client_id,
+    });
   });
 });
 
@@ -275,12 +325,22 @@ describe('roles cannot be self-assigned through RFC 7592 updates', () => {
 
   it('keeps the operator-given roles when the client updates itself with other roles', async () => {
     const created = (await (
-      await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools', roles: ['reporter'] }, { authorization: 'Bearer operator-secret-0123456789' })
+      await postJson(
+        `${closed.url}/reg`,
+        { grant_types: ['client_credentials'], scope: 'mcp:tools', roles: ['reporter'] },
+        { authorization: 'Bearer operator-secret-0123456789' },
+      )
     ).json()) as Record<string, any>;
     const update = await fetch(created.registration_client_uri, {
       method: 'PUT',
       headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret, grant_types: ['client_credentials'], scope: 'mcp:tools', roles: ['admin'] }),
+      body: JSON.stringify({
+        client_id: created.client_id,
+        client_secret: created.client_secret,
+        grant_types: ['client_credentials'],
+        scope: 'mcp:tools',
+        roles: ['admin'],
+      }),
     });
     expect(update.status).toBe(200);
     expect(((await update.json()) as { roles: string[] }).roles).toEqual(['reporter']);
@@ -288,12 +348,22 @@ describe('roles cannot be self-assigned through RFC 7592 updates', () => {
 
   it('cannot mark itself as the resource server through an update', async () => {
     const created = (await (
-      await postJson(`${closed.url}/reg`, { grant_types: ['client_credentials'], scope: 'mcp:tools' }, { authorization: 'Bearer operator-secret-0123456789' })
+      await postJson(
+        `${closed.url}/reg`,
+        { grant_types: ['client_credentials'], scope: 'mcp:tools' },
+        { authorization: 'Bearer operator-secret-0123456789' },
+      )
     ).json()) as Record<string, any>;
     const update = await fetch(created.registration_client_uri, {
       method: 'PUT',
       headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: created.client_id, client_secret: created.client_secret, grant_types: ['client_credentials'], scope: 'mcp:tools', resource_server: true }),
+      body: JSON.stringify({
+        client_id: created.client_id,
+        client_secret: created.client_secret,
+        grant_types: ['client_credentials'],
+        scope: 'mcp:tools',
+        resource_server: true,
+      }),
     });
     expect(update.status).toBe(200);
     expect(((await update.json()) as Record<string, unknown>).resource_server).toBeUndefined();

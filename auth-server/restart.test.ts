@@ -1,7 +1,15 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rotateKeys } from './keys/key-store.ts';
-import { addUser, loginAndGetTokens, postForm, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  loginAndGetTokens,
+  postForm,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from './testing/harness.ts';
 
 let server: TestAuthServer | undefined;
 afterAll(() => server?.close());
@@ -21,7 +29,11 @@ describe('restart survival', () => {
     const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });
 
     server = await restart(server);
-    const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: client.client_id });
+    const refreshed = await postForm(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: client.client_id,
+    });
     expect(refreshed.status).toBe(200);
     // The same client and account can do a whole new login.
     const again = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });

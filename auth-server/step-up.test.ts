@@ -18,7 +18,15 @@ afterAll(() => server?.close());
 async function authorizeInBrowser(browser: TestBrowser, client: { client_id: string; redirect_uris: string[] }, scope: string) {
   const redirectUri = client.redirect_uris[0]!;
   const { verifier, challenge } = pkcePair();
-  const params = new URLSearchParams({ client_id: client.client_id, redirect_uri: redirectUri, response_type: 'code', scope, code_challenge: challenge, code_challenge_method: 'S256', resource: RESOURCE });
+  const params = new URLSearchParams({
+    client_id: client.client_id,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: RESOURCE,
+  });
   let { response, url } = await browser.follow(await browser.get(`${server.url}/auth?${params}`), redirectUri);
   let consented: string[] = [];
   let signedIn = false;
@@ -26,7 +34,11 @@ async function authorizeInBrowser(browser: TestBrowser, client: { client_id: str
     const html = await response.text();
     if (html.includes('/login"')) {
       signedIn = true;
-      response = await browser.postForm(new URL(formAction(html, '/login'), server.url).href, { csrf: hiddenField(html, 'csrf'), username: 'alice', password: 'correct horse battery staple' });
+      response = await browser.postForm(new URL(formAction(html, '/login'), server.url).href, {
+        csrf: hiddenField(html, 'csrf'),
+        username: 'alice',
+        password: 'correct horse battery staple',
+      });
     } else {
       consented = [...html.matchAll(/<code>([^<]+)<\/code><\/li>/g)].map((m) => m[1]!);
       response = await browser.postForm(new URL(formAction(html, '/confirm'), server.url).href, { csrf: hiddenField(html, 'csrf') });
@@ -35,10 +47,20 @@ async function authorizeInBrowser(browser: TestBrowser, client: { client_id: str
   }
   const code = new URL(url).searchParams.get('code');
   expect(code, url).toBeTypeOf('string');
-  const token = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code: code!, redirect_uri: redirectUri, client_id: client.client_id, code_verifier: verifier, resource: RESOURCE });
+  const token = await postForm(`${server.url}/token`, {
+    grant_type: 'authorization_code',
+    code: code!,
+    redirect_uri: redirectUri,
+    client_id: client.client_id,
+    code_verifier: verifier,
+    resource: RESOURCE,
+  });
   expect(token.status).toBe(200);
   const tokens = (await token.json()) as { access_token: string; scope: string };
-  const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${server.url}/jwks`)), { issuer: server.url, audience: RESOURCE });
+  const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${server.url}/jwks`)), {
+    issuer: server.url,
+    audience: RESOURCE,
+  });
   return { scopes: String(payload.scope).split(' ').sort(), roles: payload.roles, consented, signedIn };
 }
 

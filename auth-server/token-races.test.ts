@@ -1,6 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser, authorize, loginAndGetTokens, postForm, RESOURCE, registerPublicClient, startAuthServer, type StoreKind, type TestAuthServer } from './testing/harness.ts';
+import {
+  addUser,
+  authorize,
+  loginAndGetTokens,
+  postForm,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type StoreKind,
+  type TestAuthServer,
+} from './testing/harness.ts';
 
 const GRACE_SECONDS = 2;
 
@@ -27,12 +37,20 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies StoreKind[]) {
       return { client, tokens, refreshToken: tokens.refresh_token! };
     }
     const refresh = (clientId: string, refreshToken: string, on = server, extra: Record<string, string> = {}) =>
-      postForm(`${on.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId, resource: RESOURCE, ...extra });
+      postForm(`${on.url}/token`, {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+        resource: RESOURCE,
+        ...extra,
+      });
     const answer = async (response: Response) => ({ status: response.status, body: (await response.json()) as Record<string, string> });
 
     it('two parallel refreshes with one token both get 200 and the same successor, which works', async () => {
       const { client, refreshToken } = await freshTokens();
-      const [a, b] = (await Promise.all([refresh(client.client_id, refreshToken), refresh(client.client_id, refreshToken)].map(async (r) => answer(await r)))) as [Awaited<ReturnType<typeof answer>>, Awaited<ReturnType<typeof answer>>];
+      const [a, b] = (await Promise.all(
+        [refresh(client.client_id, refreshToken), refresh(client.client_id, refreshToken)].map(async (r) => answer(await r)),
+      )) as [Awaited<ReturnType<typeof answer>>, Awaited<ReturnType<typeof answer>>];
       expect(a.status).toBe(200);
       expect(b.status).toBe(200);
       expect(b.body).toEqual(a.body);
@@ -52,7 +70,11 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies StoreKind[]) {
 
     it('without a grace window, the parallel duplicate is reuse: invalid_grant and the grant is revoked', async () => {
       const { client, refreshToken } = await freshTokens(strict);
-      const results = await Promise.all([refresh(client.client_id, refreshToken, strict), refresh(client.client_id, refreshToken, strict)].map(async (r) => answer(await r)));
+      const results = await Promise.all(
+        [refresh(client.client_id, refreshToken, strict), refresh(client.client_id, refreshToken, strict)].map(async (r) =>
+          answer(await r),
+        ),
+      );
       expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
       const winner = results.find((r) => r.status === 200)!;
       expect(results.find((r) => r.status === 400)!.body.error).toBe('invalid_grant');
@@ -101,7 +123,14 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies StoreKind[]) {
       const { callback, verifier } = await authorize(server, { clientId: client.client_id, redirectUri });
       const code = callback!.searchParams.get('code')!;
       const redeem = () =>
-        postForm(`${server.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: client.client_id, code_verifier: verifier, resource: RESOURCE });
+        postForm(`${server.url}/token`, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          client_id: client.client_id,
+          code_verifier: verifier,
+          resource: RESOURCE,
+        });
       const results = await Promise.all(Array.from({ length: 5 }, async () => answer(await redeem())));
       expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400]);
       for (const loser of results.filter((r) => r.status === 400)) expect(loser.body.error).toBe('invalid_grant');

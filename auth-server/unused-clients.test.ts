@@ -14,7 +14,8 @@ afterAll(() => server?.close());
 function clientExpiry(clientId: string): number | null | undefined {
   const db = new DatabaseSync(join(server.config.dataDir, 'auth.db'), { readOnly: true });
   try {
-    const row = db.prepare("SELECT expires_at FROM models WHERE model = 'Client' AND id = ?").get(clientId) as { expires_at: number | null } | undefined;
+    const row = db.prepare("SELECT expires_at FROM models WHERE model = 'Client' AND id = ?").get(clientId) as
+      { expires_at: number | null } | undefined;
     return row ? row.expires_at : undefined;
   } finally {
     db.close();
@@ -38,7 +39,9 @@ describe('pruning clients that were never used', () => {
     try {
       const client = await registerPublicClient(keepAll);
       const db = new DatabaseSync(join(keepAll.config.dataDir, 'auth.db'), { readOnly: true });
-      const row = db.prepare("SELECT expires_at FROM models WHERE model = 'Client' AND id = ?").get(client.client_id) as { expires_at: number | null };
+      const row = db.prepare("SELECT expires_at FROM models WHERE model = 'Client' AND id = ?").get(client.client_id) as {
+        expires_at: number | null;
+      };
       db.close();
       expect(row.expires_at).toBeNull();
     } finally {

@@ -63,13 +63,32 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
   const rows = runs.flatMap((r) => [
     row(r.store, 'client_credentials', r.cc),
     row(r.store, 'refresh_token (rotating)', r.refresh),
-    [r.store, `authorization code + PKCE, full flow with login (${FLOW_WORKERS} workers)`, num(r.flows.rate), ms(r.flows.p50), ms(r.flows.p99), '–', '–', String(r.flows.failed)],
+    [
+      r.store,
+      `authorization code + PKCE, full flow with login (${FLOW_WORKERS} workers)`,
+      num(r.flows.rate),
+      ms(r.flows.p50),
+      ms(r.flows.p99),
+      '–',
+      '–',
+      String(r.flows.failed),
+    ],
     row(r.store, 'registration (POST /reg)', r.registration),
   ]);
   const checks: Check[] = [];
   for (const r of runs) {
-    for (const [what, result] of [['client_credentials', r.cc], ['refresh_token', r.refresh]] as const) {
-      checks.push(check(`${r.store}: ${what} grants/s per core (1 process = 1 core)`, num(result.rate, 0), `≥ ${num(PER_CORE_TARGET, 0)}`, result.rate >= PER_CORE_TARGET));
+    for (const [what, result] of [
+      ['client_credentials', r.cc],
+      ['refresh_token', r.refresh],
+    ] as const) {
+      checks.push(
+        check(
+          `${r.store}: ${what} grants/s per core (1 process = 1 core)`,
+          num(result.rate, 0),
+          `≥ ${num(PER_CORE_TARGET, 0)}`,
+          result.rate >= PER_CORE_TARGET,
+        ),
+      );
     }
   }
   const failures = runs.reduce((n, r) => n + r.cc.failed + r.refresh.failed + r.flows.failed + r.registration.failed, 0);
@@ -88,12 +107,20 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
         `autocannon with ${CONNECTIONS} connections for ${DURATION_S} s against \`node auth-server/main.ts\` (AUTH_RATE_LIMITS=off, LOG_LEVEL=info ` +
         'JSON to a file, NODE_ENV=development), fresh DATA_DIR/KEYS_DIR, on SQLite and on a fresh PostgreSQL schema (DATABASE_URL …?schema=). ' +
         'client_credentials: one confidential client, Basic auth, scope mcp:tools, resource = the MCP server (an ES256 JWT per request). ' +
-        'refresh_token: a public client\'s refresh tokens, pre-created through the login pages (auth-server/testing/harness.ts), one per request, ' +
+        "refresh_token: a public client's refresh tokens, pre-created through the login pages (auth-server/testing/harness.ts), one per request, " +
         `so every request rotates one (stops when they run out). Full flows: ${FLOW_WORKERS} workers each looping authorize → login POST → consent POST → token ` +
         'over HTTP with a fresh cookie jar (so every flow pays the scrypt password check).',
       tables: [
-        table('Grants and flows per second', ['store', 'what', 'per s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'per server CPU-second', 'errors'], rows),
-        table('Peak RSS under load (VmHWM)', ['auth server process', 'MB'], runs.map((r) => [r.store, num(r.peakMb, 0)])),
+        table(
+          'Grants and flows per second',
+          ['store', 'what', 'per s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'per server CPU-second', 'errors'],
+          rows,
+        ),
+        table(
+          'Peak RSS under load (VmHWM)',
+          ['auth server process', 'MB'],
+          runs.map((r) => [r.store, num(r.peakMb, 0)]),
+        ),
       ],
       checks,
       notes,
@@ -103,9 +130,24 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
 
 /** `npm run clients -- add … --json` against the bench server's storage. */
 async function addMachineClient(env: Record<string, string>): Promise<{ client_id: string; client_secret: string }> {
-  const { stdout } = await run(process.execPath, [fileURLToPath(new URL('../auth-server/cli/clients.ts', import.meta.url)), 'add', '--name', 'bench batch job', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json'], {
-    env: { PATH: process.env.PATH, ...env },
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../auth-server/cli/clients.ts', import.meta.url)),
+      'add',
+      '--name',
+      'bench batch job',
+      '--grant',
+      'client_credentials',
+      '--secret',
+      '--scope',
+      'mcp:tools',
+      '--json',
+    ],
+    {
+      env: { PATH: process.env.PATH, ...env },
+    },
+  );
   return JSON.parse(stdout) as { client_id: string; client_secret: string };
 }
 
@@ -139,13 +181,19 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
   });
   try {
     const account = await demoAccount(logFile);
-    const log = (what: string, r: { rate: number; failed: number }) => console.log(`  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s${r.failed ? `  FAILED ${r.failed}` : ''}`);
+    const log = (what: string, r: { rate: number; failed: number }) =>
+      console.log(`  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s${r.failed ? `  FAILED ${r.failed}` : ''}`);
 
     // client_credentials
     // Machine clients come from the operator (open registration refuses client_credentials).
     const confidential = await addMachineClient({ DATA_DIR: join(dir.path, 'data'), DATABASE_URL: extraEnv.DATABASE_URL ?? '' });
     const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
-    const ccRequest = { url: `${url}/token`, method: 'POST' as const, headers: { ...FORM, authorization: basic }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString() };
+    const ccRequest = {
+      url: `${url}/token`,
+      method: 'POST' as const,
+      headers: { ...FORM, authorization: basic },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString(),
+    };
     await assertOk(ccRequest);
     await load({ ...ccRequest, connections: CONNECTIONS, durationS: 1 }); // warm-up
     const cc = await load({ ...ccRequest, connections: CONNECTIONS, server });
@@ -155,7 +203,13 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
     const client = await registerPublicClient({ url }, { redirect_uris: [REDIRECT_URI] });
     const refreshTokens = await makeRefreshTokens(url, client.client_id, account, Math.min(12, DURATION_S * 2) * 1000);
     let next = 0;
-    const refreshBody = (token: string) => new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: client.client_id, resource: RESOURCE }).toString();
+    const refreshBody = (token: string) =>
+      new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: token,
+        client_id: client.client_id,
+        resource: RESOURCE,
+      }).toString();
     const refresh = await load({
       url: `${url}/token`,
       method: 'POST',
@@ -171,8 +225,21 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
     const flows = await fullFlows(url, client.client_id, account);
     log('full flows', flows);
 
-    const regBody = JSON.stringify({ client_name: 'bench client', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' });
-    const registration = await load({ url: `${url}/reg`, method: 'POST', headers: { 'content-type': 'application/json' }, body: regBody, connections: CONNECTIONS, server });
+    const regBody = JSON.stringify({
+      client_name: 'bench client',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    });
+    const registration = await load({
+      url: `${url}/reg`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: regBody,
+      connections: CONNECTIONS,
+      server,
+    });
     log('registration', registration);
     return { store, server, peakMb: server.memory().peakMb, cc, refresh, refreshTokens: refreshTokens.length, flows, registration };
   } finally {
@@ -199,7 +266,12 @@ async function assertOk(request: { url: string; method: string; headers: Record<
 }
 
 /** Refresh tokens from authorization-code flows: each worker logs in once and reuses its session. */
-async function makeRefreshTokens(url: string, clientId: string, account: { username: string; password: string }, forMs: number): Promise<string[]> {
+async function makeRefreshTokens(
+  url: string,
+  clientId: string,
+  account: { username: string; password: string },
+  forMs: number,
+): Promise<string[]> {
   const tokens: string[] = [];
   const deadline = performance.now() + forMs;
   await Promise.all(

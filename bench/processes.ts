@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isHealthy } from '../common/health.ts';
-import { freePort } from '../common/free-port.ts';
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 

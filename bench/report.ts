@@ -59,11 +59,14 @@ export function markdownSection(section: Section): string {
   const parts = [`## ${section.title}`, '', section.method];
   for (const t of section.tables) parts.push('', markdownTable(t));
   if (section.checks.length > 0) {
-    parts.push('', markdownTable({
-      title: 'Targets',
-      headers: ['', 'measured', 'target', 'result'],
-      rows: section.checks.map((c) => [c.what, c.measured, c.target, c.pass ? 'PASS' : '**FAIL**']),
-    }));
+    parts.push(
+      '',
+      markdownTable({
+        title: 'Targets',
+        headers: ['', 'measured', 'target', 'result'],
+        rows: section.checks.map((c) => [c.what, c.measured, c.target, c.pass ? 'PASS' : '**FAIL**']),
+      }),
+    );
   }
   for (const note of section.notes) parts.push('', `- ${note}`);
   return parts.join('\n');

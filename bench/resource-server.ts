@@ -9,7 +9,11 @@ import type { Series } from './svg-chart.ts';
 export const CONCURRENCIES = [1, 8, 32, 64];
 
 const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'greet', arguments: { name: 'bench' } } });
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION };
+const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
+};
 
 interface Variant {
   name: string;
@@ -50,7 +54,9 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
         readyUrl: `http://127.0.0.1:${port}/healthz`,
         logFile: join(logDir, `${name.replaceAll(/\W+/g, '-')}.log`),
       });
-      const token = issuer ? await issuer.mint({ claims: { aud: url, scope: 'mcp:tools', exp: Math.floor(Date.now() / 1000) + 3600 } }) : 'unused';
+      const token = issuer
+        ? await issuer.mint({ claims: { aud: url, scope: 'mcp:tools', exp: Math.floor(Date.now() / 1000) + 3600 } })
+        : 'unused';
       const variant = { name, process: server, url, headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, issuer };
       variants.push(variant);
       return variant;
@@ -67,7 +73,12 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
       readyUrl: `http://127.0.0.1:${sdkPort}/healthz`,
       logFile: join(logDir, 'sdk-baseline.log'),
     });
-    const sdk: Variant = { name: 'SDK stateless example', process: sdkProcess, url: `http://127.0.0.1:${sdkPort}/mcp`, headers: MCP_HEADERS };
+    const sdk: Variant = {
+      name: 'SDK stateless example',
+      process: sdkProcess,
+      url: `http://127.0.0.1:${sdkPort}/mcp`,
+      headers: MCP_HEADERS,
+    };
     variants.push(sdk);
     const noCache = await start('stateless, auth, verification cache off', { MCP_STATELESS: '1', RS_TOKEN_CACHE_SIZE: '0' }, true);
     for (const v of [sessionAuth, sessionOpen]) v.headers['mcp-session-id'] = await openSession(v);
@@ -82,10 +93,19 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
       for (const v of main) {
         const r = await load({ url: v.url, method: 'POST', headers: v.headers, body: CALL, connections, server: v.process });
         results.get(v)!.set(connections, r);
-        console.log(`  ${v.name.padEnd(24)} c=${String(connections).padEnd(3)} ${num(r.rate).padStart(7)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.failed ? `  FAILED ${r.failed}` : ''}`);
+        console.log(
+          `  ${v.name.padEnd(24)} c=${String(connections).padEnd(3)} ${num(r.rate).padStart(7)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.failed ? `  FAILED ${r.failed}` : ''}`,
+        );
       }
     }
-    const uncached = await load({ url: noCache.url, method: 'POST', headers: noCache.headers, body: CALL, connections: 32, server: noCache.process });
+    const uncached = await load({
+      url: noCache.url,
+      method: 'POST',
+      headers: noCache.headers,
+      body: CALL,
+      connections: 32,
+      server: noCache.process,
+    });
     const cachedAt32 = results.get(statelessAuth)!.get(32)!;
 
     const of = (v: Variant, c: number) => results.get(v)!.get(c)!;
@@ -96,8 +116,18 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
         return [v.name, c, num(r.rate), ms(r.p50), ms(r.p99), num(r.serverCores), num(perCpu(r)), r.failed];
       }),
     );
-    rows.push([noCache.name, 32, num(uncached.rate), ms(uncached.p50), ms(uncached.p99), num(uncached.serverCores), num(perCpu(uncached)), uncached.failed]);
-    const efficiency = (a: Variant, b: Variant) => Math.max(...CONCURRENCIES.map((c) => perCpu(of(a, c)))) / Math.max(...CONCURRENCIES.map((c) => perCpu(of(b, c))));
+    rows.push([
+      noCache.name,
+      32,
+      num(uncached.rate),
+      ms(uncached.p50),
+      ms(uncached.p99),
+      num(uncached.serverCores),
+      num(perCpu(uncached)),
+      uncached.failed,
+    ]);
+    const efficiency = (a: Variant, b: Variant) =>
+      Math.max(...CONCURRENCIES.map((c) => perCpu(of(a, c)))) / Math.max(...CONCURRENCIES.map((c) => perCpu(of(b, c))));
     const ratioRows = CONCURRENCIES.map((c) => [
       c,
       ratio(of(statelessAuth, c).rate / of(statelessOpen, c).rate),
@@ -121,15 +151,28 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
         'autocannon POSTs `tools/call greet` to real `node resource-server/main.ts` processes (LOG_LEVEL=info, JSON to a file) for ' +
         `${process.env.BENCH_DURATION || 5} s per cell; auth variants send a real ES256 token from a test JWKS issuer (resource-server/testing/test-issuer.ts), ` +
         '"auth off" is the same server with MCP_AUTH_DISABLED=1. Session mode initializes once and sends Mcp-Session-Id. ' +
-        'The floor is the SDK\'s stateless example (new McpServer + StreamableHTTPServerTransport per request, bench/sdk-baseline.ts). ' +
+        "The floor is the SDK's stateless example (new McpServer + StreamableHTTPServerTransport per request, bench/sdk-baseline.ts). " +
         'Ratios compare peak throughput over the concurrencies.',
       tables: [
-        table('tools/call per second', ['variant', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'req per server CPU-second', 'errors'], rows),
-        table('Ratios at each concurrency', ['connections', 'auth/off stateless', 'auth/off session', 'stateless auth / SDK', 'session auth / SDK'], ratioRows),
+        table(
+          'tools/call per second',
+          ['variant', 'connections', 'req/s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'req per server CPU-second', 'errors'],
+          rows,
+        ),
+        table(
+          'Ratios at each concurrency',
+          ['connections', 'auth/off stateless', 'auth/off session', 'stateless auth / SDK', 'session auth / SDK'],
+          ratioRows,
+        ),
         table('Peak RSS under load (VmHWM)', ['process', 'MB'], memoryRows),
       ],
       checks: [
-        check('auth on / auth off, stateless (peak)', ratio(stateless), '≥ 0.90× (target in docs/architecture.md: 0.95×)', stateless >= 0.9),
+        check(
+          'auth on / auth off, stateless (peak)',
+          ratio(stateless),
+          '≥ 0.90× (target in docs/architecture.md: 0.95×)',
+          stateless >= 0.9,
+        ),
         check('auth on / auth off, session (peak)', ratio(session), '≥ 0.90× (target in docs/architecture.md: 0.95×)', session >= 0.9),
         check('stateless with auth / SDK stateless example (peak)', ratio(floorStateless), '≥ 2×', floorStateless >= 2),
         check('session with auth / SDK stateless example (peak)', ratio(floorSession), '≥ 2×', floorSession >= 2),
@@ -159,13 +202,22 @@ async function openSession(v: Variant): Promise<string> {
   const init = await fetch(v.url, {
     method: 'POST',
     headers: v.headers,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    }),
   });
   await init.text();
   const id = init.headers.get('mcp-session-id');
   if (init.status !== 200 || !id) throw new Error(`${v.name}: initialize answered ${init.status} without a session id`);
   const headers = { ...v.headers, 'mcp-session-id': id };
-  const initialized = await fetch(v.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const initialized = await fetch(v.url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   await initialized.text();
   if (initialized.status !== 202) throw new Error(`${v.name}: notifications/initialized answered ${initialized.status}`);
   return id;
@@ -175,6 +227,6 @@ async function openSession(v: Variant): Promise<string> {
 async function assertGreets(v: Variant): Promise<void> {
   const response = await fetch(v.url, { method: 'POST', headers: v.headers, body: CALL });
   const text = await response.text();
-  if (response.status !== 200 || !text.includes('Hello, bench!')) throw new Error(`${v.name}: tools/call answered ${response.status}: ${text.slice(0, 300)}`);
+  if (response.status !== 200 || !text.includes('Hello, bench!'))
+    throw new Error(`${v.name}: tools/call answered ${response.status}: ${text.slice(0, 300)}`);
 }
-

@@ -37,7 +37,9 @@ if (unknown.length > 0) {
 const selected = asked.length > 0 ? asked : Object.keys(PARTS);
 
 const info = systemInfo();
-console.log(`bench: ${selected.join(', ')} on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${process.env.BENCH_DURATION || 5} s per measurement`);
+console.log(
+  `bench: ${selected.join(', ')} on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${process.env.BENCH_DURATION || 5} s per measurement`,
+);
 const logDir = await mkdtemp(join(tmpdir(), 'bench-logs-'));
 const started = performance.now();
 const sections: Section[] = [];
@@ -63,7 +65,10 @@ if (!failed && (write || asked.length === 0)) {
   let chart: string | undefined;
   if (series) {
     chart = 'throughput.svg';
-    await writeFile(join(HERE, chart), lineChart('Resource server: tools/call per second', 'concurrent connections (log scale)', 'requests per second', series));
+    await writeFile(
+      join(HERE, chart),
+      lineChart('Resource server: tools/call per second', 'concurrent connections (log scale)', 'requests per second', series),
+    );
   }
   await writeResults(join(HERE, 'RESULTS.md'), sections, { chart, seconds });
   console.log(`bench: wrote bench/RESULTS.md${chart ? ' and bench/throughput.svg' : ''}`);

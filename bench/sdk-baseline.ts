@@ -28,7 +28,8 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 const http = createServer(async (req, res) => {
-  if (req.method === 'GET' && req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+  if (req.method === 'GET' && req.url === '/healthz')
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
   if (req.method !== 'POST' || req.url !== '/mcp') return void res.writeHead(405).end();
   const server = getServer();
   try {
@@ -40,7 +41,10 @@ const http = createServer(async (req, res) => {
       void server.close();
     });
   } catch {
-    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal server error"},"id":null}');
+    if (!res.headersSent)
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end('{"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal server error"},"id":null}');
   }
 });
 http.keepAliveTimeout = 65_000;

@@ -32,9 +32,27 @@ const common = (ports: { auth: number; rs: number }, dir: string) => ({
 });
 
 const TARGETS: Target[] = [
-  { name: 'bare node:http .ts server (floor)', entry: 'bench/bare-server.ts', env: common, ready: (p) => [`http://127.0.0.1:${p.rs}/healthz`], measuresServers: false },
-  { name: 'auth server', entry: 'auth-server/main.ts', env: common, ready: (p) => [`http://127.0.0.1:${p.auth}/healthz`], measuresServers: true },
-  { name: 'resource server', entry: 'resource-server/main.ts', env: common, ready: (p) => [`http://127.0.0.1:${p.rs}/healthz`], measuresServers: true },
+  {
+    name: 'bare node:http .ts server (floor)',
+    entry: 'bench/bare-server.ts',
+    env: common,
+    ready: (p) => [`http://127.0.0.1:${p.rs}/healthz`],
+    measuresServers: false,
+  },
+  {
+    name: 'auth server',
+    entry: 'auth-server/main.ts',
+    env: common,
+    ready: (p) => [`http://127.0.0.1:${p.auth}/healthz`],
+    measuresServers: true,
+  },
+  {
+    name: 'resource server',
+    entry: 'resource-server/main.ts',
+    env: common,
+    ready: (p) => [`http://127.0.0.1:${p.rs}/healthz`],
+    measuresServers: true,
+  },
   {
     name: 'npm start (both)',
     entry: 'start.ts',
@@ -80,13 +98,22 @@ export async function benchStartup(logDir: string): Promise<{ section: Section }
     const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
     const ready = median(times);
     const memory = median(rss);
-    const memoryNote = target.measuresServers || target.entry.startsWith('bench/') ? num(memory, 0) : `${num(memory, 0)} (start.ts) + ${childRss.at(-1)?.map((mb) => num(mb, 0)).join(' + ')} (servers)`;
+    const memoryNote =
+      target.measuresServers || target.entry.startsWith('bench/')
+        ? num(memory, 0)
+        : `${num(memory, 0)} (start.ts) + ${childRss
+            .at(-1)
+            ?.map((mb) => num(mb, 0))
+            .join(' + ')} (servers)`;
     rows.push([target.name, num(ready, 0), num(Math.min(...times), 0), num(Math.max(...times), 0), memoryNote]);
     if (target.entry.startsWith('bench/')) continue; // the floor has no target
-    checks.push(check(`${target.name}: ready (median of ${RUNS})`, `${num(ready, 0)} ms`, `< ${READY_TARGET_MS} ms`, ready < READY_TARGET_MS));
+    checks.push(
+      check(`${target.name}: ready (median of ${RUNS})`, `${num(ready, 0)} ms`, `< ${READY_TARGET_MS} ms`, ready < READY_TARGET_MS),
+    );
     if (target.measuresServers) idle.push({ name: target.name, mb: memory });
   }
-  for (const { name, mb } of idle) checks.push(check(`${name}: idle RSS`, `${num(mb, 0)} MB`, `< ${IDLE_TARGET_MB} MB`, mb < IDLE_TARGET_MB));
+  for (const { name, mb } of idle)
+    checks.push(check(`${name}: idle RSS`, `${num(mb, 0)} MB`, `< ${IDLE_TARGET_MB} MB`, mb < IDLE_TARGET_MB));
   return {
     section: {
       title: 'Cold start and idle memory',

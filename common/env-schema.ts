@@ -56,7 +56,12 @@ export const flag = (fallback: boolean) =>
 export const list = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 /** Empty strings in the environment mean "unset", as shells and compose files produce them. */
 export function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -20,7 +20,10 @@ function tsFiles(dir: string): string[] {
 
 function dedent(lines: string[]): string {
   const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => /^ */.exec(l)![0].length));
-  return lines.map((l) => l.slice(indent)).join('\n').trim();
+  return lines
+    .map((l) => l.slice(indent))
+    .join('\n')
+    .trim();
 }
 
 function region(file: string, name: string): string | undefined {
@@ -34,7 +37,12 @@ const examples = DIRS.flatMap((dir) => tsFiles(join(ROOT, dir))).flatMap((file) 
     file: relative(ROOT, file),
     source: resolve(dirname(file), m[1]!),
     name: m[2]!,
-    code: dedent(m[3]!.split('\n').filter(Boolean).map((l) => l.replace(/^\s*\* ?/, ''))),
+    code: dedent(
+      m[3]!
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^\s*\* ?/, '')),
+    ),
   })),
 );
 
@@ -43,9 +51,12 @@ describe('JSDoc examples', () => {
     expect(examples.length).toBeGreaterThan(5);
   });
 
-  it.each(examples.map((e) => [`${e.file} → ${relative(ROOT, e.source)}#${e.name}`, e] as const))('%s equals its type-checked region', (_label, example) => {
-    expect(example.code).toBe(region(example.source, example.name));
-  });
+  it.each(examples.map((e) => [`${e.file} → ${relative(ROOT, e.source)}#${e.name}`, e] as const))(
+    '%s equals its type-checked region',
+    (_label, example) => {
+      expect(example.code).toBe(region(example.source, example.name));
+    },
+  );
 
   it('live in directories tsc --noEmit checks', () => {
     const include = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;

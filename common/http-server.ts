@@ -53,9 +53,11 @@ export class PortInUseError extends Error {
 }
 
 /** Rethrows a {@link PortInUseError} naming `variable`; anything else unchanged. */
-export const portVariable = (variable: string) => (error: unknown): never => {
-  throw error instanceof PortInUseError ? error.naming(variable) : error;
-};
+export const portVariable =
+  (variable: string) =>
+  (error: unknown): never => {
+    throw error instanceof PortInUseError ? error.naming(variable) : error;
+  };
 
 /**
  * Starts a Koa app on node:http. `host` undefined binds every interface; {@link LOOPBACK}
@@ -66,13 +68,17 @@ export const portVariable = (variable: string) => (error: unknown): never => {
  */
 export async function listen(app: Koa, port: number, host?: string): Promise<RunningServer> {
   const handler = app.callback();
-  const servers = await bind(() => {
-    const server = createServer(handler);
-    // Keep-alive longer than common load balancers' idle timeout, so they close first.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    return server;
-  }, port, host);
+  const servers = await bind(
+    () => {
+      const server = createServer(handler);
+      // Keep-alive longer than common load balancers' idle timeout, so they close first.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      return server;
+    },
+    port,
+    host,
+  );
   const address = servers[0]!.address() as AddressInfo;
   const shownHost = !host || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return {

@@ -13,7 +13,15 @@ afterEach(async () => {
 /** A server logging its requests at `level` in the given format; returns what it wrote. */
 async function serverLogging(pretty: boolean, level = 'info'): Promise<{ url: string; output: () => string }> {
   let output = '';
-  const log = createLogger({ name: 'test-server', level, pretty }, new Writable({ write(chunk, _enc, done) { output += String(chunk); done(); } }));
+  const log = createLogger(
+    { name: 'test-server', level, pretty },
+    new Writable({
+      write(chunk, _enc, done) {
+        output += String(chunk);
+        done();
+      },
+    }),
+  );
   const app = new Koa();
   app.use(requestLog(log));
   app.use((ctx) => {
@@ -47,8 +55,18 @@ describe('request log', () => {
 
   it('pretty: any record, with fields, stays on one line', () => {
     let output = '';
-    const log = createLogger({ name: 'auth-server', level: 'info', pretty: true }, new Writable({ write(chunk, _enc, done) { output += String(chunk); done(); } }));
-    log.child({ audit: true }).info({ event: 'login.success', sub: 'abc', username: 'alice', client_id: 'c1', ip: '127.0.0.1' }, 'login ok');
+    const log = createLogger(
+      { name: 'auth-server', level: 'info', pretty: true },
+      new Writable({
+        write(chunk, _enc, done) {
+          output += String(chunk);
+          done();
+        },
+      }),
+    );
+    log
+      .child({ audit: true })
+      .info({ event: 'login.success', sub: 'abc', username: 'alice', client_id: 'c1', ip: '127.0.0.1' }, 'login ok');
     expect(output.split('\n').filter(Boolean)).toHaveLength(1);
     expect(output).toMatch(/INFO \(auth-server\): login ok \{.*"username":"alice".*\}/);
   });
@@ -56,9 +74,21 @@ describe('request log', () => {
   it('JSON: one structured line per request with every field', async () => {
     const server = await serverLogging(false);
     await (await fetch(`${server.url}/token?code=secret-code`)).text();
-    const lines = server.output().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = server
+      .output()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ msg: 'request', method: 'GET', path: '/token', status: 200, ms: expect.any(Number), ip: '127.0.0.1', name: 'test-server' });
+    expect(lines[0]).toMatchObject({
+      msg: 'request',
+      method: 'GET',
+      path: '/token',
+      status: 200,
+      ms: expect.any(Number),
+      ip: '127.0.0.1',
+      name: 'test-server',
+    });
     expect(server.output()).not.toContain('secret-code');
   });
 });

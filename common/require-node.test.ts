@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const { nodeVersionProblem } = createRequire(import.meta.url)('./require-node.cjs') as { nodeVersionProblem(v: string): string | undefined };
+const { nodeVersionProblem } = createRequire(import.meta.url)('./require-node.cjs') as {
+  nodeVersionProblem(v: string): string | undefined;
+};
 
 describe('the Node version check every npm entry point preloads', () => {
   it('names the required version and the one found, for Node older than 22.18', () => {

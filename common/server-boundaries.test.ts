@@ -41,7 +41,9 @@ describe('server boundaries', () => {
     // A scan of nothing proves nothing: both servers have dozens of files.
     expect(files.filter((f) => f.startsWith('auth-server')).length).toBeGreaterThan(20);
     expect(files.filter((f) => f.startsWith('resource-server')).length).toBeGreaterThan(20);
-    const violations = files.flatMap((file) => crossServerImports(file, readFileSync(join(ROOT, file), 'utf8')).map((to) => `${file} imports ${to}`));
+    const violations = files.flatMap((file) =>
+      crossServerImports(file, readFileSync(join(ROOT, file), 'utf8')).map((to) => `${file} imports ${to}`),
+    );
     expect(violations, 'move what both need to common/, or pass it as configuration').toEqual([]);
   });
 
@@ -61,7 +63,9 @@ describe('server boundaries', () => {
       '../../resource-server/tools/index.ts',
       '../../resource-server/app.ts',
     ]);
-    expect(crossServerImports('resource-server/example.ts', "import { loadConfig } from '../auth-server/config.ts';")).toEqual(['../auth-server/config.ts']);
+    expect(crossServerImports('resource-server/example.ts', "import { loadConfig } from '../auth-server/config.ts';")).toEqual([
+      '../auth-server/config.ts',
+    ]);
     expect(crossServerImports('resource-server/tools/example.ts', "import { TOOLS_SCOPE } from '../scopes.ts';")).toEqual([]);
   });
 });

@@ -4,7 +4,11 @@ import { KNOWN_SETTINGS, unknownSettings } from './unknown-env.ts';
 describe('unknown settings', () => {
   it('warns about a misspelt variable, naming the closest known one', () => {
     expect(unknownSettings({ AUTH_ISUER: 'https://auth.example' })).toEqual([
-      { variable: 'AUTH_ISUER', closest: 'AUTH_ISSUER', message: 'AUTH_ISUER is not a setting of either server and is ignored; did you mean AUTH_ISSUER?' },
+      {
+        variable: 'AUTH_ISUER',
+        closest: 'AUTH_ISSUER',
+        message: 'AUTH_ISUER is not a setting of either server and is ignored; did you mean AUTH_ISSUER?',
+      },
     ]);
   });
 

@@ -20,7 +20,9 @@ interface LintMessage {
   rule: string;
 }
 const lint = (path: string): LintMessage[] => {
-  const [result] = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] }).lintFiles([path], false) as { messages: LintMessage[] }[];
+  const [result] = new DCLinter({ rules: {}, quiet: true, debug: false, exclude: [] }).lintFiles([path], false) as {
+    messages: LintMessage[];
+  }[];
   if (!result) throw new Error(`dclint did not lint ${path}`);
   return result.messages;
 };
@@ -34,14 +36,17 @@ describe('docker-compose.yml', () => {
     const dir = await mkdtemp(join(tmpdir(), 'compose-lint-'));
     try {
       const broken = join(dir, 'docker-compose.yml');
-      await writeFile(broken, "name: x\nservices:\n  a:\n    image: 'node:24-slim'\n    depends_on:\n      b:\n        condition: service_ready\n");
+      await writeFile(
+        broken,
+        "name: x\nservices:\n  a:\n    image: 'node:24-slim'\n    depends_on:\n      b:\n        condition: service_ready\n",
+      );
       expect(lint(broken).map((m) => m.rule)).toContain('invalid-schema');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it('builds auth-server and resource-server from the one Dockerfile, each running its npm script\'s command', async () => {
+  it("builds auth-server and resource-server from the one Dockerfile, each running its npm script's command", async () => {
     const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
     expect(compose.services.map((s) => s.name).sort()).toEqual(['auth-server', 'postgres', 'resource-server']);
     expect(servers.map((s) => s.name).sort()).toEqual(['auth-server', 'resource-server']);
@@ -51,7 +56,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('has a healthcheck on each server\'s /healthz, and the resource server waits for a healthy auth server', () => {
+  it("has a healthcheck on each server's /healthz, and the resource server waits for a healthy auth server", () => {
     for (const s of servers) {
       const port = s.ports[0]!.target;
       expect(s.healthcheck?.test, s.name).toEqual(['CMD', 'node', 'deploy/healthcheck.ts', `http://127.0.0.1:${port}/healthz`]);
@@ -73,7 +78,10 @@ describe('docker-compose.yml', () => {
     const rs = service('resource-server').environment;
     expect(auth.RS_CLIENT_ID).toBeTruthy();
     expect([rs.RS_CLIENT_ID, rs.RS_CLIENT_SECRET]).toEqual([auth.RS_CLIENT_ID, auth.RS_CLIENT_SECRET]);
-    expect(loadAuthConfig({ ...auth, AUTH_ISSUER: 'http://localhost:3000' }).resourceServerClient).toEqual({ clientId: auth.RS_CLIENT_ID, secret: auth.RS_CLIENT_SECRET });
+    expect(loadAuthConfig({ ...auth, AUTH_ISSUER: 'http://localhost:3000' }).resourceServerClient).toEqual({
+      clientId: auth.RS_CLIENT_ID,
+      secret: auth.RS_CLIENT_SECRET,
+    });
   });
 
   it('the auth server uses the postgres service (by its name, with POSTGRES_USER/DB) once it is healthy', () => {
@@ -106,7 +114,9 @@ describe('docker-compose.yml', () => {
     for (const s of servers) {
       expect(s.ports[0]!.hostIp, 'published on this machine only').toBe('127.0.0.1');
       // The development default binds loopback, which a published port cannot reach in a container.
-      expect(s.environment[s.name === 'auth-server' ? 'AUTH_HOST' : 'RS_HOST'], `${s.name} binds every interface of its container`).toBe('0.0.0.0');
+      expect(s.environment[s.name === 'auth-server' ? 'AUTH_HOST' : 'RS_HOST'], `${s.name} binds every interface of its container`).toBe(
+        '0.0.0.0',
+      );
     }
   });
 });

@@ -11,7 +11,7 @@ import { composeUpLocally, type LocalCompose } from './local-compose.ts';
  * CMD/ENV/WORKDIR and the build context .dockerignore lets in (see local-compose.ts for the few
  * things that must be remapped on one machine), so the compose stack cannot rot unnoticed.
  */
-describe('docker compose stack, run with the containers\' commands and environment', { timeout: 30_000 }, () => {
+describe("docker compose stack, run with the containers' commands and environment", { timeout: 30_000 }, () => {
   let stack: LocalCompose;
   beforeAll(async () => {
     stack = await composeUpLocally();
@@ -45,18 +45,23 @@ describe('docker compose stack, run with the containers\' commands and environme
     const database = stack.postgres.get('postgres')!;
     expect(new URL(auth.env.DATABASE_URL!).pathname, 'the auth server stores in the postgres service').toBe(`/${database.database}`);
     expect(await database.count("SELECT count(*) FROM models WHERE model = 'Client' AND id = $1", [client.client_id])).toBe(1);
-    const { tokens } = await loginAndGetTokens({ url: issuer }, {
-      clientId: client.client_id,
-      redirectUri: client.redirect_uris[0]!,
-      username: demo!.username,
-      password: demo!.password,
-      resource: mcpUrl,
-    });
+    const { tokens } = await loginAndGetTokens(
+      { url: issuer },
+      {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        username: demo!.username,
+        password: demo!.password,
+        resource: mcpUrl,
+      },
+    );
 
     // From inside the compose network the public issuer URL does not lead to the auth server:
     // take it away, so the resource server can only have used AUTH_JWKS_URL.
     await auth.unpublish();
-    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${tokens.access_token}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${tokens.access_token}` } },
+    });
     const mcp = new Client({ name: 'compose-check', version: '1.0.0' });
     await mcp.connect(transport);
     try {

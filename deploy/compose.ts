@@ -32,7 +32,12 @@ export function loadCompose(text: string): ComposeFile {
   const raw = parse(text, { merge: true }) as Raw;
   const services = Object.entries((raw.services ?? {}) as Record<string, Raw>).map(([name, s]): ComposeService => ({
     name,
-    build: s.build === undefined ? undefined : typeof s.build === 'string' ? { context: s.build, dockerfile: 'Dockerfile' } : { context: s.build.context ?? '.', dockerfile: s.build.dockerfile ?? 'Dockerfile' },
+    build:
+      s.build === undefined
+        ? undefined
+        : typeof s.build === 'string'
+          ? { context: s.build, dockerfile: 'Dockerfile' }
+          : { context: s.build.context ?? '.', dockerfile: s.build.dockerfile ?? 'Dockerfile' },
     image: s.image,
     command: s.command === undefined ? undefined : Array.isArray(s.command) ? s.command.map(String) : ['/bin/sh', '-c', String(s.command)],
     environment: Array.isArray(s.environment)
@@ -50,8 +55,12 @@ export function loadCompose(text: string): ComposeFile {
     }),
     dependsOn: Array.isArray(s.depends_on)
       ? Object.fromEntries(s.depends_on.map((d: string) => [d, 'service_started']))
-      : Object.fromEntries(Object.entries((s.depends_on ?? {}) as Record<string, Raw>).map(([k, v]) => [k, String(v.condition ?? 'service_started')])),
-    healthcheck: s.healthcheck ? { test: (s.healthcheck.test as unknown[]).map(String), interval: s.healthcheck.interval, retries: s.healthcheck.retries } : undefined,
+      : Object.fromEntries(
+          Object.entries((s.depends_on ?? {}) as Record<string, Raw>).map(([k, v]) => [k, String(v.condition ?? 'service_started')]),
+        ),
+    healthcheck: s.healthcheck
+      ? { test: (s.healthcheck.test as unknown[]).map(String), interval: s.healthcheck.interval, retries: s.healthcheck.retries }
+      : undefined,
   }));
   return { name: raw.name, services, volumes: Object.keys(raw.volumes ?? {}) };
 }

@@ -27,7 +27,9 @@ describe('Dockerfile', () => {
   });
 
   it('the linter does catch a broken Dockerfile', () => {
-    expect(validate('FROM node:24-slim\nHEALTHCHECK --interval=10 CMD ["node"]\nCMD node a.ts\nCMD node b.ts\n', STRICT)).not.toHaveLength(0);
+    expect(validate('FROM node:24-slim\nHEALTHCHECK --interval=10 CMD ["node"]\nCMD node a.ts\nCMD node b.ts\n', STRICT)).not.toHaveLength(
+      0,
+    );
   });
 
   it('builds on node:24-slim, installs with npm ci --omit=dev, and runs as a non-root user', () => {
@@ -37,7 +39,10 @@ describe('Dockerfile', () => {
     const users = instructions.filter((i) => i.keyword === 'USER');
     expect(users.at(-1)?.args).toBe('node');
     const lastUser = instructions.lastIndexOf(users.at(-1)!);
-    expect(instructions.slice(lastUser).some((i) => i.keyword === 'RUN'), 'nothing runs as root after USER').toBe(false);
+    expect(
+      instructions.slice(lastUser).some((i) => i.keyword === 'RUN'),
+      'nothing runs as root after USER',
+    ).toBe(false);
   });
 
   it('has a HEALTHCHECK on /healthz and an exec-form CMD that runs the auth server like npm run auth-server', async () => {
@@ -50,7 +55,11 @@ describe('Dockerfile', () => {
 
   it('keeps data and keys outside the code, in directories the volumes mount', () => {
     const env = imageEnv(instructions);
-    expect(env).toMatchObject({ NODE_ENV: 'production', DATA_DIR: '/var/lib/mcp-oauth-stack/data', KEYS_DIR: '/var/lib/mcp-oauth-stack/keys' });
+    expect(env).toMatchObject({
+      NODE_ENV: 'production',
+      DATA_DIR: '/var/lib/mcp-oauth-stack/data',
+      KEYS_DIR: '/var/lib/mcp-oauth-stack/keys',
+    });
     const chown = instructions.find((i) => i.keyword === 'RUN' && i.args.includes('chown'));
     expect(chown?.args).toMatch(/mkdir -p \/var\/lib\/mcp-oauth-stack\/data \/var\/lib\/mcp-oauth-stack\/keys/);
     expect(chown?.args).toMatch(/chown -R node:node \/var\/lib\/mcp-oauth-stack/);
@@ -63,17 +72,33 @@ describe('build context (.dockerignore)', () => {
     try {
       const files = new Set(await copyBuildContext(dir));
       for (const path of files) {
-        expect(path, 'no tests, test helpers, keys, data or e2e in the image').not.toMatch(/\.test\.ts$|(^|\/)testing\/|^(keys|data|e2e|bench|\.ci|\.git)\//);
+        expect(path, 'no tests, test helpers, keys, data or e2e in the image').not.toMatch(
+          /\.test\.ts$|(^|\/)testing\/|^(keys|data|e2e|bench|\.ci|\.git)\//,
+        );
       }
       expect(files).toContain('package-lock.json');
-      expect([...files].filter((f) => f.startsWith('views/'))).toEqual(expect.arrayContaining(['views/login.eta', 'views/consent.eta', 'views/style.css']));
+      expect([...files].filter((f) => f.startsWith('views/'))).toEqual(
+        expect.arrayContaining(['views/login.eta', 'views/consent.eta', 'views/style.css']),
+      );
 
       const { dependencies } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-      const { local, packages } = await importGraph(['auth-server/main.ts', 'resource-server/main.ts', 'auth-server/cli/users.ts', 'auth-server/cli/keys.ts', 'deploy/healthcheck.ts']);
+      const { local, packages } = await importGraph([
+        'auth-server/main.ts',
+        'resource-server/main.ts',
+        'auth-server/cli/users.ts',
+        'auth-server/cli/keys.ts',
+        'deploy/healthcheck.ts',
+      ]);
       expect(local.size, 'the import walk found the servers').toBeGreaterThan(30);
       expect([...packages]).toEqual(expect.arrayContaining(['oidc-provider', '@modelcontextprotocol/sdk', 'koa', 'jose', 'pino']));
-      expect([...local].filter((f) => !files.has(f)), 'imported at run time but left out of the image').toEqual([]);
-      expect([...packages].filter((p) => !(p in dependencies)), 'imported at run time but not in "dependencies" (npm ci --omit=dev)').toEqual([]);
+      expect(
+        [...local].filter((f) => !files.has(f)),
+        'imported at run time but left out of the image',
+      ).toEqual([]);
+      expect(
+        [...packages].filter((p) => !(p in dependencies)),
+        'imported at run time but not in "dependencies" (npm ci --omit=dev)',
+      ).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -90,10 +115,13 @@ async function importGraph(entries: string[]): Promise<{ local: Set<string>; pac
     if (local.has(file)) continue;
     local.add(file);
     const source = await readFile(join(ROOT, file), 'utf8');
-    for (const match of source.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+    for (const match of source.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm,
+    )) {
       const specifier = match[1] ?? match[2] ?? match[3]!;
       if (specifier.startsWith('.')) queue.push(normalize(join(dirname(file), specifier)));
-      else if (!isBuiltin(specifier)) packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
+      else if (!isBuiltin(specifier))
+        packages.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
     }
   }
   return { local, packages };

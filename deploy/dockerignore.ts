@@ -30,7 +30,10 @@ export function dockerignore(text: string): (path: string) => boolean {
 }
 
 function clean(path: string): string {
-  return path.replace(/^\.?\/+/, '').replace(/\/+$/, '').replace(/\/+/g, '/');
+  return path
+    .replace(/^\.?\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\/+/g, '/');
 }
 
 function globToRegex(pattern: string): RegExp {

@@ -127,7 +127,8 @@ export async function composeUpLocally(): Promise<LocalCompose> {
     env.AUTH_HOST = '127.0.0.1';
     env.RS_HOST = '127.0.0.1';
     const command = (service.command ?? execForm(instructions, 'CMD'))!.map((arg) => rewriteUrl(arg, service.name));
-    const healthcheck = service.healthcheck?.test[0] === 'CMD' ? service.healthcheck.test.slice(1).map((arg) => rewriteUrl(arg, service.name)) : undefined;
+    const healthcheck =
+      service.healthcheck?.test[0] === 'CMD' ? service.healthcheck.test.slice(1).map((arg) => rewriteUrl(arg, service.name)) : undefined;
 
     for (const [dependency, condition] of Object.entries(service.dependsOn)) {
       // The stand-in database is up before anything starts.
@@ -213,10 +214,14 @@ async function waitHealthy(service: LocalService, rootfs: string, workdir: strin
 async function run(command: string[], env: Record<string, string>, cwd: string): Promise<number | null> {
   const [program, ...args] = command;
   try {
-    await promisify(execFile)(program === 'node' ? process.execPath : program!, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 10_000 });
+    await promisify(execFile)(program === 'node' ? process.execPath : program!, args, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      timeout: 10_000,
+    });
     return 0;
   } catch (error) {
-    return typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : null;
+    return typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null;
   }
 }
 

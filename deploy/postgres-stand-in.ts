@@ -36,7 +36,9 @@ export async function startPostgresStandIn(service: ComposeService): Promise<Pos
   const database = `compose_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3_000 });
   await admin.connect().catch((error: Error) => {
-    throw new Error(`the ${service.name} service needs a PostgreSQL server at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')}: ${error.message}`);
+    throw new Error(
+      `the ${service.name} service needs a PostgreSQL server at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')}: ${error.message}`,
+    );
   });
   try {
     const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);

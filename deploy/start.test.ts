@@ -122,7 +122,13 @@ describe('npm start', { timeout: 45_000 }, () => {
     const demo = parseDemoAccount(banner);
     expect(demo).toEqual({ username: 'demo', password: expect.stringMatching(/^\S{8,}$/) });
     expect(banner).toContain(`\n${demoAccountLines(demo!).join('\n')}\n`);
-    expect(run.out().split('\n').filter((line) => parseDemoAccount(line)), 'printed once, in the banner').toHaveLength(1);
+    expect(
+      run
+        .out()
+        .split('\n')
+        .filter((line) => parseDemoAccount(line)),
+      'printed once, in the banner',
+    ).toHaveLength(1);
     expect(childrenOf(run.child.pid!).map(commandOf).sort()).toEqual([
       expect.stringMatching(/ auth-server\/main\.ts$/),
       expect.stringMatching(/ resource-server\/main\.ts$/),
@@ -211,7 +217,7 @@ describe('npm start', { timeout: 45_000 }, () => {
     expect(await healthy(run.rsPort)).toBe(true);
   });
 
-  it('provisions the resource server\'s client once into KEYS_DIR (0600) and the auth server accepts it; an env pair wins', async () => {
+  it("provisions the resource server's client once into KEYS_DIR (0600) and the auth server accepts it; an env pair wins", async () => {
     const run = await start();
     await ready(run);
     const file = join(run.dir, 'keys', 'resource-server-client.json');
@@ -220,7 +226,10 @@ describe('npm start', { timeout: 45_000 }, () => {
     const introspect = (id: string, secret: string) =>
       fetch(`http://127.0.0.1:${run.authPort}/token/introspection`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ token: 'unknown' }),
       });
     expect((await introspect(rs.client_id, rs.client_secret)).status).toBe(200);
@@ -229,7 +238,9 @@ describe('npm start', { timeout: 45_000 }, () => {
     // Both servers got the pair (the resource server reads it on its side).
     for (const pid of run.servers) {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      expect(environ, commandOf(pid)).toEqual(expect.arrayContaining([`RS_CLIENT_ID=${rs.client_id}`, `RS_CLIENT_SECRET=${rs.client_secret}`]));
+      expect(environ, commandOf(pid)).toEqual(
+        expect.arrayContaining([`RS_CLIENT_ID=${rs.client_id}`, `RS_CLIENT_SECRET=${rs.client_secret}`]),
+      );
     }
     expect(run.servers).toHaveLength(2);
     run.child.kill('SIGTERM');
@@ -257,9 +268,17 @@ describe('npm start', { timeout: 45_000 }, () => {
   });
 
   it('lists every problem of both servers at once (each once), with a hint for a misspelt variable, and starts nothing', async () => {
-    const run = await start(undefined, { RS_RESOURCE_URL: 'not a url', AUTH_ACCESS_TOKEN_TTL: '5', MCP_MAX_SESSIONS: 'lots', AUTH_ISUER: 'https://auth.example' });
+    const run = await start(undefined, {
+      RS_RESOURCE_URL: 'not a url',
+      AUTH_ACCESS_TOKEN_TTL: '5',
+      MCP_MAX_SESSIONS: 'lots',
+      AUTH_ISUER: 'https://auth.example',
+    });
     expect(await run.exited).toBe(1);
-    const problems = run.err().split('\n').filter((line) => line.startsWith('  - '));
+    const problems = run
+      .err()
+      .split('\n')
+      .filter((line) => line.startsWith('  - '));
     // RS_RESOURCE_URL is read by both servers: one line. The others belong to one server each.
     expect(problems).toEqual([
       '  - RS_RESOURCE_URL: must be an absolute URL',
@@ -274,7 +293,10 @@ describe('npm start', { timeout: 45_000 }, () => {
   it('each server warns once about a variable no server reads, naming the closest one; known variables get no warning', async () => {
     const run = await start(undefined, { RS_TOKEN_CACHE_SIZ: '5', LOG_FORMAT: 'json' });
     await ready(run);
-    const warnings = run.out().split('\n').filter((line) => line.includes('is not a setting'));
+    const warnings = run
+      .out()
+      .split('\n')
+      .filter((line) => line.includes('is not a setting'));
     expect(warnings).toHaveLength(2);
     for (const name of ['auth-server', 'resource-server']) {
       const warning = warnings.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.name === name);
@@ -290,9 +312,21 @@ describe('npm run auth-server / npm run resource-server', () => {
     const dir = await mkdtemp(join(tmpdir(), 'npm-run-'));
     const authPort = await freePort();
     const rsPort = await freePort();
-    const env = { PATH: process.env.PATH, AUTH_PORT: String(authPort), RS_PORT: String(rsPort), AUTH_HOST: '127.0.0.1', RS_HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), KEYS_DIR: join(dir, 'keys'), LOG_FORMAT: 'json' };
+    const env = {
+      PATH: process.env.PATH,
+      AUTH_PORT: String(authPort),
+      RS_PORT: String(rsPort),
+      AUTH_HOST: '127.0.0.1',
+      RS_HOST: '127.0.0.1',
+      DATA_DIR: join(dir, 'data'),
+      KEYS_DIR: join(dir, 'keys'),
+      LOG_FORMAT: 'json',
+    };
     try {
-      for (const [script, port, other] of [['auth-server', authPort, rsPort], ['resource-server', rsPort, authPort]] as const) {
+      for (const [script, port, other] of [
+        ['auth-server', authPort, rsPort],
+        ['resource-server', rsPort, authPort],
+      ] as const) {
         // npm runs the script through a shell: signal the whole process group.
         const child = spawn('npm', ['run', '--silent', script], { cwd: ROOT, env, stdio: 'ignore', detached: true });
         const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
@@ -323,6 +357,8 @@ describe('npm run auth-server / npm run resource-server', () => {
     child.stderr!.on('data', (chunk) => (err += chunk));
     const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
     expect(code).toBe(1);
-    expect(err).toBe(`resource-server: port ${rsPort} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with RS_PORT=<port>\n`);
+    expect(err).toBe(
+      `resource-server: port ${rsPort} is already in use on 127.0.0.1 (is it already running?); stop the other process or pick another port with RS_PORT=<port>\n`,
+    );
   }, 30_000);
 });

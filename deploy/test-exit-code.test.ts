@@ -12,8 +12,11 @@ describe('npm test', () => {
     const env = { ...process.env };
     for (const name of ['PG_TESTS_URL', 'TEST_DATABASE_URL', 'DATABASE_URL']) delete env[name];
     const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = execFile(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'deploy/fixtures/vitest.failing.config.ts'], { cwd: ROOT, env, timeout: 90_000 }, (_error, stdout, stderr) =>
-        resolve({ code: child.exitCode, output: stdout + stderr }),
+      const child = execFile(
+        process.execPath,
+        [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'deploy/fixtures/vitest.failing.config.ts'],
+        { cwd: ROOT, env, timeout: 90_000 },
+        (_error, stdout, stderr) => resolve({ code: child.exitCode, output: stdout + stderr }),
       );
     });
     expect(result.output).toContain('fails on purpose');

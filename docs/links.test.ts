@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DOCUMENTS = ['README.md', 'docs/architecture.md', 'docs/security.md', 'resource-server/README.md', 'auth-server/README.md'].filter((f) => existsSync(join(ROOT, f)));
+const DOCUMENTS = ['README.md', 'docs/architecture.md', 'docs/security.md', 'resource-server/README.md', 'auth-server/README.md'].filter(
+  (f) => existsSync(join(ROOT, f)),
+);
 
 /** Relative markdown link targets, and backticked repository paths (`dir/file.ts`) in tables and prose. */
 function referencedFiles(document: string): string[] {
@@ -16,7 +18,9 @@ function referencedFiles(document: string): string[] {
     found.add(relative(ROOT, join(base, target!)));
   }
   // keys/ and data/ are written at run time, so paths under them are not links.
-  for (const [, path] of text.matchAll(/`((?:auth-server|resource-server|common|e2e|deploy|bench|docs|views)\/[\w./-]+\.(?:ts|md|eta|css|json|yml|cjs))`/g)) {
+  for (const [, path] of text.matchAll(
+    /`((?:auth-server|resource-server|common|e2e|deploy|bench|docs|views)\/[\w./-]+\.(?:ts|md|eta|css|json|yml|cjs))`/g,
+  )) {
     if (path!.includes('…') || path!.includes('*')) continue;
     found.add(path!);
   }
@@ -25,12 +29,20 @@ function referencedFiles(document: string): string[] {
 
 describe('the README and docs', () => {
   it('link only to files that exist in this repository', () => {
-    const missing = DOCUMENTS.flatMap((document) => referencedFiles(document).filter((file) => !existsSync(join(ROOT, file))).map((file) => `${document} → ${file}`));
+    const missing = DOCUMENTS.flatMap((document) =>
+      referencedFiles(document)
+        .filter((file) => !existsSync(join(ROOT, file)))
+        .map((file) => `${document} → ${file}`),
+    );
     expect(missing).toEqual([]);
   });
 
   it('never point outside the repository', () => {
-    const outside = DOCUMENTS.flatMap((document) => referencedFiles(document).filter((file) => file.startsWith('..')).map((file) => `${document} → ${file}`));
+    const outside = DOCUMENTS.flatMap((document) =>
+      referencedFiles(document)
+        .filter((file) => file.startsWith('..'))
+        .map((file) => `${document} → ${file}`),
+    );
     expect(outside).toEqual([]);
   });
 });

@@ -34,9 +34,15 @@ test.afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('a client identified by the URL of its metadata document logs in, calls tools and refreshes, with no registration', async ({ page }) => {
+test('a client identified by the URL of its metadata document logs in, calls tools and refreshes, with no registration', async ({
+  page,
+}) => {
   const user = new UserAtBrowser(page);
-  const provider = new TestOAuthProvider({ redirectUrl: redirectUri, clientMetadataUrl: document.clientId, clientMetadata: { client_name: CLIENT_NAME } });
+  const provider = new TestOAuthProvider({
+    redirectUrl: redirectUri,
+    clientMetadataUrl: document.clientId,
+    clientMetadata: { client_name: CLIENT_NAME },
+  });
   const authorize = user.authorizer(redirectUri, async (u) => {
     await u.signIn(stack.demo);
     // The name on the consent page comes from the document the auth server fetched.

@@ -19,7 +19,9 @@ test.afterAll(async () => {
   expect(await stack?.stop(), 'npm start exits 0 on Ctrl-C').toBe(0);
 });
 
-test('the official MCP conformance suite passes every authorization-server check, with no warnings, for a user who signs in and consents', async ({ page }, testInfo) => {
+test('the official MCP conformance suite passes every authorization-server check, with no warnings, for a user who signs in and consents', async ({
+  page,
+}, testInfo) => {
   test.setTimeout(150_000);
   const port = await freePort();
   const redirectUri = `http://127.0.0.1:${port}/callback`;
@@ -39,9 +41,13 @@ test('the official MCP conformance suite passes every authorization-server check
   const { client_id: clientId } = (await registration.json()) as { client_id: string };
 
   // Both scenarios in one run (no --scenario): the code grant reads the metadata the first one fetched.
-  const run = runConformance('authorization', ['--url', stack.issuer, '--client-id', clientId, '--resource', stack.mcpUrl, '--port', String(port)], {
-    timeoutMs: 120_000,
-  });
+  const run = runConformance(
+    'authorization',
+    ['--url', stack.issuer, '--client-id', clientId, '--resource', stack.mcpUrl, '--port', String(port)],
+    {
+      timeoutMs: 120_000,
+    },
+  );
   let consentScopes: string[] | undefined;
   try {
     const authorizationUrl = new URL((await run.waitForOutput(new RegExp(`^${escapeRegExp(stack.issuer)}/auth\\?\\S+$`, 'm'), 30_000))[0]);
@@ -64,7 +70,10 @@ test('the official MCP conformance suite passes every authorization-server check
 
     const result = await run.result;
     await testInfo.attach('conformance output', { body: result.output, contentType: 'text/plain' });
-    await testInfo.attach('conformance checks', { body: JSON.stringify(Object.fromEntries(result.scenarios), null, 2), contentType: 'application/json' });
+    await testInfo.attach('conformance checks', {
+      body: JSON.stringify(Object.fromEntries(result.scenarios), null, 2),
+      contentType: 'application/json',
+    });
     expect(conformanceProblems(result, SCENARIOS), `conformance ${conformanceVersion()}:\n${result.output}`).toEqual([]);
     expect(consentScopes, 'the consent page names the default scope it will grant').toEqual(['mcp:tools']);
     // The token response the suite received (tokens redacted by the suite) reports the default scope.

@@ -38,11 +38,19 @@ async function pollForToken(tokenUrl: string, clientId: string, deviceCode: stri
   throw new Error('the device code was never approved');
 }
 
-test('device flow: a device code over HTTP, the user enters it and approves in the browser, polling gets a token that calls a tool', async ({ page }, testInfo) => {
+test('device flow: a device code over HTTP, the user enters it and approves in the browser, polling gets a token that calls a tool', async ({
+  page,
+}, testInfo) => {
   const registration = await fetch(`${stack.issuer}/reg`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'Terminal MCP client', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'none' }),
+    body: JSON.stringify({
+      client_name: 'Terminal MCP client',
+      grant_types: [DEVICE_GRANT, 'refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'none',
+    }),
   });
   expect(registration.status).toBe(201);
   const { client_id: clientId } = (await registration.json()) as { client_id: string };
@@ -77,7 +85,9 @@ test('device flow: a device code over HTTP, the user enters it and approves in t
   expect(tokens.scope).toBe('mcp:tools');
   expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: stack.mcpUrl, iss: stack.issuer, client_id: clientId });
 
-  const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${tokens.access_token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+    requestInit: { headers: { Authorization: `Bearer ${tokens.access_token}` } },
+  });
   const client = new Client({ name: 'terminal-client', version: '1.0.0' });
   await client.connect(transport);
   try {

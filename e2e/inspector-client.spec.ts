@@ -30,7 +30,9 @@ test.afterAll(async () => {
   await stack?.stop();
 });
 
-test('a client registered the way MCP Inspector 2.x registers (from its Node backend, 127.0.0.1:6274 callback, auth method none) logs in, calls tools and refreshes', async ({ page }) => {
+test('a client registered the way MCP Inspector 2.x registers (from its Node backend, 127.0.0.1:6274 callback, auth method none) logs in, calls tools and refreshes', async ({
+  page,
+}) => {
   const user = new UserAtBrowser(page);
   const provider = new TestOAuthProvider({
     redirectUrl: INSPECTOR_REDIRECT,
@@ -46,7 +48,7 @@ test('a client registered the way MCP Inspector 2.x registers (from its Node bac
 
   const mcp = await connect(stack.mcpUrl, provider, authorize);
   try {
-    const client = (await provider.clientInformation())!;
+    const client = provider.clientInformation()!;
     expect(client).toMatchObject({ redirect_uris: INSPECTOR_METADATA.redirect_uris, token_endpoint_auth_method: 'none' });
     expect('client_secret' in client && client.client_secret).toBeFalsy();
     await expectToolsAndSilentRefresh(mcp, provider, user);

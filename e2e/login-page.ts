@@ -23,7 +23,8 @@ export class UserAtBrowser {
   constructor(page: Page) {
     this.page = page;
     page.on('response', (response) => {
-      if (response.request().resourceType() !== 'document' || !/\/interaction\/[^/]+(\/login)?$/.test(new URL(response.url()).pathname)) return;
+      if (response.request().resourceType() !== 'document' || !/\/interaction\/[^/]+(\/login)?$/.test(new URL(response.url()).pathname))
+        return;
       this.#pending.push(
         response.text().then(
           (html) => void (html.includes('name="password"') && this.loginPagesShown++),

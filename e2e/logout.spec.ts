@@ -19,16 +19,28 @@ test('logout ends the browser session: the next authorization shows the login pa
   };
 
   const first = await login();
-  await (await connect(stack.mcpUrl, first.provider, user.authorizer(first.redirectUri, async (u) => {
-    await u.signIn(stack.demo);
-    await u.allow();
-  }))).close();
+  await (
+    await connect(
+      stack.mcpUrl,
+      first.provider,
+      user.authorizer(first.redirectUri, async (u) => {
+        await u.signIn(stack.demo);
+        await u.allow();
+      }),
+    )
+  ).close();
 
   // While the session lasts, another client's authorization asks only for consent.
   const second = await login();
-  await (await connect(stack.mcpUrl, second.provider, user.authorizer(second.redirectUri, async (u) => {
-    await u.allow();
-  }))).close();
+  await (
+    await connect(
+      stack.mcpUrl,
+      second.provider,
+      user.authorizer(second.redirectUri, async (u) => {
+        await u.allow();
+      }),
+    )
+  ).close();
   expect(await user.loginCount()).toBe(1);
 
   await page.goto(`${stack.issuer}/session/end`);
@@ -37,9 +49,15 @@ test('logout ends the browser session: the next authorization shows the login pa
   await expect(page.getByRole('heading', { name: 'Signed out' })).toBeVisible();
 
   const third = await login();
-  await (await connect(stack.mcpUrl, third.provider, user.authorizer(third.redirectUri, async (u) => {
-    await u.signIn(stack.demo);
-    await u.allow();
-  }))).close();
+  await (
+    await connect(
+      stack.mcpUrl,
+      third.provider,
+      user.authorizer(third.redirectUri, async (u) => {
+        await u.signIn(stack.demo);
+        await u.allow();
+      }),
+    )
+  ).close();
   expect(await user.loginCount()).toBe(2);
 });

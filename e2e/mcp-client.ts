@@ -162,7 +162,11 @@ function codeFrom(callback: URL, provider: TestOAuthProvider): string {
   return code;
 }
 
-async function completeAuthorization(transport: McpConnection['transport'], provider: TestOAuthProvider, authorize: Authorize): Promise<void> {
+async function completeAuthorization(
+  transport: McpConnection['transport'],
+  provider: TestOAuthProvider,
+  authorize: Authorize,
+): Promise<void> {
   const url = provider.authorizationUrls.at(-1);
   if (!url) throw new Error('the SDK did not ask for an authorization');
   await transport.finishAuth(codeFrom(await authorize(url), provider));
@@ -174,7 +178,12 @@ async function completeAuthorization(transport: McpConnection['transport'], prov
  * user), the code is exchanged (finishAuth), and a new connection carries the token. `kind`
  * 'sse' connects the legacy SSEClientTransport to an `…/sse` URL instead.
  */
-export async function connect(mcpUrl: string, provider: TestOAuthProvider, authorize: Authorize, kind: TransportKind = 'streamable'): Promise<McpConnection> {
+export async function connect(
+  mcpUrl: string,
+  provider: TestOAuthProvider,
+  authorize: Authorize,
+  kind: TransportKind = 'streamable',
+): Promise<McpConnection> {
   const first = newTransport(mcpUrl, provider, kind);
   const probe = new Client({ name: 'e2e-client', version: '1.0.0' });
   try {
@@ -198,7 +207,13 @@ export async function connect(mcpUrl: string, provider: TestOAuthProvider, autho
  * Calls a tool; when the SDK stops for a new authorization (a 403 insufficient_scope step-up),
  * lets the user authorize, finishes it and calls again.
  */
-export async function callTool(connection: McpConnection, provider: TestOAuthProvider, authorize: Authorize, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+export async function callTool(
+  connection: McpConnection,
+  provider: TestOAuthProvider,
+  authorize: Authorize,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
   try {
     return (await connection.client.callTool({ name, arguments: args })) as CallToolResult;
   } catch (error) {

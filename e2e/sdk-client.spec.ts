@@ -13,7 +13,9 @@ test.afterAll(async () => {
   expect(await stack?.stop(), 'npm start exits 0 on Ctrl-C').toBe(0);
 });
 
-test('the MCP SDK client discovers, registers, logs in with PKCE and resource, calls tools, and refreshes without a new login', async ({ page }, testInfo) => {
+test('the MCP SDK client discovers, registers, logs in with PKCE and resource, calls tools, and refreshes without a new login', async ({
+  page,
+}, testInfo) => {
   const user = new UserAtBrowser(page);
   const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
   const provider = new TestOAuthProvider({ redirectUrl: redirectUri });

@@ -12,7 +12,9 @@ test.afterAll(async () => {
   expect(await stack?.stop(), 'npm start exits 0 on Ctrl-C').toBe(0);
 });
 
-test('the MCP SDK SSE client (legacy HTTP+SSE) discovers the /sse metadata, registers, signs in and calls a tool over /sse', async ({ page }) => {
+test('the MCP SDK SSE client (legacy HTTP+SSE) discovers the /sse metadata, registers, signs in and calls a tool over /sse', async ({
+  page,
+}) => {
   const sseUrl = new URL('/sse', stack.mcpUrl).href;
   const user = new UserAtBrowser(page);
   const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;

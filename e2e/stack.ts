@@ -63,7 +63,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
 
   try {
-    await waitFor(() => /mcp-oauth-stack is ready/.test(output), exited, 30_000, () => `npm start did not get ready:\n${output}`);
+    await waitFor(
+      () => /mcp-oauth-stack is ready/.test(output),
+      exited,
+      30_000,
+      () => `npm start did not get ready:\n${output}`,
+    );
   } catch (error) {
     await stopChild(child, exited);
     await rm(dir, { recursive: true, force: true });

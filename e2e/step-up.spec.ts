@@ -48,7 +48,9 @@ async function stepUp(page: import('@playwright/test').Page, who: Credentials) {
   return { result, sub: decodeJwt(provider.storedTokens!.access_token).sub };
 }
 
-test('step-up: admin_report with only mcp:tools → 403 insufficient_scope → re-authorization with mcp:admin → an admin succeeds', async ({ page }) => {
+test('step-up: admin_report with only mcp:tools → 403 insufficient_scope → re-authorization with mcp:admin → an admin succeeds', async ({
+  page,
+}) => {
   const { result, sub } = await stepUp(page, stack.demo);
   expect(result.isError).toBeFalsy();
   expect(result.structuredContent).toMatchObject({ generatedFor: sub });

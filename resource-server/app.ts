@@ -98,7 +98,12 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     );
   }
   // A user (sub differs from client_id), so tools that need a user can be tried too.
-  const anonymous: AuthInfo = { token: '', clientId: 'auth-disabled', scopes: [...registry.scopes], extra: { sub: 'anonymous', roles: [] } };
+  const anonymous: AuthInfo = {
+    token: '',
+    clientId: 'auth-disabled',
+    scopes: [...registry.scopes],
+    extra: { sub: 'anonymous', roles: [] },
+  };
   const gate = createTokenGate({
     verify,
     resources,
@@ -126,7 +131,9 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   logAppErrors(app, log);
   app.use(errorBoundary(log));
   const { paths } = resources;
-  app.use(metrics.http(resourceRouteOf({ mcp: paths.mcp, sse: paths.sse, messages: paths.messages, metadata: new Set(paths.metadata.keys()) })));
+  app.use(
+    metrics.http(resourceRouteOf({ mcp: paths.mcp, sse: paths.sse, messages: paths.messages, metadata: new Set(paths.metadata.keys()) })),
+  );
   app.use(metricsEndpoint(metrics.registry, config.metricsAllow));
   app.use(routes.routes());
   // Last: whatever no route served.

@@ -74,7 +74,16 @@ describe('RFC 6750 / RFC 9068 bearer verification', () => {
   });
 
   it('rejects alg none', async () => {
-    const claims = { iss: issuer.url, sub: 'u', aud: rs.mcpUrl, exp: now() + 300, iat: now(), jti: 'j', client_id: 'c', scope: 'mcp:tools' };
+    const claims = {
+      iss: issuer.url,
+      sub: 'u',
+      aud: rs.mcpUrl,
+      exp: now() + 300,
+      iat: now(),
+      jti: 'j',
+      client_id: 'c',
+      scope: 'mcp:tools',
+    };
     await expectInvalidToken(await post(`Bearer ${b64({ alg: 'none', typ: 'at+jwt' })}.${b64(claims)}.`));
   });
 
@@ -85,7 +94,12 @@ describe('RFC 6750 / RFC 9068 bearer verification', () => {
     const secret = await importJWK({ kty: 'oct', k: Buffer.from(pem).toString('base64url') }, 'HS256');
     const token = await new SignJWT({ client_id: 'c', scope: 'mcp:tools' })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid })
-      .setIssuer(issuer.url).setSubject('u').setAudience(rs.mcpUrl).setIssuedAt().setExpirationTime('5m').setJti('j')
+      .setIssuer(issuer.url)
+      .setSubject('u')
+      .setAudience(rs.mcpUrl)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .setJti('j')
       .sign(secret);
     await expectInvalidToken(await post(`Bearer ${token}`));
   });
@@ -125,7 +139,16 @@ describe('RFC 6750 / RFC 9068 bearer verification', () => {
 
   it('rejects a tampered payload (signature check)', async () => {
     const [h, , s] = (await valid()).split('.');
-    const forged = b64({ iss: issuer.url, sub: 'admin', aud: rs.mcpUrl, exp: now() + 300, iat: now(), jti: 'j', client_id: 'c', scope: 'mcp:tools mcp:admin' });
+    const forged = b64({
+      iss: issuer.url,
+      sub: 'admin',
+      aud: rs.mcpUrl,
+      exp: now() + 300,
+      iat: now(),
+      jti: 'j',
+      client_id: 'c',
+      scope: 'mcp:tools mcp:admin',
+    });
     await expectInvalidToken(await post(`Bearer ${h}.${forged}.${s}`));
   });
 
@@ -148,7 +171,11 @@ describe('RFC 6750 / RFC 9068 bearer verification', () => {
 
 describe('signing keys come from the issuer only (RFC 8414 metadata could be poisoned)', () => {
   const send = (server: RunningResourceServer, token: string) =>
-    fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+    fetch(server.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+      body: JSON.stringify(INITIALIZE),
+    });
 
   it('refuses tokens when the issuer metadata names a jwks_uri on another origin, and logs the refused URL', async () => {
     const attacker = await startTestIssuer();
@@ -173,7 +200,7 @@ describe('signing keys come from the issuer only (RFC 8414 metadata could be poi
     }
   });
 
-  it('fetches keys from another origin when AUTH_JWKS_URL names it (an operator\'s choice, not the metadata\'s)', async () => {
+  it("fetches keys from another origin when AUTH_JWKS_URL names it (an operator's choice, not the metadata's)", async () => {
     const keyHost = await startTestIssuer();
     const other = await startTestIssuer({ jwksUri: 'http://127.0.0.1:1/never-fetched' });
     const downstream = await startResourceServer({ AUTH_ISSUER: other.url, AUTH_JWKS_URL: keyHost.jwksUrl, MCP_STATELESS: '1' });
@@ -192,7 +219,12 @@ describe('verification cache', () => {
     const strict = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_CLOCK_TOLERANCE_S: '0', MCP_STATELESS: '1' });
     try {
       const token = await issuer.mint({ claims: { aud: strict.mcpUrl, exp: now() + 1 } });
-      const call = () => fetch(strict.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+      const call = () =>
+        fetch(strict.mcpUrl, {
+          method: 'POST',
+          headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+          body: JSON.stringify(INITIALIZE),
+        });
       expect((await call()).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 2100));
       expect((await call()).status).toBe(401);
@@ -221,12 +253,19 @@ describe('an unreachable authorization server', () => {
     try {
       const token = await issuer.mint({ claims: { iss: hole, aud: lonely.mcpUrl } });
       const started = performance.now();
-      const response = await fetch(lonely.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: '{}' });
+      const response = await fetch(lonely.mcpUrl, {
+        method: 'POST',
+        headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+        body: '{}',
+      });
       expect(performance.now() - started).toBeLessThan(1000);
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
       expect(response.headers.get('www-authenticate')).toBeNull();
-      expect(await response.json()).toMatchObject({ error: 'temporarily_unavailable', error_description: expect.stringContaining('retry later') });
+      expect(await response.json()).toMatchObject({
+        error: 'temporarily_unavailable',
+        error_description: expect.stringContaining('retry later'),
+      });
       // The log says what could not be fetched, and why.
       const line = lonely.logs.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.event === 'token.unverifiable');
       expect(line).toMatchObject({ level: 40, status: 503, url: `${hole}/.well-known/oauth-authorization-server` });
@@ -241,11 +280,21 @@ describe('an unreachable authorization server', () => {
     const deadJwks = `${gone.url}/jwks`;
     await gone.close();
     const broken = await startResourceServer({ AUTH_ISSUER: issuer.url, AUTH_JWKS_URL: deadJwks }, { captureLogs: true });
-    const notFound = await startResourceServer({ AUTH_ISSUER: issuer.url, AUTH_JWKS_URL: `${issuer.url}/no-such-jwks` }, { captureLogs: true });
+    const notFound = await startResourceServer(
+      { AUTH_ISSUER: issuer.url, AUTH_JWKS_URL: `${issuer.url}/no-such-jwks` },
+      { captureLogs: true },
+    );
     try {
-      for (const [server, cause] of [[broken, /fetch failed/], [notFound, /answered 404/]] as const) {
+      for (const [server, cause] of [
+        [broken, /fetch failed/],
+        [notFound, /answered 404/],
+      ] as const) {
         const token = await issuer.mint({ claims: { aud: server.mcpUrl } });
-        const response = await fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+        const response = await fetch(server.mcpUrl, {
+          method: 'POST',
+          headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+          body: JSON.stringify(INITIALIZE),
+        });
         expect(response.status).toBe(503);
         expect(response.headers.get('retry-after')).toBeTruthy();
         const line = server.logs.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.event === 'token.unverifiable');
@@ -264,7 +313,11 @@ describe('an unreachable authorization server', () => {
     try {
       const ok = await own.mint({ claims: { aud: downstream.mcpUrl } });
       const send = (token: string) =>
-        fetch(downstream.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+        fetch(downstream.mcpUrl, {
+          method: 'POST',
+          headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+          body: JSON.stringify(INITIALIZE),
+        });
       expect((await send(ok)).status).toBe(200);
       const stranger = await own.mint({ claims: { aud: downstream.mcpUrl }, unpublishedKid: 'rotated-while-down' });
       await own.close();
@@ -284,7 +337,11 @@ describe('an unreachable authorization server', () => {
     const split = await startResourceServer({ AUTH_ISSUER: 'http://issuer.invalid', AUTH_JWKS_URL: issuer.jwksUrl });
     try {
       const token = await issuer.mint({ claims: { iss: 'http://issuer.invalid', aud: split.mcpUrl } });
-      const response = await fetch(split.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify(INITIALIZE) });
+      const response = await fetch(split.mcpUrl, {
+        method: 'POST',
+        headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+        body: JSON.stringify(INITIALIZE),
+      });
       expect(response.status).toBe(200);
     } finally {
       await split.close();

@@ -9,7 +9,19 @@ import type { Challenge } from './www-authenticate.ts';
 export { IssuerUnavailableError } from './issuer-keys.ts';
 
 /** Asymmetric algorithms only: a symmetric one would let anyone holding the public key sign. */
-export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'];
+export const ACCESS_TOKEN_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+  'Ed25519',
+];
 
 /** A refused request: the status and the challenge to send (the caller adds resource_metadata). */
 export class AuthError extends Error {
@@ -83,7 +95,12 @@ interface AccessTokenClaims extends JWTPayload {
  *
  * ```ts source="./bearer.examples.ts#createBearerVerifier"
  * const verify = createBearerVerifier({ issuer: 'http://localhost:3000', audience: 'http://localhost:3001/mcp' });
- * const authInfo = await verify({ authorization: req.headers.authorization, dpop: undefined, method: 'POST', url: 'http://localhost:3001/mcp' });
+ * const authInfo = await verify({
+ *   authorization: req.headers.authorization,
+ *   dpop: undefined,
+ *   method: 'POST',
+ *   url: 'http://localhost:3001/mcp',
+ * });
  * authInfo.extra?.sub; // the caller
  * ```
  */
@@ -120,7 +137,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     } catch (error) {
       // Keys we could not fetch say nothing about the token: not a 401, which makes clients drop it.
       if (error instanceof IssuerUnavailableError) throw error;
-      if (error instanceof errors.JWKSTimeout) throw new IssuerUnavailableError('signing keys unavailable: the JWKS fetch timed out', { cause: error });
+      if (error instanceof errors.JWKSTimeout)
+        throw new IssuerUnavailableError('signing keys unavailable: the JWKS fetch timed out', { cause: error });
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: describe(error) });
     }
     const authInfo = toAuthInfo(token, payload, audience);
@@ -131,7 +149,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
   return async (request) => {
     const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(request.authorization ?? '');
     if (!request.authorization) throw new AuthError(401, { scheme: 'Bearer' });
-    if (!match) throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: 'expected Authorization: Bearer <token>' });
+    if (!match)
+      throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: 'expected Authorization: Bearer <token>' });
     const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
     const token = match[2]!;
     let authInfo: AuthInfo;
@@ -144,10 +163,12 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     const jkt = authInfo.extra?.jkt;
     if (scheme === 'Bearer') {
       // RFC 9449 §7.2: a sender-constrained token must not be usable as a plain bearer token.
-      if (typeof jkt === 'string') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'DPoP-bound token requires the DPoP scheme' });
+      if (typeof jkt === 'string')
+        throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'DPoP-bound token requires the DPoP scheme' });
       return authInfo;
     }
-    if (typeof jkt !== 'string') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
+    if (typeof jkt !== 'string')
+      throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
     try {
       await checkDpop({ proof: request.dpop, method: request.method, url: request.url, accessToken: token, jkt });
     } catch (error) {

@@ -12,7 +12,13 @@ const tool = (name: string, requiredScopes: string[], requiredRoles: string[] = 
 
 /** The WWW-Authenticate of a request without a token, from a real server serving `tools`. */
 async function challengeFor(tools: ToolRegistry): Promise<string> {
-  const config = loadConfig({ RS_PORT: '0', RS_HOST: '127.0.0.1', RS_RESOURCE_URL: 'http://127.0.0.1:3001/mcp', AUTH_ISSUER: 'http://127.0.0.1:1', NODE_ENV: 'test' });
+  const config = loadConfig({
+    RS_PORT: '0',
+    RS_HOST: '127.0.0.1',
+    RS_RESOURCE_URL: 'http://127.0.0.1:3001/mcp',
+    AUTH_ISSUER: 'http://127.0.0.1:1',
+    NODE_ENV: 'test',
+  });
   const server = createResourceServer(config, { tools, logger: createLogger({ name: 'rs', level: 'silent', pretty: false }) });
   const http = await listen(server.app, 0, '127.0.0.1');
   try {
@@ -32,7 +38,11 @@ describe('the scope a 401 challenges for comes from the tool registry', () => {
   });
 
   it('follows the tools: a new role-free tool’s scope is challenged for, a role-gated tool’s is left to step-up', async () => {
-    const tools = createToolRegistry([tool('read', ['docs:read']), tool('search', ['docs:read', 'docs:search']), tool('purge', ['docs:admin'], ['admin'])]);
+    const tools = createToolRegistry([
+      tool('read', ['docs:read']),
+      tool('search', ['docs:read', 'docs:search']),
+      tool('purge', ['docs:admin'], ['admin']),
+    ]);
     expect(tools.scopes).toEqual(['docs:read', 'docs:search', 'docs:admin']);
     expect(tools.basicScopes).toEqual(['docs:read', 'docs:search']);
     expect(await challengeFor(tools)).toContain('scope="docs:read docs:search"');

@@ -26,7 +26,10 @@ describe('resource server configuration', () => {
   });
 
   it('reads the per-client and per-address session caps, and refuses ones that are not positive integers', () => {
-    expect(loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '7', MCP_MAX_SESSIONS_PER_IP: '3' })).toMatchObject({ maxSessionsPerClient: 7, maxSessionsPerIp: 3 });
+    expect(loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '7', MCP_MAX_SESSIONS_PER_IP: '3' })).toMatchObject({
+      maxSessionsPerClient: 7,
+      maxSessionsPerIp: 3,
+    });
     expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_CLIENT: '0' })).toThrow(/MCP_MAX_SESSIONS_PER_CLIENT/);
     expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_IP: 'many' })).toThrow(/MCP_MAX_SESSIONS_PER_IP/);
   });
@@ -106,7 +109,7 @@ describe('issuer spelling', () => {
   });
 });
 
-describe('the resource server\'s own client (RS_CLIENT_ID, RS_CLIENT_SECRET)', () => {
+describe("the resource server's own client (RS_CLIENT_ID, RS_CLIENT_SECRET)", () => {
   const SECRET = 'rs-secret-5f1c9e0b7a2d4c68';
 
   it('reads both together; the secret is revealed only on request, never in JSON or inspect output', () => {
@@ -139,7 +142,9 @@ describe('the resource server\'s own client (RS_CLIENT_ID, RS_CLIENT_SECRET)', (
     const server = await startResourceServer({ AUTH_ISSUER: 'http://127.0.0.1:1' }, { captureLogs: true });
     try {
       await fetch(server.mcpUrl, { method: 'POST', headers: MCP_POST_HEADERS, body: JSON.stringify(INITIALIZE) });
-      const warnings = server.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.includes('RS_CLIENT_ID'));
+      const warnings = server.logs
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.msg.includes('RS_CLIENT_ID'));
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatchObject({ level: 40, features_off: ['token introspection', 'token exchange', 'revocation feed'] });
     } finally {
@@ -149,11 +154,23 @@ describe('the resource server\'s own client (RS_CLIENT_ID, RS_CLIENT_SECRET)', (
 
   it('with them, logs no such warning and never the secret, at debug level, whatever the requests', async () => {
     const issuer = await startTestIssuer();
-    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: SECRET }, { captureLogs: true });
+    const server = await startResourceServer(
+      { AUTH_ISSUER: issuer.url, RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: SECRET },
+      { captureLogs: true },
+    );
     try {
       const token = await issuer.mint({ claims: { aud: server.mcpUrl } });
-      for (const authorization of [undefined, 'Bearer nope', `Bearer ${token}`, `Basic ${Buffer.from(`mcp-resource-server:${SECRET}`).toString('base64')}`]) {
-        await fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...(authorization ? { authorization } : {}) }, body: JSON.stringify(INITIALIZE) });
+      for (const authorization of [
+        undefined,
+        'Bearer nope',
+        `Bearer ${token}`,
+        `Basic ${Buffer.from(`mcp-resource-server:${SECRET}`).toString('base64')}`,
+      ]) {
+        await fetch(server.mcpUrl, {
+          method: 'POST',
+          headers: { ...MCP_POST_HEADERS, ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify(INITIALIZE),
+        });
       }
       expect(server.logs.length).toBeGreaterThan(3);
       expect(server.logs.join('\n')).not.toContain(SECRET);

@@ -133,7 +133,9 @@ export const resourceServerEnv = z.object({
   MCP_MAX_SESSIONS_PER_CLIENT: positiveInt(250),
   MCP_MAX_SESSIONS_PER_IP: positiveInt(100),
   MCP_ALLOWED_ORIGINS: list.pipe(
-    z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com')),
+    z.array(
+      z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, 'each entry must be an origin like https://app.example.com'),
+    ),
   ),
   MCP_AUTH_DISABLED: flag(false),
   RS_TRUST_PROXY: flag(false),
@@ -164,7 +166,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   }
   // Names only, never the values: one of them is a secret.
   if ((raw.RS_CLIENT_ID === undefined) !== (raw.RS_CLIENT_SECRET === undefined)) {
-    problems.push(raw.RS_CLIENT_ID === undefined ? 'RS_CLIENT_SECRET: set RS_CLIENT_ID too (they identify this server together)' : 'RS_CLIENT_ID: set RS_CLIENT_SECRET too (they identify this server together)');
+    problems.push(
+      raw.RS_CLIENT_ID === undefined
+        ? 'RS_CLIENT_SECRET: set RS_CLIENT_ID too (they identify this server together)'
+        : 'RS_CLIENT_ID: set RS_CLIENT_SECRET too (they identify this server together)',
+    );
   }
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
@@ -198,7 +204,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     resourceDocumentation: e.RS_RESOURCE_DOCUMENTATION ?? new URL('/', resource).href,
     metricsAllow: e.METRICS_ALLOW,
     metricsPort: e.RS_METRICS_PORT,
-    client: e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) } : undefined,
+    client:
+      e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined
+        ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) }
+        : undefined,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     nodeEnv: e.NODE_ENV,

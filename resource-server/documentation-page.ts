@@ -12,7 +12,8 @@ import type { ToolRegistry } from './tools/registry.ts';
  */
 export function documentationPage(resources: { mcp: ServedResource; sse: ServedResource }, registry: ToolRegistry): string {
   const tools = registry.tools.map(
-    (t) => `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''}${t.requiresUser ? '; users only' : ''})`,
+    (t) =>
+      `  - ${t.name} (scopes: ${t.requiredScopes.join(' ')}${t.requiredRoles.length ? `; roles: ${t.requiredRoles.join(' ')}` : ''}${t.requiresUser ? '; users only' : ''})`,
   );
   return [
     'MCP resource server (mcp-oauth-stack)',

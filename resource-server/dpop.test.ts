@@ -113,8 +113,12 @@ describe('RFC 9449 DPoP sender-constrained tokens', () => {
 
   it('rejects a proof whose iat is outside the window', async () => {
     const token = await boundToken();
-    await expectDpopError(await send({ authorization: `DPoP ${token}`, dpop: await proof(token, { iat: Math.floor(Date.now() / 1000) - 600 }) }));
-    await expectDpopError(await send({ authorization: `DPoP ${token}`, dpop: await proof(token, { iat: Math.floor(Date.now() / 1000) + 600 }) }));
+    await expectDpopError(
+      await send({ authorization: `DPoP ${token}`, dpop: await proof(token, { iat: Math.floor(Date.now() / 1000) - 600 }) }),
+    );
+    await expectDpopError(
+      await send({ authorization: `DPoP ${token}`, dpop: await proof(token, { iat: Math.floor(Date.now() / 1000) + 600 }) }),
+    );
   });
 
   it('rejects a proof whose typ is not dpop+jwt', async () => {

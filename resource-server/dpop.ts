@@ -53,7 +53,8 @@ export function createDpopVerifier(options: DpopVerifierOptions): (check: DpopCh
       throw new DpopProofError('malformed DPoP proof');
     }
     if (header.typ !== 'dpop+jwt') throw new DpopProofError('DPoP proof typ must be dpop+jwt');
-    if (!header.alg || !(DPOP_ALGORITHMS as readonly string[]).includes(header.alg)) throw new DpopProofError('DPoP proof alg not accepted');
+    if (!header.alg || !(DPOP_ALGORITHMS as readonly string[]).includes(header.alg))
+      throw new DpopProofError('DPoP proof alg not accepted');
     const jwk = header.jwk as JWK | undefined;
     if (!jwk || typeof jwk !== 'object' || 'd' in jwk || 'k' in jwk) throw new DpopProofError('DPoP proof must carry a public jwk');
 
@@ -69,10 +70,12 @@ export function createDpopVerifier(options: DpopVerifierOptions): (check: DpopCh
       throw new DpopProofError('DPoP proof htu mismatch');
     }
     const now = Math.floor(Date.now() / 1000);
-    if (typeof payload.iat !== 'number' || Math.abs(now - payload.iat) > windowSec) throw new DpopProofError('DPoP proof iat out of window');
+    if (typeof payload.iat !== 'number' || Math.abs(now - payload.iat) > windowSec)
+      throw new DpopProofError('DPoP proof iat out of window');
     if (payload.ath !== sha256Base64url(check.accessToken)) throw new DpopProofError('DPoP proof ath mismatch');
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== check.jkt) throw new DpopProofError('DPoP key does not match the token binding');
-    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) throw new DpopProofError('DPoP proof jti missing');
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256)
+      throw new DpopProofError('DPoP proof jti missing');
     // Checked last so that a rejected proof never burns a jti; keyed by key thumbprint so two
     // clients cannot collide. Remembered until the proof could no longer pass the iat check.
     const replayKey = `${check.jkt}:${payload.jti}`;

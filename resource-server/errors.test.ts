@@ -28,7 +28,7 @@ afterAll(async () => {
 
 const logLines = () => rs.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe('the resource server\'s error boundary (common/request-log.ts)', () => {
+describe("the resource server's error boundary (common/request-log.ts)", () => {
   it('answers our own bug with 500 {"error":"server_error"} and no details, and logs it', async () => {
     const response = await fetch(rs.mcpUrl, {
       method: 'POST',
@@ -39,10 +39,14 @@ describe('the resource server\'s error boundary (common/request-log.ts)', () => 
     const body = (await response.json()) as Record<string, unknown>;
     expect(body.error).toBe('server_error');
     expect(JSON.stringify(body)).not.toContain('registry lookup failed');
-    expect(logLines().find((l) => l.msg === 'unhandled error')).toMatchObject({ level: 50, path: '/mcp', err: { message: 'registry lookup failed' } });
+    expect(logLines().find((l) => l.msg === 'unhandled error')).toMatchObject({
+      level: 50,
+      path: '/mcp',
+      err: { message: 'registry lookup failed' },
+    });
   });
 
-  it('logs an SSE client that drops its connection at debug through our logger (not Koa\'s stderr print)', async () => {
+  it("logs an SSE client that drops its connection at debug through our logger (not Koa's stderr print)", async () => {
     const token = await issuer.mint({ claims: { aud: [rs.mcpUrl, `${rs.url}/sse`] } });
     await new Promise<void>((resolve, reject) => {
       const req = request(`${rs.url}/sse`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
@@ -57,7 +61,9 @@ describe('the resource server\'s error boundary (common/request-log.ts)', () => 
       req.end();
       setTimeout(() => reject(new Error('no SSE event')), 2000);
     });
-    await expect.poll(() => logLines().find((l) => l.msg === 'client connection closed early'), { timeout: 2000 }).toMatchObject({ level: 20, path: '/sse', code: 'ECONNRESET' });
+    await expect
+      .poll(() => logLines().find((l) => l.msg === 'client connection closed early'), { timeout: 2000 })
+      .toMatchObject({ level: 20, path: '/sse', code: 'ECONNRESET' });
     expect(logLines().filter((l) => (l.level as number) >= 50 && l.msg !== 'unhandled error')).toEqual([]);
   });
 });

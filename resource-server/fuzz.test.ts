@@ -19,7 +19,17 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const PATHS = ['/mcp', '/sse', '/messages', '/messages?sessionId=abc', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp', '/healthz', '/metrics', '/'];
+const PATHS = [
+  '/mcp',
+  '/sse',
+  '/messages',
+  '/messages?sessionId=abc',
+  '/.well-known/oauth-protected-resource',
+  '/.well-known/oauth-protected-resource/mcp',
+  '/healthz',
+  '/metrics',
+  '/',
+];
 
 describe('fuzzing the resource server', () => {
   it.each([

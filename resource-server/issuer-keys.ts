@@ -82,7 +82,10 @@ export function createIssuerKeys(options: IssuerKeysOptions): JWTVerifyGetKey {
           throw new IssuerUnavailableError('signing keys unavailable: the JWKS could not be fetched', { url, cause: error });
         }
         if (response.status !== 200) {
-          throw new IssuerUnavailableError('signing keys unavailable: the JWKS could not be fetched', { url, cause: new Error(`${url} answered ${response.status}`) });
+          throw new IssuerUnavailableError('signing keys unavailable: the JWKS could not be fetched', {
+            url,
+            cause: new Error(`${url} answered ${response.status}`),
+          });
         }
         return response;
       },

@@ -69,5 +69,7 @@ export function toolCallsIn(body: unknown): string[] {
 /** JSON-RPC methods in a body, for the access log. */
 export function methodsIn(body: unknown): string[] {
   const messages = Array.isArray(body) ? body : [body];
-  return messages.map((m) => (m && typeof m === 'object' && typeof (m as { method?: unknown }).method === 'string' ? (m as { method: string }).method : '?'));
+  return messages.map((m) =>
+    m && typeof m === 'object' && typeof (m as { method?: unknown }).method === 'string' ? (m as { method: string }).method : '?',
+  );
 }

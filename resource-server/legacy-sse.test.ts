@@ -23,7 +23,9 @@ const token = (claims: Record<string, unknown> = {}) => issuer.mint({ claims: { 
 
 async function connect(accessToken: string) {
   const client = new Client({ name: 'legacy-client', version: '1.0.0' });
-  const transport = new SSEClientTransport(new URL(`${rs.url}/sse`), { requestInit: { headers: { Authorization: `Bearer ${accessToken}` } } });
+  const transport = new SSEClientTransport(new URL(`${rs.url}/sse`), {
+    requestInit: { headers: { Authorization: `Bearer ${accessToken}` } },
+  });
   await client.connect(transport);
   return { client, transport };
 }
@@ -46,7 +48,9 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
   it('refuses GET /sse without a token with the 401 challenge naming the /sse metadata', async () => {
     const response = await fetch(`${rs.url}/sse`, { headers: { accept: 'text/event-stream' } });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${rs.url}/.well-known/oauth-protected-resource/sse", scope="mcp:tools"`);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${rs.url}/.well-known/oauth-protected-resource/sse", scope="mcp:tools"`,
+    );
   });
 
   it('publishes its own Protected Resource Metadata, whose resource is …/sse (RFC 9728 §3.3)', async () => {
@@ -77,7 +81,11 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
   });
 
   it('refuses a token for …/sse on /mcp (aud is strict)', async () => {
-    const response = await fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token()}` }, body: JSON.stringify(INITIALIZE) });
+    const response = await fetch(rs.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token()}` },
+      body: JSON.stringify(INITIALIZE),
+    });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('error_description="aud claim invalid"');
     expect(response.headers.get('www-authenticate')).toContain(`resource_metadata="${rs.url}/.well-known/oauth-protected-resource/mcp"`);
@@ -88,7 +96,8 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
     try {
       const url = endpointOf(transport);
       const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' });
-      const post = (headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const post = (headers: Record<string, string>) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
       expect((await post({})).status).toBe(401);
       expect((await post({ authorization: 'Bearer nope' })).status).toBe(401);
       expect((await post({ authorization: `Bearer ${await token({ sub: 'user-mallory' })}` })).status).toBe(404);
@@ -103,9 +112,13 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
   it('applies the session caps to SSE streams: an address over its cap gets 429, another address still gets a stream', async () => {
     const capped = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_IP: '1' });
     const open = (address: string, sub: string) =>
-      issuer
-        .mint({ claims: { aud: `${capped.url}/sse`, sub } })
-        .then((t) => requestFrom(address, `${capped.url}/sse`, { method: 'GET', headers: { authorization: `Bearer ${t}`, accept: 'text/event-stream' }, stream: true }));
+      issuer.mint({ claims: { aud: `${capped.url}/sse`, sub } }).then((t) =>
+        requestFrom(address, `${capped.url}/sse`, {
+          method: 'GET',
+          headers: { authorization: `Bearer ${t}`, accept: 'text/event-stream' },
+          stream: true,
+        }),
+      );
     const streams = [];
     try {
       streams.push(await open('127.0.0.1', 'user-1'));

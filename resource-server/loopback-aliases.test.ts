@@ -62,21 +62,28 @@ describe('loopback aliases of the resource URL (development)', () => {
     }
   });
 
-  it('names the alias\'s metadata in the 401 challenge', async () => {
+  it("names the alias's metadata in the 401 challenge", async () => {
     const response = await requestFrom('127.0.0.1', `http://127.0.0.1:${port}/mcp`, { body: INITIALIZE });
     expect(response.status).toBe(401);
-    expect(response.headers['www-authenticate']).toContain(`resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp"`);
+    expect(response.headers['www-authenticate']).toContain(
+      `resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp"`,
+    );
   });
 
   it('accepts a token for an alias only on requests to that alias (aud stays strict)', async () => {
     const issuer = await startTestIssuer();
-    const own = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_RESOURCE_URL: `http://localhost:${await freePort()}/mcp`, NODE_ENV: 'development' });
+    const own = await startResourceServer({
+      AUTH_ISSUER: issuer.url,
+      RS_RESOURCE_URL: `http://localhost:${await freePort()}/mcp`,
+      NODE_ENV: 'development',
+    });
     try {
       const ownPort = new URL(own.mcpUrl).port;
       const forAlias = `Bearer ${await issuer.mint({ claims: { aud: `http://127.0.0.1:${ownPort}/mcp` } })}`;
       const forCanonical = `Bearer ${await issuer.mint({ claims: { aud: `http://localhost:${ownPort}/mcp` } })}`;
       // own listens on a port of its own, not the resource URL's: aliases match the resource's port only.
-      const to = (host: string, authorization: string) => requestFrom('127.0.0.1', `${own.url}/mcp`, { headers: { host, authorization }, body: INITIALIZE });
+      const to = (host: string, authorization: string) =>
+        requestFrom('127.0.0.1', `${own.url}/mcp`, { headers: { host, authorization }, body: INITIALIZE });
       expect((await to(`127.0.0.1:${ownPort}`, forAlias)).status).toBe(200);
       expect((await to(`localhost:${ownPort}`, forCanonical)).status).toBe(200);
       expect((await to(`localhost:${ownPort}`, forAlias)).status).toBe(401);
@@ -104,13 +111,23 @@ describe('loopback aliases of the resource URL (development)', () => {
 describe('production keeps one canonical URL', () => {
   it('the resource server publishes only the configured URL and refuses a token for an alias', async () => {
     const issuer = await startTestIssuer();
-    const prod = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_RESOURCE_URL: `http://localhost:${await freePort()}/mcp`, NODE_ENV: 'production' });
+    const prod = await startResourceServer({
+      AUTH_ISSUER: issuer.url,
+      RS_RESOURCE_URL: `http://localhost:${await freePort()}/mcp`,
+      NODE_ENV: 'production',
+    });
     try {
       const prodPort = new URL(prod.mcpUrl).port;
-      const metadata = await requestFrom('127.0.0.1', `${prod.url}/.well-known/oauth-protected-resource/mcp`, { method: 'GET', headers: { host: `127.0.0.1:${prodPort}` } });
+      const metadata = await requestFrom('127.0.0.1', `${prod.url}/.well-known/oauth-protected-resource/mcp`, {
+        method: 'GET',
+        headers: { host: `127.0.0.1:${prodPort}` },
+      });
       expect(JSON.parse(metadata.body).resource).toBe(prod.mcpUrl);
       const forAlias = `Bearer ${await issuer.mint({ claims: { aud: `http://127.0.0.1:${prodPort}/mcp` } })}`;
-      const refused = await requestFrom('127.0.0.1', `${prod.url}/mcp`, { headers: { host: `127.0.0.1:${prodPort}`, authorization: forAlias }, body: INITIALIZE });
+      const refused = await requestFrom('127.0.0.1', `${prod.url}/mcp`, {
+        headers: { host: `127.0.0.1:${prodPort}`, authorization: forAlias },
+        body: INITIALIZE,
+      });
       expect(refused.status).toBe(401);
     } finally {
       await prod.close();
@@ -119,7 +136,11 @@ describe('production keeps one canonical URL', () => {
   });
 
   it('the auth server lists no aliases in production', () => {
-    const config = loadAuthConfig({ NODE_ENV: 'production', AUTH_ISSUER: 'https://auth.example', RS_RESOURCE_URL: 'http://localhost:3001/mcp' });
+    const config = loadAuthConfig({
+      NODE_ENV: 'production',
+      AUTH_ISSUER: 'https://auth.example',
+      RS_RESOURCE_URL: 'http://localhost:3001/mcp',
+    });
     expect(config.resources.map((r) => r.url)).toEqual(['http://localhost:3001/mcp', 'http://localhost:3001/sse']);
   });
 });

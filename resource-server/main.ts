@@ -25,7 +25,10 @@ let http: RunningServer;
 let metricsServer: RunningServer | undefined;
 try {
   http = await listen(resourceServer.app, config.port, config.host).catch(portVariable('RS_PORT'));
-  metricsServer = config.metricsPort === undefined ? undefined : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host).catch(portVariable('RS_METRICS_PORT'));
+  metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await listen(metricsApp(resourceServer.metrics.registry), config.metricsPort, config.host).catch(portVariable('RS_METRICS_PORT'));
 } catch (error) {
   // A taken port is a person's situation, not our bug: one line, no stack trace.
   if (!(error instanceof PortInUseError)) throw error;

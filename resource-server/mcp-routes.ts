@@ -113,7 +113,13 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
       }
     }
     log.info(
-      { sub: subject, client_id: auth.clientId, methods: body === undefined ? [ctx.method] : methodsIn(body), session: ctx.get('Mcp-Session-Id') || undefined, path: ctx.path },
+      {
+        sub: subject,
+        client_id: auth.clientId,
+        methods: body === undefined ? [ctx.method] : methodsIn(body),
+        session: ctx.get('Mcp-Session-Id') || undefined,
+        path: ctx.path,
+      },
       'mcp request',
     );
     // From here the SDK writes the Node response itself; headers set so far (CORS) stay on it.

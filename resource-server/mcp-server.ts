@@ -10,7 +10,8 @@ export const SERVER_INFO = { name: 'mcp-oauth-stack-resource-server', version: '
 export function createMcpServer(registry: ToolRegistry): McpServer {
   const server = new McpServer(SERVER_INFO, {
     capabilities: { tools: {} },
-    instructions: 'Demo tools protected by OAuth: whoami, greet, reverse (with progress), admin_report (needs mcp:admin and the admin role).',
+    instructions:
+      'Demo tools protected by OAuth: whoami, greet, reverse (with progress), admin_report (needs mcp:admin and the admin role).',
   });
   registry.registerAll(server);
   return server;

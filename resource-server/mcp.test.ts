@@ -38,7 +38,11 @@ async function connect(accessToken: string, server = rs) {
 const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
 
 function rawPost(body: unknown, headers: Record<string, string>, server = rs) {
-  return fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-11-25', ...headers }, body: JSON.stringify(body) });
+  return fetch(server.mcpUrl, {
+    method: 'POST',
+    headers: { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-11-25', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('MCP over Streamable HTTP with a valid token (the SDK client)', () => {
@@ -104,7 +108,9 @@ describe('callers without a user (client_credentials tokens: sub = client_id)', 
 
   it('greet does not call a client id a user id', async () => {
     const { client } = await connect(await machineToken());
-    expect(text(await client.callTool({ name: 'greet', arguments: { name: 'Ops' } }))).toBe('Hello, Ops! You are the client svc-backup, calling without a user.');
+    expect(text(await client.callTool({ name: 'greet', arguments: { name: 'Ops' } }))).toBe(
+      'Hello, Ops! You are the client svc-backup, calling without a user.',
+    );
   });
 
   it('a token whose sub differs from its client_id is a user', async () => {
@@ -116,17 +122,26 @@ describe('callers without a user (client_credentials tokens: sub = client_id)', 
     const notes = defineTool({
       name: 'my_notes',
       title: 'My notes',
-      description: 'A user\'s own notes.',
+      description: "A user's own notes.",
       requiredScopes: ['mcp:tools'],
       run: (extra) => ({ content: [{ type: 'text', text: `notes of ${callerOf(extra).subject}` }] }),
     });
-    const ping = defineTool({ name: 'ping', title: 'Ping', description: 'pong', requiredScopes: ['mcp:tools'], requiresUser: false, run: () => ({ content: [{ type: 'text', text: 'pong' }] }) });
+    const ping = defineTool({
+      name: 'ping',
+      title: 'Ping',
+      description: 'pong',
+      requiredScopes: ['mcp:tools'],
+      requiresUser: false,
+      run: () => ({ content: [{ type: 'text', text: 'pong' }] }),
+    });
     const custom = await startResourceServer({ AUTH_ISSUER: issuer.url }, { tools: createToolRegistry([notes, ping]) });
     try {
       const { client: machineClient } = await connect(await machineToken(custom), custom);
       const refused = (await machineClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
       expect(refused.isError).toBe(true);
-      expect(text(refused)).toMatch(/^Forbidden: my_notes needs a signed-in user; this token belongs to the client svc-backup without a user/);
+      expect(text(refused)).toMatch(
+        /^Forbidden: my_notes needs a signed-in user; this token belongs to the client svc-backup without a user/,
+      );
       expect(text(await machineClient.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
       const { client: userClient } = await connect(await token({ sub: 'user-dora', client_id: 'notes-app' }, custom), custom);
       const served = (await userClient.callTool({ name: 'my_notes', arguments: {} })) as CallToolResult;
@@ -178,20 +193,32 @@ describe('sessions', () => {
   it('binds a session to the token subject: another subject with that session id gets 404', async () => {
     const { transport } = await connect(await token({ sub: 'user-alice' }));
     const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
-    const mallory = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-mallory' })}`, 'mcp-session-id': transport.sessionId! });
+    const mallory = await rawPost(list, {
+      authorization: `Bearer ${await token({ sub: 'user-mallory' })}`,
+      'mcp-session-id': transport.sessionId!,
+    });
     expect(mallory.status).toBe(404);
     // A new token of the same subject (a refresh) keeps the session.
-    const alice = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-alice' })}`, 'mcp-session-id': transport.sessionId! });
+    const alice = await rawPost(list, {
+      authorization: `Bearer ${await token({ sub: 'user-alice' })}`,
+      'mcp-session-id': transport.sessionId!,
+    });
     expect(alice.status).toBe(200);
   });
 
-  it('binds a session to the client too: the same user\'s token from another client gets 404', async () => {
+  it("binds a session to the client too: the same user's token from another client gets 404", async () => {
     const { transport } = await connect(await token({ sub: 'user-alice', client_id: 'client-a' }));
     const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
-    const otherClient = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-b' })}`, 'mcp-session-id': transport.sessionId! });
+    const otherClient = await rawPost(list, {
+      authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-b' })}`,
+      'mcp-session-id': transport.sessionId!,
+    });
     expect(otherClient.status).toBe(404);
     expect(await otherClient.json()).toEqual({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
-    const sameClient = await rawPost(list, { authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-a' })}`, 'mcp-session-id': transport.sessionId! });
+    const sameClient = await rawPost(list, {
+      authorization: `Bearer ${await token({ sub: 'user-alice', client_id: 'client-a' })}`,
+      'mcp-session-id': transport.sessionId!,
+    });
     expect(sameClient.status).toBe(200);
   });
 
@@ -203,7 +230,9 @@ describe('sessions', () => {
 
   it('answers an unknown session id with 404 and a missing one with 400', async () => {
     const auth = { authorization: `Bearer ${await token()}` };
-    expect((await rawPost({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { ...auth, 'mcp-session-id': crypto.randomUUID() })).status).toBe(404);
+    expect(
+      (await rawPost({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { ...auth, 'mcp-session-id': crypto.randomUUID() })).status,
+    ).toBe(404);
     expect((await rawPost({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, auth)).status).toBe(400);
   });
 
@@ -211,7 +240,10 @@ describe('sessions', () => {
     const { client, transport } = await connect(await token());
     const id = transport.sessionId!;
     await transport.terminateSession();
-    const after = await rawPost({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${await token()}`, 'mcp-session-id': id });
+    const after = await rawPost(
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { authorization: `Bearer ${await token()}`, 'mcp-session-id': id },
+    );
     expect(after.status).toBe(404);
     await client.close();
   });
@@ -232,7 +264,7 @@ describe('sessions', () => {
     }
   });
 
-  it('caps one user\'s open sessions (429) without taking other users\' slots', async () => {
+  it("caps one user's open sessions (429) without taking other users' slots", async () => {
     const capped = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_USER: '2' });
     try {
       const alice = { authorization: `Bearer ${await token({ sub: 'alice' }, capped)}` };
@@ -245,10 +277,16 @@ describe('sessions', () => {
       // Nothing of hers frees a slot before her oldest session would idle out (30 min by default).
       expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(1790);
       expect(Number(third.headers.get('retry-after'))).toBeLessThanOrEqual(1800);
-      expect((await third.json()).error).toMatchObject({ message: expect.stringMatching(/for this user/), data: { cap: 'user', limit: 2 } });
+      expect((await third.json()).error).toMatchObject({
+        message: expect.stringMatching(/for this user/),
+        data: { cap: 'user', limit: 2 },
+      });
       expect((await rawPost(INITIALIZE, bob, capped)).status).toBe(200);
       // Ending one of alice's sessions frees her slot.
-      const ended = await fetch(capped.mcpUrl, { method: 'DELETE', headers: { ...alice, 'mcp-session-id': first.headers.get('mcp-session-id')! } });
+      const ended = await fetch(capped.mcpUrl, {
+        method: 'DELETE',
+        headers: { ...alice, 'mcp-session-id': first.headers.get('mcp-session-id')! },
+      });
       expect(ended.status).toBe(200);
       expect((await rawPost(INITIALIZE, alice, capped)).status).toBe(200);
     } finally {
@@ -262,8 +300,13 @@ describe('session caps that one caller cannot exhaust', () => {
   const initializeFrom = async (address: string, accessToken: string, server: RunningResourceServer) =>
     requestFrom(address, server.mcpUrl, { body: INITIALIZE, headers: { authorization: `Bearer ${accessToken}` } });
 
-  it('five machine clients from one address fill only that address\'s share (429 naming it), and a user from another address still gets a session', async () => {
-    const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS: '12', MCP_MAX_SESSIONS_PER_USER: '3', MCP_MAX_SESSIONS_PER_IP: '6' });
+  it("five machine clients from one address fill only that address's share (429 naming it), and a user from another address still gets a session", async () => {
+    const server = await startResourceServer({
+      AUTH_ISSUER: issuer.url,
+      MCP_MAX_SESSIONS: '12',
+      MCP_MAX_SESSIONS_PER_USER: '3',
+      MCP_MAX_SESSIONS_PER_IP: '6',
+    });
     try {
       const answers = [];
       for (let c = 1; c <= 5; c++) {
@@ -273,7 +316,11 @@ describe('session caps that one caller cannot exhaust', () => {
       expect(answers.map((a) => a.status)).toEqual([...Array(6).fill(200), ...Array(9).fill(429)]);
       const refused = answers.at(-1)!;
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-      expect(JSON.parse(refused.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: expect.stringMatching(/from this address/), data: { cap: 'ip', limit: 6 } }, id: null });
+      expect(JSON.parse(refused.body)).toMatchObject({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: expect.stringMatching(/from this address/), data: { cap: 'ip', limit: 6 } },
+        id: null,
+      });
       const user = await initializeFrom('127.0.0.2', await token({ sub: 'user-real', client_id: 'claude' }, server), server);
       expect(user.status).toBe(200);
     } finally {
@@ -293,7 +340,7 @@ describe('session caps that one caller cannot exhaust', () => {
     }
   });
 
-  it('caps one client\'s sessions across its users (429 naming the client), without touching other clients', async () => {
+  it("caps one client's sessions across its users (429 naming the client), without touching other clients", async () => {
     const server = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_MAX_SESSIONS_PER_CLIENT: '2' });
     try {
       const statuses = [];
@@ -302,7 +349,10 @@ describe('session caps that one caller cannot exhaust', () => {
       }
       expect(statuses).toEqual([200, 200, 429]);
       const refused = await initializeFrom('127.0.0.3', await token({ sub: 'user-9', client_id: 'busy-app' }, server), server);
-      expect(JSON.parse(refused.body).error).toMatchObject({ message: expect.stringMatching(/for this client/), data: { cap: 'client', limit: 2 } });
+      expect(JSON.parse(refused.body).error).toMatchObject({
+        message: expect.stringMatching(/for this client/),
+        data: { cap: 'client', limit: 2 },
+      });
       expect((await initializeFrom('127.0.0.3', await token({ sub: 'user-9', client_id: 'quiet-app' }, server), server)).status).toBe(200);
     } finally {
       await server.close();
@@ -328,7 +378,11 @@ describe('session caps that one caller cannot exhaust', () => {
 
 describe('bad input never gets a 500', () => {
   it('answers a body that is not JSON with 400 and a JSON-RPC parse error', async () => {
-    const response = await fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token()}` }, body: '{"jsonrpc": "2.0", "id": 1,' });
+    const response = await fetch(rs.mcpUrl, {
+      method: 'POST',
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token()}` },
+      body: '{"jsonrpc": "2.0", "id": 1,',
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: Invalid JSON' }, id: null });
   });
@@ -339,7 +393,11 @@ describe('bad input never gets a 500', () => {
   });
 
   it('answers a non-JSON content type with 415', async () => {
-    const response = await fetch(rs.mcpUrl, { method: 'POST', headers: { accept: MCP_POST_HEADERS.accept, 'content-type': 'text/plain', authorization: `Bearer ${await token()}` }, body: 'hi' });
+    const response = await fetch(rs.mcpUrl, {
+      method: 'POST',
+      headers: { accept: MCP_POST_HEADERS.accept, 'content-type': 'text/plain', authorization: `Bearer ${await token()}` },
+      body: 'hi',
+    });
     expect(response.status).toBe(415);
   });
 });
@@ -366,17 +424,25 @@ describe('Origin validation and CORS', () => {
   it('answers a CORS preflight for the MCP endpoint with the headers an MCP client sends', async () => {
     const response = await fetch(rs.mcpUrl, {
       method: 'OPTIONS',
-      headers: { origin: 'http://127.0.0.1:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-session-id' },
+      headers: {
+        origin: 'http://127.0.0.1:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, mcp-session-id',
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
     const allowed = response.headers.get('access-control-allow-headers') ?? '';
-    for (const header of ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID']) expect(allowed).toContain(header);
+    for (const header of ['Authorization', 'Content-Type', 'Accept', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID'])
+      expect(allowed).toContain(header);
     expect(response.headers.get('access-control-allow-methods')).toContain('DELETE');
   });
 
   it('refuses a preflight from a foreign origin', async () => {
-    const response = await fetch(rs.mcpUrl, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const response = await fetch(rs.mcpUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(response.status).toBe(403);
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -394,7 +460,9 @@ describe('Origin validation and CORS', () => {
 
 describe('RFC 9728 Protected Resource Metadata', () => {
   it('is served at the path-inserted URL and at the root form, identical, readable cross-origin', async () => {
-    const inserted = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', rs.url), { headers: { origin: 'https://anywhere.example' } });
+    const inserted = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', rs.url), {
+      headers: { origin: 'https://anywhere.example' },
+    });
     const root = await fetch(new URL('/.well-known/oauth-protected-resource', rs.url));
     expect(inserted.status).toBe(200);
     expect(inserted.headers.get('access-control-allow-origin')).toBe('*');

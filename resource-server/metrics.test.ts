@@ -37,7 +37,8 @@ describe('GET /metrics on the resource server', () => {
 
   it('counts requests by route, refusals by reason, JWKS fetches and open sessions', async () => {
     const token = await issuer.mint({ claims: { aud: server.mcpUrl, scope: 'mcp:tools' } });
-    const post = (headers: Record<string, string>) => fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...headers }, body: JSON.stringify(INITIALIZE) });
+    const post = (headers: Record<string, string>) =>
+      fetch(server.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...headers }, body: JSON.stringify(INITIALIZE) });
     expect((await post({})).status).toBe(401);
     expect((await post({ authorization: 'Bearer garbage' })).status).toBe(401);
     const ok = await post({ authorization: `Bearer ${token}` });

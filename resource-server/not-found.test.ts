@@ -61,8 +61,13 @@ describe('wrong URLs get an answer that names the MCP URL (not a bare "Not Found
       const { hostname, port } = new URL(rs.url);
       request({ hostname, port, path: '/<img/src=x/onerror=alert(1)>', headers: { accept: 'text/html' } }, (res) => {
         let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text));
-      }).on('error', reject).end();
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (text += d))
+          .on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
     });
     expect(page).toContain('&#60;img/src=x/onerror=alert(1)&#62;');
     expect(page).not.toContain('<img');

@@ -22,7 +22,10 @@ export function notFound(resources: ServedResources, log: Logger): Middleware {
     const description = meant
       ? `${ctx.path} is not an endpoint of this server; use ${meant.url} exactly (no trailing slash)`
       : `${ctx.path} is not an endpoint of this server; the MCP endpoint is ${mcp.url} (legacy HTTP+SSE: ${sse.url})`;
-    log.info({ method: ctx.method, path: ctx.path, ip: ctx.ip, user_agent: ctx.get('User-Agent') || undefined, mcp_url: mcp.url }, 'request for an unknown path');
+    log.info(
+      { method: ctx.method, path: ctx.path, ip: ctx.ip, user_agent: ctx.get('User-Agent') || undefined, mcp_url: mcp.url },
+      'request for an unknown path',
+    );
     ctx.status = 404;
     ctx.set('Cache-Control', 'no-store');
     if (ctx.accepts('json', 'html') === 'html') {

@@ -35,7 +35,11 @@ interface Outcome {
  * proxy would), and stops sending once the answer arrives.
  */
 async function postChunked(total: number, headers: Record<string, string>): Promise<Outcome> {
-  const req = request(rs.mcpUrl, { method: 'POST', agent: keepAliveAgent(), headers: { ...MCP_POST_HEADERS, ...headers, 'transfer-encoding': 'chunked' } });
+  const req = request(rs.mcpUrl, {
+    method: 'POST',
+    agent: keepAliveAgent(),
+    headers: { ...MCP_POST_HEADERS, ...headers, 'transfer-encoding': 'chunked' },
+  });
   // The server may stop reading mid-body; a write after that fails, which is expected here.
   req.on('error', () => undefined);
   const socket = new Promise<Socket>((resolve) => req.once('socket', resolve));
@@ -52,7 +56,11 @@ async function postChunked(total: number, headers: Record<string, string>): Prom
   const closed = once(await socket, 'close').then(() => undefined);
   const text = await new Promise<string>((resolve) => {
     let data = '';
-    res.setEncoding('utf8').on('data', (d: string) => (data += d)).on('end', () => resolve(data)).on('error', () => resolve(data));
+    res
+      .setEncoding('utf8')
+      .on('data', (d: string) => (data += d))
+      .on('end', () => resolve(data))
+      .on('error', () => resolve(data));
   });
   return { status: res.statusCode!, connection: res.headers.connection, body: JSON.parse(text), closed };
 }
@@ -89,7 +97,11 @@ describe('an oversized chunked body', () => {
 
   it('keeps the connection open after an ordinary answer (only a body left unread closes it)', async () => {
     const token = await issuer.mint({ claims: { aud: rs.mcpUrl } });
-    const req = request(rs.mcpUrl, { method: 'POST', agent: keepAliveAgent(), headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` } });
+    const req = request(rs.mcpUrl, {
+      method: 'POST',
+      agent: keepAliveAgent(),
+      headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` },
+    });
     req.end('{"jsonrpc": "2.0", "id": 1,');
     const [res] = (await once(req, 'response')) as [IncomingMessage];
     res.resume();

@@ -36,7 +36,13 @@ export interface TokenGate {
   /** Koa middleware: verifies the request's token for the `kind` endpoint's resource, or answers 401/503. */
   requireToken(kind: EndpointKind): Middleware;
   /** Answers 401/403 with the challenge for `resource`, and writes the audit line (the caller, when known). */
-  refuse(ctx: Context, resource: ServedResource, status: 401 | 403, challenge: Omit<Challenge, 'resourceMetadata'>, caller?: AuthInfo): void;
+  refuse(
+    ctx: Context,
+    resource: ServedResource,
+    status: 401 | 403,
+    challenge: Omit<Challenge, 'resourceMetadata'>,
+    caller?: AuthInfo,
+  ): void;
 }
 
 /**
@@ -65,11 +71,24 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     metrics.refused(status, challenge.error, challenge.description);
     ctx.status = status;
     ctx.set('WWW-Authenticate', challengeHeader(full));
-    ctx.body = challenge.error ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope } : { error: 'unauthorized' };
+    ctx.body = challenge.error
+      ? { error: challenge.error, error_description: challenge.description, scope: challenge.scope }
+      : { error: 'unauthorized' };
     const event = status === 403 ? 'step_up.required' : challenge.error ? 'token.rejected' : 'token.missing';
     // No token at all is every client's normal first request (the challenge starts its sign-in): info, not warn.
     log[event === 'token.missing' ? 'info' : 'warn'](
-      { audit: true, event, path: ctx.path, status, error: challenge.error, reason: challenge.description, scope: challenge.scope, sub: caller?.extra?.sub, client_id: caller?.clientId, ip: ctx.ip },
+      {
+        audit: true,
+        event,
+        path: ctx.path,
+        status,
+        error: challenge.error,
+        reason: challenge.description,
+        scope: challenge.scope,
+        sub: caller?.extra?.sub,
+        client_id: caller?.clientId,
+        ip: ctx.ip,
+      },
       'mcp request refused',
     );
   };
@@ -82,7 +101,8 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       error: 'temporarily_unavailable',
-      error_description: 'the authorization server\'s signing keys cannot be fetched right now, so the token cannot be checked; keep it and retry later',
+      error_description:
+        "the authorization server's signing keys cannot be fetched right now, so the token cannot be checked; keep it and retry later",
     };
     log.warn(
       { audit: true, event: 'token.unverifiable', path: ctx.path, status: 503, url: error.url, err: error.cause ?? error, ip: ctx.ip },
@@ -94,7 +114,11 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     if (options.anonymous) return options.anonymous;
     // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
     if (/(?:^|&)access_token=/.test(ctx.querystring)) {
-      refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'tokens are accepted only in the Authorization header' });
+      refuse(ctx, resource, 401, {
+        scheme: 'Bearer',
+        error: 'invalid_token',
+        description: 'tokens are accepted only in the Authorization header',
+      });
       return undefined;
     }
     try {

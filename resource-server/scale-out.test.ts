@@ -1,7 +1,14 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateKeys } from '../auth-server/keys/key-store.ts';
-import { addUser, freePort, loginAndGetTokens, registerPublicClient, startAuthServer, type TestAuthServer } from '../auth-server/testing/harness.ts';
+import {
+  addUser,
+  freePort,
+  loginAndGetTokens,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from '../auth-server/testing/harness.ts';
 import { MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 /** Behind a load balancer both instances answer for one public resource URL. */
@@ -25,7 +32,8 @@ afterAll(async () => {
 });
 
 const token = async () =>
-  (await loginAndGetTokens(auth, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: publicResource })).tokens.access_token;
+  (await loginAndGetTokens(auth, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, resource: publicResource })).tokens
+    .access_token;
 
 /** One JSON-RPC call to an instance's own address (the load balancer's job, done by hand). */
 async function call(instance: RunningResourceServer, accessToken: string, method: string, params: unknown, id: number) {
@@ -47,9 +55,11 @@ describe('scale-out: stateless resource servers and the auth server', () => {
       const instance = i % 2 === 0 ? a : b;
       const step = i % 3;
       const result =
-        step === 0 ? await call(instance, accessToken, 'initialize', init, i)
-        : step === 1 ? await call(instance, accessToken, 'tools/list', {}, i)
-        : await call(instance, accessToken, 'tools/call', { name: 'greet', arguments: { name: `n${i}` } }, i);
+        step === 0
+          ? await call(instance, accessToken, 'initialize', init, i)
+          : step === 1
+            ? await call(instance, accessToken, 'tools/list', {}, i)
+            : await call(instance, accessToken, 'tools/call', { name: 'greet', arguments: { name: `n${i}` } }, i);
       expect(result.status, `request ${i} on ${instance === a ? 'A' : 'B'}`).toBe(200);
       expect(result.body.error).toBeUndefined();
       if (step === 2) expect(result.body.result.content[0].text).toMatch(new RegExp(`^Hello, n${i}!`));
@@ -66,7 +76,11 @@ describe('scale-out: stateless resource servers and the auth server', () => {
       const stranger = await generateKeyPair('ES256');
       const forged = await new SignJWT({ scope: 'mcp:tools', client_id: 'x' })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'not-published' })
-        .setIssuer(auth.url).setAudience(publicResource).setSubject('x').setIssuedAt().setExpirationTime('5m')
+        .setIssuer(auth.url)
+        .setAudience(publicResource)
+        .setSubject('x')
+        .setIssuedAt()
+        .setExpirationTime('5m')
         .sign(stranger.privateKey);
       // Past b's refetch cooldown, an unknown kid makes it refetch the JWKS, which fails: the key
       // may have been rotated in while the auth server is down, so 503, not 401 (which would make

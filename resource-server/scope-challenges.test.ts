@@ -35,8 +35,19 @@ let stop: () => Promise<void>;
 beforeAll(async () => {
   issuer = await startTestIssuer();
   const port = await freePort();
-  const config = loadConfig({ RS_PORT: String(port), RS_HOST: '127.0.0.1', RS_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`, AUTH_ISSUER: issuer.url, LOG_LEVEL: 'silent', NODE_ENV: 'test', MCP_STATELESS: '1' });
-  const rs = createResourceServer(config, { logger: createLogger({ name: 'rs', level: 'silent', pretty: false }), tools: createToolRegistry([greet, syncFiles, keepAlive]) });
+  const config = loadConfig({
+    RS_PORT: String(port),
+    RS_HOST: '127.0.0.1',
+    RS_RESOURCE_URL: `http://127.0.0.1:${port}/mcp`,
+    AUTH_ISSUER: issuer.url,
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    MCP_STATELESS: '1',
+  });
+  const rs = createResourceServer(config, {
+    logger: createLogger({ name: 'rs', level: 'silent', pretty: false }),
+    tools: createToolRegistry([greet, syncFiles, keepAlive]),
+  });
   const http = await listen(rs.app, config.port, config.host);
   mcpUrl = config.resourceUrl;
   prmUrl = `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`;
@@ -52,7 +63,12 @@ afterAll(async () => {
   await issuer?.close();
 });
 
-const call = (name: string, id = 1) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: name === 'greet' ? { name: 'a' } : {} } });
+const call = (name: string, id = 1) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: name === 'greet' ? { name: 'a' } : {} },
+});
 
 async function post(body: unknown, scope?: string): Promise<Response> {
   const headers: Record<string, string> = { ...MCP_POST_HEADERS, 'mcp-protocol-version': '2025-11-25' };

@@ -59,7 +59,12 @@ export function servedResources(config: Pick<ResourceServerConfig, 'resourceUrl'
     }
   }
   return {
-    paths: { mcp: resource.pathname, sse: new URL(sseUrl).pathname, messages: new URL(legacyMessagesUrl(config.resourceUrl)).pathname, metadata },
+    paths: {
+      mcp: resource.pathname,
+      sse: new URL(sseUrl).pathname,
+      messages: new URL(legacyMessagesUrl(config.resourceUrl)).pathname,
+      metadata,
+    },
     canonical,
     resolve(kind, host) {
       if (aliases.size === 0) return canonical[kind];

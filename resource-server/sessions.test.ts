@@ -36,7 +36,7 @@ describe('SessionStore', () => {
     expect(sessions.get('nope', owner('alice', 'app-a'))).toBeUndefined();
   });
 
-  it('names the caller\'s own cap before the server\'s, in the order user, client, address', () => {
+  it("names the caller's own cap before the server's, in the order user, client, address", () => {
     const sessions = store({ maxSessions: 1, perUser: 1, perClient: 1, perIp: 1 });
     sessions.add('s1', owner('alice', 'app', '192.0.2.1'), resources());
     expect(sessions.refusal(owner('alice', 'other', '198.51.100.1'))?.cap).toBe('user');

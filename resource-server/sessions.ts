@@ -114,7 +114,8 @@ export class SessionStore<R extends SessionResources> {
     for (const own of OWN_CAPS) {
       const key = own.key(owner);
       const limit = own.limit(this.#options);
-      if ((this.#counts[own.cap].get(key) ?? 0) >= limit) return { cap: own.cap, limit, counts: (session) => own.key(session.owner) === key };
+      if ((this.#counts[own.cap].get(key) ?? 0) >= limit)
+        return { cap: own.cap, limit, counts: (session) => own.key(session.owner) === key };
     }
     if (this.#sessions.size >= this.#options.maxSessions) return { cap: 'server', limit: this.#options.maxSessions, counts: () => true };
     return undefined;

@@ -120,7 +120,11 @@ export class StatelessHttpTransport implements Transport {
   #startStream(exchange: Exchange): void {
     if (exchange.streaming) return;
     exchange.streaming = true;
-    exchange.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
+    exchange.res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    });
     for (const message of exchange.buffered) writeEvent(exchange.res, message);
     exchange.buffered = [];
   }
@@ -140,7 +144,11 @@ export class StatelessHttpTransport implements Transport {
     this.#open.delete(exchange);
     for (const internalId of exchange.pending.keys()) {
       this.#byRequest.delete(internalId);
-      this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: internalId, reason: 'client disconnected' } });
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: internalId, reason: 'client disconnected' },
+      });
     }
     exchange.pending.clear();
   }

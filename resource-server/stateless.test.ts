@@ -19,13 +19,24 @@ afterAll(async () => {
 
 const token = (claims: Record<string, unknown> = {}) => issuer.mint({ claims: { aud: rs.mcpUrl, ...claims } });
 const post = async (body: unknown, claims: Record<string, unknown> = {}) =>
-  fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token(claims)}` }, body: JSON.stringify(body) });
-const call = (id: number | string, name: string, args: Record<string, unknown>) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+  fetch(rs.mcpUrl, {
+    method: 'POST',
+    headers: { ...MCP_POST_HEADERS, authorization: `Bearer ${await token(claims)}` },
+    body: JSON.stringify(body),
+  });
+const call = (id: number | string, name: string, args: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
 
 describe('MCP_STATELESS=1: no sessions, for horizontal scaling', () => {
   it('serves the SDK client without a session id: tools, calls and progress', async () => {
     const client = new Client({ name: 'stateless-test', version: '1.0.0' });
-    const transport = new StreamableHTTPClientTransport(new URL(rs.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${await token({ sub: 'user-frank' })}` } } });
+    const transport = new StreamableHTTPClientTransport(new URL(rs.mcpUrl), {
+      requestInit: { headers: { Authorization: `Bearer ${await token({ sub: 'user-frank' })}` } },
+    });
     await client.connect(transport);
     try {
       expect(transport.sessionId).toBeUndefined();
@@ -33,7 +44,9 @@ describe('MCP_STATELESS=1: no sessions, for horizontal scaling', () => {
       const greeting = (await client.callTool({ name: 'greet', arguments: { name: 'LB' } })) as CallToolResult;
       expect(greeting.content[0]).toEqual({ type: 'text', text: 'Hello, LB! Your user id is user-frank.' });
       const progress: number[] = [];
-      const reversed = (await client.callTool({ name: 'reverse', arguments: { text: 'abc' } }, undefined, { onprogress: (p) => progress.push(p.progress) })) as CallToolResult;
+      const reversed = (await client.callTool({ name: 'reverse', arguments: { text: 'abc' } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      })) as CallToolResult;
       expect(reversed.content[0]).toEqual({ type: 'text', text: 'cba' });
       expect(progress).toEqual([1, 2, 3, 4]);
     } finally {
@@ -46,7 +59,11 @@ describe('MCP_STATELESS=1: no sessions, for horizontal scaling', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('mcp-session-id')).toBeNull();
-    expect(await response.json()).toMatchObject({ jsonrpc: '2.0', id: 1, result: { content: [{ text: 'Hello, json! Your user id is user-alice.' }] } });
+    expect(await response.json()).toMatchObject({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ text: 'Hello, json! Your user id is user-alice.' }] },
+    });
   });
 
   it('keeps concurrent callers apart even when they use the same JSON-RPC id', async () => {
@@ -80,7 +97,11 @@ describe('MCP_STATELESS=1: no sessions, for horizontal scaling', () => {
   it('answers invalid JSON-RPC and a wrong Accept header with 4xx, never 500', async () => {
     expect((await post({ jsonrpc: '1.0', id: 1 })).status).toBe(400);
     expect((await post([])).status).toBe(400);
-    const response = await fetch(rs.mcpUrl, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${await token()}` }, body: JSON.stringify(call(1, 'whoami', {})) });
+    const response = await fetch(rs.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${await token()}` },
+      body: JSON.stringify(call(1, 'whoami', {})),
+    });
     expect(response.status).toBe(406);
   });
 });

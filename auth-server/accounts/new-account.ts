@@ -15,6 +15,7 @@ const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
 const ROLE = /^[A-Za-z0-9._:-]{1,64}$/;
 // Deliberately loose: one @, no spaces. Whether mail arrives is not ours to decide (email_verified is false).
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
@@ -39,9 +40,7 @@ export function isValidUsername(username: string): boolean {
 export function validateNewAccount(input: NewAccount): ValidAccountFields {
   const { username } = input;
   if (typeof username !== 'string' || !isValidUsername(username)) {
-    throw new InvalidAccountError(
-      `invalid username ${JSON.stringify(username)}: use 1–64 characters from A–Z a–z 0–9 . _ @ -`,
-    );
+    throw new InvalidAccountError(`invalid username ${JSON.stringify(username)}: use 1–64 characters from A–Z a–z 0–9 . _ @ -`);
   }
   const name = optionalText(input.name, 'name', 200);
   const email = optionalText(input.email, 'email', 254);

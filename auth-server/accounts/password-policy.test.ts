@@ -48,7 +48,18 @@ describe('checkPasswordPolicy', () => {
   });
 
   it('refuses the most common passwords, whatever their case', () => {
-    for (const common of ['password', 'iloveyou', '12345678', 'qwertyuiop', '1qaz2wsx', 'PASSWORD1', 'Sunshine', 'trustno1', 'aaaaaaaa', '87654321']) {
+    for (const common of [
+      'password',
+      'iloveyou',
+      '12345678',
+      'qwertyuiop',
+      '1qaz2wsx',
+      'PASSWORD1',
+      'Sunshine',
+      'trustno1',
+      'aaaaaaaa',
+      '87654321',
+    ]) {
       expect(verdict(common), common).toBe('common');
     }
   });

@@ -73,8 +73,22 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
   afterAll(() => server?.close());
 
   it('adds a client_credentials client with a secret that works at /token; a wrong secret is refused', async () => {
-    const client = await add(server, ['--name', 'nightly report', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--role', 'reporter']);
-    expect(client).toMatchObject({ client_id: expect.stringMatching(/^mc_/), client_secret: expect.any(String), token_endpoint_auth_method: 'client_secret_basic' });
+    const client = await add(server, [
+      '--name',
+      'nightly report',
+      '--grant',
+      'client_credentials',
+      '--secret',
+      '--scope',
+      'mcp:tools',
+      '--role',
+      'reporter',
+    ]);
+    expect(client).toMatchObject({
+      client_id: expect.stringMatching(/^mc_/),
+      client_secret: expect.any(String),
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
     const ok = await clientCredentials(server, {}, { authorization: basic(client.client_id, client.client_secret!) });
     expect(ok.status).toBe(200);
     const token = claims(((await ok.json()) as { access_token: string }).access_token);
@@ -122,15 +136,22 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     const removed = await clientCredentials(server, {}, auth);
     expect(removed.status).toBe(401);
     expect(await removed.json()).toMatchObject({ error: 'invalid_client' });
-    expect(await clients(server, ['remove', client.client_id])).toMatchObject({ code: 1, stderr: `clients: no client with id "${client.client_id}"\n` });
+    expect(await clients(server, ['remove', client.client_id])).toMatchObject({
+      code: 1,
+      stderr: `clients: no client with id "${client.client_id}"\n`,
+    });
   });
 
-  it('adds a resource-server client that may introspect another client\'s refresh token', async () => {
+  it("adds a resource-server client that may introspect another client's refresh token", async () => {
     const rs = await add(server, ['--name', 'MCP server', '--resource-server', '--secret']);
     expect(rs).toMatchObject({ resource_server: true, grant_types: [] });
     const app = await registerPublicClient(server);
     const { tokens } = await loginAndGetTokens(server, { clientId: app.client_id, redirectUri: app.redirect_uris[0]! });
-    const response = await postForm(`${server.url}/token/introspection`, { token: tokens.refresh_token! }, { authorization: basic(rs.client_id, rs.client_secret!) });
+    const response = await postForm(
+      `${server.url}/token/introspection`,
+      { token: tokens.refresh_token! },
+      { authorization: basic(rs.client_id, rs.client_secret!) },
+    );
     expect(await response.json()).toMatchObject({ active: true, client_id: app.client_id });
   });
 
@@ -143,13 +164,18 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     expect(listed.map((c) => c.client_id)).toContain(client.client_id);
     expect(listed.map((c) => c.client_id)).not.toContain(app.client_id);
     const table = await clients(server, ['list']);
-    expect(table.stdout).toMatch(new RegExp(`^${client.client_id}\\s+listed\\s+client_secret_basic\\s+mcp:tools\\s+-\\s+enabled machine$`, 'm'));
+    expect(table.stdout).toMatch(
+      new RegExp(`^${client.client_id}\\s+listed\\s+client_secret_basic\\s+mcp:tools\\s+-\\s+enabled machine$`, 'm'),
+    );
     const shown = await clients(server, ['show', client.client_id]);
     for (const output of [list.stdout, table.stdout, shown.stdout]) expect(output).not.toContain(client.client_secret);
   });
 
   it('refuses settings the server would refuse with exit code 1: an unknown scope, a bad role', async () => {
-    for (const args of [['--scope', 'mcp:everything'], ['--scope', 'mcp:tools', '--role', 'has space']]) {
+    for (const args of [
+      ['--scope', 'mcp:everything'],
+      ['--scope', 'mcp:tools', '--role', 'has space'],
+    ]) {
       const run = await clients(server, ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', ...args, '--json']);
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stdout).toBe('');
@@ -159,7 +185,10 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
 
   it('answers bad arguments with one line on stderr and exit code 2, never a stack trace', { timeout: 90_000 }, async () => {
     const privateJwks = join(server.dir, 'private.json');
-    await writeFile(privateJwks, JSON.stringify({ keys: [await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)] }));
+    await writeFile(
+      privateJwks,
+      JSON.stringify({ keys: [await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)] }),
+    );
     const bad = [
       [],
       ['frobnicate'],
@@ -221,12 +250,15 @@ describe('client ids and account ids never meet', () => {
     }
   });
 
-  it('refuses an RS_CLIENT_ID with an account id\'s shape, and a half pair', () => {
+  it("refuses an RS_CLIENT_ID with an account id's shape, and a half pair", () => {
     const secret = 's'.repeat(32);
     expect(() => loadConfig({ RS_CLIENT_ID: 'Qm9iIGlzIGEgZ29vZCBib3', RS_CLIENT_SECRET: secret })).toThrow(/RS_CLIENT_ID/);
     expect(() => loadConfig({ RS_CLIENT_ID: 'mcp-resource-server' })).toThrow(/set both or neither/);
     expect(() => loadConfig({ RS_CLIENT_SECRET: secret })).toThrow(/set both or neither/);
     expect(() => loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: 'short' })).toThrow(/RS_CLIENT_SECRET/);
-    expect(loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: secret }).resourceServerClient).toEqual({ clientId: 'mcp-resource-server', secret });
+    expect(loadConfig({ RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: secret }).resourceServerClient).toEqual({
+      clientId: 'mcp-resource-server',
+      secret,
+    });
   });
 });

@@ -60,7 +60,10 @@ const OPTIONS = {
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const ALLOWED: Record<string, { operands: number; options: string[] }> = {
-  add: { operands: 0, options: ['json', 'name', 'grant', 'scope', 'role', 'secret', 'secret-post', 'jwks-file', 'jwks-uri', 'resource-server'] },
+  add: {
+    operands: 0,
+    options: ['json', 'name', 'grant', 'scope', 'role', 'secret', 'secret-post', 'jwks-file', 'jwks-uri', 'resource-server'],
+  },
   list: { operands: 0, options: ['json'] },
   show: { operands: 1, options: ['json'] },
   disable: { operands: 1, options: [] },
@@ -248,7 +251,12 @@ async function readJwks(path: string): Promise<{ keys: unknown[] }> {
   } catch {
     throw new UsageError(`--jwks-file ${path} is not JSON`);
   }
-  const jwks = isObject(parsed) && Array.isArray(parsed.keys) ? (parsed as { keys: unknown[] }) : isObject(parsed) && 'kty' in parsed ? { keys: [parsed] } : undefined;
+  const jwks =
+    isObject(parsed) && Array.isArray(parsed.keys)
+      ? (parsed as { keys: unknown[] })
+      : isObject(parsed) && 'kty' in parsed
+        ? { keys: [parsed] }
+        : undefined;
   if (!jwks || jwks.keys.length === 0) throw new UsageError(`--jwks-file ${path} holds no JWK Set ({"keys": [...]})`);
   if (jwks.keys.some((key) => isObject(key) && ('d' in key || 'k' in key))) {
     throw new UsageError(`--jwks-file ${path} holds a private or symmetric key; give the public keys only`);
@@ -286,21 +294,36 @@ function view(payload: ModelPayload, options: { withSecret?: boolean } = {}) {
 
 function describeNew(payload: ModelPayload): string {
   const lines = [`added ${payload.client_name} — client_id: ${payload.client_id}`];
-  if (payload.client_secret) lines.push(`client_secret: ${payload.client_secret}`, '(the secret is shown only now; keep it where the client runs)');
-  lines.push(`auth: ${payload.token_endpoint_auth_method}  scope: ${payload.scope ?? '-'}  roles: ${(payload.roles as string[] | undefined)?.join(',') || '-'}`);
+  if (payload.client_secret)
+    lines.push(`client_secret: ${payload.client_secret}`, '(the secret is shown only now; keep it where the client runs)');
+  lines.push(
+    `auth: ${payload.token_endpoint_auth_method}  scope: ${payload.scope ?? '-'}  roles: ${(payload.roles as string[] | undefined)?.join(',') || '-'}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 function table(clients: ModelPayload[]): string {
-  if (clients.length === 0) return 'no machine clients yet: add one with `npm run clients -- add --name N --grant client_credentials --secret --scope mcp:tools`\n';
+  if (clients.length === 0)
+    return 'no machine clients yet: add one with `npm run clients -- add --name N --grant client_credentials --secret --scope mcp:tools`\n';
   const header = ['CLIENT_ID', 'NAME', 'AUTH', 'SCOPE', 'ROLES', 'STATE'];
   const rows = clients.map((c) => {
     const v = view(c);
     const kind = v.resource_server ? 'resource-server' : 'machine';
-    return [String(v.client_id), String(v.client_name ?? '-'), String(v.token_endpoint_auth_method), String(v.scope ?? '-'), (v.roles as string[]).join(',') || '-', `${v.disabled ? 'disabled' : 'enabled'} ${kind}`];
+    return [
+      String(v.client_id),
+      String(v.client_name ?? '-'),
+      String(v.token_endpoint_auth_method),
+      String(v.scope ?? '-'),
+      (v.roles as string[]).join(',') || '-',
+      `${v.disabled ? 'disabled' : 'enabled'} ${kind}`,
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').concat('\n');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .concat('\n');
   return [header, ...rows].map(line).join('');
 }
 

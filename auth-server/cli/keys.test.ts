@@ -14,7 +14,12 @@ async function keys(args: string[], keysDir: string): Promise<{ code: number; ou
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk) => (text += chunk));
-  const code = await runKeysCli(args, { KEYS_DIR: keysDir }, out as unknown as typeof process.stdout, out as unknown as typeof process.stderr);
+  const code = await runKeysCli(
+    args,
+    { KEYS_DIR: keysDir },
+    out as unknown as typeof process.stdout,
+    out as unknown as typeof process.stderr,
+  );
   return { code, out: text };
 }
 
@@ -44,8 +49,12 @@ describe('npm run keys -- list', () => {
     const [rotated] = await rotateKeys(server.config.keysDir, new Date('2030-01-02T03:04:05Z'));
 
     const { out } = await keys(['list'], server.config.keysDir);
-    expect(out).toContain(`  ${rotated}  newest: signs after the next restart, unless the server restarted since 2030-01-02 03:04:05 UTC\n`);
-    expect(out).toContain(`  ${previous!.kid}  signs on a server started before 2030-01-02 03:04:05 UTC; published so its tokens keep verifying\n`);
+    expect(out).toContain(
+      `  ${rotated}  newest: signs after the next restart, unless the server restarted since 2030-01-02 03:04:05 UTC\n`,
+    );
+    expect(out).toContain(
+      `  ${previous!.kid}  signs on a server started before 2030-01-02 03:04:05 UTC; published so its tokens keep verifying\n`,
+    );
     expect(out).not.toMatch(/^\*/m);
     // What the list says, the running server does: it signs with the key it loaded at its start.
     expect(await signingKid(server)).toBe(previous!.kid);
@@ -71,6 +80,8 @@ describe('npm run keys -- list', () => {
     servers.push(server);
     const { code, out } = await keys(['rotate'], server.config.keysDir);
     expect(code).toBe(0);
-    expect(out).toContain('They sign after the next restart of the auth server (every instance); until then it signs with the keys it started with.');
+    expect(out).toContain(
+      'They sign after the next restart of the auth server (every instance); until then it signs with the keys it started with.',
+    );
   });
 });

@@ -27,7 +27,9 @@ export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv, out = p
   const keysDir = loadKeysDir(env);
   if (command === 'rotate') {
     const kids = await rotateKeys(keysDir);
-    out.write(`added ${kids.join(', ')}\nThey sign after the next restart of the auth server (every instance); until then it signs with the keys it started with.\n`);
+    out.write(
+      `added ${kids.join(', ')}\nThey sign after the next restart of the auth server (every instance); until then it signs with the keys it started with.\n`,
+    );
     return 0;
   }
   if (command === 'list') {
@@ -47,7 +49,9 @@ const when = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
  * So each key says which starts it signs for, rather than claiming to be "current".
  */
 export function describeKeys(keys: ListedKey[]): string {
-  const lines = ['An auth server signs with the newest key of each algorithm that existed when it started; a rotated key signs only after a restart.'];
+  const lines = [
+    'An auth server signs with the newest key of each algorithm that existed when it started; a rotated key signs only after a restart.',
+  ];
   for (const alg of [...new Set(keys.map((k) => k.alg))]) {
     lines.push('', `${alg} (${USE[alg] ?? 'signing'})`);
     for (const key of keys.filter((k) => k.alg === alg)) {

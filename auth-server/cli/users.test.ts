@@ -115,8 +115,18 @@ describe('npm run users', () => {
 
   it('answers bad usage with the usage text and exit code 2', async () => {
     for (const argv of [
-      [], ['frobnicate'], ['add'], ['add', 'a', 'b', '--password-stdin'], ['list', 'extra'], ['list', '--role', 'x'], ['add', 'a', '--bogus'],
-      ['set-password'], ['set-password', 'a', '--role', 'admin', '--password-stdin'], ['disable'], ['disable', 'a', 'b'], ['enable', 'a', '--password-stdin'],
+      [],
+      ['frobnicate'],
+      ['add'],
+      ['add', 'a', 'b', '--password-stdin'],
+      ['list', 'extra'],
+      ['list', '--role', 'x'],
+      ['add', 'a', '--bogus'],
+      ['set-password'],
+      ['set-password', 'a', '--role', 'admin', '--password-stdin'],
+      ['disable'],
+      ['disable', 'a', 'b'],
+      ['enable', 'a', '--password-stdin'],
     ]) {
       const result = await users(argv);
       expect(result.code, argv.join(' ')).toBe(2);
@@ -136,13 +146,24 @@ describe('npm run users', () => {
   it('prints help on --help with exit code 0, naming every command', async () => {
     const result = await users(['--help']);
     expect(result.code).toBe(0);
-    for (const usage of ['add <username> --password-stdin', 'set-password <username> --password-stdin', 'disable <username>', 'enable <username>', 'list', 'remove <username>']) {
+    for (const usage of [
+      'add <username> --password-stdin',
+      'set-password <username> --password-stdin',
+      'disable <username>',
+      'enable <username>',
+      'list',
+      'remove <username>',
+    ]) {
       expect(result.stdout).toContain(usage);
     }
   });
 
   it('reads storage settings through the server’s schema: a bad one is refused by name, and nothing is created', async () => {
-    for (const [name, value] of [['DATABASE_URL', 'mysql://db/auth'], ['AUTH_SQLITE_SYNCHRONOUS', 'sometimes'], ['DATABASE_POOL_SIZE', 'many']]) {
+    for (const [name, value] of [
+      ['DATABASE_URL', 'mysql://db/auth'],
+      ['AUTH_SQLITE_SYNCHRONOUS', 'sometimes'],
+      ['DATABASE_POOL_SIZE', 'many'],
+    ]) {
       const result = await users(['list'], '', { DATA_DIR: dataDir, [name!]: value! });
       expect(result.code, name).toBe(1);
       expect(result.stderr, name).toMatch(new RegExp(`^users: cannot open storage: invalid configuration:\n {2}- ${name}: `));
@@ -197,19 +218,33 @@ describe('npm run users', () => {
       expect(await run(['add', 'bob', '--password-stdin', '--role', 'user'], fourteen)).toMatchObject({ code: 0 });
       // set-password applies the rule of the account's own roles.
       await run(['add', 'root', '--password-stdin', '--role', 'admin'], PASSWORD);
-      expect(await run(['set-password', 'root', '--password-stdin'], fourteen)).toMatchObject({ code: 1, stderr: expect.stringContaining('admin role') });
+      expect(await run(['set-password', 'root', '--password-stdin'], fourteen)).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('admin role'),
+      });
       expect(await authenticate('root', PASSWORD)).toBeDefined();
     });
 
     it('refuses a weak new password in set-password and keeps the old one', async () => {
       await run(['add', 'alice', '--password-stdin'], PASSWORD);
-      expect(await run(['set-password', 'alice', '--password-stdin'], 'sunshine')).toMatchObject({ code: 1, stderr: expect.stringContaining('most common') });
-      expect(await run(['set-password', 'alice', '--password-stdin'], 'short')).toMatchObject({ code: 1, stderr: expect.stringContaining('at least 8') });
+      expect(await run(['set-password', 'alice', '--password-stdin'], 'sunshine')).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('most common'),
+      });
+      expect(await run(['set-password', 'alice', '--password-stdin'], 'short')).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('at least 8'),
+      });
       expect(await authenticate('alice', PASSWORD)).toBeDefined();
     });
 
     it('answers an unknown user with exit code 1 and a clear message, for every command that names one', async () => {
-      for (const [args, input] of [[['set-password', 'nobody', '--password-stdin'], NEW_PASSWORD], [['disable', 'nobody'], ''], [['enable', 'nobody'], ''], [['remove', 'nobody'], '']] as const) {
+      for (const [args, input] of [
+        [['set-password', 'nobody', '--password-stdin'], NEW_PASSWORD],
+        [['disable', 'nobody'], ''],
+        [['enable', 'nobody'], ''],
+        [['remove', 'nobody'], ''],
+      ] as const) {
         expect(await run([...args], input), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: 'users: no account named "nobody"\n' });
       }
     });
@@ -224,7 +259,8 @@ for (const store of ['sqlite', 'postgres'] as const) {
     beforeEach(async () => {
       server = await startAuthServer({}, { store });
       // The command opens the same store the server uses, as an operator's shell would.
-      const env: Record<string, string> = store === 'postgres' ? { DATABASE_URL: server.config.databaseUrl! } : { DATA_DIR: server.config.dataDir };
+      const env: Record<string, string> =
+        store === 'postgres' ? { DATABASE_URL: server.config.databaseUrl! } : { DATA_DIR: server.config.dataDir };
       run = (args, input = '') => runCli(args, input, env);
     });
     afterEach(() => server?.close());
@@ -251,7 +287,9 @@ for (const store of ['sqlite', 'postgres'] as const) {
 
       const changed = await run(['set-password', 'Alice', '--password-stdin'], `${NEW_PASSWORD}\n`);
       expect(changed).toMatchObject({ code: 0, stderr: '' });
-      expect(changed.stdout).toMatch(/^set the password of alice; signed out everywhere \(\d+ session, grant and token records? removed\)\n$/);
+      expect(changed.stdout).toMatch(
+        /^set the password of alice; signed out everywhere \(\d+ session, grant and token records? removed\)\n$/,
+      );
 
       const withOld = await authorize(server, { ...before.options, password: PASSWORD });
       expect(withOld.callback).toBeUndefined();

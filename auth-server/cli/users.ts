@@ -194,9 +194,7 @@ function parseCommand(argv: string[]): 'help' | { command: string; operands: str
   const allowed = ALLOWED[command];
   if (!allowed) throw new UsageError(`unknown command "${command}"`);
   if (operands.length !== allowed.operands) {
-    throw new UsageError(
-      allowed.operands === 0 ? `${command} takes no arguments` : `${command} needs exactly one username`,
-    );
+    throw new UsageError(allowed.operands === 0 ? `${command} takes no arguments` : `${command} needs exactly one username`);
   }
   const stray = Object.keys(values).filter((key) => !allowed.options.includes(key));
   if (stray.length > 0) throw new UsageError(`${command} does not take --${stray.join(', --')}`);

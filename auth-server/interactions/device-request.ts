@@ -18,7 +18,11 @@ export interface DeviceRequestDisplay {
  * describeDeviceRequest(deviceCode.params, deviceCode.deviceInfo, config.resources)
  * // → { scopes: [{ name: 'mcp:tools', … }], resources: [{ url: 'http://localhost:3001/mcp', name: 'MCP server' }], requestedFrom: '127.0.0.1' }
  */
-export function describeDeviceRequest(params: unknown, deviceInfo: unknown, resources: readonly ProtectedResourceConfig[]): DeviceRequestDisplay {
+export function describeDeviceRequest(
+  params: unknown,
+  deviceInfo: unknown,
+  resources: readonly ProtectedResourceConfig[],
+): DeviceRequestDisplay {
   const { scope, resource } = (params ?? {}) as { scope?: unknown; resource?: unknown };
   const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
   // No resource means the default one (resources.ts defaultResource), so name that one.

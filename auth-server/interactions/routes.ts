@@ -75,13 +75,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   function loginPage(ctx: Context, details: Details, extra: { error?: string; username?: string } = {}, status = 200) {
     const client = describeClient(ctx.state.client);
-    pages.send(ctx, 'login', {
-      client,
-      csrf: csrf.issue(details.uid),
-      action: `${base(details.uid)}/login`,
-      abortAction: `${base(details.uid)}/abort`,
-      ...extra,
-    }, status);
+    pages.send(
+      ctx,
+      'login',
+      {
+        client,
+        csrf: csrf.issue(details.uid),
+        action: `${base(details.uid)}/login`,
+        abortAction: `${base(details.uid)}/abort`,
+        ...extra,
+      },
+      status,
+    );
   }
 
   async function consentPage(ctx: Context, details: Details) {
@@ -92,7 +97,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     };
     const resourceScopes = Object.entries(promptDetails.missingResourceScopes ?? {});
     // Every resource the grant will cover is named, not just the first.
-    const urls = resourceScopes.length ? resourceScopes.map(([url]) => url) : [String(details.params.resource ?? deps.resources[0]?.url ?? '')];
+    const urls = resourceScopes.length
+      ? resourceScopes.map(([url]) => url)
+      : [String(details.params.resource ?? deps.resources[0]?.url ?? '')];
     const resources = urls.map((url) => ({ url, name: deps.resources.find((r) => r.url === url)?.name ?? url }));
     const account = details.session?.accountId ? await accounts.findById(details.session.accountId) : undefined;
     // Native (loopback) clients are asked again even when everything is granted already
@@ -103,7 +110,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       resources,
       account: account?.name ?? account?.username ?? 'you',
       redirectHost: hostOf(details.params.redirect_uri),
-      scopes: describeScopes(missing.length ? missing : String(details.params.scope ?? '').split(' ').filter(Boolean)),
+      scopes: describeScopes(
+        missing.length
+          ? missing
+          : String(details.params.scope ?? '')
+              .split(' ')
+              .filter(Boolean),
+      ),
       csrf: csrf.issue(details.uid),
       action: `${base(details.uid)}/confirm`,
       abortAction: `${base(details.uid)}/abort`,
@@ -139,24 +152,38 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const wait = await deps.throttle.attempt(ctx, username);
     if (wait) {
       deps.onLogin?.('locked');
-      audit.warn({ event: 'login.locked', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip, retry_after: wait }, 'login refused: too many failures');
+      audit.warn(
+        { event: 'login.locked', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip, retry_after: wait },
+        'login refused: too many failures',
+      );
       await withClient(ctx, details);
       ctx.set('Retry-After', String(wait));
       const minutes = Math.ceil(wait / 60);
-      return loginPage(ctx, details, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username }, 429);
+      return loginPage(
+        ctx,
+        details,
+        { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username },
+        429,
+      );
     }
     // authenticate() refuses a disabled account even with the right password, in the same time
     // and with the same message as a wrong one, so the page never tells which accounts exist.
     const account = username && password ? await accounts.authenticate(username, password).catch(() => undefined) : undefined;
     if (!account) {
       deps.onLogin?.('failed');
-      audit.warn({ event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip }, 'login failed');
+      audit.warn(
+        { event: 'login.failed', username: username.slice(0, 64), client_id: details.params.client_id, ip: ctx.ip },
+        'login failed',
+      );
       await withClient(ctx, details);
       return loginPage(ctx, details, { error: 'Wrong username or password, or the account is disabled.', username }, 401);
     }
     await deps.throttle.succeeded(ctx, username);
     deps.onLogin?.('success');
-    audit.info({ event: 'login.success', sub: account.id, username: account.username, client_id: details.params.client_id, ip: ctx.ip }, 'login ok');
+    audit.info(
+      { event: 'login.success', sub: account.id, username: account.username, client_id: details.params.client_id, ip: ctx.ip },
+      'login ok',
+    );
     await finish(ctx, { login: { accountId: account.id } }, false);
   });
 
@@ -168,7 +195,17 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const grantId = await saveGrant(provider, details);
     const username = await usernameOf(details.session.accountId);
-    audit.info({ event: 'consent.given', sub: details.session.accountId, username, client_id: details.params.client_id, ip: ctx.ip, scope: details.params.scope }, 'consent given');
+    audit.info(
+      {
+        event: 'consent.given',
+        sub: details.session.accountId,
+        username,
+        client_id: details.params.client_id,
+        ip: ctx.ip,
+        scope: details.params.scope,
+      },
+      'consent given',
+    );
     await finish(ctx, { consent: { grantId } });
   });
 
@@ -176,7 +213,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details || !checkCsrf(ctx, details.uid)) return;
     const sub = details.session?.accountId;
-    audit.info({ event: 'consent.denied', sub, username: await usernameOf(sub), client_id: details.params.client_id, ip: ctx.ip }, 'access denied by user');
+    audit.info(
+      { event: 'consent.denied', sub, username: await usernameOf(sub), client_id: details.params.client_id, ip: ctx.ip },
+      'access denied by user',
+    );
     await finish(ctx, { error: 'access_denied', error_description: 'The user denied the request' }, false);
   });
 
@@ -204,5 +244,5 @@ async function saveGrant(provider: Provider, details: Details): Promise<string> 
 }
 
 function hostOf(uri: unknown): string {
-  return typeof uri === 'string' ? (URL.parse(uri)?.host || uri) : 'unknown';
+  return typeof uri === 'string' ? URL.parse(uri)?.host || uri : 'unknown';
 }

@@ -21,7 +21,8 @@ function who(ctx: KoaContextWithOIDC | undefined, entity?: Entity) {
  * carry no ctx: oidc-provider's own async-local `Provider.ctx` is the request they belong to.
  */
 function loadedUsername(ctx: KoaContextWithOIDC | undefined, sub: string): string | undefined {
-  const account = (ctx ?? (Provider.ctx as KoaContextWithOIDC | undefined))?.oidc?.account as { accountId?: string; username?: unknown } | undefined;
+  const account = (ctx ?? (Provider.ctx as KoaContextWithOIDC | undefined))?.oidc?.account as
+    { accountId?: string; username?: unknown } | undefined;
   return account?.accountId === sub && typeof account.username === 'string' ? account.username : undefined;
 }
 
@@ -36,7 +37,8 @@ function loadedUsername(ctx: KoaContextWithOIDC | undefined, sub: string): strin
 export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<AccountStore, 'findById'>): void {
   type Level = 'info' | 'warn';
   type Line = [Record<string, unknown>, string] | [Record<string, unknown>, string, Level];
-  const write = (event: string, [fields, message, level = 'info']: [Record<string, unknown>, string, Level?]) => audit[level]({ event, ...fields }, message);
+  const write = (event: string, [fields, message, level = 'info']: [Record<string, unknown>, string, Level?]) =>
+    audit[level]({ event, ...fields }, message);
   const on = (event: string, line: (...args: any[]) => Line) => {
     (provider as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
       // A listener that throws would fail the request it reports on: auditing must never do that.
@@ -60,12 +62,20 @@ export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<Ac
 
   on('grant.success', (ctx: KoaContextWithOIDC) => [{ ...who(ctx), grant_type: ctx.oidc.params?.grant_type }, 'token issued']);
   on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_description?: string }) => [
-    { ...who(ctx), grant_type: ctx.oidc?.params?.grant_type, error: error.error ?? error.message, error_description: error.error_description },
+    {
+      ...who(ctx),
+      grant_type: ctx.oidc?.params?.grant_type,
+      error: error.error ?? error.message,
+      error_description: error.error_description,
+    },
     'token request refused',
     'warn',
   ]);
   on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => [{ ...who(ctx), grant_id: grantId }, 'grant revoked', 'warn']);
-  on('refresh_token.consumed', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'refresh token used']);
+  on('refresh_token.consumed', (token: Entity) => [
+    { client_id: token.clientId, sub: token.accountId, grant_id: token.grantId },
+    'refresh token used',
+  ]);
   on('authorization.success', (ctx: KoaContextWithOIDC) => [who(ctx), 'authorization granted']);
   on('authorization.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string; error_description?: string }) => [
     { ...who(ctx), error: error.error ?? error.message, error_description: error.error_description },
@@ -81,9 +91,19 @@ export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<Ac
     'registration refused',
     'warn',
   ]);
-  on('registration_delete.success', (ctx: KoaContextWithOIDC, client: { clientId: string }) => [{ client_id: client.clientId, ip: ctx.ip }, 'client deleted']);
-  on('refresh_token.destroyed', (token: Entity) => [{ client_id: token.clientId, sub: token.accountId, grant_id: token.grantId }, 'refresh token revoked']);
-  on('revocation.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string }) => [{ ...who(ctx), error: error.error ?? error.message }, 'revocation refused', 'warn']);
+  on('registration_delete.success', (ctx: KoaContextWithOIDC, client: { clientId: string }) => [
+    { client_id: client.clientId, ip: ctx.ip },
+    'client deleted',
+  ]);
+  on('refresh_token.destroyed', (token: Entity) => [
+    { client_id: token.clientId, sub: token.accountId, grant_id: token.grantId },
+    'refresh token revoked',
+  ]);
+  on('revocation.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string }) => [
+    { ...who(ctx), error: error.error ?? error.message },
+    'revocation refused',
+    'warn',
+  ]);
   on('end_session.success', (ctx: KoaContextWithOIDC) => [who(ctx), 'signed out']);
   on('server_error', (ctx: KoaContextWithOIDC, error: Error) => [{ ...who(ctx), err: error }, 'server error', 'warn']);
 }

@@ -38,7 +38,6 @@ export function clientPolicy(resourceScopes: readonly string[], options: { regis
   };
 }
 
-
 /** True for a client the operator marked as a resource server. */
 export function isResourceServerClient(client: { metadata(): Metadata } | undefined): boolean {
   return client?.metadata()[RESOURCE_SERVER] === true;
@@ -79,7 +78,9 @@ function checkClientCredentials(ctx: KoaContextWithOIDC | undefined, metadata: M
   if (!Array.isArray(metadata.grant_types) || !metadata.grant_types.includes('client_credentials')) return;
   const route = ctx?.oidc?.route;
   if (metadata.token_endpoint_auth_method === 'none') {
-    throw new errors.InvalidClientMetadata('client_credentials is only for confidential clients: a public client (token_endpoint_auth_method none) cannot have it');
+    throw new errors.InvalidClientMetadata(
+      'client_credentials is only for confidential clients: a public client (token_endpoint_auth_method none) cannot have it',
+    );
   }
   if ((route === 'registration' && !registrationNeedsToken) || isUrl(metadata.client_id)) {
     throw new errors.InvalidClientMetadata(
@@ -89,7 +90,9 @@ function checkClientCredentials(ctx: KoaContextWithOIDC | undefined, metadata: M
   if (route === 'client_update') {
     const current = (ctx!.oidc.client?.metadata() as Metadata | undefined)?.grant_types;
     if (!Array.isArray(current) || !current.includes('client_credentials')) {
-      throw new errors.InvalidClientMetadata('client_credentials cannot be added by an update: machine clients are created by the operator of this server');
+      throw new errors.InvalidClientMetadata(
+        'client_credentials cannot be added by an update: machine clients are created by the operator of this server',
+      );
     }
   }
 }
@@ -148,7 +151,8 @@ function checkRedirectUris(metadata: Metadata, property: string): void {
   if (uris.length > MAX_REDIRECT_URIS) throw new errors.InvalidClientMetadata(`${property} may list at most ${MAX_REDIRECT_URIS} URIs`);
   for (const uri of uris) {
     if (typeof uri !== 'string') continue;
-    if (uri.length > MAX_URI_LENGTH) throw new errors.InvalidClientMetadata(`${property} entries must be at most ${MAX_URI_LENGTH} characters`);
+    if (uri.length > MAX_URI_LENGTH)
+      throw new errors.InvalidClientMetadata(`${property} entries must be at most ${MAX_URI_LENGTH} characters`);
     const url = URL.parse(uri);
     if (!url) throw new errors.InvalidClientMetadata(`${property} must only contain valid URLs`);
     if (FORBIDDEN_SCHEMES.has(url.protocol)) {
@@ -157,7 +161,9 @@ function checkRedirectUris(metadata: Metadata, property: string): void {
     if (url.protocol === 'https:') continue;
     if (url.protocol === 'http:') {
       if (LOOPBACK_HOSTS.has(url.hostname)) continue;
-      throw new errors.InvalidClientMetadata(`${property}: http is only allowed on loopback (localhost, 127.0.0.1, [::1]); use https for ${url.host}`);
+      throw new errors.InvalidClientMetadata(
+        `${property}: http is only allowed on loopback (localhost, 127.0.0.1, [::1]); use https for ${url.host}`,
+      );
     }
     if (metadata.application_type === 'native') continue;
     throw new errors.InvalidClientMetadata(

@@ -12,7 +12,6 @@ import { DISABLED, RESOURCE_SERVER } from './client-marks.ts';
 export { DISABLED };
 import { providerConfiguration } from './configuration.ts';
 
-
 /** How an operator's client authenticates at the token endpoint. */
 export type OperatorClientAuth =
   | { method: 'client_secret_basic' | 'client_secret_post'; secret?: string }

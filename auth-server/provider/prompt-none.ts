@@ -28,7 +28,8 @@ export function promptNonePolicy(): interactionPolicy.Prompt[] {
       new Check('prompt_none_untrusted_client', 'prompt=none for a client the user has not authorized', async (ctx) => {
         if (ctx.oidc.route !== 'authorization' || !ctx.oidc.promptPending('none')) return Check.NO_NEED_TO_PROMPT;
         const accountId = ctx.oidc.session?.accountId;
-        if (!accountId) throw notRedirectable('login_required', 'prompt=none needs a user who is signed in and has already authorized this application');
+        if (!accountId)
+          throw notRedirectable('login_required', 'prompt=none needs a user who is signed in and has already authorized this application');
         if (!(await authorizedBefore(ctx, accountId))) {
           throw notRedirectable('consent_required', 'prompt=none needs a user who has already authorized this application');
         }

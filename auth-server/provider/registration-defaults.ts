@@ -15,8 +15,7 @@ import { BodyError, oauthError, readJsonObject } from './request-body.ts';
 export function registrationDefaults(registrationPath: string): Middleware {
   return async (ctx, next) => {
     const isRegistration =
-      (ctx.method === 'POST' && ctx.path === registrationPath) ||
-      (ctx.method === 'PUT' && ctx.path.startsWith(`${registrationPath}/`));
+      (ctx.method === 'POST' && ctx.path === registrationPath) || (ctx.method === 'PUT' && ctx.path.startsWith(`${registrationPath}/`));
     if (!isRegistration || !ctx.is('application/json')) return next();
     let body: Record<string, unknown>;
     try {

@@ -23,7 +23,7 @@ export async function provisionResourceServerClient(
   const rs = config.resourceServerClient;
   if (!rs) {
     logger.warn(
-      'RS_CLIENT_ID/RS_CLIENT_SECRET are not set: the resource server has no client here, so nobody can introspect other clients\' tokens',
+      "RS_CLIENT_ID/RS_CLIENT_SECRET are not set: the resource server has no client here, so nobody can introspect other clients' tokens",
     );
     return;
   }

@@ -16,8 +16,7 @@ import { oauthError } from './request-body.ts';
 export function refuseSectorIdentifier(registrationPath: string, options: { open: boolean }): Middleware {
   return async (ctx, next) => {
     const isRegistration =
-      (ctx.method === 'POST' && ctx.path === registrationPath) ||
-      (ctx.method === 'PUT' && ctx.path.startsWith(`${registrationPath}/`));
+      (ctx.method === 'POST' && ctx.path === registrationPath) || (ctx.method === 'PUT' && ctx.path.startsWith(`${registrationPath}/`));
     const body = (ctx.request as { body?: unknown }).body;
     if (!options.open || !isRegistration || !body || typeof body !== 'object' || !('sector_identifier_uri' in body)) return next();
     return oauthError(ctx, 400, 'invalid_client_metadata', 'sector_identifier_uri is not accepted in open registration');

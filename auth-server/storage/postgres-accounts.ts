@@ -102,10 +102,9 @@ export class PostgresAccountStore implements AccountStore {
 
   async #byUsername(username: string): Promise<AccountRow | undefined> {
     if (!isValidUsername(username)) return undefined;
-    const { rows } = await this.#pool.query<AccountRow>(
-      `SELECT ${COLUMNS} FROM ${this.#table} WHERE lower(username) = lower($1)`,
-      [username],
-    );
+    const { rows } = await this.#pool.query<AccountRow>(`SELECT ${COLUMNS} FROM ${this.#table} WHERE lower(username) = lower($1)`, [
+      username,
+    ]);
     return rows[0];
   }
 }

@@ -45,7 +45,15 @@ describe('PostgreSQL', () => {
       expect(await query(`SELECT version FROM "${schema}".schema_version`)).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
       const indexes = (await query('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [schema])).map((r) => r.indexname);
       expect(indexes).toEqual(
-        expect.arrayContaining(['models_grant_id', 'models_uid', 'models_user_code', 'models_expires_at', 'accounts_username', 'token_locks_expires_at', 'token_replays_expires_at']),
+        expect.arrayContaining([
+          'models_grant_id',
+          'models_uid',
+          'models_user_code',
+          'models_expires_at',
+          'accounts_username',
+          'token_locks_expires_at',
+          'token_replays_expires_at',
+        ]),
       );
     });
 
@@ -75,7 +83,9 @@ describe('PostgreSQL', () => {
     });
 
     it('refuses a schema name that is not a plain identifier', async () => {
-      await expect(openPostgresStorage(TEST_DATABASE_URL, { schema: 'x"; DROP TABLE y; --' })).rejects.toThrow('invalid PostgreSQL schema name');
+      await expect(openPostgresStorage(TEST_DATABASE_URL, { schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(
+        'invalid PostgreSQL schema name',
+      );
     });
 
     it('refuses a schema written by a newer version', async () => {
@@ -99,7 +109,9 @@ describe('PostgreSQL', () => {
 
     it('fails to open, promptly and clearly, when the server is not there', async () => {
       const started = Date.now();
-      await expect(openPostgresStorage('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2_000 })).rejects.toThrow(/ECONNREFUSED|connect/);
+      await expect(openPostgresStorage('postgres://postgres@127.0.0.1:1/test', { connectionTimeoutMs: 2_000 })).rejects.toThrow(
+        /ECONNREFUSED|connect/,
+      );
       expect(Date.now() - started).toBeLessThan(5_000);
     });
 

@@ -3,13 +3,7 @@ import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
-import {
-  CLOCK_TOLERANCE_SECONDS,
-  GRANTABLE_MODELS,
-  type ModelPayload,
-  type ModelStore,
-  type Storage,
-} from './store.ts';
+import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -95,8 +89,7 @@ class PostgresModelStore implements ModelStore {
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    const expiresAt =
-      typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
+    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
     await this.#pool.query(
       `INSERT INTO ${this.#table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -6,13 +6,7 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
-import {
-  CLOCK_TOLERANCE_SECONDS,
-  GRANTABLE_MODELS,
-  type ModelPayload,
-  type ModelStore,
-  type Storage,
-} from './store.ts';
+import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -108,9 +102,7 @@ class SqliteModelStore implements ModelStore {
         user_code = excluded.user_code, expires_at = excluded.expires_at, consumed = excluded.consumed`);
     this.#find = db.prepare(`SELECT payload FROM models WHERE model = :model AND id = :id AND ${live}`);
     this.#findByUid = db.prepare(`SELECT payload FROM models WHERE model = :model AND uid = :uid AND ${live} LIMIT 1`);
-    this.#findByUserCode = db.prepare(
-      `SELECT payload FROM models WHERE model = :model AND user_code = :userCode AND ${live} LIMIT 1`,
-    );
+    this.#findByUserCode = db.prepare(`SELECT payload FROM models WHERE model = :model AND user_code = :userCode AND ${live} LIMIT 1`);
     this.#list = db.prepare(`SELECT id, payload FROM models WHERE model = :model AND ${live} ORDER BY id`);
     this.#consume = db.prepare(`
       UPDATE models SET payload = json_set(payload, '$.consumed', :consumed), consumed = :consumed
@@ -131,8 +123,7 @@ class SqliteModelStore implements ModelStore {
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    const expiresAt =
-      typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
+    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
     this.#upsert.run({
       model,
       id,

@@ -152,7 +152,12 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
 
         await storage.models.revokeByGrantId('g1');
 
-        for (const [model, id] of [['AccessToken', 'at1'], ['RefreshToken', 'rt1'], ['AuthorizationCode', 'c1'], ['DeviceCode', 'd1']] as const) {
+        for (const [model, id] of [
+          ['AccessToken', 'at1'],
+          ['RefreshToken', 'rt1'],
+          ['AuthorizationCode', 'c1'],
+          ['DeviceCode', 'd1'],
+        ] as const) {
           expect(await storage.models.find(model, id), `${model} ${id}`).toBeUndefined();
         }
         expect(await storage.models.findByUserCode('DeviceCode', 'X')).toBeUndefined();
@@ -325,9 +330,7 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
 
       it('refuses a duplicate username, whatever its case', async () => {
         await storage.accounts.add({ username: 'alice', password: 'pw' });
-        await expect(storage.accounts.add({ username: 'ALICE', password: 'pw2' })).rejects.toBeInstanceOf(
-          AccountExistsError,
-        );
+        await expect(storage.accounts.add({ username: 'ALICE', password: 'pw2' })).rejects.toBeInstanceOf(AccountExistsError);
         expect(await storage.accounts.count()).toBe(1);
       });
 

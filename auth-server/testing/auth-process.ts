@@ -44,7 +44,13 @@ export async function spawnAuthServer(port: number, env: Record<string, string>)
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`auth server exited with ${child.exitCode}: ${output}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 150) {
       child.kill('SIGKILL');
       throw new Error(`auth server not healthy after 15 s: ${output}`);

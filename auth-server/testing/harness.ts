@@ -53,7 +53,12 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   const logs: string[] = [];
   const logger = createLogger(
     { name: 'auth-server', level: 'debug', pretty: false },
-    new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }),
+    new Writable({
+      write(chunk, _enc, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
   );
   // Port first, so the issuer can name it.
   const port = env.AUTH_PORT ? Number(env.AUTH_PORT) : await freePort();
@@ -101,7 +106,11 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 }
 
-export async function postForm(url: string, form: Record<string, string | string[]>, headers: Record<string, string> = {}): Promise<Response> {
+export async function postForm(
+  url: string,
+  form: Record<string, string | string[]>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const body = new URLSearchParams();
   for (const [key, value] of Object.entries(form)) for (const v of [value].flat()) body.append(key, v);
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
@@ -119,7 +128,13 @@ export async function registerPublicClient(server: { url: string }, metadata: Re
   });
   const body = (await response.json()) as Record<string, any>;
   if (response.status !== 201) throw new Error(`registration failed: ${response.status} ${JSON.stringify(body)}`);
-  return body as { client_id: string; redirect_uris: string[]; registration_access_token: string; registration_client_uri: string; [k: string]: unknown };
+  return body as {
+    client_id: string;
+    redirect_uris: string[];
+    registration_access_token: string;
+    registration_client_uri: string;
+    [k: string]: unknown;
+  };
 }
 
 export interface AuthorizeOptions {
@@ -197,10 +212,26 @@ export async function loginAndGetTokens(server: { url: string }, options: Author
   });
   const tokens = (await response.json()) as Record<string, any>;
   if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(tokens)}`);
-  return { ...result, tokens: tokens as { access_token: string; refresh_token?: string; id_token?: string; scope: string; token_type: string; expires_in: number } };
+  return {
+    ...result,
+    tokens: tokens as {
+      access_token: string;
+      refresh_token?: string;
+      id_token?: string;
+      scope: string;
+      token_type: string;
+      expires_in: number;
+    },
+  };
 }
 
 export async function addUser(server: TestAuthServer, username = 'alice', roles: string[] = [], password = 'correct horse battery staple') {
-  return server.storage.accounts.add({ username, password, name: username[0]!.toUpperCase() + username.slice(1), email: `${username}@example.com`, roles });
+  return server.storage.accounts.add({
+    username,
+    password,
+    name: username[0]!.toUpperCase() + username.slice(1),
+    email: `${username}@example.com`,
+    roles,
+  });
 }
 export { freePort } from '../../common/free-port.ts';

@@ -33,7 +33,18 @@ const server = new EmbeddedPostgres({
   createPostgresUser: root,
   initdbFlags: ['--no-sync', '--encoding=UTF8'],
   // Tests create and drop hundreds of schemas; durability buys nothing in a throwaway cluster.
-  postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
+  postgresFlags: [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=300',
+  ],
   onLog: () => undefined,
   onError: () => undefined,
 });

@@ -37,10 +37,14 @@ export async function startTestPostgres(env: NodeJS.ProcessEnv): Promise<TestPos
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   const [line] = (await Promise.race([once(lines, 'line'), exited.then(() => [undefined])])) as [string | undefined];
   clearTimeout(timer);
-  const answer = line ? (JSON.parse(line) as { url?: string; error?: string }) : { error: 'the PostgreSQL process exited or timed out before it was ready' };
+  const answer = line
+    ? (JSON.parse(line) as { url?: string; error?: string })
+    : { error: 'the PostgreSQL process exited or timed out before it was ready' };
   if (!answer.url) {
     child.kill('SIGKILL');
-    throw new Error(`could not start the embedded PostgreSQL for the tests (${answer.error}); set PG_TESTS_URL=postgres://… to use a running server instead`);
+    throw new Error(
+      `could not start the embedded PostgreSQL for the tests (${answer.error}); set PG_TESTS_URL=postgres://… to use a running server instead`,
+    );
   }
   return {
     url: answer.url,

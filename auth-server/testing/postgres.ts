@@ -24,6 +24,7 @@ export function requirePostgres(): Promise<void> {
     } catch (error) {
       throw new Error(
         `PostgreSQL not reachable at ${redact(TEST_DATABASE_URL)} (${(error as Error).message}); run the tests through vitest (its global setup provides one) or set PG_TESTS_URL`,
+        { cause: error },
       );
     } finally {
       await client.end().catch(() => {});

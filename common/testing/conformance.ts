@@ -118,7 +118,10 @@ export function runConformance(command: 'server' | 'authorization', args: string
           if (match) finish(() => done(match));
           else if (exited) finish(() => fail(new Error(`conformance exited before printing ${pattern}:\n${output}`)));
         };
-        const timer = setTimeout(() => finish(() => fail(new Error(`conformance did not print ${pattern} within ${timeoutMs} ms:\n${output}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => fail(new Error(`conformance did not print ${pattern} within ${timeoutMs} ms:\n${output}`))),
+          timeoutMs,
+        );
         const finish = (settle: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);
@@ -150,7 +153,10 @@ export function conformanceProblems(result: ConformanceResult, expectedScenarios
   for (const [scenario, checks] of result.scenarios) {
     if (!expectedScenarios.includes(scenario)) problems.push(`${scenario}: ran but was not expected`);
     for (const check of checks) {
-      if (check.status !== 'SUCCESS') problems.push(`${scenario}: ${check.status} ${check.id} (${check.description})${check.errorMessage ? `: ${check.errorMessage}` : ''}`);
+      if (check.status !== 'SUCCESS')
+        problems.push(
+          `${scenario}: ${check.status} ${check.id} (${check.description})${check.errorMessage ? `: ${check.errorMessage}` : ''}`,
+        );
     }
   }
   return problems;

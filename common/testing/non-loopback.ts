@@ -9,7 +9,9 @@ import { networkInterfaces } from 'node:os';
  * const host = nonLoopbackHost(); // '192.0.2.2' or '[fd00::2]'
  */
 export function nonLoopbackHost(): string | undefined {
-  const addresses = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal);
+  const addresses = Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !a.internal);
   const v4 = addresses.find((a) => a.family === 'IPv4');
   if (v4) return v4.address;
   // Link-local IPv6 needs a zone id to be reachable; skip it.

@@ -18,7 +18,10 @@ export function signInAs(credentials: Credentials, redirectUri: string, browser 
     for (let step = 0; step < 4 && !url.startsWith(redirectUri); step++) {
       const html = await response.text();
       if (html.includes('/login"')) {
-        response = await browser.postForm(new URL(formAction(html, '/login'), url).href, { csrf: hiddenField(html, 'csrf'), ...credentials });
+        response = await browser.postForm(new URL(formAction(html, '/login'), url).href, {
+          csrf: hiddenField(html, 'csrf'),
+          ...credentials,
+        });
       } else if (html.includes('/confirm"')) {
         response = await browser.postForm(new URL(formAction(html, '/confirm'), url).href, { csrf: hiddenField(html, 'csrf') });
       } else {

@@ -47,7 +47,9 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
   let fetches = 0;
   const server: Server = createServer((req, res) => {
     if (req.url === '/.well-known/oauth-authorization-server') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: options.jwksUri ?? `${url}/jwks` }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer: url, jwks_uri: options.jwksUri ?? `${url}/jwks` }));
     } else if (req.url === '/jwks') {
       fetches++;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys.map((k) => k.publicJwk) }));

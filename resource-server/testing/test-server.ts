@@ -38,7 +38,15 @@ export async function startResourceServer(
   });
   const logs: string[] = [];
   const logger = options.captureLogs
-    ? createLogger({ name: 'resource-server', level: 'debug', pretty: false }, new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } }))
+    ? createLogger(
+        { name: 'resource-server', level: 'debug', pretty: false },
+        new Writable({
+          write(chunk, _enc, done) {
+            logs.push(String(chunk));
+            done();
+          },
+        }),
+      )
     : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
   const resourceServer = createResourceServer(config, { logger, ...(options.tools ? { tools: options.tools } : {}) });
   const http = await listen(resourceServer.app, config.port, config.host);
@@ -87,16 +95,23 @@ export function requestFrom(
   init: { method?: string; headers?: Record<string, string>; body?: unknown; stream?: boolean } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method ?? 'POST', localAddress, headers: { ...MCP_POST_HEADERS, ...init.headers } }, (res) => {
-      const close = () => void res.destroy();
-      if (init.stream && res.statusCode === 200) {
-        res.resume();
-        resolve({ status: res.statusCode, headers: res.headers, body: '', close });
-        return;
-      }
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, close }));
-    });
+    const req = httpRequest(
+      url,
+      { method: init.method ?? 'POST', localAddress, headers: { ...MCP_POST_HEADERS, ...init.headers } },
+      (res) => {
+        const close = () => void res.destroy();
+        if (init.stream && res.statusCode === 200) {
+          res.resume();
+          resolve({ status: res.statusCode, headers: res.headers, body: '', close });
+          return;
+        }
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => (body += d))
+          .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, close }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });

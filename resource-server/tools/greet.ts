@@ -15,7 +15,8 @@ export const greet = defineTool({
   run: ({ name }, extra) => {
     const caller = callerOf(extra);
     // A client_credentials token's sub is the client id: calling it a user id would be a lie.
-    const who = caller.kind === 'machine' ? `You are the client ${caller.clientId}, calling without a user.` : `Your user id is ${caller.subject}.`;
+    const who =
+      caller.kind === 'machine' ? `You are the client ${caller.clientId}, calling without a user.` : `Your user id is ${caller.subject}.`;
     return { content: [{ type: 'text', text: `Hello, ${name}! ${who}` }] };
   },
 });
