@@ -156,7 +156,8 @@ interface AnyClient {
   close(): Promise<void>;
 }
 interface AnyTransport {
-  finishAuth(code: string): Promise<void>;
+  /** `iss` of the callback (RFC 9207): the v2 SDK checks it against the recorded issuer, as 2026-07-28 requires. */
+  finishAuth(code: string, iss?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -214,7 +215,8 @@ function codeFrom(callback: URL, provider: TestOAuthProvider): string {
 async function completeAuthorization(transport: AnyTransport, provider: TestOAuthProvider, authorize: Authorize): Promise<void> {
   const url = provider.authorizationUrls.at(-1);
   if (!url) throw new Error('the SDK did not ask for an authorization');
-  await transport.finishAuth(codeFrom(await authorize(url), provider));
+  const callback = await authorize(url);
+  await transport.finishAuth(codeFrom(callback, provider), callback.searchParams.get('iss') ?? undefined);
 }
 
 /**

@@ -15,11 +15,12 @@ test.afterAll(async () => {
 
 /** Both generations against the same server: the v2 SDK on 2026-07-28 (stateless), the v1 SDK on 2025-11-25 (session). */
 const CLIENTS = [
-  { kind: 'modern', revision: '2026-07-28', label: 'the v2 MCP SDK client on 2026-07-28' },
-  { kind: 'v1', revision: '2025-11-25', label: 'the v1 MCP SDK client on 2025-11-25' },
+  // v2 adds offline_access to what it asks for when the AS offers it and the client may refresh (SEP-2207).
+  { kind: 'modern', revision: '2026-07-28', scope: 'mcp:tools offline_access', label: 'the v2 MCP SDK client on 2026-07-28' },
+  { kind: 'v1', revision: '2025-11-25', scope: 'mcp:tools', label: 'the v1 MCP SDK client on 2025-11-25' },
 ] as const;
 
-for (const { kind, revision, label } of CLIENTS) {
+for (const { kind, revision, scope, label } of CLIENTS) {
   test(`${label} discovers, registers, logs in with PKCE and resource, calls tools, and refreshes without a new login`, async ({
     page,
   }, testInfo) => {
@@ -45,7 +46,7 @@ for (const { kind, revision, label } of CLIENTS) {
       expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
       expect(authorization.searchParams.get('code_challenge')).toMatch(/^[\w-]{43}$/);
       expect(authorization.searchParams.get('resource')).toBe(stack.mcpUrl);
-      expect(authorization.searchParams.get('scope')).toBe('mcp:tools');
+      expect(authorization.searchParams.get('scope')).toBe(scope);
       expect(provider.tokenGrants).toEqual(['authorization_code']);
       expect(decodeJwt(provider.storedTokens!.access_token)).toMatchObject({ iss: stack.issuer, aud: stack.mcpUrl, scope: 'mcp:tools' });
       expect(provider.storedTokens!.refresh_token).toBeTruthy();

@@ -10,14 +10,9 @@ import { startResourceServer, type RunningResourceServer } from './testing/test-
 const SPEC_VERSION = '2025-11-25';
 /** Both revisions on the same URL: 2025-11-25 with sessions, 2026-07-28 stateless per request. */
 const RUNS: [specVersion: string, scenario: string][] = [
-  ...[
-    'server-initialize',
-    'server-session-lifecycle',
-    'ping',
-    'tools-list',
-    'dns-rebinding-protection',
-    'server-sse-multiple-streams',
-  ].map((scenario): [string, string] => ['2025-11-25', scenario]),
+  ...['server-initialize', 'server-session-lifecycle', 'ping', 'tools-list', 'dns-rebinding-protection', 'server-sse-multiple-streams'].map(
+    (scenario): [string, string] => ['2025-11-25', scenario],
+  ),
   ...['server-stateless', 'http-header-validation', 'tools-list', 'caching', 'dns-rebinding-protection', 'server-sse-multiple-streams'].map(
     (scenario): [string, string] => ['2026-07-28', scenario],
   ),
@@ -29,9 +24,11 @@ const RUNS: [specVersion: string, scenario: string][] = [
  * passing one, its entry goes.
  */
 const NOT_APPLICABLE: Record<string, string> = {
-  'sep-2575-server-rejects-undeclared-capability': "needs the suite's diagnostic tool test_missing_capability; no tool of ours needs a client capability",
+  'sep-2575-server-rejects-undeclared-capability':
+    "needs the suite's diagnostic tool test_missing_capability; no tool of ours needs a client capability",
   'sep-2575-missing-capability-http-400': "needs the suite's diagnostic tool test_missing_capability",
-  'sep-2575-http-server-no-independent-requests-on-stream': "needs the suite's diagnostic tool test_streaming_elicitation; no tool of ours elicits",
+  'sep-2575-http-server-no-independent-requests-on-stream':
+    "needs the suite's diagnostic tool test_streaming_elicitation; no tool of ours elicits",
   'sep-2575-server-no-log-without-loglevel': "needs the suite's diagnostic tool test_logging_tool; our tools do not log to the client",
   'sep-2575-server-sends-tools-list-changed-on-subscription': 'the tool list is fixed at start; it never changes while running',
   'sep-2575-server-sends-prompts-list-changed-on-subscription': 'the server has no prompts',
