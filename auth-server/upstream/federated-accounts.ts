@@ -125,7 +125,9 @@ function usernameBase(identity: UpstreamIdentity): string | undefined {
 
 /** Upstream values our account checks would refuse are dropped, not fatal: a long name is not a reason to refuse sign-in. */
 function safeProfile(profile: { name: string | null; email: string | null; roles: string[] }) {
-  const printable = (v: string | null, max: number) => (v && v.length <= max && !/[\u0000-\u001f\u007f]/.test(v) ? v : null);
+  // eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
+  const control = /[\u0000-\u001f\u007f]/;
+  const printable = (v: string | null, max: number) => (v && v.length <= max && !control.test(v) ? v : null);
   const email = printable(profile.email, 254);
   return {
     name: printable(profile.name, 200),
