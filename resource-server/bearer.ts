@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { createDpopVerifier, DpopProofError } from './dpop.ts';
 import { ExpiringCache } from './expiring-cache.ts';
 import { createIssuerKeys, IssuerUnavailableError } from './issuer-keys.ts';
