@@ -29,6 +29,7 @@ import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
+import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
 import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 
@@ -77,6 +78,16 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   tolerateUnsavedSessions(provider);
   keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit, storage.accounts);
+  if (config.trustedIdps.length) {
+    registerIdJagGrant(provider, {
+      issuer: config.issuer,
+      idps: config.trustedIdps,
+      resources: config.resources,
+      accounts: storage.accounts,
+      locks: storage.locks,
+      audit,
+    });
+  }
 
   const app = new Koa();
   app.proxy = config.trustProxy;

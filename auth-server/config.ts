@@ -7,6 +7,7 @@ import { looksLikeAccountId } from './accounts/new-account.ts';
 import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 import type { StorageOptions } from './storage/open-storage.ts';
+import { loadTrustedIdps, type TrustedIdp } from './enterprise/trusted-idps.ts';
 import { loadUpstreams, type UpstreamProvider } from './upstream/upstream-config.ts';
 
 /**
@@ -56,6 +57,8 @@ export interface AuthServerConfig extends StorageOptions {
   upstreams: UpstreamProvider[];
   /** Whether the login page offers username and password (AUTH_LOCAL_LOGIN). */
   localLogin: boolean;
+  /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant redeems (AUTH_TRUSTED_IDPS); [] when none (grant off). */
+  trustedIdps: TrustedIdp[];
 }
 
 const DAY = 24 * 60 * 60;
@@ -185,6 +188,12 @@ export const authServerEnv = z.object({
   AUTH_UPSTREAMS: z.string().trim().optional(),
   /** Username and password sign-in; off leaves only the upstream providers (needs AUTH_UPSTREAMS). */
   AUTH_LOCAL_LOGIN: flag(true),
+  /**
+   * Path of a JSON file listing enterprise identity providers whose ID-JAGs (Enterprise-Managed
+   * Authorization) clients may redeem with the jwt-bearer grant. Unset: the grant is off.
+   * Checked at start (enterprise/trusted-idps.ts).
+   */
+  AUTH_TRUSTED_IDPS: z.string().trim().optional(),
 });
 
 const schema = authServerEnv
@@ -255,6 +264,7 @@ const schema = authServerEnv
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       // Read by loadConfig, which reports the file's problems together with these.
       upstreams: [],
+      trustedIdps: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
@@ -302,12 +312,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
   const parsed = schema.safeParse(clean);
   // The upstreams file is read even when the environment has problems: all are reported at once.
   const upstreams = loadUpstreams(clean.AUTH_UPSTREAMS, clean);
-  const problems = [...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems), ...upstreams.problems];
+  // The trusted IdPs' resources are checked against ours, so a bad environment leaves nothing to check them against.
+  const trustedIdps = loadTrustedIdps(clean.AUTH_TRUSTED_IDPS, parsed.success ? parsed.data.resources.map((r) => r.url) : []);
+  const problems = [
+    ...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems),
+    ...upstreams.problems,
+    ...(parsed.success ? trustedIdps.problems : trustedIdps.problems.filter((p) => !p.includes('is not a resource this server protects'))),
+  ];
   if (parsed.success && !parsed.data.localLogin && !clean.AUTH_UPSTREAMS) {
     problems.push('AUTH_LOCAL_LOGIN: off needs AUTH_UPSTREAMS, or nobody could sign in');
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems);
-  return { ...parsed.data, upstreams: upstreams.providers };
+  return { ...parsed.data, upstreams: upstreams.providers, trustedIdps: trustedIdps.idps };
 }
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });
