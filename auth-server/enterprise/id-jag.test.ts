@@ -1,42 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postForm, postJson, RESOURCE, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+import { startTestIdp, type TestIdp } from '../testing/test-idp.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const OTHER_RESOURCE = 'http://localhost:3002/mcp';
-
-/** A test enterprise IdP: our key, its JWKS and metadata on a loopback http server. */
-interface TestIdp {
-  issuer: string;
-  key: CryptoKey;
-  kid: string;
-  server: Server;
-}
-
-async function startIdp(): Promise<TestIdp> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const kid = randomUUID();
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  let issuer = '';
-  const server = createServer((req, res) => {
-    const json = (body: unknown) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(body));
-    };
-    if (req.url === '/jwks') return json({ keys: [jwk] });
-    if (req.url === '/.well-known/openid-configuration') return json({ issuer, jwks_uri: `${issuer}/jwks` });
-    res.statusCode = 404;
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return { issuer, key: privateKey, kid, server };
-}
 
 let dir: string;
 let idp: TestIdp;
@@ -58,28 +29,21 @@ async function registerConfidential(target: { url: string }) {
   return body;
 }
 
-/** An ID-JAG as the extension's §4.3 example, for `audience`, signed by `by`; anything can be overridden. */
-async function idJag(
-  options: { by?: TestIdp; audience?: string; claims?: JWTPayload; typ?: string; iat?: number; exp?: number; clientId?: string } = {},
+/** A valid ID-JAG from `by` (default: the trusted IdP) for our client and RESOURCE; anything can be overridden. */
+function idJag(
+  options: {
+    by?: TestIdp;
+    signWith?: TestIdp;
+    audience?: string;
+    claims?: JWTPayload;
+    typ?: string;
+    iat?: number;
+    exp?: number;
+    clientId?: string;
+  } = {},
 ) {
-  const by = options.by ?? idp;
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
-    resource: RESOURCE,
-    client_id: options.clientId ?? client.client_id,
-    scope: 'mcp:tools',
-    email: 'dana@corp.example',
-    preferred_username: 'dana',
-    ...options.claims,
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: by.kid, typ: options.typ ?? 'oauth-id-jag+jwt' })
-    .setIssuer(by.issuer)
-    .setSubject((options.claims?.sub as string | undefined) ?? 'U019488227')
-    .setAudience(options.audience ?? server.url)
-    .setJti(randomUUID())
-    .setIssuedAt(options.iat ?? now)
-    .setExpirationTime(options.exp ?? now + 300)
-    .sign(by.key);
+  const { by = idp, ...rest } = options;
+  return by.idJag({ audience: server.url, clientId: client.client_id, resource: RESOURCE, ...rest });
 }
 
 function basic(c: { client_id: string; client_secret: string }) {
@@ -107,7 +71,7 @@ async function expectRefused(result: { status: number; body: Record<string, any>
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'id-jag-'));
-  [idp, discoveredIdp, stranger] = await Promise.all([startIdp(), startIdp(), startIdp()]);
+  [idp, discoveredIdp, stranger] = await Promise.all([startTestIdp(), startTestIdp(), startTestIdp()]);
   idpsFile = join(dir, 'trusted-idps.json');
   await writeFile(
     idpsFile,
@@ -130,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  for (const s of [idp, discoveredIdp, stranger]) s?.server.close();
+  await Promise.all([idp, discoveredIdp, stranger].map((s) => s?.close()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -208,7 +172,7 @@ describe('ID-JAG (jwt-bearer grant, Enterprise-Managed Authorization)', () => {
   });
 
   it('refuses a grant that names a trusted issuer but is signed with another key', async () => {
-    const forged = await idJag({ by: { ...stranger, issuer: idp.issuer, kid: idp.kid } });
+    const forged = await idJag({ signWith: stranger });
     await expectRefused(await redeem(forged), 'bad_signature');
   });
 
