@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postForm, postJson, RESOURCE, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
@@ -217,6 +219,22 @@ describe('ID-JAG (jwt-bearer grant, Enterprise-Managed Authorization)', () => {
     const body = (await attempt.json()) as Record<string, unknown>;
     expect(attempt.status).toBe(400);
     expect(body.access_token).toBeUndefined();
+  });
+
+  it('an operator client made with `npm run clients -- add --grant jwt-bearer` redeems ID-JAGs', async () => {
+    const cli = fileURLToPath(new URL('../cli/clients.ts', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [cli, 'add', '--name', 'Enterprise agent', '--grant', 'jwt-bearer', '--secret', '--json'],
+        { env: { PATH: process.env.PATH, DATA_DIR: server.config.dataDir, AUTH_TRUSTED_IDPS: idpsFile } },
+        (error, out, err) => (error ? reject(new Error(err)) : resolve(out)),
+      ),
+    );
+    const operator = JSON.parse(stdout) as { client_id: string; client_secret: string; grant_types: string[] };
+    expect(operator.grant_types).toEqual([JWT_BEARER]);
+    const { status, body } = await redeem(await idJag({ clientId: operator.client_id }), {}, operator);
+    expect(status, JSON.stringify(body)).toBe(200);
   });
 
   it('refuses a request without client authentication', async () => {
