@@ -7,6 +7,7 @@ import { looksLikeAccountId } from './accounts/new-account.ts';
 import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 import type { StorageOptions } from './storage/open-storage.ts';
+import { loadIdJagTargets, type IdJagTarget } from './enterprise/id-jag-targets.ts';
 import { loadTrustedIdps, type TrustedIdp } from './enterprise/trusted-idps.ts';
 import { loadUpstreams, type UpstreamProvider } from './upstream/upstream-config.ts';
 
@@ -59,6 +60,8 @@ export interface AuthServerConfig extends StorageOptions {
   localLogin: boolean;
   /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant redeems (AUTH_TRUSTED_IDPS); [] when none (grant off). */
   trustedIdps: TrustedIdp[];
+  /** Authorization servers our clients may get ID-JAGs for by token exchange (AUTH_ID_JAG_TARGETS); [] when none (grant off). */
+  idJagTargets: IdJagTarget[];
 }
 
 const DAY = 24 * 60 * 60;
@@ -194,6 +197,12 @@ export const authServerEnv = z.object({
    * Checked at start (enterprise/trusted-idps.ts).
    */
   AUTH_TRUSTED_IDPS: z.string().trim().optional(),
+  /**
+   * Path of a JSON file listing other authorization servers that trust this one as an enterprise
+   * IdP: our confidential clients may exchange a user's ID token for an ID-JAG for them (RFC 8693).
+   * Unset: token exchange is off. Checked at start (enterprise/id-jag-targets.ts).
+   */
+  AUTH_ID_JAG_TARGETS: z.string().trim().optional(),
 });
 
 const schema = authServerEnv
@@ -265,6 +274,7 @@ const schema = authServerEnv
       // Read by loadConfig, which reports the file's problems together with these.
       upstreams: [],
       trustedIdps: [],
+      idJagTargets: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
@@ -314,16 +324,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
   const upstreams = loadUpstreams(clean.AUTH_UPSTREAMS, clean);
   // The trusted IdPs' resources are checked against ours, so a bad environment leaves nothing to check them against.
   const trustedIdps = loadTrustedIdps(clean.AUTH_TRUSTED_IDPS, parsed.success ? parsed.data.resources.map((r) => r.url) : []);
+  const idJagTargets = loadIdJagTargets(clean.AUTH_ID_JAG_TARGETS);
   const problems = [
     ...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems),
     ...upstreams.problems,
+    ...idJagTargets.problems,
     ...(parsed.success ? trustedIdps.problems : trustedIdps.problems.filter((p) => !p.includes('is not a resource this server protects'))),
   ];
   if (parsed.success && !parsed.data.localLogin && !clean.AUTH_UPSTREAMS) {
     problems.push('AUTH_LOCAL_LOGIN: off needs AUTH_UPSTREAMS, or nobody could sign in');
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems);
-  return { ...parsed.data, upstreams: upstreams.providers, trustedIdps: trustedIdps.idps };
+  return { ...parsed.data, upstreams: upstreams.providers, trustedIdps: trustedIdps.idps, idJagTargets: idJagTargets.targets };
 }
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });

@@ -6,6 +6,7 @@ import { looksLikeAccountId } from '../accounts/new-account.ts';
 import type { AuthServerConfig } from '../config.ts';
 import { createPages } from '../interactions/pages.ts';
 import { registerIdJagGrant } from '../enterprise/id-jag-grant.ts';
+import { registerTokenExchangeGrant } from '../enterprise/token-exchange-grant.ts';
 import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
@@ -129,6 +130,15 @@ export async function clientCheckingProvider(config: AuthServerConfig, storage: 
       resources: config.resources,
       accounts: storage.accounts,
       locks: storage.locks,
+      audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
+    });
+  }
+  if (config.idJagTargets.length) {
+    registerTokenExchangeGrant(provider, {
+      issuer: config.issuer,
+      targets: config.idJagTargets,
+      keys: { keys: [] },
+      accounts: storage.accounts,
       audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
     });
   }
