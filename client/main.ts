@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The mcp-oauth command-line client (issue 10): `npm run client -- <command>`, or `mcp-oauth`
+// after `npm install -g .` from a checkout.
+import { parse } from './args.ts';
+import { call, login, logout, status, tools, type Io } from './commands.ts';
+import { COMMAND_HELP, GLOBAL_HELP } from './help.ts';
+import { isMain } from '../common/is-main.ts';
+import { CliError } from './http.ts';
+import { defaultCacheDir, Store } from './store.ts';
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  try {
+    const parsed = parse(argv);
+    if (parsed.help || !parsed.command) {
+      io.out(parsed.command ? COMMAND_HELP[parsed.command]! : GLOBAL_HELP);
+      return parsed.help ? 0 : 2;
+    }
+    switch (parsed.command) {
+      case 'login':
+        return await login(parsed, io);
+      case 'tools':
+        return await tools(parsed, io);
+      case 'call':
+        return await call(parsed, io);
+      case 'logout':
+        return await logout(parsed, io);
+      case 'status':
+        return await status(parsed, io);
+    }
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`mcp-oauth: ${error.message}`);
+      return error.exitCode;
+    }
+    // Not ours to explain: one line, and the stack only with --verbose.
+    io.err(`mcp-oauth: unexpected error: ${(error as Error)?.message ?? String(error)}`);
+    if (argv.includes('--verbose') || argv.includes('-v')) io.err(String((error as Error)?.stack));
+    return 1;
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const io: Io = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
+    stderrIsTty: !!process.stderr.isTTY,
+    store: new Store(defaultCacheDir()),
+  };
+  process.exitCode = await run(process.argv.slice(2), io);
+}

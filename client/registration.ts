@@ -1,0 +1,114 @@
+import * as oauth from 'oauth4webapi';
+import { CliError, oauthOptions } from './http.ts';
+import type { ClientRecord, Store } from './store.ts';
+
+export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const CLIENT_NAME = 'mcp-oauth command-line client';
+
+export interface RegistrationOptions {
+  clientId?: string;
+  clientSecret?: string;
+  clientMetadataUrl?: string;
+  /** Grants the client will use (device_code for --device). */
+  wantsDevice: boolean;
+  /** Forget a cached registration first (the AS said invalid_client). */
+  fresh?: boolean;
+}
+
+/**
+ * Which client we are at this AS, in the MCP 2026-07-28 order: a pre-registered client id,
+ * then a Client ID Metadata Document when the AS supports them and we were given its URL,
+ * then dynamic registration (RFC 7591), else an error that says what to pass.
+ * Registrations are cached per issuer so the next login does not register again.
+ */
+export async function clientFor(
+  as: oauth.AuthorizationServer,
+  options: RegistrationOptions,
+  store: Store,
+  fetchImpl: typeof fetch,
+): Promise<ClientRecord> {
+  if (options.clientId) {
+    return {
+      issuer: as.issuer,
+      client_id: options.clientId,
+      client_secret: options.clientSecret,
+      token_endpoint_auth_method: options.clientSecret ? secretMethod(as) : 'none',
+      kind: 'pre-registered',
+    };
+  }
+  if (options.clientMetadataUrl && as.client_id_metadata_document_supported === true) {
+    return { issuer: as.issuer, client_id: options.clientMetadataUrl, token_endpoint_auth_method: 'none', kind: 'cimd' };
+  }
+  if (options.fresh) await store.forgetClient(as.issuer);
+  const cached = await store.getClient(as.issuer);
+  if (cached?.kind === 'dcr' && (!options.wantsDevice || cached.grant_types?.includes(DEVICE_GRANT))) return cached;
+
+  if (!as.registration_endpoint)
+    throw new CliError(
+      `${as.issuer} offers no dynamic client registration${as.client_id_metadata_document_supported ? ' (it accepts client metadata documents: pass --client-metadata-url URL)' : ''}: pass --client-id (and --client-secret) of a client registered there`,
+    );
+
+  const deviceSupported = !!as.device_authorization_endpoint;
+  const grantTypes = ['authorization_code', 'refresh_token', ...(deviceSupported || options.wantsDevice ? [DEVICE_GRANT] : [])];
+  const metadata: Partial<oauth.OmitSymbolProperties<oauth.Client>> = {
+    client_name: CLIENT_NAME,
+    application_type: 'native',
+    // Loopback redirect without a port: native clients may use any port (RFC 8252 §7.3).
+    redirect_uris: ['http://127.0.0.1/callback'],
+    grant_types: grantTypes,
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  const response = await oauth.dynamicClientRegistrationRequest(as, metadata, oauthOptions(fetchImpl, as.registration_endpoint));
+  let registered: oauth.OmitSymbolProperties<oauth.Client>;
+  try {
+    registered = await oauth.processDynamicClientRegistrationResponse(response);
+  } catch (error) {
+    throw new CliError(`client registration at ${as.issuer} failed: ${describeOAuthError(error)}`);
+  }
+  const record: ClientRecord = {
+    issuer: as.issuer,
+    client_id: registered.client_id,
+    client_secret: typeof registered.client_secret === 'string' ? registered.client_secret : undefined,
+    token_endpoint_auth_method:
+      typeof registered.token_endpoint_auth_method === 'string'
+        ? registered.token_endpoint_auth_method
+        : typeof registered.client_secret === 'string'
+          ? 'client_secret_basic'
+          : 'none',
+    kind: 'dcr',
+    grant_types: Array.isArray(registered.grant_types) ? (registered.grant_types as string[]) : grantTypes,
+  };
+  await store.saveClient(record);
+  return record;
+}
+
+/** client_secret_basic unless the AS only lists client_secret_post. */
+function secretMethod(as: oauth.AuthorizationServer): string {
+  const methods = as.token_endpoint_auth_methods_supported;
+  if (methods && !methods.includes('client_secret_basic') && methods.includes('client_secret_post')) return 'client_secret_post';
+  return 'client_secret_basic';
+}
+
+/** oauth4webapi's client authentication for a record. */
+export function clientAuth(client: ClientRecord): oauth.ClientAuth {
+  switch (client.token_endpoint_auth_method) {
+    case 'client_secret_basic':
+      return oauth.ClientSecretBasic(client.client_secret ?? '');
+    case 'client_secret_post':
+      return oauth.ClientSecretPost(client.client_secret ?? '');
+    case 'none':
+      return oauth.None();
+    default:
+      throw new CliError(`the client's token_endpoint_auth_method ${client.token_endpoint_auth_method} is not supported by this client`);
+  }
+}
+
+/** An OAuth error response as "error: description", anything else as its message. */
+export function describeOAuthError(error: unknown): string {
+  if (error instanceof oauth.ResponseBodyError) return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
+  if (error instanceof oauth.AuthorizationResponseError)
+    return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
+  if (error instanceof oauth.WWWAuthenticateChallengeError) return error.message;
+  return (error as Error)?.message ?? String(error);
+}
