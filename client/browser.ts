@@ -34,8 +34,7 @@ export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): 
   }
 }
 
-const PAGE = (title: string, text: string) =>
-  `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${text}</p>`;
+const PAGE = (title: string, text: string) => `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${text}</p>`;
 
 export interface LoopbackCallback {
   redirectUri: string;
@@ -72,7 +71,10 @@ export async function listenForCallback(timeoutMs = 300_000): Promise<LoopbackCa
   });
   await new Promise<void>((done, reject) => server.once('error', reject).listen(0, '127.0.0.1', done));
   const port = (server.address() as { port: number }).port;
-  const timer = setTimeout(() => fail(new CliError(`no sign-in within ${Math.round(timeoutMs / 1000)} s; run the command again`)), timeoutMs);
+  const timer = setTimeout(
+    () => fail(new CliError(`no sign-in within ${Math.round(timeoutMs / 1000)} s; run the command again`)),
+    timeoutMs,
+  );
   timer.unref();
   const close = () => {
     clearTimeout(timer);

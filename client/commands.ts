@@ -141,18 +141,14 @@ export async function logout(parsed: Parsed, io: Io): Promise<number> {
     const as = await discoverAuthorizationServer(record.issuer, fetchImpl);
     const client = await io.store.getClient(record.issuer);
     if (as.revocation_endpoint && client && client.client_id === record.client_id) {
-      // The refresh token first: revoking it ends the grant, so the access token dies with it.
-      for (const [token, hint] of [
-        [record.refresh_token, 'refresh_token'],
-        [record.access_token, 'access_token'],
-      ] as const) {
-        if (!token) continue;
-        const response = await oauth.revocationRequest(as, { client_id: client.client_id }, clientAuth(client), token, {
-          additionalParameters: { token_type_hint: hint },
-          ...oauthOptions(fetchImpl, as.revocation_endpoint),
-        });
-        await oauth.processRevocationResponse(response);
-      }
+      // Revoking the refresh token ends the grant (RFC 7009 §2.1); the short-lived JWT access
+      // token is not stored at the AS and cannot be revoked, so it is sent only when it is all we have.
+      const [token, hint] = record.refresh_token ? [record.refresh_token, 'refresh_token'] : [record.access_token, 'access_token'];
+      const response = await oauth.revocationRequest(as, { client_id: client.client_id }, clientAuth(client), token, {
+        additionalParameters: { token_type_hint: hint },
+        ...oauthOptions(fetchImpl, as.revocation_endpoint),
+      });
+      await oauth.processRevocationResponse(response);
       revoked = true;
     }
   } catch (error) {

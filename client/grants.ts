@@ -70,7 +70,10 @@ export async function browserGrant(ctx: GrantContext, open: (url: string) => Pro
  * RFC 8628: prints verification_uri_complete on a line of its own (easy to copy) and the user
  * code, then polls at `interval`, adding 5 s on every slow_down (§3.5).
  */
-export async function deviceGrant(ctx: GrantContext, sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))): Promise<TokenResponse> {
+export async function deviceGrant(
+  ctx: GrantContext,
+  sleep = (ms: number) => new Promise((done) => setTimeout(done, ms)),
+): Promise<TokenResponse> {
   if (!ctx.as.device_authorization_endpoint) throw new CliError(`${ctx.as.issuer} does not offer the device flow; sign in with --browser`);
   const parameters: Record<string, string> = { resource: ctx.resource };
   if (ctx.scope) parameters.scope = ctx.scope;

@@ -22,8 +22,10 @@ export function checkTransport(url: URL, what: string): void {
   throw new CliError(`${what} ${url.href} is not https (plain http is allowed on loopback only)`);
 }
 
-const SECRET_FIELDS = /("(?:access_token|refresh_token|id_token|device_code|client_secret|code|code_verifier|client_assertion)"\s*:\s*")[^"]*(")/g;
-const SECRET_PARAMS = /\b(access_token|refresh_token|id_token|device_code|client_secret|code|code_verifier|token|client_assertion)=[^&\s]*/g;
+const SECRET_FIELDS =
+  /("(?:access_token|refresh_token|id_token|device_code|client_secret|code|code_verifier|client_assertion)"\s*:\s*")[^"]*(")/g;
+const SECRET_PARAMS =
+  /\b(access_token|refresh_token|id_token|device_code|client_secret|code|code_verifier|token|client_assertion)=[^&\s]*/g;
 
 /** Hides tokens, codes and secrets in a logged body or URL. */
 export function redact(text: string): string {
@@ -78,6 +80,6 @@ export function oauthOptions(fetchImpl: typeof fetch, url: string | URL | undefi
 }
 
 type OAuthRequestOptions = {
-  [oauth.customFetch]?: (url: string, options: oauth.CustomFetchOptions<'POST', any>) => Promise<Response>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  [oauth.customFetch]?: (url: string, options: oauth.CustomFetchOptions<'POST', any>) => Promise<Response>;
   [oauth.allowInsecureRequests]?: boolean;
 };

@@ -43,7 +43,9 @@ if (isMain(import.meta.url)) {
   const io: Io = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
-    interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
+    // MCP_OAUTH_INTERACTIVE=1: someone will answer a sign-in prompt though this is no terminal
+    // (a headless browser in a test, a wrapper script that shows the URL).
+    interactive: process.env.MCP_OAUTH_INTERACTIVE === '1' || (!!process.stdin.isTTY && !!process.stderr.isTTY),
     stderrIsTty: !!process.stderr.isTTY,
     store: new Store(defaultCacheDir()),
   };

@@ -58,7 +58,8 @@ export function explain(error: unknown, mcpUrl: URL): Error {
     const code = error.code;
     if (code === 404 || code === 405 || code === 415 || code === 406)
       return new CliError(`${mcpUrl.href} is not an MCP server (HTTP ${code}); check the URL (usually ends in /mcp)`);
-    if (code === 401) return new CliError(`${mcpUrl.href} refused the sign-in (401); try: mcp-oauth logout ${mcpUrl.href}, then login again`);
+    if (code === 401)
+      return new CliError(`${mcpUrl.href} refused the sign-in (401); try: mcp-oauth logout ${mcpUrl.href}, then login again`);
     if (code === 403) return new CliError(`${mcpUrl.href} refused access (403)`);
     return new CliError(`${mcpUrl.href}: ${error.message}`);
   }

@@ -156,6 +156,9 @@ export class Session {
 
   #flow(as: oauth.AuthorizationServer): 'browser' | 'device' {
     if (this.options.flow !== 'auto') return this.options.flow;
+    // A re-authorization (step-up, an expired grant) goes the way the user signed in before.
+    if (this.tokens?.grant === 'device_code' && as.device_authorization_endpoint) return 'device';
+    if (this.tokens?.grant === 'authorization_code') return 'browser';
     return !canOpenBrowser() && as.device_authorization_endpoint ? 'device' : 'browser';
   }
 
@@ -175,14 +178,25 @@ export class Session {
       const as = await this.#authorizationServer(record.issuer);
       const client = await store.getClient(record.issuer);
       if (!client || client.client_id !== record.client_id) return undefined;
-      const ctx: GrantContext = { as, client, resource: record.resource, scope: record.scope, fetch: this.options.fetch, say: this.options.say };
+      const ctx: GrantContext = {
+        as,
+        client,
+        resource: record.resource,
+        scope: record.scope,
+        fetch: this.options.fetch,
+        say: this.options.say,
+      };
       const response = await refreshGrant(ctx, record.refresh_token);
       if (!response) {
         await store.forgetTokens(record.issuer, record.resource);
         this.tokens = undefined;
         return undefined;
       }
-      const next = tokenRecord(response, { ...record, scope: response.scope ?? record.scope, refresh_token: record.refresh_token }, this.#now());
+      const next = tokenRecord(
+        response,
+        { ...record, scope: response.scope ?? record.scope, refresh_token: record.refresh_token },
+        this.#now(),
+      );
       await store.saveTokens(next);
       return (this.tokens = next);
     });
@@ -235,11 +249,15 @@ export class Session {
         if (challenge?.error !== 'insufficient_scope') return response;
         await response.body?.cancel();
         if (stepUps >= limit)
-          throw new CliError(`the server still refuses with insufficient_scope (wants ${challenge.scope ?? '?'}) after ${limit} re-authorizations`);
+          throw new CliError(
+            `the server still refuses with insufficient_scope (wants ${challenge.scope ?? '?'}) after ${limit} re-authorizations`,
+          );
         stepUps++;
         const scopes = new Set([...(token?.scope ?? '').split(' '), ...(challenge.scope ?? '').split(' ')].filter(Boolean));
         if (!this.options.interactive && !this.options.clientCredentials)
-          throw new CliError(`this needs the scope ${challenge.scope}: run\n  ${loginHint(this.mcpUrl.href)} --scope "${[...scopes].join(' ')}"`);
+          throw new CliError(
+            `this needs the scope ${challenge.scope}: run\n  ${loginHint(this.mcpUrl.href)} --scope "${[...scopes].join(' ')}"`,
+          );
         await this.login(challenge, scopes.size ? [...scopes].join(' ') : undefined);
         continue;
       }

@@ -155,7 +155,8 @@ export class Store {
           await rm(path, { force: true });
           continue;
         }
-        if (Date.now() > deadline) throw new Error(`another mcp-oauth process holds the lock ${path}; try again, or delete it if none runs`);
+        if (Date.now() > deadline)
+          throw new Error(`another mcp-oauth process holds the lock ${path}; try again, or delete it if none runs`, { cause: error });
         await new Promise((done) => setTimeout(done, 50 + Math.random() * 50));
       }
     }
@@ -184,4 +185,3 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
     return false; // removed in between: the next open decides
   }
 }
-
