@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import ProgressBar from 'progress';
-import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { Progress } from '@modelcontextprotocol/client';
 import { toolArguments, type Parsed } from './args.ts';
 import { openBrowser } from './browser.ts';
 import { discoverAuthorizationServer } from './discovery.ts';

@@ -1,6 +1,13 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+  type CallToolResult,
+  type Progress,
+  type Tool,
+} from '@modelcontextprotocol/client';
 import { CliError } from './http.ts';
 
 export const CLIENT_INFO = { name: 'mcp-oauth', version: '0.1.0' };
@@ -8,7 +15,9 @@ export const CLIENT_INFO = { name: 'mcp-oauth', version: '0.1.0' };
 /** Connects the SDK client over Streamable HTTP with our fetch (tokens, refresh, step-up). */
 export async function connect(mcpUrl: URL, fetchImpl: typeof fetch): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(mcpUrl, { fetch: fetchImpl });
-  const client = new Client(CLIENT_INFO);
+  // 'auto': a 2026-07-28 server is spoken to in its own (stateless) protocol, a 2025 one with
+  // the initialize handshake.
+  const client = new Client(CLIENT_INFO, { versionNegotiation: { mode: 'auto' } });
   try {
     await client.connect(transport);
   } catch (error) {
@@ -41,10 +50,7 @@ export async function callTool(
   onprogress?: (progress: Progress) => void,
 ): Promise<CallToolResult> {
   try {
-    return (await client.callTool({ name, arguments: args }, undefined, {
-      onprogress,
-      resetTimeoutOnProgress: true,
-    })) as CallToolResult;
+    return (await client.callTool({ name, arguments: args }, { onprogress, resetTimeoutOnProgress: true })) as CallToolResult;
   } catch (error) {
     throw explain(error, mcpUrl);
   }
@@ -53,15 +59,19 @@ export async function callTool(
 /** SDK and transport errors as one line a user can act on. */
 export function explain(error: unknown, mcpUrl: URL): Error {
   if (error instanceof CliError) return error;
-  if (error instanceof McpError) return new CliError(`${mcpUrl.href}: ${error.message}`);
-  if (error instanceof StreamableHTTPError) {
-    const code = error.code;
+  if (error instanceof ProtocolError) return new CliError(`${mcpUrl.href}: ${error.message}`);
+  if (error instanceof SdkHttpError) {
+    const code = error.status;
     if (code === 404 || code === 405 || code === 415 || code === 406)
       return new CliError(`${mcpUrl.href} is not an MCP server (HTTP ${code}); check the URL (usually ends in /mcp)`);
     if (code === 401)
       return new CliError(`${mcpUrl.href} refused the sign-in (401); try: mcp-oauth logout ${mcpUrl.href}, then login again`);
     if (code === 403) return new CliError(`${mcpUrl.href} refused access (403)`);
     return new CliError(`${mcpUrl.href}: ${error.message}`);
+  }
+  if (error instanceof SdkError) {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof CliError) return cause;
   }
   if (error instanceof SyntaxError || /JSON|content type|Unexpected/i.test((error as Error)?.message ?? ''))
     return new CliError(`${mcpUrl.href} did not answer like an MCP server: ${(error as Error).message}`);

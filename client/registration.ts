@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { CliError, oauthOptions } from './http.ts';
+import { CliError } from './http.ts';
 import type { ClientRecord, Store } from './store.ts';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -50,7 +50,7 @@ export async function clientFor(
 
   const deviceSupported = !!as.device_authorization_endpoint;
   const grantTypes = ['authorization_code', 'refresh_token', ...(deviceSupported || options.wantsDevice ? [DEVICE_GRANT] : [])];
-  const metadata: Partial<oauth.OmitSymbolProperties<oauth.Client>> = {
+  const metadata = {
     client_name: CLIENT_NAME,
     application_type: 'native',
     // Loopback redirect without a port: native clients may use any port (RFC 8252 §7.3).
@@ -59,13 +59,22 @@ export async function clientFor(
     response_types: ['code'],
     token_endpoint_auth_method: 'none',
   };
-  const response = await oauth.dynamicClientRegistrationRequest(as, metadata, oauthOptions(fetchImpl, as.registration_endpoint));
-  let registered: oauth.OmitSymbolProperties<oauth.Client>;
-  try {
-    registered = await oauth.processDynamicClientRegistrationResponse(response);
-  } catch (error) {
-    throw new CliError(`client registration at ${as.issuer} failed: ${describeOAuthError(error)}`);
+  // Plain JSON over our fetch rather than oauth4webapi's DCR helpers: those refuse answers that
+  // omit client_secret_expires_at, which deployed servers (and the conformance mocks) do.
+  const response = await fetchImpl(as.registration_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(metadata),
+  });
+  const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (!response.ok || typeof body?.client_id !== 'string') {
+    const reason =
+      typeof body?.error === 'string'
+        ? `${body.error}${body.error_description ? `: ${String(body.error_description)}` : ''}`
+        : `HTTP ${response.status}`;
+    throw new CliError(`client registration at ${as.issuer} failed: ${reason}`);
   }
+  const registered = body as { client_id: string } & Record<string, unknown>;
   const record: ClientRecord = {
     issuer: as.issuer,
     client_id: registered.client_id,
@@ -94,7 +103,7 @@ function secretMethod(as: oauth.AuthorizationServer): string {
 export function clientAuth(client: ClientRecord): oauth.ClientAuth {
   switch (client.token_endpoint_auth_method) {
     case 'client_secret_basic':
-      return oauth.ClientSecretBasic(client.client_secret ?? '');
+      return basicAuth(client.client_id, client.client_secret ?? '');
     case 'client_secret_post':
       return oauth.ClientSecretPost(client.client_secret ?? '');
     case 'none':
@@ -102,6 +111,20 @@ export function clientAuth(client: ClientRecord): oauth.ClientAuth {
     default:
       throw new CliError(`the client's token_endpoint_auth_method ${client.token_endpoint_auth_method} is not supported by this client`);
   }
+}
+
+/**
+ * client_secret_basic with RFC 6749 §2.3.1's form-urlencoding of id and secret (URLSearchParams'
+ * encoding: '-', '.', '_' and '*' stay as they are). oauth4webapi's own ClientSecretBasic also
+ * percent-encodes '-', which servers that skip the decoding step (the conformance mock among
+ * them) then fail to match against the registered client_id.
+ */
+function basicAuth(clientId: string, clientSecret: string): oauth.ClientAuth {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  const credentials = Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64');
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', `Basic ${credentials}`);
+  };
 }
 
 /** An OAuth error response as "error: description", anything else as its message. */
