@@ -19,6 +19,7 @@ export interface Parsed {
   scope?: string;
   clientId?: string;
   clientSecret?: string;
+  clientKey?: string;
   clientMetadataUrl?: string;
   args: string[];
   argsJson?: string;
@@ -64,6 +65,7 @@ export function parse(argv: string[]): Parsed {
     scope: values.scope,
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
+    clientKey: values['client-key'],
     clientMetadataUrl: values['client-metadata-url'],
     args: values.arg ?? [],
     argsJson: values['arguments-json'],
@@ -88,6 +90,7 @@ function parseOptions(args: string[]) {
       scope: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
+      'client-key': { type: 'string' },
       'client-metadata-url': { type: 'string' },
       arg: { type: 'string', multiple: true },
       'arguments-json': { type: 'string' },

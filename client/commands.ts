@@ -34,8 +34,8 @@ function mcpUrlOf(value: string | undefined, command: string): URL {
 
 function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Session {
   if (parsed.dpop) throw new CliError('--dpop is not implemented yet in this client', 2);
-  if (parsed.clientCredentials && (!parsed.clientId || !parsed.clientSecret))
-    throw new CliError('--client-credentials needs --client-id and --client-secret', 2);
+  if (parsed.clientCredentials && (!parsed.clientId || !(parsed.clientSecret || parsed.clientKey)))
+    throw new CliError('--client-credentials needs --client-id and --client-secret (or --client-key FILE)', 2);
   const fetchImpl = makeFetch(parsed.verbose, io.err);
   return new Session(url, {
     store: io.store,
@@ -46,6 +46,7 @@ function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Sessio
     scope: parsed.scope,
     clientId: parsed.clientId,
     clientSecret: parsed.clientSecret,
+    clientKeyFile: parsed.clientKey,
     clientMetadataUrl: parsed.clientMetadataUrl,
     open: parsed.noOpen ? () => undefined : (u) => openBrowser(u),
     say: io.err,

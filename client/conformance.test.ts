@@ -32,3 +32,12 @@ describe(`conformance ${conformanceVersion()}: the command-line client`, () => {
     expect(conformanceProblems(result, AUTH_SUITE, { allowInfo: true }), result.output).toEqual([]);
   });
 });
+
+describe(`conformance ${conformanceVersion()}: the command-line client, extension scenarios`, () => {
+  for (const scenario of ['auth/client-credentials-basic', 'auth/client-credentials-jwt'])
+    it(`passes ${scenario} (machine sign-in: --client-credentials)`, { timeout: 90_000 }, async () => {
+      const run = runConformance('client', ['--command', COMMAND, '--scenario', scenario], { timeoutMs: 80_000 });
+      const result = await run.result;
+      expect(conformanceProblems(result, [scenario], { allowInfo: true }), result.output).toEqual([]);
+    });
+});

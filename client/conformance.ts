@@ -3,7 +3,7 @@
 // MCP_CONFORMANCE_CONTEXT in the environment. It drives the same Session (discovery,
 // registration, cache, refresh, step-up) as the CLI; its "browser" follows the authorization
 // URL over HTTP, since the suite's mock authorization server approves without a user.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFetch } from './http.ts';
@@ -37,6 +37,12 @@ async function followOverHttp(url: string): Promise<void> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mcp-oauth-conformance-'));
+// auth/client-credentials-jwt hands us a private key: into a 0600 file, as a user would keep it.
+let clientKeyFile: string | undefined;
+if (context.private_key_pem) {
+  clientKeyFile = join(dir, 'client-key.pem');
+  await writeFile(clientKeyFile, context.private_key_pem, { mode: 0o600 });
+}
 const clientCredentials = scenario.startsWith('auth/client-credentials');
 const session = new Session(serverUrl, {
   store: new Store(join(dir, 'mcp-oauth-stack')),
@@ -46,6 +52,8 @@ const session = new Session(serverUrl, {
   clientCredentials,
   clientId: context.client_id,
   clientSecret: context.client_secret,
+  clientKeyFile,
+  signingAlgorithm: context.signing_algorithm,
   clientMetadataUrl: CONFORMANCE_CIMD_URL,
   open: followOverHttp,
   say,

@@ -35,7 +35,8 @@ discovery), registers this client (or uses --client-id / --client-metadata-url),
   --client-id ID            a client registered at the authorization server
   --client-secret S         its secret (confidential clients)
   --client-metadata-url URL your Client ID Metadata Document (used where the server supports them)
-  --client-credentials      machine sign-in with --client-id and --client-secret (no user)
+  --client-credentials      machine sign-in (no user) with --client-id and --client-secret,
+                            or --client-id and --client-key FILE (private_key_jwt, ES256 PKCS#8 PEM)
 `,
   tools: `Usage: mcp-oauth tools <mcp-url> [--json]
 

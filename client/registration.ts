@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { importPKCS8 } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { CliError } from './http.ts';
 import type { ClientRecord, Store } from './store.ts';
@@ -8,6 +10,9 @@ export const CLIENT_NAME = 'mcp-oauth command-line client';
 export interface RegistrationOptions {
   clientId?: string;
   clientSecret?: string;
+  /** A PKCS#8 PEM private key file: the client authenticates with private_key_jwt. */
+  clientKeyFile?: string;
+  signingAlgorithm?: string;
   clientMetadataUrl?: string;
   /** Grants the client will use (device_code for --device). */
   wantsDevice: boolean;
@@ -27,6 +32,16 @@ export async function clientFor(
   store: Store,
   fetchImpl: typeof fetch,
 ): Promise<ClientRecord> {
+  if (options.clientId && options.clientKeyFile) {
+    return {
+      issuer: as.issuer,
+      client_id: options.clientId,
+      token_endpoint_auth_method: 'private_key_jwt',
+      private_key_file: options.clientKeyFile,
+      signing_algorithm: options.signingAlgorithm,
+      kind: 'pre-registered',
+    };
+  }
   if (options.clientId) {
     return {
       issuer: as.issuer,
@@ -108,6 +123,21 @@ export function clientAuth(client: ClientRecord): oauth.ClientAuth {
       return oauth.ClientSecretPost(client.client_secret ?? '');
     case 'none':
       return oauth.None();
+    case 'private_key_jwt': {
+      const file = client.private_key_file;
+      if (!file) throw new CliError('private_key_jwt needs --client-key FILE (a PKCS#8 PEM private key)');
+      // A signed client assertion (RFC 7523) made by oauth4webapi with jose's key import: no hand-made JOSE.
+      return async (as, c, body, headers) => {
+        const pem = await readFile(file, 'utf8').catch((error: Error) => {
+          throw new CliError(`cannot read the client key ${file}: ${error.message}`);
+        });
+        const alg = client.signing_algorithm ?? 'ES256';
+        const key = await importPKCS8(pem, alg).catch((error: Error) => {
+          throw new CliError(`the client key ${file} is not a PKCS#8 ${alg} private key: ${error.message}`);
+        });
+        await oauth.PrivateKeyJwt({ key })(as, c, body, headers);
+      };
+    }
     default:
       throw new CliError(`the client's token_endpoint_auth_method ${client.token_endpoint_auth_method} is not supported by this client`);
   }

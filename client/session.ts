@@ -16,6 +16,8 @@ export interface SessionOptions {
   scope?: string;
   clientId?: string;
   clientSecret?: string;
+  clientKeyFile?: string;
+  signingAlgorithm?: string;
   clientMetadataUrl?: string;
   /** Shows the authorization URL: open a browser (or, in the conformance adapter, follow it over HTTP). */
   open: (url: string) => Promise<void> | void;
@@ -121,6 +123,8 @@ export class Session {
       {
         clientId: this.options.clientId,
         clientSecret: this.options.clientSecret,
+        clientKeyFile: this.options.clientKeyFile,
+        signingAlgorithm: this.options.signingAlgorithm,
         clientMetadataUrl: this.options.clientMetadataUrl,
         wantsDevice: flow === 'device',
         fresh: freshClient,

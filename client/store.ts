@@ -9,6 +9,9 @@ export interface ClientRecord {
   client_id: string;
   client_secret?: string;
   token_endpoint_auth_method: string;
+  /** private_key_jwt: where the key is (the key itself stays in the user's file). */
+  private_key_file?: string;
+  signing_algorithm?: string;
   /** How the client came to be: pre-registered (--client-id), cimd (URL client_id) or dcr. */
   kind: 'pre-registered' | 'cimd' | 'dcr';
   grant_types?: string[];
