@@ -33,6 +33,36 @@ describe(`conformance ${conformanceVersion()}: the command-line client`, () => {
   });
 });
 
+/**
+ * 2026-07-28 scenarios outside the `auth` suite: the security checks (a PRM naming another
+ * resource, RFC 9207 `iss` present/missing/wrong/normalised, AS metadata with a foreign issuer),
+ * offline_access (SEP-2207) and a changed authorization server (SEP-2352).
+ */
+const SPEC_2026_EXTRA = [
+  'auth/resource-mismatch',
+  'auth/offline-access-scope',
+  'auth/offline-access-not-supported',
+  'auth/authorization-server-migration',
+  'auth/iss-supported',
+  'auth/iss-not-advertised',
+  'auth/iss-supported-missing',
+  'auth/iss-wrong-issuer',
+  'auth/iss-unexpected',
+  'auth/iss-normalized',
+  'auth/metadata-issuer-mismatch',
+];
+
+describe(`conformance ${conformanceVersion()}: the command-line client, 2026-07-28 scenarios beyond the auth suite`, () => {
+  for (const scenario of SPEC_2026_EXTRA)
+    it(`passes ${scenario}`, { timeout: 90_000 }, async () => {
+      const run = runConformance('client', ['--command', COMMAND, '--scenario', scenario, '--spec-version', '2026-07-28'], {
+        timeoutMs: 80_000,
+      });
+      const result = await run.result;
+      expect(conformanceProblems(result, [scenario], { allowInfo: true }), result.output).toEqual([]);
+    });
+});
+
 describe(`conformance ${conformanceVersion()}: the command-line client, extension scenarios`, () => {
   for (const scenario of ['auth/client-credentials-basic', 'auth/client-credentials-jwt'])
     it(`passes ${scenario} (machine sign-in: --client-credentials)`, { timeout: 90_000 }, async () => {

@@ -40,6 +40,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
+  // `mcp-oauth tools … | head`: a closed pipe ends the output, not with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const io: Io = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
