@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { cli, freshConfigHome, runCli } from './cli.ts';
 import { UserAtBrowser, type Credentials } from './login-page.ts';
-import { startStack, type Stack } from './stack.ts';
+import { freePort, startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
 const bob: Credentials = { username: 'bob', password: 'bob-has-no-admin-role' };
@@ -228,11 +228,12 @@ test('without a terminal and without a sign-in, tools and call exit non-zero and
 test('bad input gets one clear line and no stack trace', async ({ page }) => {
   const home = await freshConfigHome();
   await browserLogin(page, home, stack.demo);
+  const closedPort = await freePort();
   const cases: [string[], number, RegExp][] = [
     [['call', stack.mcpUrl, 'no_such_tool'], 1, /unknown tool "no_such_tool".*tools: .*greet/],
     [['call', stack.mcpUrl, 'greet', '--arg', 'name'], 2, /--arg name: expected key=value/],
     [['call', stack.mcpUrl, 'greet', '--json', '{not json'], 2, /--json is not valid JSON/],
-    [['tools', 'http://127.0.0.1:9/mcp'], 1, /cannot reach http:\/\/127\.0\.0\.1:9/],
+    [['tools', `http://127.0.0.1:${closedPort}/mcp`], 1, new RegExp(`cannot reach http://127\\.0\\.0\\.1:${closedPort}: ECONNREFUSED`)],
     [['tools', `${stack.issuer}/`], 1, /not an MCP server|not a 401 challenge|did not answer like an MCP server/],
     [['tools', 'not a url'], 2, /is not a URL/],
     [['frobnicate'], 2, /unknown command "frobnicate"/],
