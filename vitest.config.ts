@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       'common/**/*.test.ts',
+      'client/**/*.test.ts',
       'docs/**/*.test.ts',
       'auth-server/**/*.test.ts',
       'resource-server/**/*.test.ts',
