@@ -3,6 +3,7 @@ import { ConfigError } from '../common/config-error.ts';
 import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { Secret } from './secret.ts';
+import { readToolPolicy, type ToolPolicy } from './tool-policy.ts';
 
 /**
  * The resource server's whole configuration surface: every setting, its environment variable,
@@ -98,6 +99,17 @@ export interface ResourceServerConfig {
    * logging the config cannot leak it; neither value is ever logged.
    */
   client: { id: string; secret: Secret } | undefined;
+  /**
+   * MCP_TOOLS_MODULE (unset): a module (path, relative to the working directory) whose tools are
+   * served instead of the demo tools: your own tools without forking (tools-module.ts).
+   */
+  toolsModule: string | undefined;
+  /**
+   * MCP_TOOL_POLICY (unset): a JSON file of rules giving tools (exact names or `*` globs) their
+   * scopes, roles or `deny`; first match wins, else its default (tool-policy.ts). Read and
+   * validated at start, so a broken policy stops the server instead of leaving tools unguarded.
+   */
+  toolPolicy: ToolPolicy | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** LOG_FORMAT (unset = pretty in a terminal outside production): json or pretty. */
@@ -144,6 +156,8 @@ export const resourceServerEnv = z.object({
   RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
   // Not trimmed: a secret is compared byte for byte by the auth server.
   RS_CLIENT_SECRET: z.string().optional(),
+  MCP_TOOLS_MODULE: z.string().trim().optional(),
+  MCP_TOOL_POLICY: z.string().trim().optional(),
   LOG_LEVEL: logLevel,
   LOG_FORMAT: logFormat,
   NODE_ENV: nodeEnv,
@@ -180,6 +194,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   // (default port, upper case) would never match `aud` exactly.
   if (resource.href !== resourceUrl) problems.push(`RS_RESOURCE_URL: must be written in normal form (${resource.href})`);
   if (resource.pathname === '/') problems.push('RS_RESOURCE_URL: must have a path for the MCP endpoint, e.g. /mcp');
+  let toolPolicy: ToolPolicy | undefined;
+  try {
+    toolPolicy = e.MCP_TOOL_POLICY === undefined ? undefined : readToolPolicy(e.MCP_TOOL_POLICY);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.RS_PORT,
@@ -208,6 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
       e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined
         ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) }
         : undefined,
+    toolsModule: e.MCP_TOOLS_MODULE,
+    toolPolicy,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     nodeEnv: e.NODE_ENV,
