@@ -134,6 +134,9 @@ function scopesUnder(policy: ToolPolicy, name: string, own: readonly string[]): 
  * const registry = applyToolPolicy(demoTools, readToolPolicy('policy.json'));
  */
 export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): ToolRegistry {
+  // A gateway's tools are known only upstream, per session: it applies the policy itself.
+  if ('withPolicy' in registry && typeof registry.withPolicy === 'function')
+    return (registry.withPolicy as (p: ToolPolicy) => ToolRegistry)(policy);
   const tools: ToolDefinition[] = registry.tools
     .filter((tool) => !policy.accessFor(tool.name).deny)
     .map((tool) => ({

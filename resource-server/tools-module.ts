@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../common/config-error.ts';
+import type { ResourceServerConfig } from './config.ts';
+import { createGateway } from './gateway/gateway.ts';
 import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
 
 /**
@@ -50,7 +52,15 @@ function isToolDefinition(value: unknown): value is ToolDefinition {
   );
 }
 
-/** The tools the configuration names (MCP_TOOLS_MODULE), or undefined for the demo tools. */
-export async function configuredTools(config: { toolsModule: string | undefined }): Promise<ToolRegistry | undefined> {
+/**
+ * The tools the configuration names: an upstream's (gateway mode, MCP_UPSTREAM_URL/COMMAND), a
+ * module's (MCP_TOOLS_MODULE), or undefined for the demo tools.
+ */
+export async function configuredTools(
+  config: Pick<ResourceServerConfig, 'toolsModule' | 'upstream' | 'upstreamIdentity' | 'sessionIdleTtlMs'>,
+): Promise<ToolRegistry | undefined> {
+  if (config.upstream) {
+    return createGateway({ upstream: config.upstream, identity: config.upstreamIdentity, idleTtlMs: config.sessionIdleTtlMs });
+  }
   return config.toolsModule === undefined ? undefined : loadToolsModule(config.toolsModule);
 }

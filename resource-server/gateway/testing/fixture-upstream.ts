@@ -1,0 +1,11 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+
+/**
+ * A stdio MCP server for the gateway tests: `pid` tells which process answers (so a test sees
+ * one process per caller, and a fresh one after a crash), `crash` ends the process mid-call.
+ */
+const server = new McpServer({ name: 'gateway-fixture', version: '1.0.0' });
+server.registerTool('pid', { description: 'The process id' }, () => ({ content: [{ type: 'text', text: String(process.pid) }] }));
+server.registerTool('crash', { description: 'Exits without answering' }, () => process.exit(3));
+await server.connect(new StdioServerTransport());
