@@ -200,6 +200,17 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect(after).not.toBe(before);
   });
 
+  it("forwards the upstream's progress notifications to the client", async () => {
+    const { rs, token } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const seen: number[] = [];
+    const result = (await client.callTool({ name: 'progress', arguments: {} }, undefined, {
+      onprogress: (progress) => seen.push(progress.progress),
+    })) as CallToolResult;
+    expect(textOf(result)).toBe('done');
+    expect(seen).toEqual([1, 2]);
+  });
+
   it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {
     const config = loadConfig({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_COMMAND: join(dir, 'no-such-command') });
     const gateway = createGateway({ upstream: config.upstream!, identity: 'none', idleTtlMs: 60_000 });

@@ -14,11 +14,10 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { AUTHORIZATION_SERVER_SCOPES, TOOLS_SCOPE } from '../scopes.ts';
 import { missingRoles, roleRefusal, type ToolPolicy } from '../tool-policy.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
-import { connectUpstream, type Upstream, type UpstreamConfig } from './upstream.ts';
+import { connectUpstream, type ForwardOptions, type Upstream, type UpstreamConfig } from './upstream.ts';
 import { UpstreamPool, type IdentityMode } from './upstream-pool.ts';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -139,19 +138,25 @@ async function request(
     if (empty) return empty;
     throw new McpError(ErrorCode.MethodNotFound, `The upstream MCP server offers no ${capability}`);
   }
+  // Progress goes out in order and before the result: the stream ends with the result.
+  let notified: Promise<void> = Promise.resolve();
   const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
-  const options: RequestOptions = {
+  const options: ForwardOptions = {
     signal: extra.signal,
-    resetTimeoutOnProgress: true,
     ...(progressToken === undefined
       ? {}
       : {
-          onprogress: (progress) =>
-            void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }),
+          onprogress: (progress) => {
+            notified = notified
+              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }))
+              .catch(() => undefined);
+          },
         }),
   };
   try {
-    return await upstream.request(method, params, options);
+    const result = await upstream.request(method, params, options);
+    await notified;
+    return result;
   } catch (error) {
     if (upstream.ended) {
       throw new McpError(ErrorCode.InternalError, 'The upstream MCP server ended unexpectedly; the next request starts a new one');

@@ -2,9 +2,19 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ResultSchema, type Result } from '@modelcontextprotocol/sdk/types.js';
+import { ProgressNotificationSchema, ResultSchema, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
 import { SERVER_INFO } from '../mcp-server.ts';
+
+export interface ForwardOptions {
+  signal: AbortSignal;
+  onprogress?: ((progress: Progress) => void) | undefined;
+}
+
+/**
+ * How long one forwarded request may take. The SDK's 60 s default is reset by progress only
+ * through its own progress routing, which we replace (see connectUpstream), so allow long tools.
+ */
+const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 /** Where the gateway's upstream MCP server is (MCP_UPSTREAM_URL or MCP_UPSTREAM_COMMAND). */
 export type UpstreamConfig =
@@ -27,8 +37,11 @@ export interface UpstreamIdentity {
 
 /** One connection to the upstream, for one downstream session or one stateless caller. */
 export interface Upstream {
-  /** Sends a request upstream and returns its result unchanged (no schema beyond JSON-RPC's). */
-  request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): Promise<Result>;
+  /**
+   * Sends a request upstream and returns its result unchanged (no schema beyond JSON-RPC's);
+   * `onprogress` receives the upstream's progress for it, all of it before this resolves.
+   */
+  request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions): Promise<Result>;
   /** What the upstream declared at initialize. */
   capabilities: { tools?: object; resources?: object; prompts?: object };
   /** Set when the connection ended without our close(): the upstream crashed or hung up. */
@@ -101,13 +114,39 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
   client.onclose = () => {
     if (!closing) ended = true;
   };
+  // Progress is routed here, not by the SDK's `onprogress`: the SDK runs notification handlers a
+  // microtask late but responses at once, so progress sent just before the result (same chunk)
+  // reached a request already forgotten and was dropped ("unknown token").
+  const progressRoutes = new Map<string, (progress: Progress) => void>();
+  let nextToken = 0;
+  client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
+    const { progressToken, ...progress } = notification.params;
+    progressRoutes.get(String(progressToken))?.(progress);
+  });
   await client.connect(transport);
   return {
     capabilities: client.getServerCapabilities() ?? {},
     get ended() {
       return ended;
     },
-    request: (method, params, options) => client.request({ method, ...(params ? { params } : {}) }, ResultSchema.passthrough(), options),
+    async request(method, params, options) {
+      // Never the downstream client's token: ours, unique on this connection (or none).
+      const { progressToken: _theirs, ...meta } = (params?._meta ?? {}) as Record<string, unknown>;
+      const token = options.onprogress ? `gateway-${++nextToken}` : undefined;
+      if (token && options.onprogress) progressRoutes.set(token, options.onprogress);
+      const forwarded = params ? { ...params, _meta: token ? { ...meta, progressToken: token } : meta } : undefined;
+      try {
+        const result = await client.request({ method, ...(forwarded ? { params: forwarded } : {}) }, ResultSchema.passthrough(), {
+          signal: options.signal,
+          timeout: UPSTREAM_REQUEST_TIMEOUT_MS,
+        });
+        // Let the progress handlers queued before the result run first.
+        await new Promise((resolve) => setImmediate(resolve));
+        return result;
+      } finally {
+        if (token) progressRoutes.delete(token);
+      }
+    },
     async close() {
       closing = true;
       await client.close();
