@@ -41,6 +41,10 @@ async function approve(userCode: string, browser = new TestBrowser()) {
   });
   ({ response } = await browser.follow(response));
   page = await response.text();
+  // The consent page of a device grant has no redirect to name: it says where the access goes.
+  expect(page).toContain('Allow access?');
+  expect(page).toContain('the device that showed you the code');
+  expect(page).not.toContain('unknown');
   response = await browser.postForm(new URL(formAction(page, '/confirm'), server.url).href, { csrf: hiddenField(page, 'csrf') });
   ({ response } = await browser.follow(response));
   return response.text();

@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { UnauthorizedError, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type CallToolResult,
+  type FetchLike,
+  type OAuthClientInformationMixed,
+  type OAuthClientMetadata,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+  type OAuthTokens,
+} from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError as V1UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 /** Plays the user in a browser: opens the authorization URL and resolves with the URL the browser was sent back to. */
 export type Authorize = (authorizationUrl: URL) => Promise<URL>;
@@ -139,18 +148,59 @@ export class TestOAuthProvider implements OAuthClientProvider {
   };
 }
 
-export interface McpConnection {
-  client: Client;
-  transport: StreamableHTTPClientTransport | SSEClientTransport;
+/** What both SDK generations' clients and transports offer that the tests use. */
+interface AnyClient {
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+  listTools(): Promise<{ tools: { name: string }[] }>;
+  getServerVersion(): { name: string; version: string } | undefined;
+  close(): Promise<void>;
+}
+interface AnyTransport {
+  /** `iss` of the callback (RFC 9207): the v2 SDK checks it against the recorded issuer, as 2026-07-28 requires. */
+  finishAuth(code: string, iss?: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** `streamable` (the default) or the legacy HTTP+SSE transport (protocol 2024-11-05, `…/sse`). */
-export type TransportKind = 'streamable' | 'sse';
+export interface McpConnection {
+  client: AnyClient;
+  transport: AnyTransport;
+  /** The protocol revision the connection speaks. */
+  revision: string;
+  close(): Promise<void>;
+}
 
-function newTransport(url: string, provider: TestOAuthProvider, kind: TransportKind): StreamableHTTPClientTransport | SSEClientTransport {
+/**
+ * How to connect:
+ * - `modern` (the default): the v2 SDK client on Streamable HTTP, pinned to 2026-07-28 (no
+ *   initialize, no session; every request carries its token and `_meta`).
+ * - `v1`: the v1 SDK client (@modelcontextprotocol/sdk 1.x), 2025-11-25 with a session, as
+ *   deployed clients are today.
+ * - `sse`: the legacy HTTP+SSE transport (protocol 2024-11-05) of the v2 SDK, to an `…/sse` URL.
+ */
+export type TransportKind = 'modern' | 'v1' | 'sse';
+
+function newConnection(url: string, provider: TestOAuthProvider, kind: TransportKind) {
+  const info = { name: 'e2e-client', version: '1.0.0' };
   const options = { authProvider: provider, fetch: provider.fetch };
-  return kind === 'sse' ? new SSEClientTransport(new URL(url), options) : new StreamableHTTPClientTransport(new URL(url), options);
+  if (kind === 'v1') {
+    // The v1 SDK's provider interface differs only in types the tests never touch.
+    const v1Options = options as unknown as ConstructorParameters<typeof V1StreamableHTTPClientTransport>[1];
+    const transport = new V1StreamableHTTPClientTransport(new URL(url), v1Options);
+    const client = new V1Client(info);
+    return { client, transport, open: () => client.connect(transport), revision: () => transport.protocolVersion ?? '' };
+  }
+  if (kind === 'sse') {
+    const transport = new SSEClientTransport(new URL(url), options);
+    const client = new Client(info);
+    return { client, transport, open: () => client.connect(transport), revision: () => client.getNegotiatedProtocolVersion() ?? '' };
+  }
+  const transport = new StreamableHTTPClientTransport(new URL(url), options);
+  const client = new Client(info, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+  return { client, transport, open: () => client.connect(transport), revision: () => client.getNegotiatedProtocolVersion() ?? '' };
+}
+
+function isUnauthorized(error: unknown): boolean {
+  return error instanceof UnauthorizedError || error instanceof V1UnauthorizedError;
 }
 
 /** Checks the callback like a real client: our state back, then the code (or the error). */
@@ -162,45 +212,40 @@ function codeFrom(callback: URL, provider: TestOAuthProvider): string {
   return code;
 }
 
-async function completeAuthorization(
-  transport: McpConnection['transport'],
-  provider: TestOAuthProvider,
-  authorize: Authorize,
-): Promise<void> {
+async function completeAuthorization(transport: AnyTransport, provider: TestOAuthProvider, authorize: Authorize): Promise<void> {
   const url = provider.authorizationUrls.at(-1);
   if (!url) throw new Error('the SDK did not ask for an authorization');
-  await transport.finishAuth(codeFrom(await authorize(url), provider));
+  const callback = await authorize(url);
+  await transport.finishAuth(codeFrom(callback, provider), callback.searchParams.get('iss') ?? undefined);
 }
 
 /**
  * Connects the SDK client to the MCP server the way an MCP application does: the first request
  * gets 401, the SDK discovers, registers and asks the user to authorize (`authorize` plays the
- * user), the code is exchanged (finishAuth), and a new connection carries the token. `kind`
- * 'sse' connects the legacy SSEClientTransport to an `…/sse` URL instead.
+ * user), the code is exchanged (finishAuth), and a new connection carries the token. See
+ * TransportKind for which client and revision.
  */
 export async function connect(
   mcpUrl: string,
   provider: TestOAuthProvider,
   authorize: Authorize,
-  kind: TransportKind = 'streamable',
+  kind: TransportKind = 'modern',
 ): Promise<McpConnection> {
-  const first = newTransport(mcpUrl, provider, kind);
-  const probe = new Client({ name: 'e2e-client', version: '1.0.0' });
+  const first = newConnection(mcpUrl, provider, kind);
   try {
-    await probe.connect(first);
-    return { client: probe, transport: first, close: () => probe.close() };
+    await first.open();
+    return { client: first.client, transport: first.transport, revision: first.revision(), close: () => first.client.close() };
   } catch (error) {
-    if (!(error instanceof UnauthorizedError)) throw error;
+    if (!isUnauthorized(error)) throw error;
   }
   try {
-    await completeAuthorization(first, provider, authorize);
+    await completeAuthorization(first.transport, provider, authorize);
   } finally {
-    await first.close();
+    await first.transport.close();
   }
-  const transport = newTransport(mcpUrl, provider, kind);
-  const client = new Client({ name: 'e2e-client', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, transport, close: () => client.close() };
+  const second = newConnection(mcpUrl, provider, kind);
+  await second.open();
+  return { client: second.client, transport: second.transport, revision: second.revision(), close: () => second.client.close() };
 }
 
 /**
@@ -217,7 +262,7 @@ export async function callTool(
   try {
     return (await connection.client.callTool({ name, arguments: args })) as CallToolResult;
   } catch (error) {
-    if (!(error instanceof UnauthorizedError)) throw error;
+    if (!isUnauthorized(error)) throw error;
   }
   await completeAuthorization(connection.transport, provider, authorize);
   return (await connection.client.callTool({ name, arguments: args })) as CallToolResult;

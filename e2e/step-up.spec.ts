@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { decodeJwt } from 'jose';
 import { noLoginExpected } from './checks.ts';
 import { UserAtBrowser, type Credentials } from './login-page.ts';
-import { callTool, connect, TestOAuthProvider, textOf } from './mcp-client.ts';
+import { callTool, connect, TestOAuthProvider, textOf, type TransportKind } from './mcp-client.ts';
 import { freePort, startStack, type Stack } from './stack.ts';
 
 let stack: Stack;
@@ -20,7 +20,7 @@ test.afterAll(async () => {
  * server answers 403 insufficient_scope, the SDK client asks for a new authorization with
  * mcp:admin, the user (still signed in) approves the new scope, and the call is repeated.
  */
-async function stepUp(page: import('@playwright/test').Page, who: Credentials) {
+async function stepUp(page: import('@playwright/test').Page, who: Credentials, kind: TransportKind) {
   const user = new UserAtBrowser(page);
   const redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
   const provider = new TestOAuthProvider({ redirectUrl: redirectUri });
@@ -28,7 +28,7 @@ async function stepUp(page: import('@playwright/test').Page, who: Credentials) {
     await u.signIn(who);
     await u.allow();
   });
-  const mcp = await connect(stack.mcpUrl, provider, firstLogin);
+  const mcp = await connect(stack.mcpUrl, provider, firstLogin, kind);
   expect(decodeJwt(provider.storedTokens!.access_token).scope).toBe('mcp:tools');
   expect((await callTool(mcp, provider, noLoginExpected, 'whoami')).isError).toBeFalsy();
 
@@ -48,16 +48,23 @@ async function stepUp(page: import('@playwright/test').Page, who: Credentials) {
   return { result, sub: decodeJwt(provider.storedTokens!.access_token).sub };
 }
 
-test('step-up: admin_report with only mcp:tools → 403 insufficient_scope → re-authorization with mcp:admin → an admin succeeds', async ({
-  page,
-}) => {
-  const { result, sub } = await stepUp(page, stack.demo);
-  expect(result.isError).toBeFalsy();
-  expect(result.structuredContent).toMatchObject({ generatedFor: sub });
-});
+const REVISIONS = [
+  { kind: 'modern', label: 'step-up on 2026-07-28 (v2 SDK)' },
+  { kind: 'v1', label: 'step-up on 2025-11-25 (v1 SDK)' },
+] as const;
 
-test('step-up: a user without the admin role gets the scope but the tool refuses', async ({ page }) => {
-  const { result } = await stepUp(page, bob);
-  expect(result.isError).toBe(true);
-  expect(textOf(result)).toBe('Forbidden: admin_report requires the role admin.');
-});
+for (const { kind, label } of REVISIONS) {
+  test(`${label}: admin_report with only mcp:tools → 403 insufficient_scope → re-authorization with mcp:admin → an admin succeeds`, async ({
+    page,
+  }) => {
+    const { result, sub } = await stepUp(page, stack.demo, kind);
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ generatedFor: sub });
+  });
+
+  test(`${label}: a user without the admin role gets the scope but the tool refuses`, async ({ page }) => {
+    const { result } = await stepUp(page, bob, kind);
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('Forbidden: admin_report requires the role admin.');
+  });
+}

@@ -1,5 +1,5 @@
 import Koa from 'koa';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, logAppErrors } from '../common/request-log.ts';
@@ -10,6 +10,7 @@ import { createLegacySse } from './legacy-sse.ts';
 import { createMcpServer } from './mcp-server.ts';
 import { mcpRoutes } from './mcp-routes.ts';
 import { createSessionHandler, type McpSession } from './mcp-transport.ts';
+import { createModernEntry } from './modern-entry.ts';
 import { resourceMetrics, resourceRouteOf, type ResourceMetrics } from './metrics.ts';
 import { notFound } from './not-found.ts';
 import { createOriginPolicy } from './origin.ts';
@@ -85,6 +86,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   sessionCount = () => sessions.size;
   const stateless = config.stateless ? new StatelessHttpTransport() : undefined;
   const statelessServer = stateless ? createMcpServer(registry) : undefined;
+  const modern = createModernEntry(registry);
 
   if (config.authDisabled) {
     log.warn(
@@ -124,6 +126,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     isAllowedOrigin: createOriginPolicy(config),
     log,
     handleSession: createSessionHandler(registry, sessions),
+    modern,
     legacy: createLegacySse(registry, sessions, resources.paths.messages),
     stateless: stateless && statelessServer ? { transport: stateless, ready: statelessServer.connect(stateless) } : undefined,
   });
@@ -147,6 +150,9 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     async close() {
       await sessions.closeAll();
       await statelessServer?.close();
+      await modern.close();
+      // A gateway's upstreams outlive the stateless and per-request servers: end them here.
+      await (registry as Partial<{ close(): Promise<void> }>).close?.();
     },
   };
 }

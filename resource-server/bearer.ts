@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { createDpopVerifier, DpopProofError } from './dpop.ts';
 import { ExpiringCache } from './expiring-cache.ts';
 import { createIssuerKeys, IssuerUnavailableError } from './issuer-keys.ts';
@@ -51,6 +51,8 @@ export interface BearerVerifierOptions {
   cacheSize?: number;
   /** Clock skew allowed on exp/nbf and the DPoP proof iat, in seconds (≤ 30). */
   clockToleranceSec?: number;
+  /** The clock, in ms since the epoch (tests move it instead of sleeping past an `exp`). */
+  now?: () => number;
   /** Called on every JWKS fetch (metrics). */
   onJwksFetch?: () => void;
   /** Called when finding the issuer's keys fails (e.g. a jwks_uri on a foreign origin), for the log. */
@@ -106,6 +108,7 @@ interface AccessTokenClaims extends JWTPayload {
  */
 export function createBearerVerifier(options: BearerVerifierOptions): (request: CredentialsRequest) => Promise<AuthInfo> {
   const clockTolerance = Math.min(options.clockToleranceSec ?? 30, 30);
+  const now = options.now ?? Date.now;
   const keys =
     options.keys ??
     createIssuerKeys({
@@ -122,7 +125,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
   async function verifyToken(token: string, audience: string): Promise<AuthInfo> {
     // The audience is part of the key: a token verified for /mcp says nothing about /sse.
     const cacheKey = createHash('sha256').update(audience).update('\n').update(token).digest('base64url');
-    const cached = cache.get(cacheKey);
+    const cached = cache.get(cacheKey, now());
     if (cached) return cached;
     let payload: AccessTokenClaims;
     try {
@@ -132,6 +135,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
         typ: 'at+jwt',
         algorithms: ACCESS_TOKEN_ALGORITHMS,
         clockTolerance,
+        currentDate: new Date(now()),
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
       }));
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
 import { SESSION_NOT_FOUND, writeSessionRefusal, type McpSession } from './mcp-transport.ts';
@@ -7,7 +7,8 @@ import type { SessionOwner, SessionStore } from './sessions.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
 /**
- * The 2024-11-05 HTTP+SSE transport for clients that speak nothing newer: GET /sse opens an event
+ * The 2024-11-05 HTTP+SSE transport for clients that speak nothing newer (the v2 SDK dropped it;
+ * @modelcontextprotocol/server-legacy keeps v1's transport, frozen): GET /sse opens an event
  * stream whose first event names the POST URL (/messages?sessionId=…); answers come on the
  * stream. Same auth, origin and scope checks as /mcp (done before these handlers); the session
  * is bound to the subject and client that opened the stream, under the same caps as /mcp.

@@ -7,6 +7,7 @@ import { documentationPage } from './documentation-page.ts';
 import { JsonRpcHttpError, methodsIn, readJsonBody } from './json-rpc.ts';
 import type { createLegacySse } from './legacy-sse.ts';
 import type { createSessionHandler } from './mcp-transport.ts';
+import { isModernRequest, type createModernEntry } from './modern-entry.ts';
 import { protectedResourceMetadata } from './protected-resource-metadata.ts';
 import type { TokenGate, TokenState } from './require-token.ts';
 import { missingScopeChallenge } from './scope-check.ts';
@@ -24,8 +25,10 @@ export interface McpRoutesOptions {
   gate: TokenGate;
   isAllowedOrigin: (origin: string | undefined) => boolean;
   log: Logger;
-  /** Streamable HTTP with sessions (mcp-transport.ts); unused when `stateless` is given. */
+  /** 2025-era Streamable HTTP with sessions (mcp-transport.ts); unused when `stateless` is given. */
   handleSession: ReturnType<typeof createSessionHandler>;
+  /** 2026-07-28, stateless per request (modern-entry.ts), on the same URL as the 2025 sessions. */
+  modern: ReturnType<typeof createModernEntry>;
   legacy: ReturnType<typeof createLegacySse>;
   /** MCP_STATELESS: the shared transport, and its server's connect() to wait for. */
   stateless?: { transport: StatelessHttpTransport; ready: Promise<void> } | undefined;
@@ -35,10 +38,16 @@ export interface McpRoutesOptions {
  * The resource server's routes: the Protected Resource Metadata of each resource (RFC 9728),
  * /healthz, the documentation page at /, and the MCP endpoints. Every MCP request goes:
  * CORS → Origin check (403) → method (405) → token for that endpoint's resource (401/503) →
- * body (400/413/415) → scopes of the tools it calls (403) → the SDK.
+ * body (400/413/415) → scopes of the tools it calls (403) → the SDK: the 2026-07-28 entry for a
+ * request with the per-request envelope, else 2025 sessions (or the stateless transport).
+ *
+ * Every entry point needs the token, `server/discover` included: the 2026-07-28 authorization
+ * spec asks for the token on every HTTP request and exempts no method, and what discover says
+ * (capabilities, instructions) is as much the server's as a tool list. A client learns where to
+ * get a token from the 401's resource_metadata, as before.
  *
  * ```ts source="./mcp-routes.examples.ts#mcpRoutes"
- * const routes = mcpRoutes({ config, registry, resources, gate, isAllowedOrigin, log, handleSession, legacy });
+ * const routes = mcpRoutes({ config, registry, resources, gate, isAllowedOrigin, log, handleSession, modern, legacy });
  * app.use(routes.routes());
  * ```
  */
@@ -127,6 +136,7 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
     const owner = { subject, clientId: auth.clientId, ip: ctx.ip };
     if (route === 'sse') return options.legacy.open(ctx.res, owner);
     if (route === 'messages') return options.legacy.post(ctx.req, ctx.res, body, owner);
+    if (ctx.method === 'POST' && isModernRequest(ctx.req, body)) return options.modern.serve(ctx.req, ctx.res, body);
     const stateless = options.stateless;
     if (!stateless) return options.handleSession(ctx.req, ctx.res, body, owner);
     if (ctx.method === 'POST') {

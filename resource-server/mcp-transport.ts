@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
 import type { SessionCap, SessionOwner, SessionRefusal, SessionStore } from './sessions.ts';
@@ -10,7 +10,7 @@ import type { ToolRegistry } from './tools/registry.ts';
 
 /** An open session: its transport (one McpServer behind it) and how to end it. */
 export type McpSession =
-  | { kind: 'streamable'; transport: StreamableHTTPServerTransport; close(): Promise<void> }
+  | { kind: 'streamable'; transport: NodeStreamableHTTPServerTransport; close(): Promise<void> }
   | { kind: 'sse'; transport: SSEServerTransport; close(): Promise<void> };
 
 export const SESSION_NOT_FOUND = new JsonRpcHttpError(404, -32001, 'Session not found');
@@ -34,7 +34,8 @@ export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal
 }
 
 /**
- * Streamable HTTP with sessions (the SDK's transport): an initialize request opens a session,
+ * Streamable HTTP with sessions, for 2025-era clients (the SDK's transport; 2026-07-28 has no
+ * sessions and is served by modern-entry.ts): an initialize request opens a session,
  * bound to the caller's subject and client, with its own McpServer; later requests carry
  * Mcp-Session-Id. The request must already be authenticated (req.auth set) and its body parsed.
  *
@@ -43,7 +44,7 @@ export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal
  * await handle(ctx.req, ctx.res, body, { subject: 'alice', clientId: 'app', ip: ctx.ip });
  */
 export function createSessionHandler(registry: ToolRegistry, sessions: SessionStore<McpSession>) {
-  return async (req: IncomingMessage, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> => {
+  return async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId, owner);
@@ -61,7 +62,7 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
     const refusal = sessions.refusal(owner);
     if (refusal) return writeSessionRefusal(res, refusal);
     const server = createMcpServer(registry);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => sessions.add(id, owner, { kind: 'streamable', transport, close: () => server.close() }),
     });

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Logger } from '../common/logger.ts';
 import { AuthError, IssuerUnavailableError, type CredentialsRequest } from './bearer.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 import { AUTHORIZATION_SERVER_SCOPES } from './scopes.ts';
@@ -108,7 +107,7 @@ export function readToolPolicy(file: string): ToolPolicy {
 
 /** Roles the caller lacks for `access`; empty when none. */
 export function missingRoles(access: ToolAccess, auth: AuthInfo | undefined): string[] {
-  const roles = callerOf({ authInfo: auth }).roles;
+  const roles = callerOf({ http: { authInfo: auth } }).roles;
   return access.roles.filter((role) => !roles.includes(role));
 }
 
@@ -157,7 +156,7 @@ export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): Too
       for (const tool of tools) tool.register(server);
       filterToolList(server, (name, auth) => {
         const tool = byName.get(name);
-        return tool !== undefined && tool.requiredRoles.every((role) => callerOf({ authInfo: auth }).roles.includes(role));
+        return tool !== undefined && tool.requiredRoles.every((role) => callerOf({ http: { authInfo: auth } }).roles.includes(role));
       });
     },
   };
@@ -173,8 +172,8 @@ function withRoleCheck(server: McpServer, policy: ToolPolicy): McpServer {
       name,
       config as never,
       ((...args: unknown[]) => {
-        const extra = args.at(-1) as { authInfo?: AuthInfo };
-        const missing = missingRoles(policy.accessFor(name), extra.authInfo);
+        const ctx = args.at(-1) as Pick<ServerContext, 'http'>;
+        const missing = missingRoles(policy.accessFor(name), ctx.http?.authInfo);
         return missing.length > 0 ? roleRefusal(name, missing) : handler(...args);
       }) as never,
     )) as McpServer['registerTool'];

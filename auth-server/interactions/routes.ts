@@ -243,6 +243,7 @@ async function saveGrant(provider: Provider, details: Details): Promise<string> 
   return grant.save();
 }
 
-function hostOf(uri: unknown): string {
-  return typeof uri === 'string' ? URL.parse(uri)?.host || uri : 'unknown';
+/** Where the browser goes afterwards; undefined for a device grant, which has no redirect. */
+function hostOf(uri: unknown): string | undefined {
+  return typeof uri === 'string' ? URL.parse(uri)?.host || uri : undefined;
 }

@@ -56,7 +56,8 @@ const post = (token?: string) =>
 describe('an MCP SDK server protected by this auth server (examples/sdk-server)', () => {
   it('the real SDK client discovers, signs in and calls a tool with a token whose aud is the example URL', async () => {
     const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
-    const { client } = await connect(url, provider, signInAs(alice, REDIRECT_URI));
+    // The example is a v1-SDK server (2025-era protocol): the v1 client, as its users would have.
+    const { client } = await connect(url, provider, signInAs(alice, REDIRECT_URI), 'v1');
     try {
       const result = (await client.callTool({ name: 'whoami', arguments: { greeting: 'Hi' } })) as CallToolResult;
       expect(result.content[0]).toMatchObject({ text: expect.stringMatching(/^Hi, .+ \(scopes: .*mcp:tools/) });

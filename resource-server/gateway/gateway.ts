@@ -1,26 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AUTHORIZATION_SERVER_SCOPES, TOOLS_SCOPE } from '../scopes.ts';
 import { missingRoles, roleRefusal, type ToolPolicy } from '../tool-policy.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { connectUpstream, type ForwardOptions, type Upstream, type UpstreamConfig } from './upstream.ts';
 import { UpstreamPool, type IdentityMode } from './upstream-pool.ts';
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type Extra = ServerContext;
+/** The SDK's low-level handler signature, loosely typed: results are forwarded as the upstream sent them. */
+type LowLevelHandler = (request: { method: string; params?: Record<string, unknown> }, ctx: ServerContext) => Promise<never>;
 
 export interface GatewayOptions {
   upstream: UpstreamConfig;
@@ -35,6 +23,8 @@ export interface GatewayOptions {
 export interface GatewayRegistry extends ToolRegistry {
   withPolicy(policy: ToolPolicy): GatewayRegistry;
   pool: UpstreamPool;
+  /** Ends every upstream (the server shuts down). */
+  close(): Promise<void>;
 }
 
 /**
@@ -60,7 +50,7 @@ export function createGateway(options: GatewayOptions): GatewayRegistry {
 function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): GatewayRegistry {
   const scopesFor = (name: string): readonly string[] => (policy ? policy.accessFor(name).scopes : [TOOLS_SCOPE]);
   const basic = policy ? policy.accessFor('\0no tool has this name\0').scopes : [TOOLS_SCOPE];
-  const usable = (name: string, auth: Extra['authInfo']) => {
+  const usable = (name: string, auth: AuthOf) => {
     if (!policy) return true;
     const access = policy.accessFor(name);
     return !access.deny && missingRoles(access, auth).length === 0;
@@ -72,51 +62,54 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
     scopesFor,
     pool,
     withPolicy: (next) => gatewayRegistry(pool, next),
+    close: () => pool.closeAll(),
     registerAll(server: McpServer) {
-      const instance = randomUUID();
       const low = server.server;
       low.registerCapabilities({ tools: {}, resources: {}, prompts: {} });
-      const forward = (
-        method: string,
-        params: Record<string, unknown> | undefined,
-        extra: Extra,
-        capability: 'tools' | 'resources' | 'prompts',
-      ) => pool.with(instance, extra.authInfo, (upstream) => request(upstream, method, params, extra, capability));
+      // Sessions this server served: their upstreams end with it. Without a session (stateless,
+      // 2026-07-28 per request) the upstream is the caller's across requests and ends when idle.
+      const sessions = new Set<string>();
+      const forward = (method: string, params: Record<string, unknown> | undefined, ctx: Extra, capability: Capability) => {
+        if (ctx.sessionId) sessions.add(ctx.sessionId);
+        return pool.with(ctx.sessionId ?? '', ctx.http?.authInfo, (upstream) => request(upstream, method, params, ctx, capability));
+      };
+      const handle = (method: string, handler: LowLevelHandler) =>
+        (low.setRequestHandler as unknown as (method: string, handler: LowLevelHandler) => void)(method, handler);
 
-      low.setRequestHandler(ListToolsRequestSchema, async (req, extra) => {
-        const result = (await forward('tools/list', req.params, extra, 'tools')) as { tools?: { name: string }[] };
-        return { ...result, tools: (result.tools ?? []).filter((tool) => usable(tool.name, extra.authInfo)) } as never;
+      handle('tools/list', async (req, ctx) => {
+        const result = (await forward('tools/list', req.params, ctx, 'tools')) as { tools?: { name: string }[] };
+        return { ...result, tools: (result.tools ?? []).filter((tool) => usable(tool.name, ctx.http?.authInfo)) } as never;
       });
-      low.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
-        const name = req.params.name;
+      handle('tools/call', async (req, ctx) => {
+        const name = String(req.params?.name);
         const access = policy?.accessFor(name);
         // Denied: exactly what an unknown tool gets, so the name leaks nothing.
-        if (access?.deny) throw new McpError(ErrorCode.InvalidParams, `Tool ${name} not found`);
-        const missing = access ? missingRoles(access, extra.authInfo) : [];
-        if (missing.length > 0) return roleRefusal(name, missing);
-        return (await forward('tools/call', req.params, extra, 'tools')) as never;
+        if (access?.deny) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
+        const missing = access ? missingRoles(access, ctx.http?.authInfo) : [];
+        if (missing.length > 0) return roleRefusal(name, missing) as never;
+        return (await forward('tools/call', req.params, ctx, 'tools')) as never;
       });
       const passThrough = [
-        [ListResourcesRequestSchema, 'resources/list', 'resources'],
-        [ListResourceTemplatesRequestSchema, 'resources/templates/list', 'resources'],
-        [ReadResourceRequestSchema, 'resources/read', 'resources'],
-        [ListPromptsRequestSchema, 'prompts/list', 'prompts'],
-        [GetPromptRequestSchema, 'prompts/get', 'prompts'],
+        ['resources/list', 'resources'],
+        ['resources/templates/list', 'resources'],
+        ['resources/read', 'resources'],
+        ['prompts/list', 'prompts'],
+        ['prompts/get', 'prompts'],
       ] as const;
-      for (const [schema, method, capability] of passThrough) {
-        low.setRequestHandler(
-          schema as typeof ListResourcesRequestSchema,
-          async (req, extra) => (await forward(method, req.params, extra, capability)) as never,
-        );
+      for (const [method, capability] of passThrough) {
+        handle(method, async (req, ctx) => (await forward(method, req.params, ctx, capability)) as never);
       }
       const previous = low.onclose;
       low.onclose = () => {
         previous?.();
-        void pool.closeInstance(instance);
+        for (const session of sessions) void pool.closeInstance(session);
       };
     },
   };
 }
+
+type Capability = 'tools' | 'resources' | 'prompts';
+type AuthOf = NonNullable<ServerContext['http']>['authInfo'];
 
 /** Lists of a kind the upstream does not offer are empty; anything else of that kind is "not found". */
 const EMPTY_LISTS: Record<string, object> = {
@@ -130,25 +123,25 @@ async function request(
   upstream: Upstream,
   method: string,
   params: Record<string, unknown> | undefined,
-  extra: Extra,
-  capability: 'tools' | 'resources' | 'prompts',
+  ctx: Extra,
+  capability: Capability,
 ) {
   if (!upstream.capabilities[capability]) {
     const empty = EMPTY_LISTS[method];
     if (empty) return empty;
-    throw new McpError(ErrorCode.MethodNotFound, `The upstream MCP server offers no ${capability}`);
+    throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `The upstream MCP server offers no ${capability}`);
   }
   // Progress goes out in order and before the result: the stream ends with the result.
   let notified: Promise<void> = Promise.resolve();
   const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
   const options: ForwardOptions = {
-    signal: extra.signal,
+    signal: ctx.mcpReq.signal,
     ...(progressToken === undefined
       ? {}
       : {
           onprogress: (progress) => {
             notified = notified
-              .then(() => extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } }))
+              .then(() => ctx.mcpReq.notify({ method: 'notifications/progress', params: { ...progress, progressToken } }))
               .catch(() => undefined);
           },
         }),
@@ -159,10 +152,16 @@ async function request(
     return result;
   } catch (error) {
     if (upstream.ended) {
-      throw new McpError(ErrorCode.InternalError, 'The upstream MCP server ended unexpectedly; the next request starts a new one');
+      throw new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        'The upstream MCP server ended unexpectedly; the next request starts a new one',
+      );
     }
-    // The upstream's own JSON-RPC error (unknown tool, bad arguments): the client's to see.
-    if (error instanceof McpError) throw error;
-    throw new McpError(ErrorCode.InternalError, `The upstream MCP server failed: ${(error as Error).message}`);
+    // The upstream's own JSON-RPC error (unknown tool, bad arguments): the client's to see, as
+    // the upstream said it (the SDK client prefixes "MCP error <code>: ").
+    if (error instanceof McpError) {
+      throw new ProtocolError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+    }
+    throw new ProtocolError(ProtocolErrorCode.InternalError, `The upstream MCP server failed: ${(error as Error).message}`);
   }
 }

@@ -1,4 +1,4 @@
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { callerOf } from '../tools/caller.ts';
 import type { IdentitySource, Upstream, UpstreamConfig } from './upstream.ts';
 
@@ -23,10 +23,9 @@ export interface UpstreamPoolOptions {
 }
 
 /**
- * The gateway's upstream connections, one per downstream MCP server instance AND caller
- * (subject + client). With sessions each session has its own McpServer instance, so this is one
- * upstream (one stdio process, one HTTP session) per session; stateless mode has one instance,
- * so it is one per subject + client. Nothing is shared between callers: one user's upstream
+ * The gateway's upstream connections, one per downstream MCP session AND caller (subject +
+ * client): one upstream (one stdio process, one HTTP session) per session; without sessions
+ * (MCP_STATELESS, 2026-07-28 requests) one per subject + client. Nothing is shared between callers: one user's upstream
  * state (and, with MCP_UPSTREAM_IDENTITY=env, its environment) never serves another.
  *
  * Idle upstreams are ended by a sweep; a crashed one is dropped, so the next request starts a
@@ -49,9 +48,12 @@ export class UpstreamPool {
     return this.#slots.size;
   }
 
-  /** Runs `use` with the caller's upstream, starting one when there is none (or it ended). */
+  /**
+   * Runs `use` with the caller's upstream for `instance` (the MCP session id; '' without a
+   * session), starting one when there is none (or it ended).
+   */
   async with<T>(instance: string, auth: AuthInfo | undefined, use: (upstream: Upstream) => Promise<T>): Promise<T> {
-    const caller = callerOf({ authInfo: auth });
+    const caller = callerOf({ http: { authInfo: auth } });
     const key = `${instance}\n${caller.subject}\n${caller.clientId}`;
     let slot = this.#slots.get(key);
     if (
@@ -95,7 +97,7 @@ export class UpstreamPool {
     }
   }
 
-  /** Ends the upstreams of one downstream instance (its session closed). */
+  /** Ends the upstreams of one downstream session (it closed). */
   async closeInstance(instance: string): Promise<void> {
     const ending: Promise<void>[] = [];
     for (const [key, slot] of this.#slots) {

@@ -16,9 +16,9 @@ export const adminReport = defineTool({
   // operator registered the client with them; a monitoring job is the typical machine caller.
   // `generatedFor` then names the client.
   requiresUser: false,
-  run: (extra) => {
+  run: (ctx) => {
     const report = {
-      generatedFor: callerOf(extra).subject,
+      generatedFor: callerOf(ctx).subject,
       uptimeSeconds: Math.round(process.uptime()),
       memoryRssMb: Math.round(process.memoryUsage.rss() / 1e6),
       node: process.version,

@@ -1,4 +1,4 @@
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 
 /** Who is calling a tool, read from the SDK's authInfo (set by the bearer check). */
 export interface Caller {
@@ -25,11 +25,14 @@ export function isMachineToken(info: AuthInfo | undefined): boolean {
 }
 
 /**
+ * The token's AuthInfo reaches a tool as `ctx.http.authInfo`, on every transport and protocol
+ * revision we serve (sessions, stateless, 2026-07-28 per request, legacy SSE).
+ *
  * @example
- * server.registerTool('whoami', {}, (extra) => text(JSON.stringify(callerOf(extra))));
+ * server.registerTool('whoami', {}, (ctx) => text(JSON.stringify(callerOf(ctx))));
  */
-export function callerOf(extra: { authInfo?: AuthInfo | undefined }): Caller {
-  const info = extra.authInfo;
+export function callerOf(ctx: Pick<ServerContext, 'http'>): Caller {
+  const info = ctx.http?.authInfo;
   const roles = info?.extra?.roles;
   return {
     kind: isMachineToken(info) ? 'machine' : 'user',

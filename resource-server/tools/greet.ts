@@ -8,12 +8,12 @@ export const greet = defineTool({
   name: 'greet',
   title: 'Greet',
   description: 'Greets someone by name and tells the caller their user id (or, to a machine client, its client id).',
-  inputSchema: { name: z.string().min(1).max(200).describe('Who to greet') },
+  inputSchema: z.object({ name: z.string().min(1).max(200).describe('Who to greet') }),
   requiredScopes: [TOOLS_SCOPE],
   // Machines too: greeting needs nobody's data, and the answer says which kind of caller it saw.
   requiresUser: false,
-  run: ({ name }, extra) => {
-    const caller = callerOf(extra);
+  run: ({ name }, ctx) => {
+    const caller = callerOf(ctx);
     // A client_credentials token's sub is the client id: calling it a user id would be a lie.
     const who =
       caller.kind === 'machine' ? `You are the client ${caller.clientId}, calling without a user.` : `Your user id is ${caller.subject}.`;

@@ -1,6 +1,4 @@
-import type { McpServer, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, McpServer, StandardSchemaWithJSON, ToolCallback } from '@modelcontextprotocol/server';
 import { callerOf } from './caller.ts';
 
 /** A tool together with what a caller needs to use it. */
@@ -16,17 +14,18 @@ export interface ToolDefinition {
   register(server: McpServer): void;
 }
 
-export interface ToolSpec<Shape extends ZodRawShapeCompat | undefined> {
+export interface ToolSpec<Shape extends StandardSchemaWithJSON | undefined> {
   name: string;
   title: string;
   description: string;
+  /** A zod object (a Standard Schema): the v2 SDK no longer takes raw shapes without a warning. */
   inputSchema?: Shape;
   requiredScopes: readonly string[];
   requiredRoles?: readonly string[];
   /**
    * Refuse tokens without a user (client_credentials: `sub` is the client id), with a tool error.
    * Default true: a tool written with people in mind must not take a client id for a user id.
-   * Set false for a tool that serves machine clients too (and reads `callerOf(extra).kind`).
+   * Set false for a tool that serves machine clients too (and reads `callerOf(ctx).kind`).
    */
   requiresUser?: boolean;
   run: ToolCallback<Shape>;
@@ -37,12 +36,12 @@ export interface ToolSpec<Shape extends ZodRawShapeCompat | undefined> {
  *
  * @example
  * export const greet = defineTool({
- *   name: 'greet', title: 'Greet', description: 'Says hello', inputSchema: { name: z.string() },
+ *   name: 'greet', title: 'Greet', description: 'Says hello', inputSchema: z.object({ name: z.string() }),
  *   requiredScopes: [TOOLS_SCOPE],
- *   run: ({ name }, extra) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
+ *   run: ({ name }, ctx) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
  * });
  */
-export function defineTool<Shape extends ZodRawShapeCompat | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
+export function defineTool<Shape extends StandardSchemaWithJSON | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
   const requiredRoles = spec.requiredRoles ?? [];
   const requiresUser = spec.requiresUser ?? true;
   return {
@@ -51,7 +50,7 @@ export function defineTool<Shape extends ZodRawShapeCompat | undefined = undefin
     requiredRoles,
     requiresUser,
     register(server) {
-      // The SDK passes (args, extra) or just (extra) depending on the schema: extra is always last.
+      // The SDK passes (args, ctx) or just (ctx) depending on the schema: ctx is always last.
       const run = spec.run as (...args: unknown[]) => CallToolResult | Promise<CallToolResult>;
       const guarded = (...args: unknown[]) => {
         const caller = callerOf(args.at(-1) as Parameters<typeof callerOf>[0]);

@@ -11,16 +11,16 @@ export const reverse = defineTool({
   name: 'reverse',
   title: 'Reverse text',
   description: 'Reverses a text, sending progress notifications while it works.',
-  inputSchema: { text: z.string().max(10_000).describe('The text to reverse') },
+  inputSchema: z.object({ text: z.string().max(10_000).describe('The text to reverse') }),
   requiredScopes: [TOOLS_SCOPE],
   // Machines too: it reads no identity at all.
   requiresUser: false,
-  run: async ({ text }, extra) => {
-    const progressToken = extra._meta?.progressToken;
+  run: async ({ text }, ctx) => {
+    const progressToken = ctx.mcpReq._meta?.progressToken;
     for (let step = 1; step <= STEPS; step++) {
-      await sleep(STEP_MS, undefined, { signal: extra.signal }).catch(() => undefined);
+      await sleep(STEP_MS, undefined, { signal: ctx.mcpReq.signal }).catch(() => undefined);
       if (progressToken !== undefined) {
-        await extra.sendNotification({
+        await ctx.mcpReq.notify({
           method: 'notifications/progress',
           params: { progressToken, progress: step, total: STEPS, message: `step ${step} of ${STEPS}` },
         });

@@ -10,8 +10,8 @@ export const whoami = defineTool({
   requiredScopes: [TOOLS_SCOPE],
   // Machines too: seeing how the server reads its token is what a machine client needs to debug.
   requiresUser: false,
-  run: (extra) => {
-    const caller = callerOf(extra);
+  run: (ctx) => {
+    const caller = callerOf(ctx);
     return { content: [{ type: 'text', text: JSON.stringify(caller) }], structuredContent: { ...caller } };
   },
 });
