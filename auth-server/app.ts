@@ -29,6 +29,7 @@ import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
+import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
@@ -125,6 +126,18 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   );
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);
   app.use(
+    upstreamRoutes({
+      provider,
+      pages,
+      accounts: storage.accounts,
+      models: storage.models,
+      upstreams: config.upstreams,
+      issuer: config.issuer,
+      prefix,
+      audit,
+    }).routes(),
+  );
+  app.use(
     interactionRoutes({
       provider,
       pages,
@@ -135,6 +148,8 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       audit,
       prefix,
       onLogin: metrics.login,
+      upstreams: config.upstreams,
+      localLogin: config.localLogin,
     }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));

@@ -7,6 +7,7 @@ import { looksLikeAccountId } from './accounts/new-account.ts';
 import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 import type { StorageOptions } from './storage/open-storage.ts';
+import { loadUpstreams, type UpstreamProvider } from './upstream/upstream-config.ts';
 
 /**
  * One protected resource (an MCP server) this auth server issues access tokens for (RFC 8707).
@@ -51,6 +52,10 @@ export interface AuthServerConfig extends StorageOptions {
   resourceServerClient: { clientId: string; secret: string } | undefined;
   rateLimits: RateLimitSettings;
   metrics: { allow: string[]; port: number | undefined };
+  /** Identity providers people may sign in through (AUTH_UPSTREAMS); [] when none. */
+  upstreams: UpstreamProvider[];
+  /** Whether the login page offers username and password (AUTH_LOCAL_LOGIN). */
+  localLogin: boolean;
 }
 
 const DAY = 24 * 60 * 60;
@@ -173,6 +178,13 @@ export const authServerEnv = z.object({
   AUTH_DEVICE_CODE_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   /** The window those failures are counted in, in seconds; the lock ends with it. */
   AUTH_DEVICE_CODE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(300),
+  /**
+   * Path of a JSON file listing upstream identity providers (OIDC or plain OAuth 2) people may
+   * sign in through: "Continue with …" on the login page. Checked at start (upstream/upstream-config.ts).
+   */
+  AUTH_UPSTREAMS: z.string().trim().optional(),
+  /** Username and password sign-in; off leaves only the upstream providers (needs AUTH_UPSTREAMS). */
+  AUTH_LOCAL_LOGIN: flag(true),
 });
 
 const schema = authServerEnv
@@ -241,6 +253,9 @@ const schema = authServerEnv
       resourceServerClient:
         env.RS_CLIENT_ID && env.RS_CLIENT_SECRET ? { clientId: env.RS_CLIENT_ID, secret: env.RS_CLIENT_SECRET } : undefined,
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
+      // Read by loadConfig, which reports the file's problems together with these.
+      upstreams: [],
+      localLogin: env.AUTH_LOCAL_LOGIN,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
         loginFailuresPerAccountIp: env.AUTH_LOGIN_MAX_FAILURES,
@@ -283,9 +298,16 @@ const schema = authServerEnv
  * const config = loadConfig(process.env); // throws ConfigError listing every problem
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConfig {
-  const parsed = schema.safeParse(withoutEmpty(env));
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error);
-  return parsed.data;
+  const clean = withoutEmpty(env) as Record<string, string | undefined>;
+  const parsed = schema.safeParse(clean);
+  // The upstreams file is read even when the environment has problems: all are reported at once.
+  const upstreams = loadUpstreams(clean.AUTH_UPSTREAMS, clean);
+  const problems = [...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems), ...upstreams.problems];
+  if (parsed.success && !parsed.data.localLogin && !clean.AUTH_UPSTREAMS) {
+    problems.push('AUTH_LOCAL_LOGIN: off needs AUTH_UPSTREAMS, or nobody could sign in');
+  }
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  return { ...parsed.data, upstreams: upstreams.providers };
 }
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });

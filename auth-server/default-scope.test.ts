@@ -276,3 +276,33 @@ describe('AUTH_DEFAULT_SCOPES', () => {
     }
   });
 });
+
+describe('a request for OpenID Connect scopes only is not for the MCP server', () => {
+  it('without resource, openid profile email gets an access token for userinfo, not an MCP-audience JWT', async () => {
+    const client = await registerPublicClient(server);
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'openid profile email',
+      resource: null,
+    });
+    expect(tokens.scope.split(' ').sort()).toEqual(['email', 'openid', 'profile']);
+    // Opaque (no JWT header to decode), and not accepted as an MCP token.
+    expect(tokens.access_token.split('.')).toHaveLength(1);
+    await expect(verified(tokens.access_token)).rejects.toThrow();
+    const userinfo = await fetch(`${server.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(userinfo.status).toBe(200);
+    expect(await userinfo.json()).toMatchObject({ name: 'Alice', email: 'alice@example.com' });
+  });
+
+  it('the same request naming a resource scope still gets the MCP JWT for the default resource', async () => {
+    const client = await registerPublicClient(server);
+    const { tokens } = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      scope: 'openid profile mcp:tools',
+      resource: null,
+    });
+    expect((await verified(tokens.access_token)).scope).toBe('mcp:tools');
+  });
+});

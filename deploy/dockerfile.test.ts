@@ -87,10 +87,11 @@ describe('build context (.dockerignore)', () => {
         'resource-server/main.ts',
         'auth-server/cli/users.ts',
         'auth-server/cli/keys.ts',
+        'auth-server/cli/clients.ts',
         'deploy/healthcheck.ts',
       ]);
       expect(local.size, 'the import walk found the servers').toBeGreaterThan(30);
-      expect([...packages]).toEqual(expect.arrayContaining(['oidc-provider', '@modelcontextprotocol/sdk', 'koa', 'jose', 'pino']));
+      expect([...packages]).toEqual(expect.arrayContaining(['oidc-provider', '@modelcontextprotocol/server', 'koa', 'jose', 'pino']));
       expect(
         [...local].filter((f) => !files.has(f)),
         'imported at run time but left out of the image',

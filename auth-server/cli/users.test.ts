@@ -102,9 +102,23 @@ describe('npm run users', () => {
     const result = await users(['list']);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^USERNAME\s+NAME\s+EMAIL\s+ROLES\s+STATUS\s+ID$/);
+    expect(lines[0]).toMatch(/^USERNAME\s+NAME\s+EMAIL\s+ROLES\s+STATUS\s+ID\s+LINKS$/);
     expect(lines[1]).toMatch(/^alice\s+Alice\s+-\s+admin\s+active\s+[\w-]{22}$/);
     expect(lines[2]).toMatch(/^bob\s+-\s+-\s+-\s+disabled\s+[\w-]{22}$/);
+  });
+
+  it('lists the upstream identities linked to an account as provider:subject', async () => {
+    await users(['add', 'carol', '--password-stdin'], PASSWORD);
+    const storage = openSqliteStorage(dataDir);
+    try {
+      const carol = await storage.accounts.findByUsername('carol');
+      await storage.accounts.addLink({ providerId: 'google', subject: '1093', accountId: carol!.id, createdAccount: false });
+      await storage.accounts.addLink({ providerId: 'github', subject: '42', accountId: carol!.id, createdAccount: false });
+    } finally {
+      await storage.close();
+    }
+    const lines = (await users(['list'])).stdout.trimEnd().split('\n');
+    expect(lines[1]).toMatch(/^carol\s+-\s+-\s+-\s+active\s+[\w-]{22}\s+(github:42,google:1093|google:1093,github:42)$/);
   });
 
   it('removes a user, and fails with exit code 1 for an unknown one', async () => {

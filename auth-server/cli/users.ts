@@ -20,7 +20,8 @@ const USAGE = `usage: npm run users -- <command>
            the account can no longer sign in; it is signed out everywhere as above
   enable <username>
            let a disabled account sign in again
-  list     show every account: username, name, email, roles, status, id (the OIDC "sub")
+  list     show every account: username, name, email, roles, status, id (the OIDC "sub"), and
+           the upstream identities linked to it (provider:subject)
   remove <username>
            delete an account and sign it out everywhere
 
@@ -255,7 +256,11 @@ async function askHidden(io: UsersCliIo, prompt: string): Promise<string> {
 async function formatAccounts(accounts: AccountStore): Promise<string> {
   const list = await accounts.list();
   if (list.length === 0) return 'no accounts yet: add one with `npm run users -- add <username> --password-stdin`\n';
-  const header = ['USERNAME', 'NAME', 'EMAIL', 'ROLES', 'STATUS', 'ID'];
+  const links = new Map<string, string[]>();
+  for (const link of await accounts.listLinks()) {
+    links.set(link.accountId, [...(links.get(link.accountId) ?? []), `${link.providerId}:${link.subject}`]);
+  }
+  const header = ['USERNAME', 'NAME', 'EMAIL', 'ROLES', 'STATUS', 'ID', 'LINKS'];
   const rows = list.map((a: Account) => [
     a.username,
     a.name ?? '-',
@@ -263,12 +268,15 @@ async function formatAccounts(accounts: AccountStore): Promise<string> {
     a.roles.join(',') || '-',
     a.disabledAt === null ? 'active' : 'disabled',
     a.id,
+    // Last, and empty for a local-only account: the column most rows leave blank.
+    (links.get(a.id) ?? []).join(','),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
       .join('  ')
+      .trimEnd()
       .concat('\n');
   return [header, ...rows].map(line).join('');
 }

@@ -21,7 +21,17 @@ export interface Pages {
   /** Renders `views/<name>.eta` inside the layout and sends it with the page headers. */
   send(ctx: Context, name: string, data: Record<string, unknown>, status?: number): void;
   /** The friendly error page. */
-  sendError(ctx: Context, status: number, error: { heading?: string; message: string; code?: string; description?: string }): void;
+  sendError(
+    ctx: Context,
+    status: number,
+    error: {
+      heading?: string;
+      message: string;
+      code?: string;
+      description?: string;
+      /** A link back to the step that can be tried again. */ retry?: string;
+    },
+  ): void;
 }
 
 /**

@@ -24,6 +24,10 @@ export interface InteractionDeps {
   onLogin?: (result: 'success' | 'failed' | 'locked') => void;
   /** The issuer's path ('' at the root): our routes live beside oidc-provider's. */
   prefix: string;
+  /** Upstream identity providers offered as "Continue with <name>" (upstream/upstream-routes.ts). */
+  upstreams?: { id: string; name: string }[];
+  /** Whether username and password sign-in is offered (AUTH_LOCAL_LOGIN; default on). */
+  localLogin?: boolean;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -40,6 +44,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: `${prefix}/interaction` });
   const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb', text: false });
   const base = (uid: string) => `${prefix}/interaction/${uid}`;
+  const upstreams = deps.upstreams ?? [];
+  const localLogin = deps.localLogin ?? true;
 
   /** Loads the interaction or renders the friendly "start again" page. */
   async function load(ctx: Context): Promise<Details | undefined> {
@@ -83,6 +89,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         csrf: csrf.issue(details.uid),
         action: `${base(details.uid)}/login`,
         abortAction: `${base(details.uid)}/abort`,
+        upstreams: upstreams.map((u) => ({ name: u.name, href: `${base(details.uid)}/upstream/${u.id}` })),
+        localLogin,
         ...extra,
       },
       status,
@@ -137,7 +145,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details) return;
     await withClient(ctx, details);
-    if (details.prompt.name === 'login') return loginPage(ctx, details);
+    if (details.prompt.name === 'login') {
+      // Nothing to choose: with one provider and no password form, go straight to it.
+      if (!localLogin && upstreams.length === 1) return ctx.redirect(`${base(details.uid)}/upstream/${upstreams[0]!.id}`);
+      return loginPage(ctx, details);
+    }
     if (details.prompt.name === 'consent') return consentPage(ctx, details);
     pages.sendError(ctx, 400, { message: `Unsupported sign-in step "${details.prompt.name}".`, code: 'unsupported_prompt' });
   });
@@ -146,6 +158,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details || !checkCsrf(ctx, details.uid)) return;
     if (details.prompt.name !== 'login') return pages.sendError(ctx, 400, { message: 'This step is already done.', code: 'invalid_step' });
+    if (!localLogin) {
+      return pages.sendError(ctx, 403, {
+        message: 'Password sign-in is turned off here: use one of the sign-in providers.',
+        code: 'local_login_disabled',
+        retry: base(details.uid),
+      });
+    }
     const body = ctx.request.body as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.trim().slice(0, 256) : '';
     const password = typeof body.password === 'string' ? body.password : '';

@@ -12,12 +12,23 @@ export function resourceIndicators(resources: ProtectedResourceConfig[]) {
   const byUrl = new Map(resources.map((r) => [r.url, r]));
   const fallback = resources[0];
   if (!fallback) throw new Error('at least one resource server must be configured');
+  const resourceScopes = new Set(resources.flatMap((r) => r.scopes));
 
   return {
-    /** No `resource` parameter means the default MCP resource, so its scopes are not lost. */
-    async defaultResource(_ctx: KoaContextWithOIDC, _client: unknown, oneOf?: string | string[]) {
+    /**
+     * No `resource` parameter means the default MCP resource when the request names a resource
+     * scope, or no scope at all (default-scope.ts then gives it the resource's defaults), so its
+     * scopes are not lost. A request for OpenID Connect scopes only (`openid profile email`, an
+     * app signing people in through us) is not for the MCP server: it gets no resource, and so
+     * an access token for userinfo instead of an MCP-audience JWT.
+     */
+    async defaultResource(ctx: KoaContextWithOIDC, _client: unknown, oneOf?: string | string[]) {
       if (Array.isArray(oneOf)) return oneOf.find((url) => byUrl.has(url)) ?? oneOf[0]!;
       if (oneOf) return oneOf;
+      const scope = ctx.oidc?.params?.scope;
+      if (typeof scope === 'string' && scope.trim() !== '' && !scope.split(' ').some((s) => resourceScopes.has(s))) {
+        return undefined as unknown as string;
+      }
       return fallback.url;
     },
     /** An `openid` request without `resource` at /token still gets the resource's JWT. */

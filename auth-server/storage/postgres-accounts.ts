@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { hashPassword, verifyPassword } from '../accounts/password.ts';
-import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
-import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
+import { isValidUsername, newAccountRecord, validateNewAccount } from '../accounts/new-account.ts';
+import { AccountExistsError, type Account, type AccountStore, type NewAccount, type UpstreamLink } from './store.ts';
 
 interface AccountRow {
   id: string;
@@ -14,7 +14,16 @@ interface AccountRow {
   disabled_at: string | null;
 }
 
+interface LinkRow {
+  provider_id: string;
+  subject: string;
+  account_id: string;
+  created_account: boolean;
+  created_at: string;
+}
+
 const COLUMNS = 'id, username, password_hash, name, email, roles, created_at, disabled_at';
+const LINK_COLUMNS = 'provider_id, subject, account_id, created_account, created_at';
 
 /**
  * Accounts in the `accounts` table of a PostgreSQL schema (already quoted). Same rules as the
@@ -28,11 +37,13 @@ const COLUMNS = 'id, username, password_hash, name, email, roles, created_at, di
 export class PostgresAccountStore implements AccountStore {
   readonly #pool: Pool;
   readonly #table: string;
+  readonly #links: string;
   readonly #now: () => number;
 
   constructor(pool: Pool, schema: string, now: () => number) {
     this.#pool = pool;
     this.#table = `${schema}.accounts`;
+    this.#links = `${schema}.upstream_links`;
     this.#now = now;
   }
 
@@ -100,6 +111,45 @@ export class PostgresAccountStore implements AccountStore {
     return Number(rows[0]?.n ?? 0);
   }
 
+  async findByEmail(email: string): Promise<Account[]> {
+    const { rows } = await this.#pool.query<AccountRow>(
+      `SELECT ${COLUMNS} FROM ${this.#table} WHERE lower(email) = lower($1) ORDER BY created_at`,
+      [email],
+    );
+    return rows.map((row) => toAccount(row)!);
+  }
+
+  async updateProfile(id: string, profile: { name: string | null; email: string | null; roles: string[] }): Promise<Account | undefined> {
+    // The username is only a placeholder: the same checks as a new account's other fields.
+    const fields = validateNewAccount({ username: 'x', password: '', ...profile });
+    const { rows } = await this.#pool.query<AccountRow>(
+      `UPDATE ${this.#table} SET name = $2, email = $3, roles = $4 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, fields.name, fields.email, JSON.stringify(fields.roles)],
+    );
+    return toAccount(rows[0]);
+  }
+
+  async findLink(providerId: string, subject: string): Promise<UpstreamLink | undefined> {
+    const { rows } = await this.#pool.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM ${this.#links} WHERE provider_id = $1 AND subject = $2`, [
+      providerId,
+      subject,
+    ]);
+    return toLink(rows[0]);
+  }
+
+  async addLink(link: Omit<UpstreamLink, 'createdAt'>): Promise<boolean> {
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#links} (${LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [link.providerId, link.subject, link.accountId, link.createdAccount, this.#now()],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async listLinks(): Promise<UpstreamLink[]> {
+    const { rows } = await this.#pool.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM ${this.#links} ORDER BY account_id, provider_id`);
+    return rows.map((row) => toLink(row)!);
+  }
+
   async #byUsername(username: string): Promise<AccountRow | undefined> {
     if (!isValidUsername(username)) return undefined;
     const { rows } = await this.#pool.query<AccountRow>(`SELECT ${COLUMNS} FROM ${this.#table} WHERE lower(username) = lower($1)`, [
@@ -119,5 +169,16 @@ function toAccount(row: AccountRow | undefined): Account | undefined {
     roles: row.roles,
     createdAt: Number(row.created_at),
     disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+  };
+}
+
+function toLink(row: LinkRow | undefined): UpstreamLink | undefined {
+  if (!row) return undefined;
+  return {
+    providerId: row.provider_id,
+    subject: row.subject,
+    accountId: row.account_id,
+    createdAccount: row.created_account,
+    createdAt: Number(row.created_at),
   };
 }

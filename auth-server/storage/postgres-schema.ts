@@ -72,6 +72,20 @@ const MIGRATIONS: readonly string[] = [
   -- NULL while the account is active, else when it was disabled (epoch ms): npm run users -- disable.
   ALTER TABLE $S.accounts ADD COLUMN disabled_at bigint;
   `,
+  `
+  -- Upstream identities (provider id + its sub) tied to our accounts (upstream/federated-accounts.ts).
+  CREATE TABLE $S.upstream_links (
+    provider_id     text    NOT NULL,
+    subject         text    NOT NULL,
+    account_id      text    NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
+    -- true when the account was created by this link, false when an existing one was linked by email
+    created_account boolean NOT NULL,
+    created_at      bigint  NOT NULL,
+    PRIMARY KEY (provider_id, subject)
+  );
+  CREATE INDEX upstream_links_account ON $S.upstream_links (account_id);
+  CREATE INDEX accounts_email ON $S.accounts (lower(email)) WHERE email IS NOT NULL;
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { hashPassword, verifyPassword } from '../accounts/password.ts';
-import { isValidUsername, newAccountRecord } from '../accounts/new-account.ts';
-import { AccountExistsError, type Account, type AccountStore, type NewAccount } from './store.ts';
+import { isValidUsername, newAccountRecord, validateNewAccount } from '../accounts/new-account.ts';
+import { AccountExistsError, type Account, type AccountStore, type NewAccount, type UpstreamLink } from './store.ts';
 
 interface AccountRow {
   id: string;
@@ -14,7 +14,16 @@ interface AccountRow {
   disabled_at: number | null;
 }
 
+interface LinkRow {
+  provider_id: string;
+  subject: string;
+  account_id: string;
+  created_account: number;
+  created_at: number;
+}
+
 const COLUMNS = 'id, username, password_hash, name, email, roles, created_at, disabled_at';
+const LINK_COLUMNS = 'provider_id, subject, account_id, created_account, created_at';
 
 /**
  * Accounts in the `accounts` table of the SQLite store. Usernames are kept as typed and are
@@ -34,9 +43,23 @@ export class SqliteAccountStore implements AccountStore {
   readonly #count;
   readonly #setPassword;
   readonly #setDisabled;
+  readonly #byEmail;
+  readonly #updateProfile;
+  readonly #findLink;
+  readonly #addLink;
+  readonly #listLinks;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
+    this.#byEmail = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE email = ? COLLATE NOCASE ORDER BY created_at`);
+    this.#updateProfile = db.prepare(
+      `UPDATE accounts SET name = :name, email = :email, roles = :roles WHERE id = :id RETURNING ${COLUMNS}`,
+    );
+    this.#findLink = db.prepare(`SELECT ${LINK_COLUMNS} FROM upstream_links WHERE provider_id = ? AND subject = ?`);
+    this.#addLink = db.prepare(`
+      INSERT INTO upstream_links (${LINK_COLUMNS}) VALUES (:providerId, :subject, :accountId, :createdAccount, :createdAt)
+      ON CONFLICT (provider_id, subject) DO NOTHING`);
+    this.#listLinks = db.prepare(`SELECT ${LINK_COLUMNS} FROM upstream_links ORDER BY account_id, provider_id`);
     this.#insert = db.prepare(`
       INSERT INTO accounts (${COLUMNS}) VALUES (:id, :username, :passwordHash, :name, :email, :roles, :createdAt, NULL)
       ON CONFLICT (username) DO NOTHING`);
@@ -107,6 +130,41 @@ export class SqliteAccountStore implements AccountStore {
   async count(): Promise<number> {
     return Number((this.#count.get() as { n: number }).n);
   }
+
+  async findByEmail(email: string): Promise<Account[]> {
+    return (this.#byEmail.all(email) as unknown as AccountRow[]).map((row) => toAccount(row)!);
+  }
+
+  async updateProfile(id: string, profile: { name: string | null; email: string | null; roles: string[] }): Promise<Account | undefined> {
+    // The username is only a placeholder: the same checks as a new account's other fields.
+    const fields = validateNewAccount({ username: 'x', password: '', ...profile });
+    const row = this.#updateProfile.get({ id, name: fields.name, email: fields.email, roles: JSON.stringify(fields.roles) });
+    return toAccount(row as AccountRow | undefined);
+  }
+
+  async findLink(providerId: string, subject: string): Promise<UpstreamLink | undefined> {
+    return toLink(this.#findLink.get(providerId, subject) as LinkRow | undefined);
+  }
+
+  async addLink(link: Omit<UpstreamLink, 'createdAt'>): Promise<boolean> {
+    const { changes } = this.#addLink.run({ ...link, createdAccount: link.createdAccount ? 1 : 0, createdAt: this.#now() });
+    return Number(changes) > 0;
+  }
+
+  async listLinks(): Promise<UpstreamLink[]> {
+    return (this.#listLinks.all() as unknown as LinkRow[]).map((row) => toLink(row)!);
+  }
+}
+
+function toLink(row: LinkRow | undefined): UpstreamLink | undefined {
+  if (!row) return undefined;
+  return {
+    providerId: row.provider_id,
+    subject: row.subject,
+    accountId: row.account_id,
+    createdAccount: Boolean(row.created_account),
+    createdAt: Number(row.created_at),
+  };
 }
 
 function toAccount(row: AccountRow | undefined): Account | undefined {

@@ -63,6 +63,20 @@ const MIGRATIONS: readonly string[] = [
   -- NULL while the account is active, else when it was disabled (epoch ms): npm run users -- disable.
   ALTER TABLE accounts ADD COLUMN disabled_at INTEGER;
   `,
+  `
+  -- Upstream identities (provider id + its sub) tied to our accounts (upstream/federated-accounts.ts).
+  CREATE TABLE upstream_links (
+    provider_id     TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    account_id      TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    -- 1 when the account was created by this link, 0 when an existing one was linked by email
+    created_account INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (provider_id, subject)
+  );
+  CREATE INDEX upstream_links_account ON upstream_links (account_id);
+  CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */

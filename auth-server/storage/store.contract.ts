@@ -417,5 +417,62 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(await reopened.accounts.authenticate('alice', 'pw')).toEqual(alice);
       });
     });
+
+    describe('upstream links', () => {
+      it('links an upstream identity to an account once: a second link of the same identity loses', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const bob = await storage.accounts.add({ username: 'bob', password: 'pw' });
+        expect(await storage.accounts.findLink('google', '1234')).toBeUndefined();
+        clock = START + 5;
+        expect(await storage.accounts.addLink({ providerId: 'google', subject: '1234', accountId: alice.id, createdAccount: true })).toBe(
+          true,
+        );
+        expect(await storage.accounts.addLink({ providerId: 'google', subject: '1234', accountId: bob.id, createdAccount: false })).toBe(
+          false,
+        );
+        // The same subject at another provider is another person.
+        expect(await storage.accounts.addLink({ providerId: 'github', subject: '1234', accountId: bob.id, createdAccount: false })).toBe(
+          true,
+        );
+        expect(await storage.accounts.findLink('google', '1234')).toEqual({
+          providerId: 'google',
+          subject: '1234',
+          accountId: alice.id,
+          createdAccount: true,
+          createdAt: START + 5,
+        });
+        expect((await storage.accounts.listLinks()).map((l) => [l.providerId, l.accountId])).toEqual(
+          [
+            ['google', alice.id],
+            ['github', bob.id],
+          ].sort((a, b) => (a[1]! < b[1]! ? -1 : a[1]! > b[1]! ? 1 : 0)),
+        );
+      });
+
+      it('removing an account removes its links', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        await storage.accounts.addLink({ providerId: 'google', subject: 'a', accountId: alice.id, createdAccount: true });
+        expect(await storage.accounts.remove('alice')).toBe(true);
+        expect(await storage.accounts.findLink('google', 'a')).toBeUndefined();
+        expect(await storage.accounts.listLinks()).toEqual([]);
+      });
+
+      it('finds accounts by email whatever its case, and updates name, email and roles with the new-account checks', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw', email: 'Alice@Example.com' });
+        expect((await storage.accounts.findByEmail('alice@example.COM')).map((a) => a.id)).toEqual([alice.id]);
+        expect(await storage.accounts.findByEmail('bob@example.com')).toEqual([]);
+        const updated = await storage.accounts.updateProfile(alice.id, {
+          name: 'Alice A',
+          email: 'a@corp.example',
+          roles: ['user', 'user', 'admin'],
+        });
+        expect(updated).toEqual({ ...alice, name: 'Alice A', email: 'a@corp.example', roles: ['user', 'admin'] });
+        expect(await storage.accounts.findById(alice.id)).toEqual(updated);
+        await expect(storage.accounts.updateProfile(alice.id, { name: null, email: null, roles: ['bad role'] })).rejects.toThrow(
+          /invalid role/,
+        );
+        expect(await storage.accounts.updateProfile('nobody', { name: null, email: null, roles: [] })).toBeUndefined();
+      });
+    });
   });
 }

@@ -82,9 +82,35 @@ export interface AccountStore {
    */
   setDisabled(username: string, disabled: boolean): Promise<Account | undefined>;
   list(): Promise<Account[]>;
-  /** Returns whether an account was removed. */
+  /** Returns whether an account was removed (its upstream links go with it). */
   remove(username: string): Promise<boolean>;
   count(): Promise<number>;
+  /** Accounts whose email is this address, compared case-insensitively. */
+  findByEmail(email: string): Promise<Account[]>;
+  /**
+   * Replaces name, email and roles (checked as for a new account; throws InvalidAccountError).
+   * The account as it is now, or undefined when there is no account with that id.
+   */
+  updateProfile(id: string, profile: { name: string | null; email: string | null; roles: string[] }): Promise<Account | undefined>;
+  /** The link of an upstream identity (provider id, upstream `sub`), or undefined when it has none. */
+  findLink(providerId: string, subject: string): Promise<UpstreamLink | undefined>;
+  /**
+   * Links an upstream identity to an account. False when that identity is linked already (a
+   * parallel first sign-in won): checked by the insert itself, so two racing links cannot both win.
+   */
+  addLink(link: Omit<UpstreamLink, 'createdAt'>): Promise<boolean>;
+  /** Every link, by account id then provider (for `npm run users -- list`). */
+  listLinks(): Promise<UpstreamLink[]>;
+}
+
+/** An upstream identity (provider id + its stable subject) tied to one of our accounts. */
+export interface UpstreamLink {
+  providerId: string;
+  subject: string;
+  accountId: string;
+  /** True when the account was created by this link (just in time); false when an existing account was linked by email. */
+  createdAccount: boolean;
+  createdAt: number;
 }
 
 export class AccountExistsError extends Error {

@@ -1,5 +1,4 @@
 import { ProtocolError, ProtocolErrorCode, type McpServer, type ServerContext } from '@modelcontextprotocol/server';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { AUTHORIZATION_SERVER_SCOPES, TOOLS_SCOPE } from '../scopes.ts';
 import { missingRoles, roleRefusal, type ToolPolicy } from '../tool-policy.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
@@ -157,11 +156,8 @@ async function request(
         'The upstream MCP server ended unexpectedly; the next request starts a new one',
       );
     }
-    // The upstream's own JSON-RPC error (unknown tool, bad arguments): the client's to see, as
-    // the upstream said it (the SDK client prefixes "MCP error <code>: ").
-    if (error instanceof McpError) {
-      throw new ProtocolError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
-    }
+    // The upstream's own JSON-RPC error (unknown tool, bad arguments): the client's to see.
+    if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(ProtocolErrorCode.InternalError, `The upstream MCP server failed: ${(error as Error).message}`);
   }
 }

@@ -1,8 +1,12 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ProgressNotificationSchema, ResultSchema, type Progress, type Result } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type Progress,
+  type RequestMethod,
+  type Result,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { SERVER_INFO } from '../mcp-server.ts';
 
 export interface ForwardOptions {
@@ -114,12 +118,13 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
   client.onclose = () => {
     if (!closing) ended = true;
   };
-  // Progress is routed here, not by the SDK's `onprogress`: the SDK runs notification handlers a
-  // microtask late but responses at once, so progress sent just before the result (same chunk)
-  // reached a request already forgotten and was dropped ("unknown token").
+  // Progress is routed here, not by the SDK's `onprogress`: SDK 1.32's client ran notification
+  // handlers a microtask late but responses at once, so progress sent just before the result
+  // (same chunk) reached a request already forgotten and was dropped ("unknown token"). Our
+  // route outlives the result by a macrotask, whatever the SDK version does.
   const progressRoutes = new Map<string, (progress: Progress) => void>();
   let nextToken = 0;
-  client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
+  client.setNotificationHandler('notifications/progress', (notification) => {
     const { progressToken, ...progress } = notification.params;
     progressRoutes.get(String(progressToken))?.(progress);
   });
@@ -136,10 +141,10 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
       if (token && options.onprogress) progressRoutes.set(token, options.onprogress);
       const forwarded = params ? { ...params, _meta: token ? { ...meta, progressToken: token } : meta } : undefined;
       try {
-        const result = await client.request({ method, ...(forwarded ? { params: forwarded } : {}) }, ResultSchema.passthrough(), {
-          signal: options.signal,
-          timeout: UPSTREAM_REQUEST_TIMEOUT_MS,
-        });
+        const result = (await client.request(
+          { method: method as RequestMethod, ...(forwarded ? { params: forwarded } : {}) },
+          { signal: options.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS },
+        )) as Result;
         // Let the progress handlers queued before the result run first.
         await new Promise((resolve) => setImmediate(resolve));
         return result;

@@ -1,0 +1,177 @@
+import * as oauth from 'openid-client';
+import type { UpstreamProvider } from './upstream-config.ts';
+
+/** Who the upstream says the user is, in one shape for OIDC and plain OAuth 2 upstreams. */
+export interface UpstreamIdentity {
+  /** The upstream's stable id for the user (`sub`, or the configured id field). */
+  subject: string;
+  email: string | null;
+  /** Only an OIDC upstream's `email_verified: true` counts; plain OAuth 2 is never verified. */
+  emailVerified: boolean;
+  name: string | null;
+  username: string | null;
+  /** Every claim (ID token, then userinfo over it) for the role mapping. */
+  claims: Record<string, unknown>;
+}
+
+/** What the start of a sign-in must keep until the callback (server-side, single use). */
+export interface UpstreamChecks {
+  state: string;
+  nonce: string | undefined;
+  codeVerifier: string;
+}
+
+/** The upstream could not be reached or answered something we cannot use: its message is for the log. */
+export class UpstreamUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamUnavailableError';
+  }
+}
+
+/** Seconds an upstream request may take; a hung upstream must not hold the login page. */
+const TIMEOUT_SECONDS = 10;
+
+/**
+ * The upstream leg of a federated sign-in, all through openid-client: discovery (OIDC), PKCE
+ * S256, `state`, `nonce`, the RFC 9207 `iss` check when the upstream sends one, the code
+ * exchange and ID token validation (signature against the upstream's JWKS, iss, aud, nonce, exp).
+ * Discovery happens on first use and is retried after a failure, so an upstream that is down at
+ * start costs only its own button.
+ *
+ * @example
+ * const upstream = upstreamClient(provider, 'https://auth.example/upstream/google/callback');
+ * const { url, checks } = await upstream.start();
+ */
+export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) {
+  let configuration: Promise<oauth.Configuration> | undefined;
+
+  function auth(): oauth.ClientAuth {
+    return provider.tokenAuthMethod === 'client_secret_post'
+      ? oauth.ClientSecretPost(provider.clientSecret)
+      : oauth.ClientSecretBasic(provider.clientSecret);
+  }
+
+  async function load(): Promise<oauth.Configuration> {
+    // Operator-configured URLs are trusted: plain http is allowed for them (loopback development).
+    const insecure = (url: string) => url.startsWith('http://');
+    if (provider.type === 'oidc') {
+      return oauth.discovery(new URL(provider.issuer), provider.clientId, undefined, auth(), {
+        execute: insecure(provider.issuer) ? [oauth.allowInsecureRequests] : [],
+        timeout: TIMEOUT_SECONDS,
+      });
+    }
+    const config = new oauth.Configuration(
+      {
+        issuer: provider.issuer,
+        authorization_endpoint: provider.authorizationUrl,
+        token_endpoint: provider.tokenUrl,
+        userinfo_endpoint: provider.userinfoUrl,
+      },
+      provider.clientId,
+      undefined,
+      auth(),
+    );
+    config.timeout = TIMEOUT_SECONDS;
+    if ([provider.authorizationUrl, provider.tokenUrl, provider.userinfoUrl].some(insecure)) oauth.allowInsecureRequests(config);
+    return config;
+  }
+
+  async function configurationOf(): Promise<oauth.Configuration> {
+    configuration ??= load();
+    try {
+      return await configuration;
+    } catch (error) {
+      configuration = undefined;
+      throw new UpstreamUnavailableError(`discovery at ${provider.type === 'oidc' ? provider.issuer : provider.authorizationUrl} failed`, {
+        cause: error,
+      });
+    }
+  }
+
+  return {
+    /** The upstream authorization URL to send the browser to, and the checks to keep for the callback. */
+    async start(): Promise<{ url: URL; checks: UpstreamChecks }> {
+      const config = await configurationOf();
+      const codeVerifier = oauth.randomPKCECodeVerifier();
+      const checks: UpstreamChecks = {
+        state: oauth.randomState(),
+        nonce: provider.type === 'oidc' ? oauth.randomNonce() : undefined,
+        codeVerifier,
+      };
+      const params: Record<string, string> = {
+        redirect_uri: callbackUrl,
+        response_type: 'code',
+        code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        state: checks.state,
+      };
+      if (provider.scopes.length) params.scope = provider.scopes.join(' ');
+      if (checks.nonce) params.nonce = checks.nonce;
+      return { url: oauth.buildAuthorizationUrl(config, params), checks };
+    },
+
+    /**
+     * Redeems the code the callback got and returns who the user is. Throws openid-client's
+     * errors for a response that fails a check (state, iss, ID token) and UpstreamUnavailableError
+     * when the upstream cannot be reached.
+     */
+    async finish(currentUrl: URL, checks: UpstreamChecks): Promise<UpstreamIdentity> {
+      const config = await configurationOf();
+      let tokens;
+      try {
+        tokens = await oauth.authorizationCodeGrant(config, currentUrl, {
+          pkceCodeVerifier: checks.codeVerifier,
+          expectedState: checks.state,
+          expectedNonce: checks.nonce,
+          idTokenExpected: provider.type === 'oidc',
+        });
+      } catch (error) {
+        throw unreachable(error) ? new UpstreamUnavailableError('token request failed', { cause: error }) : error;
+      }
+      if (provider.type === 'oidc') {
+        const idToken = tokens.claims()!;
+        let info: Record<string, unknown> = {};
+        if (config.serverMetadata().userinfo_endpoint) {
+          // Most upstreams put profile and email claims at userinfo only; its `sub` must be the ID token's.
+          info = (await oauth.fetchUserInfo(config, tokens.access_token, idToken.sub)) as Record<string, unknown>;
+        }
+        const claims: Record<string, unknown> = { ...idToken, ...info, sub: idToken.sub };
+        return {
+          subject: idToken.sub,
+          email: text(claims.email),
+          emailVerified: claims.email_verified === true,
+          name: text(claims.name),
+          username: text(claims.preferred_username),
+          claims,
+        };
+      }
+      const response = await oauth.fetchProtectedResource(config, tokens.access_token, new URL(provider.userinfoUrl), 'GET');
+      if (!response.ok) throw new UpstreamUnavailableError(`userinfo answered ${response.status}`);
+      const claims = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+      const id = claims?.[provider.fields.id];
+      if (!claims || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') {
+        throw new UpstreamUnavailableError(`userinfo has no ${provider.fields.id}`);
+      }
+      return {
+        subject: String(id),
+        email: text(claims[provider.fields.email]),
+        emailVerified: false,
+        name: text(claims[provider.fields.name]),
+        username: text(claims[provider.fields.username]),
+        claims,
+      };
+    },
+  };
+}
+
+export type UpstreamClient = ReturnType<typeof upstreamClient>;
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+/** A network failure or timeout, as opposed to an answer that failed a check. */
+function unreachable(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
+}
