@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Client as V2Client } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -132,6 +133,20 @@ describe('gateway over stdio: @modelcontextprotocol/server-everything behind the
     expect(env.MCP_USER_SUB).toBeTruthy();
     const allowed = ['PATH', 'HOME', 'GATEWAY_TEST_ALLOWED', 'MCP_USER_SUB', 'MCP_CLIENT_ID', 'MCP_ROLES'];
     expect(Object.keys(env).filter((key) => !allowed.includes(key))).toEqual([]);
+  });
+
+  it("serves the upstream's resources and prompts too", async () => {
+    const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+    const connection = await connect(rs.mcpUrl, provider, signInAs({ username: 'alice', password: PASSWORD }, REDIRECT_URI));
+    cleanups.push(() => connection.close());
+    // The default connection is the v2 client (2026-07-28); McpConnection types only what all kinds share.
+    const client = connection.client as unknown as V2Client;
+    const { resources } = await client.listResources();
+    expect(resources.length).toBeGreaterThan(0);
+    const read = await client.readResource({ uri: resources[0]!.uri });
+    expect(read.contents[0]?.uri).toBe(resources[0]!.uri);
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((prompt) => prompt.name)).toContain('simple-prompt');
   });
 
   it('publishes the policy scopes in the metadata', async () => {
