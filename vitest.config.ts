@@ -9,6 +9,7 @@ export default defineConfig({
       'auth-server/**/*.test.ts',
       'resource-server/**/*.test.ts',
       'deploy/**/*.test.ts',
+      'examples/**/*.test.ts',
     ],
     // A real PostgreSQL for the whole run (the machine's when named, else one from npm).
     globalSetup: ['./vitest.global-setup.ts'],
