@@ -127,7 +127,8 @@ export function registerTokenExchangeGrant(provider: Provider, deps: TokenExchan
 
     const asked = params.scope?.split(' ').filter(Boolean);
     const scopes = asked?.length ? (target.scopes ? asked.filter((s) => target.scopes!.includes(s)) : asked) : target.scopes;
-    if (asked?.length && !scopes?.length) throw refuse(new errors.InvalidScope('no requested scope may be granted there', params.scope!), 'no_scope');
+    if (asked?.length && !scopes?.length)
+      throw refuse(new errors.InvalidScope('no requested scope may be granted there', params.scope!), 'no_scope');
 
     const { key, kid } = await signer();
     const iat = Math.floor(now() / 1000);
