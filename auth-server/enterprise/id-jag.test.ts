@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postForm, postJson, RESOURCE, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
 import { startTestIdp, type TestIdp } from '../testing/test-idp.ts';
@@ -235,6 +235,37 @@ describe('ID-JAG (jwt-bearer grant, Enterprise-Managed Authorization)', () => {
     expect(operator.grant_types).toEqual([JWT_BEARER]);
     const { status, body } = await redeem(await idJag({ clientId: operator.client_id }), {}, operator);
     expect(status, JSON.stringify(body)).toBe(200);
+  });
+
+  it('a private_key_jwt client redeems an ID-JAG, authenticating with a signed client assertion', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const registration = await postJson(`${server.url}/reg`, {
+      client_name: 'Key-holding agent',
+      grant_types: [JWT_BEARER],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'ES256',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'agent-1', alg: 'ES256', use: 'sig' }] },
+    });
+    const keyClient = (await registration.json()) as { client_id: string };
+    expect(registration.status, JSON.stringify(keyClient)).toBe(201);
+    const clientAssertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'agent-1' })
+      .setIssuer(keyClient.client_id)
+      .setSubject(keyClient.client_id)
+      .setAudience(server.url)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    const response = await postForm(`${server.url}/token`, {
+      grant_type: JWT_BEARER,
+      assertion: await idJag({ clientId: keyClient.client_id }),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: clientAssertion,
+    });
+    const body = (await response.json()) as { access_token?: string };
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    expect(body.access_token).toBeTruthy();
   });
 
   it('refuses a request without client authentication', async () => {
