@@ -25,7 +25,7 @@ export interface OutgoingFetch {
  *
  * ```ts source="./outgoing-fetch.examples.ts#outgoingFetch"
  * const outgoing = outgoingFetch({ relaxForMetadataDocuments: !production });
- * const configuration: Configuration = { fetch: outgoing.fetch };
+ * const configuration = { fetch: outgoing.fetch }; // part of oidc-provider's configuration
  * ```
  */
 export function outgoingFetch(options: { relaxForMetadataDocuments: boolean; inner?: FetchFunction }): OutgoingFetch {
