@@ -34,12 +34,16 @@ export interface ToolSpec<Shape extends StandardSchemaWithJSON | undefined> {
 /**
  * Declares a tool with its scopes, roles and whether it needs a user, in one place.
  *
- * @example
- * export const greet = defineTool({
- *   name: 'greet', title: 'Greet', description: 'Says hello', inputSchema: z.object({ name: z.string() }),
+ * ```ts source="./registry.examples.ts#defineTool"
+ * const greet = defineTool({
+ *   name: 'greet',
+ *   title: 'Greet',
+ *   description: 'Says hello',
+ *   inputSchema: z.object({ name: z.string() }),
  *   requiredScopes: [TOOLS_SCOPE],
- *   run: ({ name }, ctx) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
+ *   run: ({ name }) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
  * });
+ * ```
  */
 export function defineTool<Shape extends StandardSchemaWithJSON | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
   const requiredRoles = spec.requiredRoles ?? [];
