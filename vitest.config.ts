@@ -4,10 +4,12 @@ export default defineConfig({
   test: {
     include: [
       'common/**/*.test.ts',
+      'client/**/*.test.ts',
       'docs/**/*.test.ts',
       'auth-server/**/*.test.ts',
       'resource-server/**/*.test.ts',
       'deploy/**/*.test.ts',
+      'examples/**/*.test.ts',
     ],
     // A real PostgreSQL for the whole run (the machine's when named, else one from npm).
     globalSetup: ['./vitest.global-setup.ts'],

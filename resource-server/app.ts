@@ -18,6 +18,7 @@ import { createTokenGate } from './require-token.ts';
 import { servedResources } from './served-resources.ts';
 import { SessionStore } from './sessions.ts';
 import { StatelessHttpTransport } from './stateless-transport.ts';
+import { applyToolPolicy } from './tool-policy.ts';
 import { demoTools } from './tools/index.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
@@ -53,7 +54,8 @@ export interface ResourceServer {
  */
 export function createResourceServer(config: ResourceServerConfig, options: ResourceServerOptions = {}): ResourceServer {
   const log = options.logger ?? createLogger({ name: 'resource-server', level: config.logLevel, pretty: false });
-  const registry = options.tools ?? demoTools;
+  const tools = options.tools ?? demoTools;
+  const registry = config.toolPolicy ? applyToolPolicy(tools, config.toolPolicy) : tools;
   const resources = servedResources(config);
 
   // Sessions are created below; the gauge reads them lazily when scraped.
@@ -149,6 +151,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
       await sessions.closeAll();
       await statelessServer?.close();
       await modern.close();
+      // A gateway's upstreams outlive the stateless and per-request servers: end them here.
+      await (registry as Partial<{ close(): Promise<void> }>).close?.();
     },
   };
 }

@@ -3,6 +3,8 @@ import { ConfigError } from '../common/config-error.ts';
 import { LOOPBACK } from '../common/http-server.ts';
 import { flag, httpUrl, issuerUrl, list, logFormat, logLevel, nodeEnv, port, withoutEmpty } from '../common/env-schema.ts';
 import { Secret } from './secret.ts';
+import type { UpstreamConfig } from './gateway/upstream.ts';
+import { readToolPolicy, type ToolPolicy } from './tool-policy.ts';
 
 /**
  * The resource server's whole configuration surface: every setting, its environment variable,
@@ -98,6 +100,31 @@ export interface ResourceServerConfig {
    * logging the config cannot leak it; neither value is ever logged.
    */
   client: { id: string; secret: Secret } | undefined;
+  /**
+   * MCP_TOOLS_MODULE (unset): a module (path, relative to the working directory) whose tools are
+   * served instead of the demo tools: your own tools without forking (tools-module.ts).
+   */
+  toolsModule: string | undefined;
+  /**
+   * MCP_TOOL_POLICY (unset): a JSON file of rules giving tools (exact names or `*` globs) their
+   * scopes, roles or `deny`; first match wins, else its default (tool-policy.ts). Read and
+   * validated at start, so a broken policy stops the server instead of leaving tools unguarded.
+   */
+  toolPolicy: ToolPolicy | undefined;
+  /**
+   * MCP_UPSTREAM_URL (a Streamable HTTP MCP server) or MCP_UPSTREAM_COMMAND with MCP_UPSTREAM_ARGS
+   * (a JSON array) and MCP_UPSTREAM_ENV (names of variables passed on; PATH and HOME always):
+   * gateway mode, serving that server's tools instead of ours, behind everything this server does
+   * (gateway/). Unset: our own tools.
+   */
+  upstream: UpstreamConfig | undefined;
+  /**
+   * MCP_UPSTREAM_IDENTITY (none): how the upstream learns who calls. `headers`: X-MCP-User-Sub,
+   * X-MCP-Client-Id, X-MCP-Scopes and X-MCP-Roles on each HTTP request; `env`: MCP_USER_SUB,
+   * MCP_CLIENT_ID and MCP_ROLES in a stdio upstream's environment (one process per caller, fixed
+   * for its life, so no scopes: a step-up changes them). Never the client's token.
+   */
+  upstreamIdentity: 'none' | 'headers' | 'env';
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** LOG_FORMAT (unset = pretty in a terminal outside production): json or pretty. */
@@ -144,6 +171,26 @@ export const resourceServerEnv = z.object({
   RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
   // Not trimmed: a secret is compared byte for byte by the auth server.
   RS_CLIENT_SECRET: z.string().optional(),
+  MCP_TOOLS_MODULE: z.string().trim().optional(),
+  MCP_TOOL_POLICY: z.string().trim().optional(),
+  MCP_UPSTREAM_URL: httpUrl.optional(),
+  MCP_UPSTREAM_COMMAND: z.string().trim().min(1).optional(),
+  MCP_UPSTREAM_ARGS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return [];
+      try {
+        const parsed = z.array(z.string()).safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of strings, e.g. ["server.js","--stdio"]' });
+      return z.NEVER;
+    }),
+  MCP_UPSTREAM_ENV: list.pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'each entry must be a variable name'))),
+  MCP_UPSTREAM_IDENTITY: z.enum(['none', 'headers', 'env']).default('none'),
   LOG_LEVEL: logLevel,
   LOG_FORMAT: logFormat,
   NODE_ENV: nodeEnv,
@@ -181,6 +228,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   // (default port, upper case) would never match `aud` exactly.
   if (resource.href !== resourceUrl) problems.push(`RS_RESOURCE_URL: must be written in normal form (${resource.href})`);
   if (resource.pathname === '/') problems.push('RS_RESOURCE_URL: must have a path for the MCP endpoint, e.g. /mcp');
+  if (e.MCP_UPSTREAM_URL !== undefined && e.MCP_UPSTREAM_COMMAND !== undefined) {
+    problems.push('MCP_UPSTREAM_URL: set it or MCP_UPSTREAM_COMMAND, not both');
+  }
+  if ((e.MCP_UPSTREAM_URL ?? e.MCP_UPSTREAM_COMMAND) !== undefined && e.MCP_TOOLS_MODULE !== undefined) {
+    problems.push('MCP_TOOLS_MODULE: a gateway (MCP_UPSTREAM_URL/COMMAND) serves the upstream tools, not a module');
+  }
+  const identityFits = { none: true, headers: e.MCP_UPSTREAM_URL !== undefined, env: e.MCP_UPSTREAM_COMMAND !== undefined };
+  if (!identityFits[e.MCP_UPSTREAM_IDENTITY]) {
+    problems.push(
+      `MCP_UPSTREAM_IDENTITY: ${e.MCP_UPSTREAM_IDENTITY} needs ${e.MCP_UPSTREAM_IDENTITY === 'headers' ? 'MCP_UPSTREAM_URL' : 'MCP_UPSTREAM_COMMAND'}`,
+    );
+  }
+  let toolPolicy: ToolPolicy | undefined;
+  try {
+    toolPolicy = e.MCP_TOOL_POLICY === undefined ? undefined : readToolPolicy(e.MCP_TOOL_POLICY);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: e.RS_PORT,
@@ -209,6 +275,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
       e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined
         ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) }
         : undefined,
+    toolsModule: e.MCP_TOOLS_MODULE,
+    toolPolicy,
+    upstream:
+      e.MCP_UPSTREAM_URL !== undefined
+        ? { kind: 'http', url: e.MCP_UPSTREAM_URL }
+        : e.MCP_UPSTREAM_COMMAND !== undefined
+          ? { kind: 'stdio', command: e.MCP_UPSTREAM_COMMAND, args: e.MCP_UPSTREAM_ARGS, env: e.MCP_UPSTREAM_ENV }
+          : undefined,
+    upstreamIdentity: e.MCP_UPSTREAM_IDENTITY,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     nodeEnv: e.NODE_ENV,

@@ -5,6 +5,7 @@ import { listen, onShutdownSignal, PortInUseError, portVariable, type RunningSer
 import { metricsApp } from '../common/metrics.ts';
 import { createResourceServer } from './app.ts';
 import { loadConfig } from './config.ts';
+import { configuredTools } from './tools-module.ts';
 
 /** `npm run resource-server`: read the environment, serve, stop cleanly on SIGTERM/SIGINT. */
 let config;
@@ -20,7 +21,15 @@ try {
 
 const log = createLogger({ name: 'resource-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
 for (const unknown of unknownSettings(process.env)) log.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
-const resourceServer = createResourceServer(config, { logger: log });
+let tools;
+try {
+  tools = await configuredTools(config);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`resource-server: ${error.message}`);
+  process.exit(1);
+}
+const resourceServer = createResourceServer(config, { logger: log, ...(tools ? { tools } : {}) });
 let http: RunningServer;
 let metricsServer: RunningServer | undefined;
 try {

@@ -39,6 +39,12 @@ describe('the verdict on a conformance run', () => {
     ]);
   });
 
+  it('with allowInfo (client scenarios log requests as INFO) ignores INFO but still counts a WARNING', () => {
+    expect(conformanceProblems(result({ a: [check('i', 'INFO'), check('w', 'WARNING')] }), ['a'], { allowInfo: true })).toEqual([
+      'a: WARNING w (w check)',
+    ]);
+  });
+
   it('counts an expected scenario that recorded no checks, and an unexpected one that ran', () => {
     expect(conformanceProblems(result({ a: [], c: [check('x', 'SUCCESS')] }), ['a', 'b'])).toEqual([
       'a: no checks recorded',

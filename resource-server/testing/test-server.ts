@@ -5,6 +5,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createResourceServer } from '../app.ts';
 import { loadConfig, type ResourceServerConfig } from '../config.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
+import { configuredTools } from '../tools-module.ts';
 import { freePort } from '../../common/free-port.ts';
 
 export interface RunningResourceServer {
@@ -48,7 +49,8 @@ export async function startResourceServer(
         }),
       )
     : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
-  const resourceServer = createResourceServer(config, { logger, ...(options.tools ? { tools: options.tools } : {}) });
+  const tools = options.tools ?? (await configuredTools(config));
+  const resourceServer = createResourceServer(config, { logger, ...(tools ? { tools } : {}) });
   const http = await listen(resourceServer.app, config.port, config.host);
   return {
     url: http.url,

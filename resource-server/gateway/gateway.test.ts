@@ -1,0 +1,281 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client as V2Client } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addUser, startAuthServer, type TestAuthServer } from '../../auth-server/testing/harness.ts';
+import { freePort } from '../../common/free-port.ts';
+import { callTool, connect, textOf, TestOAuthProvider } from '../../e2e/mcp-client.ts';
+import { loadConfig } from '../config.ts';
+import { signInAs } from '../testing/oauth-client.ts';
+import { startTestIssuer, type TestIssuer } from '../testing/test-issuer.ts';
+import { startResourceServer, type RunningResourceServer } from '../testing/test-server.ts';
+import { createGateway } from './gateway.ts';
+import { startRecordingUpstream } from './testing/recording-upstream.ts';
+
+const EVERYTHING = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const FIXTURE = fileURLToPath(new URL('./testing/fixture-upstream.ts', import.meta.url));
+const REDIRECT_URI = 'http://127.0.0.1:8976/callback';
+const PASSWORD = 'correct horse battery staple';
+
+const dir = mkdtempSync(join(tmpdir(), 'gateway-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function bearerClient(url: string, token: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'gateway-test', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}`, ...headers } } }),
+  );
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** Whether a process is alive (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (!check()) throw new Error(`timed out waiting until ${what}`);
+}
+
+describe('gateway over stdio: @modelcontextprotocol/server-everything behind the whole OAuth flow', () => {
+  let auth: TestAuthServer;
+  let rs: RunningResourceServer;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    auth = await startAuthServer({ RS_RESOURCE_URL: resource });
+    await addUser(auth, 'alice');
+    await addUser(auth, 'bob', ['admin']);
+    const policy = join(dir, 'policy.json');
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        default: { scopes: ['mcp:tools'] },
+        rules: [
+          { tools: 'get-env', scopes: ['mcp:admin'], roles: ['admin'] },
+          { tools: 'trigger-*', deny: true },
+        ],
+      }),
+    );
+    process.env.GATEWAY_TEST_SECRET = 'must not reach the upstream';
+    process.env.GATEWAY_TEST_ALLOWED = 'passed on';
+    rs = await startResourceServer({
+      RS_PORT: String(port),
+      RS_RESOURCE_URL: resource,
+      AUTH_ISSUER: auth.url,
+      MCP_UPSTREAM_COMMAND: process.execPath,
+      MCP_UPSTREAM_ARGS: JSON.stringify([EVERYTHING, 'stdio']),
+      MCP_UPSTREAM_ENV: 'GATEWAY_TEST_ALLOWED',
+      MCP_UPSTREAM_IDENTITY: 'env',
+      MCP_TOOL_POLICY: policy,
+    });
+  }, 30_000);
+  afterAll(async () => {
+    delete process.env.GATEWAY_TEST_SECRET;
+    delete process.env.GATEWAY_TEST_ALLOWED;
+    await rs?.close();
+    await auth?.close();
+  });
+
+  it('the real SDK client signs in, lists the upstream tools (denied and role-only ones left out) and calls one', async () => {
+    const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+    const connection = await connect(rs.mcpUrl, provider, signInAs({ username: 'alice', password: PASSWORD }, REDIRECT_URI));
+    cleanups.push(() => connection.close());
+    const names = (await connection.client.listTools()).tools.map((tool) => tool.name);
+    expect(names).toContain('echo');
+    expect(names).not.toContain('get-env');
+    expect(names.filter((name) => name.startsWith('trigger-'))).toEqual([]);
+    const result = (await connection.client.callTool({ name: 'echo', arguments: { message: 'through the gateway' } })) as CallToolResult;
+    expect(textOf(result)).toBe('Echo: through the gateway');
+    const denied = await connection.client.callTool({ name: 'trigger-long-running-operation', arguments: {} }).then(
+      () => 'served',
+      (error: Error) => error.message,
+    );
+    expect(denied).toMatch(/not found/);
+    const refused = (await connection.client.callTool({ name: 'get-env', arguments: {} }).catch(() => undefined)) as
+      CallToolResult | undefined;
+    // alice's token lacks mcp:admin: the SDK stops for a step-up (403), which she could not use anyway.
+    expect(refused?.content ?? []).not.toContainEqual(expect.objectContaining({ text: expect.stringContaining('PATH') }));
+  });
+
+  it('an admin steps up to mcp:admin for get-env; the stdio upstream sees only PATH, HOME, the named variable and the caller', async () => {
+    const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+    const bob = signInAs({ username: 'bob', password: PASSWORD }, REDIRECT_URI);
+    const connection = await connect(rs.mcpUrl, provider, bob);
+    cleanups.push(() => connection.close());
+    expect((await connection.client.listTools()).tools.map((tool) => tool.name)).toContain('get-env');
+    const result = await callTool(connection, provider, bob, 'get-env');
+    // The step-up happened: a second authorization, for mcp:admin.
+    expect(provider.authorizationUrls.at(-1)!.searchParams.get('scope')).toContain('mcp:admin');
+    const env = JSON.parse(textOf(result)) as Record<string, string>;
+    expect(env.GATEWAY_TEST_ALLOWED).toBe('passed on');
+    expect(env.GATEWAY_TEST_SECRET).toBeUndefined();
+    // No scopes in the environment: they change with a step-up, the environment does not.
+    expect(env.MCP_SCOPES).toBeUndefined();
+    expect(env.MCP_ROLES).toBe('admin');
+    expect(env.MCP_USER_SUB).toBeTruthy();
+    const allowed = ['PATH', 'HOME', 'GATEWAY_TEST_ALLOWED', 'MCP_USER_SUB', 'MCP_CLIENT_ID', 'MCP_ROLES'];
+    expect(Object.keys(env).filter((key) => !allowed.includes(key))).toEqual([]);
+  });
+
+  it("serves the upstream's resources and prompts too", async () => {
+    const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+    const connection = await connect(rs.mcpUrl, provider, signInAs({ username: 'alice', password: PASSWORD }, REDIRECT_URI));
+    cleanups.push(() => connection.close());
+    // The default connection is the v2 client (2026-07-28); McpConnection types only what all kinds share.
+    const client = connection.client as unknown as V2Client;
+    const { resources } = await client.listResources();
+    expect(resources.length).toBeGreaterThan(0);
+    const read = await client.readResource({ uri: resources[0]!.uri });
+    expect(read.contents[0]?.uri).toBe(resources[0]!.uri);
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((prompt) => prompt.name)).toContain('simple-prompt');
+  });
+
+  it('publishes the policy scopes in the metadata', async () => {
+    const metadata = (await (await fetch(`${rs.url}/.well-known/oauth-protected-resource/mcp`)).json()) as { scopes_supported: string[] };
+    expect(metadata.scopes_supported).toEqual(['mcp:tools', 'mcp:admin']);
+  });
+});
+
+describe('gateway isolation and failures (stdio fixture, tokens from a test issuer)', () => {
+  let issuer: TestIssuer;
+  beforeAll(async () => {
+    issuer = await startTestIssuer();
+  });
+  afterAll(async () => issuer?.close());
+
+  async function startGateway(env: Record<string, string> = {}) {
+    const config = loadConfig({
+      AUTH_ISSUER: issuer.url,
+      MCP_UPSTREAM_COMMAND: process.execPath,
+      MCP_UPSTREAM_ARGS: JSON.stringify([FIXTURE]),
+      ...env,
+    });
+    const gateway = createGateway({ upstream: config.upstream!, identity: 'none', idleTtlMs: 60_000 });
+    const rs = await startResourceServer({ AUTH_ISSUER: issuer.url, ...env }, { tools: gateway });
+    cleanups.push(() => rs.close());
+    const token = (sub: string) => issuer.mint({ claims: { aud: rs.mcpUrl, sub, scope: 'mcp:tools' } });
+    const pidOf = async (client: Client) => Number(textOf((await client.callTool({ name: 'pid', arguments: {} })) as CallToolResult));
+    return { rs, gateway, token, pidOf };
+  }
+
+  it('two users get two upstream processes; ending a session ends its process', async () => {
+    const { rs, token, pidOf } = await startGateway();
+    const alice = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const bob = await bearerClient(rs.mcpUrl, await token('user-bob'));
+    const [alicePid, bobPid] = [await pidOf(alice), await pidOf(bob)];
+    expect(alicePid).not.toBe(bobPid);
+    expect(await pidOf(alice)).toBe(alicePid);
+    await (alice.transport as StreamableHTTPClientTransport).terminateSession();
+    await waitUntil(() => !alive(alicePid), "alice's upstream ended");
+    expect(alive(bobPid)).toBe(true);
+  });
+
+  it('stateless: one upstream per subject + client, ended when idle', async () => {
+    const { rs, gateway, token, pidOf } = await startGateway({ MCP_STATELESS: '1' });
+    const first = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const again = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const other = await bearerClient(rs.mcpUrl, await token('user-bob'));
+    const pid = await pidOf(first);
+    expect(await pidOf(again)).toBe(pid);
+    expect(await pidOf(other)).not.toBe(pid);
+    gateway.pool.sweep(Date.now() + 60_001);
+    await waitUntil(() => !alive(pid), 'the idle upstream ended');
+    expect(gateway.pool.size).toBe(0);
+  });
+
+  it('a crashed upstream gives a clear JSON-RPC error, and the next request gets a fresh process', async () => {
+    const { rs, token, pidOf } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const before = await pidOf(client);
+    const error = await client.callTool({ name: 'crash', arguments: {} }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toMatch(/upstream MCP server ended unexpectedly/);
+    const after = await pidOf(client);
+    expect(after).not.toBe(before);
+  });
+
+  it("forwards the upstream's progress notifications to the client", async () => {
+    const { rs, token } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const seen: number[] = [];
+    const result = (await client.callTool({ name: 'progress', arguments: {} }, undefined, {
+      onprogress: (progress) => seen.push(progress.progress),
+    })) as CallToolResult;
+    expect(textOf(result)).toBe('done');
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {
+    const config = loadConfig({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_COMMAND: join(dir, 'no-such-command') });
+    const gateway = createGateway({ upstream: config.upstream!, identity: 'none', idleTtlMs: 60_000 });
+    const rs = await startResourceServer({ AUTH_ISSUER: issuer.url }, { tools: gateway });
+    cleanups.push(() => rs.close());
+    const client = await bearerClient(rs.mcpUrl, await issuer.mint({ claims: { aud: rs.mcpUrl } }));
+    await expect(client.listTools()).rejects.toThrow(/ENOENT|spawn|closed/i);
+  });
+});
+
+describe('gateway over Streamable HTTP: no token passthrough', () => {
+  it("the upstream never sees the client's token or its X-MCP-* headers, only the identity we verified; one upstream session per downstream session", async () => {
+    const issuer = await startTestIssuer();
+    const upstream = await startRecordingUpstream();
+    const rs = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_URL: upstream.url, MCP_UPSTREAM_IDENTITY: 'headers' });
+    cleanups.push(async () => {
+      await rs.close();
+      await upstream.close();
+      await issuer.close();
+    });
+    const token = await issuer.mint({ claims: { aud: rs.mcpUrl, sub: 'user-alice', scope: 'mcp:tools', roles: ['reader'] } });
+    const forged = { 'x-mcp-user-sub': 'user-mallory', 'x-mcp-roles': 'admin', 'x-mcp-extra': 'sneaky' };
+    const one = await bearerClient(rs.mcpUrl, token, forged);
+    const two = await bearerClient(rs.mcpUrl, token, forged);
+    expect(textOf((await one.callTool({ name: 'echo', arguments: { text: 'hi' } })) as CallToolResult)).toBe('upstream says hi');
+    expect(textOf((await two.callTool({ name: 'echo', arguments: { text: 'ho' } })) as CallToolResult)).toBe('upstream says ho');
+
+    expect(upstream.requests.length).toBeGreaterThan(0);
+    for (const headers of upstream.requests) {
+      expect(headers.authorization).toBeUndefined();
+      expect(headers.dpop).toBeUndefined();
+      expect(JSON.stringify(headers)).not.toContain(token);
+      expect(headers['x-mcp-user-sub']).toBe('user-alice');
+      expect(headers['x-mcp-roles']).toBe('reader');
+      expect(headers['x-mcp-scopes']).toBe('mcp:tools');
+      expect(headers['x-mcp-extra']).toBeUndefined();
+    }
+    expect(upstream.sessions).toHaveLength(2);
+  });
+});
+
+describe('gateway configuration', () => {
+  const base = { AUTH_ISSUER: 'http://127.0.0.1:1' };
+  it('refuses both upstreams at once, a module beside an upstream, a bad args array and an identity that does not fit', () => {
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp', MCP_UPSTREAM_COMMAND: 'x' })).toThrow(/not both/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_TOOLS_MODULE: './t.ts' })).toThrow(/MCP_TOOLS_MODULE/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_ARGS: '--stdio' })).toThrow(
+      /MCP_UPSTREAM_ARGS: must be a JSON array/,
+    );
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_IDENTITY: 'headers' })).toThrow(/needs MCP_UPSTREAM_URL/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_ENV: 'OK,not ok' })).toThrow(/MCP_UPSTREAM_ENV/);
+  });
+});

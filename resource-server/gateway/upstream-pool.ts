@@ -1,0 +1,132 @@
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { callerOf } from '../tools/caller.ts';
+import type { IdentitySource, Upstream, UpstreamConfig } from './upstream.ts';
+
+export type IdentityMode = 'none' | 'headers' | 'env';
+
+interface Slot {
+  instance: string;
+  upstream: Promise<Upstream>;
+  /** What this upstream is told about the caller (undefined with MCP_UPSTREAM_IDENTITY=none). */
+  identity: IdentitySource | undefined;
+  lastUsed: number;
+  busy: number;
+}
+
+export interface UpstreamPoolOptions {
+  upstream: UpstreamConfig;
+  identity: IdentityMode;
+  /** An upstream without a request for this long is ended (MCP_SESSION_IDLE_TTL_MS). */
+  idleTtlMs: number;
+  connect: (config: UpstreamConfig, identity: IdentitySource | undefined) => Promise<Upstream>;
+  now?: () => number;
+}
+
+/**
+ * The gateway's upstream connections, one per downstream MCP session AND caller (subject +
+ * client): one upstream (one stdio process, one HTTP session) per session; without sessions
+ * (MCP_STATELESS, 2026-07-28 requests) one per subject + client. Nothing is shared between callers: one user's upstream
+ * state (and, with MCP_UPSTREAM_IDENTITY=env, its environment) never serves another.
+ *
+ * Idle upstreams are ended by a sweep; a crashed one is dropped, so the next request starts a
+ * fresh one.
+ */
+export class UpstreamPool {
+  readonly #slots = new Map<string, Slot>();
+  readonly #options: UpstreamPoolOptions;
+  readonly #now: () => number;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: UpstreamPoolOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#sweeper = setInterval(() => this.sweep(), Math.min(Math.max(options.idleTtlMs / 2, 10), 60_000));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /**
+   * Runs `use` with the caller's upstream for `instance` (the MCP session id; '' without a
+   * session), starting one when there is none (or it ended).
+   */
+  async with<T>(instance: string, auth: AuthInfo | undefined, use: (upstream: Upstream) => Promise<T>): Promise<T> {
+    const caller = callerOf({ http: { authInfo: auth } });
+    const key = `${instance}\n${caller.subject}\n${caller.clientId}`;
+    let slot = this.#slots.get(key);
+    if (
+      slot &&
+      (await slot.upstream.then(
+        (u) => u.ended,
+        () => true,
+      ))
+    ) {
+      this.#slots.delete(key);
+      slot = undefined;
+    }
+    const current = { subject: caller.subject, clientId: caller.clientId, scopes: caller.scopes, roles: caller.roles };
+    if (!slot) {
+      const identity = this.#options.identity === 'none' ? undefined : { current };
+      const created: Slot = {
+        instance,
+        upstream: this.#options.connect(this.#options.upstream, identity),
+        identity,
+        lastUsed: this.#now(),
+        busy: 0,
+      };
+      slot = created;
+      this.#slots.set(key, slot);
+      // A failed start is not kept: the next request tries again.
+      created.upstream.catch(() => this.#slots.get(key) === created && this.#slots.delete(key));
+    }
+    if (slot.identity) slot.identity.current = current;
+    slot.busy++;
+    slot.lastUsed = this.#now();
+    try {
+      const upstream = await slot.upstream;
+      try {
+        return await use(upstream);
+      } finally {
+        if (upstream.ended && this.#slots.get(key) === slot) this.#slots.delete(key);
+      }
+    } finally {
+      slot.busy--;
+      slot.lastUsed = this.#now();
+    }
+  }
+
+  /** Ends the upstreams of one downstream session (it closed). */
+  async closeInstance(instance: string): Promise<void> {
+    const ending: Promise<void>[] = [];
+    for (const [key, slot] of this.#slots) {
+      if (slot.instance !== instance) continue;
+      this.#slots.delete(key);
+      ending.push(endSlot(slot));
+    }
+    await Promise.allSettled(ending);
+  }
+
+  /** Ends upstreams idle for longer than the TTL (never one with a request in flight). */
+  sweep(now = this.#now()): void {
+    for (const [key, slot] of this.#slots) {
+      if (slot.busy === 0 && now - slot.lastUsed > this.#options.idleTtlMs) {
+        this.#slots.delete(key);
+        void endSlot(slot);
+      }
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.#sweeper);
+    const all = [...this.#slots.values()];
+    this.#slots.clear();
+    await Promise.allSettled(all.map(endSlot));
+  }
+}
+
+async function endSlot(slot: Slot): Promise<void> {
+  const upstream = await slot.upstream.catch(() => undefined);
+  await upstream?.close().catch(() => undefined);
+}

@@ -1,0 +1,160 @@
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type Progress,
+  type RequestMethod,
+  type Result,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { SERVER_INFO } from '../mcp-server.ts';
+
+export interface ForwardOptions {
+  signal: AbortSignal;
+  onprogress?: ((progress: Progress) => void) | undefined;
+}
+
+/**
+ * How long one forwarded request may take. The SDK's 60 s default is reset by progress only
+ * through its own progress routing, which we replace (see connectUpstream), so allow long tools.
+ */
+const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
+
+/** Where the gateway's upstream MCP server is (MCP_UPSTREAM_URL or MCP_UPSTREAM_COMMAND). */
+export type UpstreamConfig =
+  | { kind: 'http'; url: string }
+  | {
+      kind: 'stdio';
+      command: string;
+      args: string[];
+      /** Names of variables passed on from our environment, besides PATH and HOME. */
+      env: string[];
+    };
+
+/** Who the gateway acts for, as much of it as MCP_UPSTREAM_IDENTITY passes on (never the token). */
+export interface UpstreamIdentity {
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  roles: readonly string[];
+}
+
+/** One connection to the upstream, for one downstream session or one stateless caller. */
+export interface Upstream {
+  /**
+   * Sends a request upstream and returns its result unchanged (no schema beyond JSON-RPC's);
+   * `onprogress` receives the upstream's progress for it, all of it before this resolves.
+   */
+  request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions): Promise<Result>;
+  /** What the upstream declared at initialize. */
+  capabilities: { tools?: object; resources?: object; prompts?: object };
+  /** Set when the connection ended without our close(): the upstream crashed or hung up. */
+  readonly ended: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * The environment of a stdio upstream: PATH and HOME, the variables MCP_UPSTREAM_ENV names and,
+ * with MCP_UPSTREAM_IDENTITY=env, the caller. Nothing else: our environment holds secrets
+ * (RS_CLIENT_SECRET, DATABASE_URL…) that a third-party server must not see. The SDK adds its own
+ * defaults (LOGNAME, SHELL, TERM, USER); an undefined value removes them (Node skips those).
+ */
+export function upstreamEnv(names: readonly string[], identity: UpstreamIdentity | undefined, from = process.env): Record<string, string> {
+  const env: Record<string, string | undefined> = { LOGNAME: undefined, SHELL: undefined, TERM: undefined, USER: undefined };
+  for (const name of ['PATH', 'HOME', ...names]) if (from[name] !== undefined) env[name] = from[name];
+  // Not the scopes: a process's environment is fixed at its start, and a step-up later in the
+  // same session changes them. The policy checks scopes before any call reaches the upstream.
+  if (identity) {
+    env.MCP_USER_SUB = identity.subject;
+    env.MCP_CLIENT_ID = identity.clientId;
+    env.MCP_ROLES = identity.roles.join(' ');
+  }
+  return env as Record<string, string>;
+}
+
+/** fetch with our identity headers, replacing any of the same name (there are none from the client: it is our own request). */
+function withIdentityHeaders(identity: IdentitySource): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (identity.current) for (const [name, value] of Object.entries(identityHeaders(identity.current))) headers.set(name, value);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** The headers an HTTP upstream gets with MCP_UPSTREAM_IDENTITY=headers: ours, made from the verified token. */
+export function identityHeaders(identity: UpstreamIdentity): Record<string, string> {
+  return {
+    'x-mcp-user-sub': identity.subject,
+    'x-mcp-client-id': identity.clientId,
+    'x-mcp-scopes': identity.scopes.join(' '),
+    'x-mcp-roles': identity.roles.join(' '),
+  };
+}
+
+/** The caller of the request being forwarded; the pool updates it before each one (a step-up changes the scopes). */
+export interface IdentitySource {
+  current: UpstreamIdentity | undefined;
+}
+
+/**
+ * Connects to the upstream with the SDK's Client (initialize included). The connection is the
+ * gateway's own: the downstream client's headers (Authorization, DPoP, X-MCP-*) are never on it;
+ * with an identity the upstream learns the caller from what we verified: an HTTP upstream in
+ * headers set on each request, a stdio one in its environment at start.
+ */
+export async function connectUpstream(config: UpstreamConfig, identity: IdentitySource | undefined): Promise<Upstream> {
+  const transport: Transport =
+    config.kind === 'http'
+      ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentityHeaders(identity) } : {})
+      : new StdioClientTransport({
+          command: config.command,
+          args: config.args,
+          env: upstreamEnv(config.env, identity?.current),
+          stderr: 'inherit',
+        });
+  const client = new Client({ name: `${SERVER_INFO.name}-gateway`, version: SERVER_INFO.version });
+  let closing = false;
+  let ended = false;
+  client.onclose = () => {
+    if (!closing) ended = true;
+  };
+  // Progress is routed here, not by the SDK's `onprogress`: SDK 1.32's client ran notification
+  // handlers a microtask late but responses at once, so progress sent just before the result
+  // (same chunk) reached a request already forgotten and was dropped ("unknown token"). Our
+  // route outlives the result by a macrotask, whatever the SDK version does.
+  const progressRoutes = new Map<string, (progress: Progress) => void>();
+  let nextToken = 0;
+  client.setNotificationHandler('notifications/progress', (notification) => {
+    const { progressToken, ...progress } = notification.params;
+    progressRoutes.get(String(progressToken))?.(progress);
+  });
+  await client.connect(transport);
+  return {
+    capabilities: client.getServerCapabilities() ?? {},
+    get ended() {
+      return ended;
+    },
+    async request(method, params, options) {
+      // Never the downstream client's token: ours, unique on this connection (or none).
+      const { progressToken: _theirs, ...meta } = (params?._meta ?? {}) as Record<string, unknown>;
+      const token = options.onprogress ? `gateway-${++nextToken}` : undefined;
+      if (token && options.onprogress) progressRoutes.set(token, options.onprogress);
+      const forwarded = params ? { ...params, _meta: token ? { ...meta, progressToken: token } : meta } : undefined;
+      try {
+        const result = (await client.request(
+          { method: method as RequestMethod, ...(forwarded ? { params: forwarded } : {}) },
+          { signal: options.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS },
+        )) as Result;
+        // Let the progress handlers queued before the result run first.
+        await new Promise((resolve) => setImmediate(resolve));
+        return result;
+      } finally {
+        if (token) progressRoutes.delete(token);
+      }
+    },
+    async close() {
+      closing = true;
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../common/config-error.ts';
+import type { ResourceServerConfig } from './config.ts';
+import { createGateway } from './gateway/gateway.ts';
+import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
+
+/**
+ * Loads MCP_TOOLS_MODULE: your tools, served instead of the demo tools, without forking. The
+ * module exports (default, or as `tools`) an array of tools made with `defineTool` from
+ * resource-server/tools/registry.ts: name, schema, required scopes and roles, and a handler that
+ * reads the caller with `callerOf(extra)`. A `.ts` module runs as our own code does (Node's type
+ * stripping); see examples/tools-module/.
+ *
+ * @throws ConfigError when the module cannot be loaded or exports no valid tools.
+ * @example
+ * const tools = await loadToolsModule('./my-tools.ts'); // → createResourceServer(config, { tools })
+ */
+export async function loadToolsModule(path: string, cwd = process.cwd()): Promise<ToolRegistry> {
+  const url = pathToFileURL(resolve(cwd, path)).href;
+  let module: { default?: unknown; tools?: unknown };
+  try {
+    module = (await import(url)) as typeof module;
+  } catch (error) {
+    throw new ConfigError([`MCP_TOOLS_MODULE: cannot load ${path}: ${(error as Error).message}`]);
+  }
+  const exported = module.tools ?? module.default;
+  if (!Array.isArray(exported) || exported.length === 0) {
+    throw new ConfigError([
+      `MCP_TOOLS_MODULE: ${path} must export a non-empty array of tools (export default [defineTool({…})] or export const tools)`,
+    ]);
+  }
+  const problems = exported.flatMap((tool: unknown, i) =>
+    isToolDefinition(tool) ? [] : [`MCP_TOOLS_MODULE: ${path}: entry ${i} is not made with defineTool`],
+  );
+  const names = exported.filter(isToolDefinition).map((tool) => tool.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate) problems.push(`MCP_TOOLS_MODULE: ${path}: two tools are named ${duplicate}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return createToolRegistry(exported as ToolDefinition[]);
+}
+
+function isToolDefinition(value: unknown): value is ToolDefinition {
+  const tool = value as Partial<ToolDefinition> | null;
+  return (
+    typeof tool === 'object' &&
+    tool !== null &&
+    typeof tool.name === 'string' &&
+    Array.isArray(tool.requiredScopes) &&
+    Array.isArray(tool.requiredRoles) &&
+    typeof tool.register === 'function'
+  );
+}
+
+/**
+ * The tools the configuration names: an upstream's (gateway mode, MCP_UPSTREAM_URL/COMMAND), a
+ * module's (MCP_TOOLS_MODULE), or undefined for the demo tools.
+ */
+export async function configuredTools(
+  config: Pick<ResourceServerConfig, 'toolsModule' | 'upstream' | 'upstreamIdentity' | 'sessionIdleTtlMs'>,
+): Promise<ToolRegistry | undefined> {
+  if (config.upstream) {
+    return createGateway({ upstream: config.upstream, identity: config.upstreamIdentity, idleTtlMs: config.sessionIdleTtlMs });
+  }
+  return config.toolsModule === undefined ? undefined : loadToolsModule(config.toolsModule);
+}
