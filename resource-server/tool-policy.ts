@@ -153,6 +153,8 @@ export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): Too
       (scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope),
     ),
     scopesFor: (name) => byName.get(name)?.requiredScopes,
+    // Role-gated tools are hidden from callers without the role: the list differs by caller.
+    listPerCaller: true,
     registerAll(server) {
       for (const tool of tools) tool.register(server);
       filterToolList(server, (name, auth) => {

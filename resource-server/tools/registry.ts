@@ -94,6 +94,11 @@ export interface ToolRegistry {
   scopesFor(name: string): readonly string[] | undefined;
   /** A fresh McpServer with every tool registered. */
   registerAll(server: McpServer): void;
+  /**
+   * True when `tools/list` differs by caller (a tool policy hides role-gated tools; a gateway's
+   * upstream lists per session): the list is then never marked for shared caches.
+   */
+  listPerCaller?: boolean;
 }
 
 export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {
