@@ -25,8 +25,12 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  // Examples show an expression's value on purpose (`authInfo.extra?.sub; // the caller`).
-  { files: ['**/*.examples.ts'], rules: { '@typescript-eslint/no-unused-expressions': 'off' } },
+  // Examples show an expression's value on purpose (`authInfo.extra?.sub; // the caller`) and name
+  // results only to show what they are (`const port = await freePort();`).
+  {
+    files: ['**/*.examples.ts'],
+    rules: { '@typescript-eslint/no-unused-expressions': 'off', '@typescript-eslint/no-unused-vars': 'off' },
+  },
   // Plain JavaScript (this file, the old-Node check) is outside the TypeScript project.
   { files: ['**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {

@@ -51,9 +51,10 @@ export interface AuthServerDeps {
  * Builds the auth server: oidc-provider mounted at the issuer's path inside a Koa app that adds
  * our interaction pages, health check, registration CORS and parameter hygiene.
  *
- * @example
+ * ```ts source="./app.examples.ts#createAuthServer"
  * const { app } = createAuthServer({ config, storage, keys, logger });
  * await listen(app, config.port);
+ * ```
  */
 export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');

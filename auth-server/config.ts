@@ -314,8 +314,9 @@ const schema = authServerEnv
 /**
  * Reads the auth server's whole configuration from the environment.
  *
- * @example
+ * ```ts source="./config.examples.ts#loadConfig"
  * const config = loadConfig(process.env); // throws ConfigError listing every problem
+ * ```
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConfig {
   const clean = withoutEmpty(env) as Record<string, string | undefined>;
@@ -360,8 +361,9 @@ function storageOptions(env: {
  * The storage settings alone, for the CLIs (`npm run users`): the same fields, defaults and checks
  * as the server, without requiring the rest of its configuration to be valid.
  *
- * @example
+ * ```ts source="./config.examples.ts#loadStorageConfig"
  * const storage = await openStorage(loadStorageConfig(process.env));
+ * ```
  */
 export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageOptions {
   const parsed = storageEnv.safeParse(withoutEmpty(env));
@@ -372,8 +374,9 @@ export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): Storage
 /**
  * KEYS_DIR alone, for `npm run keys`, resolved as the server resolves it.
  *
- * @example
+ * ```ts source="./config.examples.ts#loadKeysDir"
  * await rotateKeys(loadKeysDir(process.env));
+ * ```
  */
 export function loadKeysDir(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = keysEnv.safeParse(withoutEmpty(env));

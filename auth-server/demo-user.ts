@@ -7,8 +7,9 @@ import type { AccountStore } from './storage/store.ts';
  * `demo` (role admin, so every demo tool can be tried) with a random password and returns the
  * credentials so they are printed once. Never called in production.
  *
- * @example
+ * ```ts source="./demo-user.examples.ts#ensureDemoUser"
  * const created = await ensureDemoUser(storage.accounts); // → { username: 'demo', password } | undefined
+ * ```
  */
 export async function ensureDemoUser(accounts: AccountStore): Promise<{ username: string; password: string } | undefined> {
   if ((await accounts.count()) > 0) return undefined;
@@ -29,8 +30,10 @@ const DEMO_HINT = '(shown only now; add users with: npm run users -- add <name> 
  * The demo-account block as people see it (auth-server/main.ts prints it, npm start moves it into
  * its banner). {@link parseDemoAccount} reads it back; keep the two together.
  *
- * @example
- * demoAccountLines({ username: 'demo', password: 'x' }) // → ['  Demo account created — username: demo  password: x', '  (shown only now; …)']
+ * ```ts source="./demo-user.examples.ts#demoAccountLines"
+ * demoAccountLines({ username: 'demo', password: 'x' });
+ * // → ['  Demo account created — username: demo  password: x', '  (shown only now; …)']
+ * ```
  */
 export function demoAccountLines(demo: { username: string; password: string }): string[] {
   return [`  Demo account created — username: ${demo.username}  password: ${demo.password}`, `  ${DEMO_HINT}`];
@@ -39,8 +42,9 @@ export function demoAccountLines(demo: { username: string; password: string }): 
 /**
  * Finds the demo account in output that may hold it (a line, a log, a whole stdout).
  *
- * @example
- * parseDemoAccount(stdout) // → { username: 'demo', password: '…' } | undefined
+ * ```ts source="./demo-user.examples.ts#parseDemoAccount"
+ * parseDemoAccount(stdout); // → { username: 'demo', password: '…' } | undefined
+ * ```
  */
 export function parseDemoAccount(text: string): { username: string; password: string } | undefined {
   const match = DEMO_LINE.exec(text);

@@ -38,8 +38,10 @@ export function describeServer(config: Pick<AuthServerConfig, 'issuer' | 'resour
  * The page at the issuer URL (what `npm start` prints), which would otherwise be a 404: HTML for
  * a browser, JSON for a client asking for it, plain text for everyone else (curl).
  *
- * @example
+ * ```ts source="./landing-page.examples.ts#landingPage"
+ * const router = new Router();
  * router.get('/', landingPage(config, pages));
+ * ```
  */
 export function landingPage(config: Pick<AuthServerConfig, 'issuer' | 'resources'>, pages: Pages) {
   const landing = describeServer(config);

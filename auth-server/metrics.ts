@@ -16,8 +16,10 @@ export interface AuthMetrics {
  * The auth server's Prometheus metrics: requests by oidc-provider route (or ours), tokens issued
  * by grant type, token requests refused, logins by result.
  *
- * @example
- * const metrics = authMetrics(provider); app.use(metrics.http(authRouteOf));
+ * ```ts source="./metrics.examples.ts#authMetrics"
+ * const metrics = authMetrics(provider);
+ * app.use(metrics.http(authRouteOf));
+ * ```
  */
 export function authMetrics(provider: Provider): AuthMetrics {
   const base = createHttpMetrics('auth_server');

@@ -13,8 +13,9 @@ const CONSEQUENCE = 'the metadata will name http:// endpoints and sign-in fails 
 /**
  * At start: an https issuer always means a proxy in front (this server speaks only http).
  *
- * @example
+ * ```ts source="./proxy-trust.examples.ts#warnAboutProxyTrust"
  * warnAboutProxyTrust(config, logger);
+ * ```
  */
 export function warnAboutProxyTrust(config: Pick<AuthServerConfig, 'issuer' | 'trustProxy'>, log: Logger): void {
   if (config.trustProxy || !config.issuer.startsWith('https://')) return;
@@ -29,8 +30,9 @@ export function warnAboutProxyTrust(config: Pick<AuthServerConfig, 'issuer' | 't
  * At the first request that came through a proxy (X-Forwarded-Proto) while proxy trust is off:
  * one warning per process, saying what to set.
  *
- * @example
+ * ```ts source="./proxy-trust.examples.ts#untrustedProxyWarning"
  * app.use(untrustedProxyWarning(config, logger));
+ * ```
  */
 export function untrustedProxyWarning(config: Pick<AuthServerConfig, 'issuer' | 'trustProxy'>, log: Logger): Middleware {
   let warned = config.trustProxy;

@@ -58,6 +58,18 @@ describe('JSDoc examples', () => {
     },
   );
 
+  it('no untyped @example is left (outside tests and testing/ helpers)', () => {
+    // An `@example` is prose tsc never sees, so it drifts; every example is a region instead.
+    const untyped = DIRS.flatMap((dir) => tsFiles(join(ROOT, dir)))
+      .filter((file) => !/\.test\.ts$/.test(file) && !relative(ROOT, file).split('/').includes('testing'))
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (/^\s*\*\s*@example\b/.test(line) ? [`${relative(ROOT, file)}:${i + 1}`] : [])),
+      );
+    expect(untyped).toEqual([]);
+  });
+
   it('live in directories tsc --noEmit checks', () => {
     const include = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;
     for (const example of examples) expect(include).toContain(relative(ROOT, example.source).split('/')[0]);

@@ -4,8 +4,9 @@ import { createServer, type AddressInfo } from 'node:net';
  * A loopback port that was free a moment ago, for tests, benchmarks and the no-Docker compose
  * runner that must name a port before the server listens (its issuer URL contains it).
  *
- * @example
+ * ```ts source="./free-port.examples.ts#freePort"
  * const port = await freePort(); // then AUTH_PORT=port, AUTH_ISSUER=http://localhost:port
+ * ```
  */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -2,8 +2,9 @@
  * Whether GET `url` answers 2xx within `timeoutMs` (health checks: npm start, the container
  * HEALTHCHECK, benchmarks and tests all ask the same question).
  *
- * @example
+ * ```ts source="./health.examples.ts#isHealthy"
  * await isHealthy('http://127.0.0.1:3000/healthz'); // true once the auth server is up
+ * ```
  */
 export async function isHealthy(url: string, timeoutMs = 1_000): Promise<boolean> {
   try {

@@ -44,8 +44,11 @@ export class PortInUseError extends Error {
   /**
    * The same error, saying which environment variable picks another port.
    *
-   * @example
-   * await listen(app, config.port, config.host).catch((e) => { throw e instanceof PortInUseError ? e.naming('AUTH_PORT') : e; });
+   * ```ts source="./http-server.examples.ts#naming"
+   * await listen(app, config.port, config.host).catch((e) => {
+   *   throw e instanceof PortInUseError ? e.naming('AUTH_PORT') : e;
+   * });
+   * ```
    */
   naming(variable: string): PortInUseError {
     return new PortInUseError(this.port, this.host, variable);
@@ -63,8 +66,9 @@ export const portVariable =
  * Starts a Koa app on node:http. `host` undefined binds every interface; {@link LOOPBACK}
  * binds 127.0.0.1 and ::1. A taken port rejects with {@link PortInUseError}.
  *
- * @example
+ * ```ts source="./http-server.examples.ts#listen"
  * const { url, close } = await listen(app, 0, '127.0.0.1');
+ * ```
  */
 export async function listen(app: Koa, port: number, host?: string): Promise<RunningServer> {
   const handler = app.callback();
@@ -97,8 +101,9 @@ export async function listen(app: Koa, port: number, host?: string): Promise<Run
  * Whether something already listens on `port` at `host` (same meaning of `host` as
  * {@link listen}): binds for a moment and lets go.
  *
- * @example
+ * ```ts source="./http-server.examples.ts#portInUse"
  * if (await portInUse(3000, 'localhost')) console.error('port 3000 is taken');
+ * ```
  */
 export async function portInUse(port: number, host?: string): Promise<boolean> {
   try {

@@ -56,9 +56,10 @@ const PRETTY_OPTIONS: { translateTime: string; ignore: string; singleLine: boole
  * One logger per server process. With a `destination`, pretty output is written to it in
  * process (tests); without, through pino-pretty's worker to stdout.
  *
- * @example
+ * ```ts source="./logger.examples.ts#createLogger"
  * const log = createLogger({ name: 'auth-server', level: 'info', pretty: process.stdout.isTTY });
  * log.info({ client_id }, 'client registered');
+ * ```
  */
 export function createLogger(config: LoggerConfig, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
@@ -88,8 +89,9 @@ export function isPretty(log: Logger): boolean {
  * Whether logs are pretty: LOG_FORMAT when set (read by each server's config), else pretty only
  * in a terminal outside production.
  *
- * @example
+ * ```ts source="./logger.examples.ts#prettyLogs"
  * createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
+ * ```
  */
 export function prettyLogs(format: 'json' | 'pretty' | undefined, nodeEnv: string, isTty = Boolean(process.stdout.isTTY)): boolean {
   if (format) return format === 'pretty';

@@ -10,9 +10,10 @@ export interface HttpMetrics {
 /**
  * A Prometheus registry for one server with process metrics and HTTP request metrics.
  *
- * @example
+ * ```ts source="./metrics.examples.ts#createHttpMetrics"
  * const metrics = createHttpMetrics('auth_server');
- * app.use(metrics.middleware((ctx) => ctx.oidc?.route ?? 'other'));
+ * app.use(metrics.middleware((ctx) => (ctx.path === '/healthz' ? 'health' : 'other')));
+ * ```
  */
 export function createHttpMetrics(prefix: string): HttpMetrics {
   const registry = new Registry();
@@ -52,8 +53,9 @@ export function createHttpMetrics(prefix: string): HttpMetrics {
  * GET /metrics on the main port, for the listed client ips only (others get 404, as if it were
  * not there). An empty list serves it to nobody: use the separate metrics port instead.
  *
- * @example
+ * ```ts source="./metrics.examples.ts#metricsEndpoint"
  * app.use(metricsEndpoint(metrics.registry, ['127.0.0.1', '::1']));
+ * ```
  */
 export function metricsEndpoint(registry: Registry, allow: readonly string[]): Middleware {
   const everyone = allow.includes('*');
@@ -69,8 +71,9 @@ export function metricsEndpoint(registry: Registry, allow: readonly string[]): M
 /**
  * The separate metrics listener (a port you do not publish): /metrics for anyone who can reach it.
  *
- * @example
+ * ```ts source="./metrics.examples.ts#metricsApp"
  * await listen(metricsApp(metrics.registry), config.metricsPort, config.host);
+ * ```
  */
 export function metricsApp(registry: Registry): Koa {
   const app = new Koa();

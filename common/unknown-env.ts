@@ -79,9 +79,10 @@ export interface UnknownSetting {
 /**
  * Every variable with one of our prefixes that no server reads, each with the closest known name.
  *
- * @example
- * unknownSettings({ AUTH_ISUER: 'https://auth.example' })
+ * ```ts source="./unknown-env.examples.ts#unknownSettings"
+ * unknownSettings({ AUTH_ISUER: 'https://auth.example' });
  * // → [{ variable: 'AUTH_ISUER', closest: 'AUTH_ISSUER', message: 'AUTH_ISUER is not a setting … did you mean AUTH_ISSUER?' }]
+ * ```
  */
 export function unknownSettings(env: Record<string, string | undefined>, known: readonly string[] = KNOWN_SETTINGS): UnknownSetting[] {
   const knownSet = new Set(known);

@@ -199,9 +199,11 @@ export const resourceServerEnv = z.object({
 /**
  * Reads the environment into a {@link ResourceServerConfig}.
  *
- * @throws ConfigError listing every problem at once.
- * @example
+ * ```ts source="./config.examples.ts#loadConfig"
  * const config = loadConfig({ RS_PORT: '0', AUTH_ISSUER: 'http://127.0.0.1:4000' });
+ * ```
+ *
+ * @throws ConfigError listing every problem at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServerConfig {
   const raw = withoutEmpty(env);

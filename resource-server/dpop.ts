@@ -35,9 +35,10 @@ export interface DpopVerifierOptions {
  * ath = hash of the access token, the key's thumbprint = the token's cnf.jkt, and a jti never seen
  * before within the window. Throws DpopProofError with a short reason.
  *
- * @example
+ * ```ts source="./dpop.examples.ts#createDpopVerifier"
  * const checkDpop = createDpopVerifier({ iatWindowSec: 60 });
- * await checkDpop({ proof: req.headers.dpop, method: 'POST', url: 'https://rs/mcp', accessToken, jkt });
+ * await checkDpop({ proof: req.headers.dpop as string | undefined, method: 'POST', url: 'https://rs/mcp', accessToken, jkt });
+ * ```
  */
 export function createDpopVerifier(options: DpopVerifierOptions): (check: DpopCheck) => Promise<void> {
   const seen = new ExpiringCache<true>(options.replayCacheSize ?? 100_000);

@@ -4,10 +4,11 @@
  *
  * Used for verified tokens (bounded memory, never past `exp`) and for DPoP proof `jti`s.
  *
- * @example
+ * ```ts source="./expiring-cache.examples.ts#ExpiringCache"
  * const cache = new ExpiringCache<string>(1000);
  * cache.set('k', 'v', Date.now() + 60_000);
  * cache.get('k'); // 'v' until it expires or is evicted
+ * ```
  */
 export class ExpiringCache<V> {
   readonly #maxEntries: number;

@@ -27,8 +27,9 @@ export class JsonRpcHttpError extends Error {
  * Reads and parses a JSON request body: 415 unless Content-Type is JSON, 413 past the limit,
  * 400 with JSON-RPC -32700 when it is not JSON. Never a 500 for what the client sent.
  *
- * @example
+ * ```ts source="./json-rpc.examples.ts#readJsonBody"
  * const body = await readJsonBody(ctx.req); // unknown: a message or a batch
+ * ```
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

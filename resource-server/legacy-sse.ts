@@ -13,11 +13,12 @@ import type { ToolRegistry } from './tools/registry.ts';
  * stream. Same auth, origin and scope checks as /mcp (done before these handlers); the session
  * is bound to the subject and client that opened the stream, under the same caps as /mcp.
  *
- * @example
+ * ```ts source="./legacy-sse.examples.ts#createLegacySse"
  * const sse = createLegacySse(demoTools, sessions, '/messages');
  * const alice = { subject: 'alice', clientId: 'app', ip: ctx.ip };
- * await sse.open(ctx.res, alice);
- * await sse.post(ctx.req, ctx.res, body, alice);
+ * await sse.open(ctx.res, alice); // GET /sse
+ * await sse.post(ctx.req, ctx.res, body, alice); // POST /messages?sessionId=…
+ * ```
  */
 export function createLegacySse(registry: ToolRegistry, sessions: SessionStore<McpSession>, messagesPath: string) {
   return {

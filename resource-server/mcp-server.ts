@@ -16,6 +16,9 @@ export const CACHE_HINTS = {
   'server/discover': { ttlMs: 300_000, cacheScope: 'public' },
 } as const;
 
+/** A tool list that depends on the caller (registry.listPerCaller) may be kept by that caller only. */
+const PER_CALLER_HINTS = { ...CACHE_HINTS, 'tools/list': { ttlMs: 300_000, cacheScope: 'private' } } as const;
+
 /**
  * An McpServer with every tool of the registry. Sessions build one per session, the 2026-07-28
  * entry one per request, and 2025 stateless mode exactly one for the whole process
@@ -24,7 +27,7 @@ export const CACHE_HINTS = {
 export function createMcpServer(registry: ToolRegistry): McpServer {
   const server = new McpServer(SERVER_INFO, {
     capabilities: { tools: {} },
-    cacheHints: CACHE_HINTS,
+    cacheHints: registry.listPerCaller ? PER_CALLER_HINTS : CACHE_HINTS,
     instructions:
       'Demo tools protected by OAuth: whoami, greet, reverse (with progress), admin_report (needs mcp:admin and the admin role).',
   });

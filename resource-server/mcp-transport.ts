@@ -39,9 +39,10 @@ export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal
  * bound to the caller's subject and client, with its own McpServer; later requests carry
  * Mcp-Session-Id. The request must already be authenticated (req.auth set) and its body parsed.
  *
- * @example
+ * ```ts source="./mcp-transport.examples.ts#createSessionHandler"
  * const handle = createSessionHandler(demoTools, sessions);
  * await handle(ctx.req, ctx.res, body, { subject: 'alice', clientId: 'app', ip: ctx.ip });
+ * ```
  */
 export function createSessionHandler(registry: ToolRegistry, sessions: SessionStore<McpSession>) {
   return async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> => {

@@ -14,8 +14,9 @@ export interface ResourceMetrics {
  * The resource server's Prometheus metrics: requests by route, refusals by reason, JWKS fetches,
  * and open MCP sessions (read when scraped).
  *
- * @example
+ * ```ts source="./metrics.examples.ts#resourceMetrics"
  * const metrics = resourceMetrics(() => sessions.size);
+ * ```
  */
 export function resourceMetrics(openSessions: () => number): ResourceMetrics {
   const base = createHttpMetrics('resource_server');

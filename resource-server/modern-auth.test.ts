@@ -60,6 +60,21 @@ describe('the 2026-07-28 entry with auth on', () => {
     expect(response.headers.get('www-authenticate')).toMatch(/scope="[^"]*mcp:admin[^"]*"/);
   });
 
+  it('marks tools/list as cacheable by shared caches: every caller sees the same list', async () => {
+    const response = await post('tools/list', {}, { authorization: `Bearer ${await token('mcp:tools')}` });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const body = JSON.parse(
+      text.startsWith('{')
+        ? text
+        : text
+            .split('\n')
+            .find((l) => l.startsWith('data: '))!
+            .slice(6),
+    ) as { result: Record<string, unknown> };
+    expect(body.result).toMatchObject({ ttlMs: 300_000, cacheScope: 'public' });
+  });
+
   it('serves a v2 client pinned to 2026-07-28 with its own token on every request, without a session', async () => {
     const accessToken = await token('mcp:tools');
     const client = new Client({ name: 'modern-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });

@@ -34,9 +34,10 @@ export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
  * `ctx.http.authInfo`. The SDK checks the envelope (-32602), the standard headers against the body
  * (Mcp-Method, Mcp-Name: -32020) and answers server/discover.
  *
- * @example
+ * ```ts source="./modern-entry.examples.ts#createModernEntry"
  * const modern = createModernEntry(demoTools);
  * if (isModernRequest(ctx.req, body)) await modern.serve(ctx.req, ctx.res, body);
+ * ```
  */
 export function createModernEntry(registry: ToolRegistry) {
   const handler = createMcpHandler(() => createMcpServer(registry), { legacy: 'reject' });

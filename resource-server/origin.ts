@@ -7,9 +7,10 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * transport spec (a page on evil.example resolving to 127.0.0.1 still sends its own Origin).
  * A request without Origin is not from a browser page and is allowed; "null" is not.
  *
- * @example
+ * ```ts source="./origin.examples.ts#createOriginPolicy"
  * const allowed = createOriginPolicy(config);
  * allowed('http://localhost:6274'); // true in development
+ * ```
  */
 export function createOriginPolicy(
   config: Pick<ResourceServerConfig, 'allowedOrigins' | 'nodeEnv' | 'resourceUrl'>,

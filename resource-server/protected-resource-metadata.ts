@@ -17,8 +17,9 @@ export interface ProtectedResourceMetadata {
  * One pure function from config to metadata (oidc-provider's discovery style).
  * offline_access is never published (SEP-2207): it is an authorization-server scope, not ours.
  *
- * @example
- * protectedResourceMetadata(config, demoTools.scopes).resource === config.resourceUrl
+ * ```ts source="./protected-resource-metadata.examples.ts#protectedResourceMetadata"
+ * protectedResourceMetadata(config, demoTools.scopes).resource === config.resourceUrl; // true
+ * ```
  */
 export function protectedResourceMetadata(
   config: Pick<ResourceServerConfig, 'resourceUrl' | 'issuer' | 'resourceName' | 'resourceDocumentation'>,

@@ -9,8 +9,9 @@ import type { ToolRegistry } from './tools/registry.ts';
  * exactly the challenged scope and must not lose what they had (MCP 2025-11-25, scope challenge).
  * Unknown tools need nothing here: the SDK answers them with its own JSON-RPC error.
  *
- * @example
- * missingScopeChallenge(body, ['mcp:tools'], demoTools) // 'mcp:tools mcp:admin' for admin_report
+ * ```ts source="./scope-check.examples.ts#missingScopeChallenge"
+ * missingScopeChallenge(body, ['mcp:tools'], demoTools); // 'mcp:tools mcp:admin' for admin_report
+ * ```
  */
 export function missingScopeChallenge(body: unknown, granted: readonly string[], registry: ToolRegistry): string | undefined {
   const needed = new Set<string>();

@@ -5,10 +5,11 @@ import { inspect } from 'node:util';
  * string conversion and util.inspect (console.log) all show `[redacted]`; only `reveal()` gives
  * the value, at the one place that sends it.
  *
- * @example
+ * ```ts source="./secret.examples.ts#Secret"
  * const secret = new Secret(env.RS_CLIENT_SECRET);
  * log.info({ secret }); // {"secret":"[redacted]"}
  * basicAuth(clientId, secret.reveal());
+ * ```
  */
 export class Secret {
   readonly #value: string;

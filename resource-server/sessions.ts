@@ -69,11 +69,18 @@ const OWN_CAPS = [
  * address; 429) before the server's (503), so a caller at its own limit learns that freeing its
  * own sessions is what helps, and one caller can fill only its share, never the whole server.
  *
- * @example
- * const sessions = new SessionStore<Transport>({ idleTtlMs: 1_800_000, maxSessions: 1000, maxSessionsPerSubject: 50, maxSessionsPerClient: 250, maxSessionsPerIp: 100 });
+ * ```ts source="./sessions.examples.ts#SessionStore"
+ * const sessions = new SessionStore<McpSession>({
+ *   idleTtlMs: 1_800_000,
+ *   maxSessions: 1000,
+ *   maxSessionsPerSubject: 50,
+ *   maxSessionsPerClient: 250,
+ *   maxSessionsPerIp: 100,
+ * });
  * const alice = { subject: 'alice', clientId: 'app', ip: '203.0.113.7' };
  * if (!sessions.refusal(alice)) sessions.add(id, alice, transport);
  * sessions.get(id, { ...alice, clientId: 'other-app' }); // undefined
+ * ```
  */
 export class SessionStore<R extends SessionResources> {
   readonly #sessions = new Map<string, Session<R>>();

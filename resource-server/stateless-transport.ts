@@ -46,10 +46,11 @@ interface Exchange {
  * request could never be answered in a later POST safely), and cancellation happens when the
  * client closes the HTTP request.
  *
- * @example
+ * ```ts source="./stateless-transport.examples.ts#StatelessHttpTransport"
  * const transport = new StatelessHttpTransport();
  * await createMcpServer(registry).connect(transport);
  * transport.handle(ctx.req, ctx.res, body, authInfo);
+ * ```
  */
 export class StatelessHttpTransport implements Transport {
   onmessage?: Transport['onmessage'];

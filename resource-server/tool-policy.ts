@@ -129,8 +129,9 @@ function scopesUnder(policy: ToolPolicy, name: string, own: readonly string[]): 
  * policy's (the pre-dispatch check and the 403 step-up challenge use them), the policy's roles
  * are checked in the tool (a tool error), and tools/list leaves out what the caller can never use.
  *
- * @example
+ * ```ts source="./tool-policy.examples.ts#applyToolPolicy"
  * const registry = applyToolPolicy(demoTools, readToolPolicy('policy.json'));
+ * ```
  */
 export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): ToolRegistry {
   // A gateway's tools are known only upstream, per session: it applies the policy itself.
@@ -152,6 +153,8 @@ export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): Too
       (scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope),
     ),
     scopesFor: (name) => byName.get(name)?.requiredScopes,
+    // Role-gated tools are hidden from callers without the role: the list differs by caller.
+    listPerCaller: true,
     registerAll(server) {
       for (const tool of tools) tool.register(server);
       filterToolList(server, (name, auth) => {

@@ -12,9 +12,11 @@ import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './to
  * reads the caller with `callerOf(extra)`. A `.ts` module runs as our own code does (Node's type
  * stripping); see examples/tools-module/.
  *
- * @throws ConfigError when the module cannot be loaded or exports no valid tools.
- * @example
+ * ```ts source="./tools-module.examples.ts#loadToolsModule"
  * const tools = await loadToolsModule('./my-tools.ts'); // → createResourceServer(config, { tools })
+ * ```
+ *
+ * @throws ConfigError when the module cannot be loaded or exports no valid tools.
  */
 export async function loadToolsModule(path: string, cwd = process.cwd()): Promise<ToolRegistry> {
   const url = pathToFileURL(resolve(cwd, path)).href;

@@ -19,9 +19,11 @@ export interface Challenge {
  * Formats a WWW-Authenticate challenge. The Bearer scheme comes first in every challenge we
  * send, because the MCP SDK client reads parameters only from a header starting with "Bearer".
  *
- * @example
- * challengeHeader({ scheme: 'Bearer', resourceMetadata: prmUrl, scope: 'mcp:tools' })
+ * ```ts source="./www-authenticate.examples.ts#challengeHeader"
+ * const prmUrl = protectedResourceMetadataUrl('http://localhost:3001/mcp');
+ * challengeHeader({ scheme: 'Bearer', resourceMetadata: prmUrl, scope: 'mcp:tools' });
  * // Bearer resource_metadata="http://localhost:3001/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"
+ * ```
  */
 export function challengeHeader(challenge: Challenge): string {
   const params: [string, string][] = [];

@@ -7,8 +7,9 @@ import type { AccountStore } from '../storage/store.ts';
  * the granted scopes map to (its `claims` setting), so no filtering is repeated here. A disabled
  * account is not found.
  *
- * @example
- * new Provider(issuer, { findAccount: findAccountFor(storage.accounts), … });
+ * ```ts source="./claims.examples.ts#findAccountFor"
+ * const provider = new Provider(issuer, { findAccount: findAccountFor(storage.accounts) });
+ * ```
  */
 export function findAccountFor(accounts: AccountStore): FindAccount {
   return async (_ctx, sub) => {

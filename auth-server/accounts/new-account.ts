@@ -21,9 +21,10 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /**
  * Whether a string may be a username: 1–64 characters of A–Z a–z 0–9 . _ @ -.
  *
- * @example
+ * ```ts source="./new-account.examples.ts#isValidUsername"
  * isValidUsername('alice@example'); // true
- * isValidUsername('alice smith');   // false
+ * isValidUsername('alice smith'); // false
+ * ```
  */
 export function isValidUsername(username: string): boolean {
   return USERNAME.test(username);
@@ -33,9 +34,10 @@ export function isValidUsername(username: string): boolean {
  * Checks and tidies a new account's fields (not the password: hashing checks that).
  * Throws InvalidAccountError naming the field at fault.
  *
- * @example
+ * ```ts source="./new-account.examples.ts#validateNewAccount"
  * const fields = validateNewAccount({ username: 'alice', password: 'x', roles: ['admin', 'admin'] });
  * // { username: 'alice', name: null, email: null, roles: ['admin'] }
+ * ```
  */
 export function validateNewAccount(input: NewAccount): ValidAccountFields {
   const { username } = input;
@@ -68,8 +70,9 @@ function optionalText(value: string | null | undefined, field: string, max: numb
  * The row a store inserts for a new account: checked fields, a fresh subject id and the
  * password's hash. Both stores insert exactly this.
  *
- * @example
+ * ```ts source="./new-account.examples.ts#newAccountRecord"
  * const { account, passwordHash } = await newAccountRecord({ username: 'alice', password: 'pw' }, Date.now());
+ * ```
  */
 export async function newAccountRecord(input: NewAccount, now: number): Promise<{ account: Account; passwordHash: string }> {
   const fields = validateNewAccount(input);
@@ -87,8 +90,9 @@ const ACCOUNT_ID = /^[A-Za-z0-9_-]{22}$/;
  * RS_CLIENT_ID is refused in this shape), so a token's `sub` equals its `client_id` only when it
  * was issued without a user.
  *
- * @example
+ * ```ts source="./new-account.examples.ts#looksLikeAccountId"
  * looksLikeAccountId('Qm9iIGlzIGEgZ29vZCBib3'); // true
+ * ```
  */
 export function looksLikeAccountId(id: string): boolean {
   return ACCOUNT_ID.test(id);

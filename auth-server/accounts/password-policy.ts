@@ -42,9 +42,10 @@ export class WeakPasswordError extends InvalidAccountError {
  * Throws WeakPasswordError when `password` may not be set for the account; returns otherwise.
  * Every place that sets a password calls this first (the users CLI, the demo account).
  *
- * @example
+ * ```ts source="./password-policy.examples.ts#checkPasswordPolicy"
  * checkPasswordPolicy('correct horse battery staple', { username: 'alice', roles: ['admin'] }); // ok
  * checkPasswordPolicy('Password1', { username: 'bob' }); // throws WeakPasswordError (problem 'common')
+ * ```
  */
 export function checkPasswordPolicy(password: string, account: { username: string; roles?: readonly string[] }): void {
   const normalized = password.normalize('NFC');

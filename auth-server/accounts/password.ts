@@ -29,9 +29,10 @@ interface ParsedHash {
  * Hashes a password for storage, with a fresh random salt.
  * Throws InvalidAccountError for an empty password or one longer than 1024 characters.
  *
- * @example
+ * ```ts source="./password.examples.ts#hashPassword"
  * const stored = await hashPassword('correct horse battery staple');
  * // 'scrypt$N=16384,r=8,p=1$…$…'
+ * ```
  */
 export async function hashPassword(password: string): Promise<string> {
   if (password.length === 0) throw new InvalidAccountError('the password must not be empty');
@@ -49,8 +50,9 @@ export async function hashPassword(password: string): Promise<string> {
  * Pass `undefined` for an unknown user: it then checks against a dummy hash, so the answer
  * takes as long as for a real user and usernames cannot be probed by timing.
  *
- * @example
- * const ok = await verifyPassword(typed, row?.password_hash);
+ * ```ts source="./password.examples.ts#verifyPassword"
+ * const ok = await verifyPassword(typed, row?.password_hash); // false for an unknown user too, after the same work
+ * ```
  */
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
   const parsed = parseHash(stored ?? (await dummyHash()));

@@ -90,8 +90,9 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * The `npm run clients` command, callable in-process. Returns the exit code; never throws for
  * anything the user did.
  *
- * @example
+ * ```ts source="./clients.examples.ts#runClientsCli"
  * process.exitCode = await runClientsCli(['list'], { stdout: process.stdout, stderr: process.stderr, env: process.env });
+ * ```
  */
 export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<number> {
   let parsed;

@@ -14,8 +14,9 @@ Reads KEYS_DIR (default ./keys).`;
 /**
  * The `npm run keys` command.
  *
- * @example
+ * ```ts source="./keys.examples.ts#runKeysCli"
  * process.exitCode = await runKeysCli(['rotate'], process.env);
+ * ```
  */
 export async function runKeysCli(argv: string[], env: NodeJS.ProcessEnv, out = process.stdout, err = process.stderr): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });

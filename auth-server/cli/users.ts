@@ -63,9 +63,14 @@ const ALLOWED: Record<string, { operands: number; options: string[] }> = {
  * The `npm run users` command, callable in-process. Returns the exit code; never throws for
  * anything the user did.
  *
- * @example
- * process.exitCode = await runUsersCli(['list'], { stdin: process.stdin, stdout: process.stdout,
- *   stderr: process.stderr, env: process.env });
+ * ```ts source="./users.examples.ts#runUsersCli"
+ * process.exitCode = await runUsersCli(['list'], {
+ *   stdin: process.stdin,
+ *   stdout: process.stdout,
+ *   stderr: process.stderr,
+ *   env: process.env,
+ * });
+ * ```
  */
 export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<number> {
   let parsed;

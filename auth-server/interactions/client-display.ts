@@ -12,8 +12,9 @@ export interface ClientDisplay {
  * itself (RFC 7591) or is identified by a URL it controls (CIMD), so every name is the client's own
  * claim and the pages say so.
  *
- * @example
- * describeClient(client) // → { id, name: 'MCP Inspector', unverified: true }
+ * ```ts source="./client-display.examples.ts#describeClient"
+ * describeClient(client); // → { id, name: 'MCP Inspector', unverified: true }
+ * ```
  */
 export function describeClient(client: Client | undefined): ClientDisplay {
   if (!client) return { id: 'unknown', name: 'an unknown application', unverified: true };

@@ -6,9 +6,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * a token that names the interaction is enough; a cross-site attacker can neither read nor
  * compute it. Any cookie key verifies, so rotating cookie keys does not break open pages.
  *
- * @example
+ * ```ts source="./csrf.examples.ts#csrfTokens"
  * const csrf = csrfTokens(cookieKeys);
- * const token = csrf.issue(uid); csrf.verify(uid, token) // → true
+ * const token = csrf.issue(uid);
+ * csrf.verify(uid, token); // → true
+ * ```
  */
 export function csrfTokens(keys: readonly string[]) {
   const [current] = keys;

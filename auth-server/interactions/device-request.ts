@@ -14,9 +14,10 @@ export interface DeviceRequestDisplay {
  * ever sees (a browser that approved the client before skips consent), so it must say what
  * approving gives away, not only the client's self-chosen name.
  *
- * @example
- * describeDeviceRequest(deviceCode.params, deviceCode.deviceInfo, config.resources)
+ * ```ts source="./device-request.examples.ts#describeDeviceRequest"
+ * describeDeviceRequest(deviceCode.params, deviceCode.deviceInfo, config.resources);
  * // → { scopes: [{ name: 'mcp:tools', … }], resources: [{ url: 'http://localhost:3001/mcp', name: 'MCP server' }], requestedFrom: '127.0.0.1' }
+ * ```
  */
 export function describeDeviceRequest(
   params: unknown,

@@ -38,9 +38,10 @@ export interface Pages {
  * The page renderer: Eta templates, HTML-escaped by default (`<%= %>`); raw output (`<%~ %>`) is
  * used only for markup oidc-provider itself builds (its device and logout forms).
  *
- * @example
+ * ```ts source="./pages.examples.ts#createPages"
  * const pages = createPages({ issuer: 'http://localhost:3000', assets: '/assets' });
  * pages.send(ctx, 'login', { client, csrf, action });
+ * ```
  */
 export function createPages(options: { issuer: string; assets: string }): Pages {
   const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true, autoTrim: false });

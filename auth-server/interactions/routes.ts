@@ -35,8 +35,9 @@ type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 /**
  * Our login, consent and abort routes for oidc-provider interactions (devInteractions is off).
  *
- * @example
+ * ```ts source="./routes.examples.ts#interactionRoutes"
  * app.use(interactionRoutes(deps).routes());
+ * ```
  */
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { provider, pages, accounts, audit, prefix } = deps;

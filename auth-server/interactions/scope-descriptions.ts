@@ -20,8 +20,9 @@ export const GENERIC_SCOPE_DESCRIPTION = 'Use what the server offers under this 
 /**
  * Scope names in plain words for the consent page, each once.
  *
- * @example
- * describeScopes(['openid', 'mcp:tools']) // → [{ name: 'openid', description: 'Know who you are…' }, …]
+ * ```ts source="./scope-descriptions.examples.ts#describeScopes"
+ * describeScopes(['openid', 'mcp:tools']); // → [{ name: 'openid', description: 'Know who you are…' }, …]
+ * ```
  */
 export function describeScopes(scopes: Iterable<string>): { name: string; description: string }[] {
   return [...new Set(scopes)].map((name) => ({ name, description: DESCRIPTIONS.get(name) ?? GENERIC_SCOPE_DESCRIPTION }));

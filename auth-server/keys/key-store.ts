@@ -36,8 +36,9 @@ interface JwksFile {
  * Loads the signing and cookie keys from `keysDir`, generating them on first start
  * (an EC P-256 key for access tokens, an RSA key for ID tokens).
  *
- * @example
+ * ```ts source="./key-store.examples.ts#loadOrCreateKeys"
  * const { jwks, cookieKeys } = await loadOrCreateKeys('./keys');
+ * ```
  */
 export async function loadOrCreateKeys(keysDir: string): Promise<KeyMaterial> {
   const file = await loadJwksFile(keysDir);
@@ -59,8 +60,9 @@ async function loadJwksFile(keysDir: string): Promise<JwksFile> {
  * three per algorithm. A running auth server keeps signing with the keys it loaded at its start:
  * the new keys sign from its next start on.
  *
- * @example
+ * ```ts source="./key-store.examples.ts#rotateKeys"
  * const added = await rotateKeys('./keys'); // → the new kids
+ * ```
  */
 export async function rotateKeys(keysDir: string, now: Date = new Date()): Promise<string[]> {
   const file = await loadJwksFile(keysDir);

@@ -16,8 +16,9 @@ export interface ResourceServerCredentials {
  * The development stack's resource-server client credentials (`npm start`): generated once into
  * KEYS_DIR and read back on every later start, so both servers agree without any setup.
  *
- * @example
+ * ```ts source="./resource-server-client-file.examples.ts#loadOrCreateResourceServerCredentials"
  * const { client_id, client_secret } = await loadOrCreateResourceServerCredentials('./keys');
+ * ```
  */
 export async function loadOrCreateResourceServerCredentials(keysDir: string): Promise<ResourceServerCredentials> {
   await mkdir(keysDir, { recursive: true, mode: 0o700 });

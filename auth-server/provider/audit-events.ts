@@ -31,8 +31,9 @@ function loadedUsername(ctx: KoaContextWithOIDC | undefined, sub: string): strin
  * ip). A `sub` alone is a random id nobody recognises in a log; the username is what a person
  * looks for.
  *
- * @example
+ * ```ts source="./audit-events.examples.ts#auditEvents"
  * auditEvents(provider, log.child({ audit: true }), storage.accounts);
+ * ```
  */
 export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<AccountStore, 'findById'>): void {
   type Level = 'info' | 'warn';

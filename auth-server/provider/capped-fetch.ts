@@ -20,8 +20,9 @@ export class ResponseTooLargeError extends Error {
  * Why: oidc-provider reads a client's `jwks_uri` and `sector_identifier_uri` answers whole by
  * default (only metadata documents are capped, at 5 KiB); an 8 MiB answer was read into memory.
  *
- * @example
+ * ```ts source="./capped-fetch.examples.ts#cappedFetch"
  * const fetch = cappedFetch(globalThis.fetch, 64 * 1024);
+ * ```
  */
 export function cappedFetch(inner: FetchFunction, limit: number): FetchFunction {
   return async (url, options) => {

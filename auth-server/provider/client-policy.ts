@@ -21,8 +21,11 @@ type Metadata = Record<string, unknown>;
  * oidc-provider's `extraClientMetadata`: runs on every client it builds (registered, stored,
  * or fetched as a metadata document) and enforces our client policy.
  *
- * @example
- * extraClientMetadata: clientPolicy(['mcp:tools', 'mcp:admin'])
+ * ```ts source="./client-policy.examples.ts#clientPolicy"
+ * const configuration: Configuration = {
+ *   extraClientMetadata: clientPolicy(['mcp:tools', 'mcp:admin'], { registrationNeedsToken: false }),
+ * };
+ * ```
  */
 export function clientPolicy(resourceScopes: readonly string[], options: { registrationNeedsToken: boolean }) {
   return {

@@ -30,8 +30,9 @@ const REFRESHABLE = new Set(['AuthorizationCode', 'DeviceCode', 'RefreshToken'])
 /**
  * The whole oidc-provider configuration; every choice that differs from its defaults says why.
  *
- * @example
- * const provider = new Provider(config.issuer, providerConfiguration(deps));
+ * ```ts source="./configuration.examples.ts#providerConfiguration"
+ * const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+ * ```
  */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, pages } = deps;

@@ -18,8 +18,9 @@ import { canonicalResource } from './resources.ts';
  * its default here, and a signed request object cannot be changed. Runs after resourceParameter,
  * so resource values are canonical (and a form body already parsed).
  *
- * @example
+ * ```ts source="./default-scope.examples.ts#defaultScope"
  * app.use(defaultScope(config.resources, { authorization: '/auth', par: '/request', deviceAuthorization: '/device/auth' }));
+ * ```
  */
 export function defaultScope(
   resources: readonly Pick<ProtectedResourceConfig, 'url' | 'defaultScopes'>[],

@@ -13,8 +13,9 @@ const ABSOLUTE_FORM = /^https?:\/\//i;
  * would have served that to everyone. The issuer is configured and authoritative, so the
  * request's href is rebuilt from it; the path and query stay the request's own.
  *
- * @example
+ * ```ts source="./issuer-urls.examples.ts#issuerUrls"
  * app.use(issuerUrls('https://auth.example.com/tenant'));
+ * ```
  */
 export function issuerUrls(issuer: string): Middleware {
   const origin = new URL(issuer).origin;

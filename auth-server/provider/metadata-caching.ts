@@ -14,8 +14,9 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
  * Both are safe to share only because every URL in them comes from the issuer, never from the
  * request (issuer-urls.ts).
  *
- * @example
+ * ```ts source="./metadata-caching.examples.ts#metadataCaching"
  * app.use(metadataCaching());
+ * ```
  */
 export function metadataCaching(): Middleware {
   return async (ctx, next) => {

@@ -55,9 +55,14 @@ export function newClientId(): string {
  * client policy (the same code that loads it at /token), so what the operator gets refused here
  * would be refused there too. Throws InvalidOperatorClientError.
  *
- * @example
- * const payload = buildOperatorClient(provider, { name: 'nightly report', grantTypes: ['client_credentials'],
- *   auth: { method: 'client_secret_basic' }, scope: 'mcp:tools' });
+ * ```ts source="./operator-clients.examples.ts#buildOperatorClient"
+ * const payload = buildOperatorClient(provider, {
+ *   name: 'nightly report',
+ *   grantTypes: ['client_credentials'],
+ *   auth: { method: 'client_secret_basic' },
+ *   scope: 'mcp:tools',
+ * });
+ * ```
  */
 export function buildOperatorClient(provider: Provider, request: OperatorClientRequest): ModelPayload {
   const clientId = request.clientId ?? newClientId();

@@ -23,9 +23,10 @@ export interface OutgoingFetch {
  * fetch does not say what it fetches for, so `allowFetch`, which it calls right before fetching a
  * document, hands that one URL a short-lived pass.
  *
- * @example
+ * ```ts source="./outgoing-fetch.examples.ts#outgoingFetch"
  * const outgoing = outgoingFetch({ relaxForMetadataDocuments: !production });
- * configuration.fetch = outgoing.fetch;
+ * const configuration = { fetch: outgoing.fetch }; // part of oidc-provider's configuration
+ * ```
  */
 export function outgoingFetch(options: { relaxForMetadataDocuments: boolean; inner?: FetchFunction }): OutgoingFetch {
   const passes = new Map<string, number>();

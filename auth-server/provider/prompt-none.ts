@@ -17,8 +17,11 @@ const { Check, Prompt, base } = interactionPolicy;
  * The check throws rather than asks for a prompt: a pending prompt under `prompt=none` is exactly
  * what becomes the redirect, while an error that may not redirect is rendered by `renderError`.
  *
- * @example
- * interactions: { policy: promptNonePolicy(), url: … }
+ * ```ts source="./prompt-none.examples.ts#promptNonePolicy"
+ * const configuration: Configuration = {
+ *   interactions: { policy: promptNonePolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+ * };
+ * ```
  */
 export function promptNonePolicy(): interactionPolicy.Prompt[] {
   const policy = base();

@@ -6,8 +6,9 @@ import type Koa from 'koa';
  * from the page. oidc-provider has none there, and it skips its own per-client CORS on /token when
  * Access-Control-* headers are already set, so a global CORS layer would bypass it.
  *
- * @example
+ * ```ts source="./registration-cors.examples.ts#registrationCors"
  * app.use(registrationCors('/reg'));
+ * ```
  */
 export function registrationCors(path: string) {
   const handler = cors({

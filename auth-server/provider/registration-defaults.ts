@@ -9,8 +9,9 @@ import { BodyError, oauthError, readJsonObject } from './request-body.ts';
  * client_credentials at all (only with the initial access token) is the client policy's call
  * (client-policy.ts). Everything else keeps oidc-provider's validation.
  *
- * @example
+ * ```ts source="./registration-defaults.examples.ts#registrationDefaults"
  * app.use(registrationDefaults('/reg'));
+ * ```
  */
 export function registrationDefaults(registrationPath: string): Middleware {
   return async (ctx, next) => {

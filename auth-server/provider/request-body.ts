@@ -16,8 +16,9 @@ export class BodyError extends Error {
  * Reads a request body once, bounded. oidc-provider then uses the parsed value we leave on
  * `ctx.request.body` (its documented fallback for upstream parsers).
  *
- * @example
+ * ```ts source="./request-body.examples.ts#readForm"
  * const form = await readForm(ctx); // → { grant_type: 'refresh_token', resource: [...] }
+ * ```
  */
 export async function readForm(ctx: Context): Promise<ParsedUrlQuery> {
   const form = parseQuery(await readText(ctx));

@@ -11,8 +11,16 @@ import { canonicalResource } from './resources.ts';
  * rewritten to the canonical URL, and at the token endpoint an unknown resource is refused here,
  * before any token is touched.
  *
- * @example
- * app.use(resourceParameter(['http://localhost:3001/mcp'], { token: '/token', ... }));
+ * ```ts source="./resource-parameter.examples.ts#resourceParameter"
+ * app.use(
+ *   resourceParameter(['http://localhost:3001/mcp'], {
+ *     authorization: '/auth',
+ *     token: '/token',
+ *     deviceAuthorization: '/device/auth',
+ *     par: '/request',
+ *   }),
+ * );
+ * ```
  */
 export function resourceParameter(
   known: readonly string[],

@@ -11,8 +11,9 @@ import { buildOperatorClient, DISABLED, saveOperatorClient } from './operator-cl
  * operator's `npm run clients -- disable` of it survives restarts. Without the pair, one warning
  * says what is off.
  *
- * @example
+ * ```ts source="./resource-server-client.examples.ts#provisionResourceServerClient"
  * await provisionResourceServerClient(provider, storage.models, config, logger);
+ * ```
  */
 export async function provisionResourceServerClient(
   provider: Provider,

@@ -5,8 +5,9 @@ import type { ProtectedResourceConfig } from '../config.ts';
  * The resource-indicator policy (RFC 8707) for oidc-provider's `features.resourceIndicators`:
  * known resources get ES256 JWT access tokens (RFC 9068) whose `aud` is the resource URL exactly.
  *
- * @example
- * features: { resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) } }
+ * ```ts source="./resources.examples.ts#resourceIndicators"
+ * const features = { resourceIndicators: { enabled: true, ...resourceIndicators(config.resources) } };
+ * ```
  */
 export function resourceIndicators(resources: ProtectedResourceConfig[]) {
   const byUrl = new Map(resources.map((r) => [r.url, r]));
@@ -54,8 +55,9 @@ export function resourceIndicators(resources: ProtectedResourceConfig[]) {
  * or without one trailing slash (the MCP SDK turns `http://h` into `http://h/`). Undefined when the
  * value names no configured resource.
  *
- * @example
- * canonicalResource(['http://localhost:3001/mcp'], 'http://localhost:3001/mcp/') // → '…/mcp'
+ * ```ts source="./resources.examples.ts#canonicalResource"
+ * canonicalResource(['http://localhost:3001/mcp'], 'http://localhost:3001/mcp/'); // → 'http://localhost:3001/mcp'
+ * ```
  */
 export function canonicalResource(known: readonly string[], value: string): string | undefined {
   if (known.includes(value)) return value;

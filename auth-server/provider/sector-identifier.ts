@@ -10,8 +10,9 @@ import { oauthError } from './request-body.ts';
  * `AUTH_INITIAL_ACCESS_TOKEN`) may still name one; its fetch stays capped and SSRF-guarded.
  * Runs after registration-defaults.ts, which has parsed the JSON body.
  *
- * @example
+ * ```ts source="./sector-identifier.examples.ts#refuseSectorIdentifier"
  * app.use(refuseSectorIdentifier('/reg', { open: !config.registration.initialAccessToken }));
+ * ```
  */
 export function refuseSectorIdentifier(registrationPath: string, options: { open: boolean }): Middleware {
   return async (ctx, next) => {

@@ -6,8 +6,9 @@ import type Provider from 'oidc-provider';
  * a POST /device with a bad body) this replaces a proper 400 with a 500. A session that was never
  * saved has nothing to persist, so that case becomes a no-op; everything else is unchanged.
  *
- * @example
+ * ```ts source="./session-persist.examples.ts#tolerateUnsavedSessions"
  * tolerateUnsavedSessions(provider);
+ * ```
  */
 export function tolerateUnsavedSessions(provider: Provider): void {
   const prototype = provider.Session.prototype as unknown as { persist(this: { exp?: unknown }): Promise<unknown> };

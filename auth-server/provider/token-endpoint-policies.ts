@@ -13,8 +13,11 @@ interface Token {
  * (RESOURCE_SERVER, set by the operator) learns about every client's tokens, and not about those
  * of a client that is gone or disabled: those tokens are dead. Everyone else gets `{"active":false}`.
  *
- * @example
- * features: { introspection: { enabled: true, allowedPolicy: introspectionAllowed } }
+ * ```ts source="./token-endpoint-policies.examples.ts#introspectionAllowed"
+ * const configuration: Configuration = {
+ *   features: { introspection: { enabled: true, allowedPolicy: introspectionAllowed } },
+ * };
+ * ```
  */
 export async function introspectionAllowed(ctx: KoaContextWithOIDC, client: Client, token: Token): Promise<boolean> {
   if (client.clientAuthMethod === 'none') return false;
@@ -29,8 +32,11 @@ export async function introspectionAllowed(ctx: KoaContextWithOIDC, client: Clie
  * authenticated client is told it may not (invalid_request); a public client, which anyone can
  * name, gets the 200 an unknown token gets, so the endpoint tells strangers nothing about a token.
  *
- * @example
- * features: { revocation: { enabled: true, allowedPolicy: revocationAllowed } }
+ * ```ts source="./token-endpoint-policies.examples.ts#revocationAllowed"
+ * const configuration: Configuration = {
+ *   features: { revocation: { enabled: true, allowedPolicy: revocationAllowed } },
+ * };
+ * ```
  */
 export async function revocationAllowed(_ctx: KoaContextWithOIDC, client: Client, token: Token): Promise<boolean> {
   if (token.clientId === client.clientId) return true;

@@ -36,9 +36,10 @@ const POLL_MAX_MS = 50;
  * one process, requests for one key queue in memory first, so only one of them polls storage.
  * Must run after resourceParameter (which parses the form onto ctx.request.body).
  *
- * @example
- * app.use(resourceParameter(...));
+ * ```ts source="./token-request-lock.examples.ts#tokenRequestLock"
+ * // after app.use(resourceParameter(…)), which parses the form
  * app.use(tokenRequestLock({ tokenPath: '/token', locks: storage.locks, replays: storage.replays, graceSeconds: 5 }));
+ * ```
  */
 export function tokenRequestLock(options: TokenRequestLockOptions): Middleware {
   // Far above a token request's normal duration (ms), and short because a retry after a crash waits this long.

@@ -8,8 +8,9 @@ import type { ModelStore } from '../storage/store.ts';
  * again without one, so it stays. Open registration otherwise fills the database with clients
  * that ran once in a test and were forgotten.
  *
- * @example
+ * ```ts source="./unused-clients.examples.ts#keepClientsThatGetTokens"
  * keepClientsThatGetTokens(provider, storage.models);
+ * ```
  */
 export function keepClientsThatGetTokens(provider: Provider, models: ModelStore): void {
   // One write per client per process: after that the row is already permanent.

@@ -24,8 +24,9 @@ export interface DeviceCodeLimitOptions {
  * it as `ctx.oidc.entities.DeviceCode`) gives its point back. Wrong, expired and used codes stay
  * counted.
  *
- * @example
+ * ```ts source="./device-code-limits.examples.ts#deviceCodeLimits"
  * app.use(deviceCodeLimits(limiters, { path: '/device', sessionCookie: '_session', pages, audit }));
+ * ```
  */
 export function deviceCodeLimits(limiters: RateLimiters | undefined, options: DeviceCodeLimitOptions): Middleware {
   const { path, pages, audit } = options;

@@ -6,8 +6,9 @@ import { hit, type RateLimiters } from './rate-limits.ts';
  * Rate limits in front of oidc-provider: registrations per ip and token requests per client and ip.
  * Runs after the body was parsed (resource-parameter.ts), so the form's client_id is at hand.
  *
- * @example
+ * ```ts source="./endpoint-limits.examples.ts#endpointLimits"
  * app.use(endpointLimits(limiters, { registration: '/reg', token: '/token' }));
+ * ```
  */
 export function endpointLimits(limiters: RateLimiters | undefined, routes: { registration: string; token: string }): Middleware {
   return async (ctx, next) => {

@@ -24,11 +24,12 @@ export interface LoginThrottle {
  *   out, so it never applies to a browser the user has already signed in with (a signed cookie),
  *   and like every lock here it ends by itself.
  *
- * @example
+ * ```ts source="./login-throttle.examples.ts#loginThrottle"
  * const throttle = loginThrottle(limiters, cookieKey);
  * const wait = await throttle.attempt(ctx, username);
  * if (wait) return tooManyAttempts(wait);
  * if (await authenticate(username, password)) await throttle.succeeded(ctx, username);
+ * ```
  */
 export function loginThrottle(limiters: RateLimiters | undefined, secret: string): LoginThrottle {
   const tag = (username: string) => createHmac('sha256', secret).update(`known:${username.toLowerCase()}`).digest('base64url').slice(0, 16);

@@ -35,9 +35,10 @@ export interface RateLimiters {
  * The limiters, in memory by default or in PostgreSQL (shared by every instance) when a pool is
  * given. The windows equal the lock time, so a lock can never outlive its window.
  *
- * @example
+ * ```ts source="./rate-limits.examples.ts#createRateLimiters"
  * const limiters = createRateLimiters(settings); // memory
  * const shared = createRateLimiters(settings, { pool, schema: 'public' });
+ * ```
  */
 export function createRateLimiters(settings: RateLimitSettings, postgres?: { pool: unknown; schema?: string }): RateLimiters {
   const make = (keyPrefix: string, points: number, duration: number, blockDuration = 0): RateLimiterAbstract => {
@@ -73,8 +74,9 @@ export function createRateLimiters(settings: RateLimitSettings, postgres?: { poo
 /**
  * Seconds until `key` may act again on `limiter`, or 0 when it is not limited.
  *
- * @example
+ * ```ts source="./rate-limits.examples.ts#blockedFor"
  * const wait = await blockedFor(limiters.loginIp, ip);
+ * ```
  */
 export async function blockedFor(limiter: RateLimiterAbstract, key: string): Promise<number> {
   const state = await limiter.get(key);
@@ -85,8 +87,10 @@ export async function blockedFor(limiter: RateLimiterAbstract, key: string): Pro
 /**
  * Counts one hit; returns the seconds to wait when this hit went over the limit, else 0.
  *
- * @example
- * const wait = await hit(limiters.registration, ctx.ip); if (wait) reply429(wait);
+ * ```ts source="./rate-limits.examples.ts#hit"
+ * const wait = await hit(limiters.registration, ctx.ip);
+ * if (wait) reply429(wait);
+ * ```
  */
 export async function hit(limiter: RateLimiterAbstract, key: string): Promise<number> {
   try {

@@ -14,8 +14,9 @@ import type { ModelPayload, ModelStore } from './store.ts';
  * Registered clients come without a lifetime; `unusedClientTtl` (seconds) gives them one, so a
  * client that never gets a token is swept (see provider/unused-clients.ts, which keeps the rest).
  *
- * @example
- * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models), … });
+ * ```ts source="./adapter.examples.ts#createAdapterFactory"
+ * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models) });
+ * ```
  */
 export function createAdapterFactory(models: ModelStore, options: { unusedClientTtl?: number } = {}): AdapterConstructor {
   const revoking = new Map<string, Promise<void>>();

@@ -18,8 +18,9 @@ export interface StorageOptions {
  * Opens the store the configuration asks for: PostgreSQL when databaseUrl is set, otherwise SQLite
  * in dataDir. Async because a PostgreSQL store must connect and migrate first.
  *
- * @example
+ * ```ts source="./open-storage.examples.ts#openStorage"
  * const storage = await openStorage(loadConfig(process.env), { onError: (e) => log.warn(e) });
+ * ```
  */
 export async function openStorage(storage: StorageOptions, options: { onError?: (error: Error) => void } = {}): Promise<Storage> {
   if (storage.databaseUrl) {

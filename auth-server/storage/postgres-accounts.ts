@@ -30,9 +30,10 @@ const LINK_COLUMNS = 'provider_id, subject, account_id, created_account, created
  * SQLite store: usernames kept as typed, unique and looked up case-insensitively (a unique
  * index on lower(username)).
  *
- * @example
+ * ```ts source="./postgres-accounts.examples.ts#PostgresAccountStore"
  * const accounts = new PostgresAccountStore(pool, '"public"', Date.now);
  * await accounts.add({ username: 'alice', password: 'secret', roles: ['admin'] });
+ * ```
  */
 export class PostgresAccountStore implements AccountStore {
   readonly #pool: Pool;

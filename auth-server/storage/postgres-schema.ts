@@ -103,8 +103,9 @@ export function quoteSchema(schema: string): string {
  * so one instance migrates while the others wait and then find nothing left to do. Each step
  * commits together with its version bump.
  *
- * @example
+ * ```ts source="./postgres-schema.examples.ts#migrate"
  * await migrate(pool, 'public');
+ * ```
  */
 export async function migrate(pool: Pool, schema: string): Promise<void> {
   const s = quoteSchema(schema);

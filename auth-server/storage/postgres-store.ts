@@ -27,10 +27,11 @@ const SWEEP_BATCH = 500;
  * statement, so a resolved promise means a committed row (with the server's default
  * synchronous_commit = on, flushed to its WAL).
  *
- * @example
+ * ```ts source="./postgres-store.examples.ts#openPostgresStorage"
  * const storage = await openPostgresStorage('postgres://auth@db/auth?schema=oauth', { poolSize: 10 });
  * await storage.accounts.add({ username: 'alice', password: 'secret' });
  * await storage.close();
+ * ```
  */
 export async function openPostgresStorage(url: string, options: PostgresStorageOptions = {}): Promise<Storage> {
   const { connectionString, schema: urlSchema } = splitSchema(url);

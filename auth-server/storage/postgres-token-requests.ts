@@ -6,9 +6,12 @@ import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
  * an expired lease in one statement (the row lock makes concurrent takers queue and re-check),
  * so at most one owner holds a live lease.
  *
- * @example
+ * ```ts source="./postgres-token-requests.examples.ts#PostgresLockStore"
  * const locks = new PostgresLockStore(pool, '"public"', Date.now);
- * if (await locks.acquire('refresh_token:…', 'owner-1', 10_000)) { … await locks.release('refresh_token:…', 'owner-1'); }
+ * if (await locks.acquire('refresh_token:abc', 'owner-1', 10_000)) {
+ *   await locks.release('refresh_token:abc', 'owner-1'); // when the response is sent
+ * }
+ * ```
  */
 export class PostgresLockStore implements LockStore {
   readonly #pool: Pool;
@@ -40,8 +43,9 @@ export class PostgresLockStore implements LockStore {
 /**
  * Replayable token responses in PostgreSQL, so any instance can answer a duplicate.
  *
- * @example
- * await new PostgresReplayStore(pool, '"public"', Date.now).put('refresh_token:…', { fingerprint, body }, 5_000);
+ * ```ts source="./postgres-token-requests.examples.ts#PostgresReplayStore"
+ * await new PostgresReplayStore(pool, '"public"', Date.now).put('refresh_token:abc', { fingerprint, body }, 5_000);
+ * ```
  */
 export class PostgresReplayStore implements ReplayStore {
   readonly #pool: Pool;

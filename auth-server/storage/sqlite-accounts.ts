@@ -29,9 +29,10 @@ const LINK_COLUMNS = 'provider_id, subject, account_id, created_account, created
  * Accounts in the `accounts` table of the SQLite store. Usernames are kept as typed and are
  * unique and looked up case-insensitively (the column is COLLATE NOCASE).
  *
- * @example
+ * ```ts source="./sqlite-accounts.examples.ts#SqliteAccountStore"
  * const accounts = new SqliteAccountStore(db, Date.now);
  * await accounts.add({ username: 'alice', password: 'secret', roles: ['admin'] });
+ * ```
  */
 export class SqliteAccountStore implements AccountStore {
   readonly #now: () => number;

@@ -11,8 +11,10 @@ export const EPHEMERAL = 'ephemeral';
  * never fsynced (synchronous=OFF) whatever auth.db's setting: with FULL a refresh then costs
  * two fsyncs instead of five. Still a file (WAL), so several processes sharing DATA_DIR share it too.
  *
- * @example
- * attachEphemeral(db, './data'); db.prepare('SELECT * FROM ephemeral.token_locks');
+ * ```ts source="./sqlite-ephemeral.examples.ts#attachEphemeral"
+ * attachEphemeral(db, './data');
+ * db.prepare('SELECT * FROM ephemeral.token_locks');
+ * ```
  */
 export function attachEphemeral(db: DatabaseSync, dataDir: string): void {
   const file = join(dataDir, 'token-requests.db');

@@ -92,8 +92,9 @@ export class SchemaTooNewError extends Error {
  * each step runs in an IMMEDIATE transaction (one writer at a time) and re-reads the version
  * inside it, so a step another process already applied is skipped.
  *
- * @example
+ * ```ts source="./sqlite-schema.examples.ts#migrate"
  * migrate(new DatabaseSync('auth.db'));
+ * ```
  */
 export function migrate(db: DatabaseSync): void {
   for (;;) {

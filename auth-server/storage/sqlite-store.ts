@@ -32,10 +32,11 @@ const SWEEP_BATCH = 500;
  * open the same file: SQLite's WAL mode lets readers proceed while one writer commits, and the
  * busy timeout queues writers instead of failing them.
  *
- * @example
+ * ```ts source="./sqlite-store.examples.ts#openSqliteStorage"
  * const storage = openSqliteStorage('./data');
  * await storage.accounts.add({ username: 'alice', password: 'secret' });
  * await storage.close();
+ * ```
  */
 export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions = {}): Storage {
   const now = options.now ?? Date.now;

@@ -6,9 +6,12 @@ import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
  * Token-request leases in the attached ephemeral file, so several processes sharing DATA_DIR serialize too.
  * The insert takes a free key or an expired lease in one statement: no read-then-write race.
  *
- * @example
+ * ```ts source="./sqlite-token-requests.examples.ts#SqliteLockStore"
  * const locks = new SqliteLockStore(db, Date.now);
- * if (await locks.acquire('refresh_token:…', 'owner-1', 10_000)) { … await locks.release('refresh_token:…', 'owner-1'); }
+ * if (await locks.acquire('refresh_token:abc', 'owner-1', 10_000)) {
+ *   await locks.release('refresh_token:abc', 'owner-1'); // when the response is sent
+ * }
+ * ```
  */
 export class SqliteLockStore implements LockStore {
   readonly #now: () => number;
@@ -37,8 +40,9 @@ export class SqliteLockStore implements LockStore {
 /**
  * Replayable token responses in the attached ephemeral file.
  *
- * @example
- * await new SqliteReplayStore(db, Date.now).put('refresh_token:…', { fingerprint, body }, 5_000);
+ * ```ts source="./sqlite-token-requests.examples.ts#SqliteReplayStore"
+ * await new SqliteReplayStore(db, Date.now).put('refresh_token:abc', { fingerprint, body }, 5_000);
+ * ```
  */
 export class SqliteReplayStore implements ReplayStore {
   readonly #now: () => number;

@@ -15,12 +15,15 @@ const START = Date.UTC(2030, 0, 1);
  * The behaviour every Storage implementation must have, as a vitest suite. Each test gets a
  * fresh target and a clock it can move, so expiry is tested without waiting.
  *
- * @example
+ * ```ts source="./store.contract.examples.ts#describeStorageContract"
  * describeStorageContract('SQLite', async () => {
  *   const dir = await mkdtemp(join(tmpdir(), 'auth-'));
- *   return { open: ({ now }) => Promise.resolve(openSqliteStorage(dir, { now })),
- *            cleanup: () => rm(dir, { recursive: true, force: true }) };
+ *   return {
+ *     open: ({ now }) => Promise.resolve(openSqliteStorage(dir, { now })),
+ *     cleanup: () => rm(dir, { recursive: true, force: true }),
+ *   };
  * });
+ * ```
  */
 export function describeStorageContract(name: string, makeTarget: () => Promise<StorageTarget>): void {
   describe(`${name} storage contract`, () => {

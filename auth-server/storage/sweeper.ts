@@ -11,11 +11,12 @@ export interface SweepLogger {
  * one), a failing sweep is logged and retried next time, and the timer does not keep the
  * process alive. `stop()` resolves once no sweep is running, so storage can be closed after it.
  *
- * @example
+ * ```ts source="./sweeper.examples.ts#startSweeper"
  * const stopSweeper = startSweeper(storage.models, 60_000, logger);
  * // on shutdown:
  * await stopSweeper();
  * await storage.close();
+ * ```
  */
 export function startSweeper(models: ModelStore, intervalMs: number, logger?: SweepLogger): () => Promise<void> {
   let stopped = false;

@@ -29,9 +29,10 @@ export class FederatedLoginRefused extends Error {
  * Our roles for an upstream identity: the provider's defaultRole plus every role its mapping
  * gives a value of the configured claim (a string or a list of strings, e.g. `groups`).
  *
- * @example
- * mappedRoles({ defaultRole: 'user', roles: { claim: 'groups', map: { admins: ['admin'] } } }, { groups: ['admins'] })
+ * ```ts source="./federated-accounts.examples.ts#mappedRoles"
+ * mappedRoles({ defaultRole: 'user', roles: { claim: 'groups', map: { admins: ['admin'] } } }, { groups: ['admins'] });
  * // → ['user', 'admin']
+ * ```
  */
 export function mappedRoles(provider: Pick<UpstreamProvider, 'defaultRole' | 'roles'>, claims: Record<string, unknown>): string[] {
   const roles = new Set(provider.defaultRole ? [provider.defaultRole] : []);

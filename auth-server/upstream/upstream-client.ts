@@ -39,9 +39,10 @@ const TIMEOUT_SECONDS = 10;
  * Discovery happens on first use and is retried after a failure, so an upstream that is down at
  * start costs only its own button.
  *
- * @example
+ * ```ts source="./upstream-client.examples.ts#upstreamClient"
  * const upstream = upstreamClient(provider, 'https://auth.example/upstream/google/callback');
  * const { url, checks } = await upstream.start();
+ * ```
  */
 export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) {
   let configuration: Promise<oauth.Configuration> | undefined;

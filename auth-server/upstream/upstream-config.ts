@@ -112,8 +112,9 @@ const fileSchema = z
  * Reads and checks the AUTH_UPSTREAMS file. Every problem is returned, each naming its place
  * (`AUTH_UPSTREAMS[1].clientId: …`), so the operator fixes them in one go; nothing throws.
  *
- * @example
+ * ```ts source="./upstream-config.examples.ts#loadUpstreams"
  * const { providers, problems } = loadUpstreams(process.env.AUTH_UPSTREAMS, process.env);
+ * ```
  */
 export function loadUpstreams(
   file: string | undefined,

@@ -43,8 +43,9 @@ const PENDING_TTL = 10 * 60;
  * its `state`, used once, and bound to the browser by a signed cookie holding that state: a
  * callback in another browser, with another state, or replayed, is refused.
  *
- * @example
+ * ```ts source="./upstream-routes.examples.ts#upstreamRoutes"
  * app.use(upstreamRoutes({ provider, pages, accounts, models, upstreams, issuer, prefix, audit }).routes());
+ * ```
  */
 export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
   const { provider, pages, prefix, audit } = deps;

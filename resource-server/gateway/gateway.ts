@@ -55,6 +55,8 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
     return !access.deny && missingRoles(access, auth).length === 0;
   };
   return {
+    // The upstream's tools, filtered by the policy for each caller.
+    listPerCaller: true,
     tools: [],
     scopes: [...new Set([...basic, ...(policy?.scopes ?? [])])].filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope)),
     basicScopes: basic.filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope)),

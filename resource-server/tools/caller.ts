@@ -28,8 +28,15 @@ export function isMachineToken(info: AuthInfo | undefined): boolean {
  * The token's AuthInfo reaches a tool as `ctx.http.authInfo`, on every transport and protocol
  * revision we serve (sessions, stateless, 2026-07-28 per request, legacy SSE).
  *
- * @example
- * server.registerTool('whoami', {}, (ctx) => text(JSON.stringify(callerOf(ctx))));
+ * ```ts source="./caller.examples.ts#callerOf"
+ * const whoami = defineTool({
+ *   name: 'whoami',
+ *   title: 'Who am I',
+ *   description: 'Returns the caller',
+ *   requiredScopes: [TOOLS_SCOPE],
+ *   run: (ctx) => ({ content: [{ type: 'text', text: JSON.stringify(callerOf(ctx)) }] }),
+ * });
+ * ```
  */
 export function callerOf(ctx: Pick<ServerContext, 'http'>): Caller {
   const info = ctx.http?.authInfo;

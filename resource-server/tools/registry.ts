@@ -34,12 +34,16 @@ export interface ToolSpec<Shape extends StandardSchemaWithJSON | undefined> {
 /**
  * Declares a tool with its scopes, roles and whether it needs a user, in one place.
  *
- * @example
- * export const greet = defineTool({
- *   name: 'greet', title: 'Greet', description: 'Says hello', inputSchema: z.object({ name: z.string() }),
+ * ```ts source="./registry.examples.ts#defineTool"
+ * const greet = defineTool({
+ *   name: 'greet',
+ *   title: 'Greet',
+ *   description: 'Says hello',
+ *   inputSchema: z.object({ name: z.string() }),
  *   requiredScopes: [TOOLS_SCOPE],
- *   run: ({ name }, ctx) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
+ *   run: ({ name }) => ({ content: [{ type: 'text', text: `Hello, ${name}!` }] }),
  * });
+ * ```
  */
 export function defineTool<Shape extends StandardSchemaWithJSON | undefined = undefined>(spec: ToolSpec<Shape>): ToolDefinition {
   const requiredRoles = spec.requiredRoles ?? [];
@@ -90,6 +94,11 @@ export interface ToolRegistry {
   scopesFor(name: string): readonly string[] | undefined;
   /** A fresh McpServer with every tool registered. */
   registerAll(server: McpServer): void;
+  /**
+   * True when `tools/list` differs by caller (a tool policy hides role-gated tools; a gateway's
+   * upstream lists per session): the list is then never marked for shared caches.
+   */
+  listPerCaller?: boolean;
 }
 
 export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {

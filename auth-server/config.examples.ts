@@ -1,0 +1,22 @@
+/** Type-checked examples for config.ts (its JSDoc shows these regions). */
+import { rotateKeys } from './keys/key-store.ts';
+import { openStorage } from './storage/open-storage.ts';
+import { loadConfig, loadKeysDir, loadStorageConfig } from './config.ts';
+
+export function loadConfigExample() {
+  //#region loadConfig
+  const config = loadConfig(process.env); // throws ConfigError listing every problem
+  //#endregion loadConfig
+}
+
+export async function loadStorageConfigExample() {
+  //#region loadStorageConfig
+  const storage = await openStorage(loadStorageConfig(process.env));
+  //#endregion loadStorageConfig
+}
+
+export async function loadKeysDirExample() {
+  //#region loadKeysDir
+  await rotateKeys(loadKeysDir(process.env));
+  //#endregion loadKeysDir
+}

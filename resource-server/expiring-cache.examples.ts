@@ -1,0 +1,10 @@
+/** Type-checked examples for expiring-cache.ts (its JSDoc shows these regions). */
+import { ExpiringCache } from './expiring-cache.ts';
+
+export function ExpiringCacheExample() {
+  //#region ExpiringCache
+  const cache = new ExpiringCache<string>(1000);
+  cache.set('k', 'v', Date.now() + 60_000);
+  cache.get('k'); // 'v' until it expires or is evicted
+  //#endregion ExpiringCache
+}
