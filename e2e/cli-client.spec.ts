@@ -139,6 +139,9 @@ test('--dpop: login (device flow) binds the tokens to a cached key, call sends D
   expect(call.stderr).toContain('authorization: DPoP [redacted]');
   expect(call.stderr).not.toContain('authorization: Bearer');
   expect(call.stderr).not.toContain(record.access_token);
+  // --verbose never shows a proof either (a DPoP header has no scheme word to keep).
+  expect(call.stderr).toMatch(/^>\s+dpop: \[redacted\]$/m);
+  expect(call.stderr).not.toMatch(/dpop: eyJ/);
 
   // Stolen from the cache and replayed as a plain Bearer token: refused.
   const asBearer = await fetch(stack.mcpUrl, {
@@ -161,6 +164,10 @@ test('--dpop: login (device flow) binds the tokens to a cached key, call sends D
   expect(refreshed.access_token).not.toBe('not-a-valid-token');
   expect(refreshed.dpop_jwk).toEqual(record.dpop_jwk);
   expect(decodeJwt(refreshed.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(publicJwk) });
+
+  const out = await cli(['logout', stack.mcpUrl], home);
+  expect(out.code, out.stderr).toBe(0);
+  expect(out.stdout).toContain('revoked');
 });
 
 test('refresh: an access token the server refuses is refreshed on the 401 (rotation), and one about to expire is refreshed before use', async ({
