@@ -33,7 +33,6 @@ function mcpUrlOf(value: string | undefined, command: string): URL {
 }
 
 function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Session {
-  if (parsed.dpop) throw new CliError('--dpop is not implemented yet in this client', 2);
   if (parsed.clientCredentials && (!parsed.clientId || !(parsed.clientSecret || parsed.clientKey)))
     throw new CliError('--client-credentials needs --client-id and --client-secret (or --client-key FILE)', 2);
   const fetchImpl = makeFetch(parsed.verbose, io.err);
@@ -43,6 +42,7 @@ function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Sessio
     interactive,
     flow: parsed.device ? 'device' : parsed.browser ? 'browser' : 'auto',
     clientCredentials: parsed.clientCredentials,
+    dpop: parsed.dpop,
     scope: parsed.scope,
     clientId: parsed.clientId,
     clientSecret: parsed.clientSecret,

@@ -63,6 +63,18 @@ describe(`conformance ${conformanceVersion()}: the command-line client, 2026-07-
     });
 });
 
+describe(`conformance ${conformanceVersion()}: the command-line client, DPoP (RFC 9449, --dpop)`, () => {
+  // auth/dpop: a proof at the token endpoint, then `Authorization: DPoP` with a fresh proof (htm,
+  // htu, ath, a new jti) on every MCP request. auth/dpop-nonce: both servers first answer
+  // use_dpop_nonce, and the request must be repeated with their DPoP-Nonce.
+  for (const scenario of ['auth/dpop', 'auth/dpop-nonce'])
+    it(`passes ${scenario}`, { timeout: 90_000 }, async () => {
+      const run = runConformance('client', ['--command', COMMAND, '--scenario', scenario], { timeoutMs: 80_000 });
+      const result = await run.result;
+      expect(conformanceProblems(result, [scenario], { allowInfo: true }), result.output).toEqual([]);
+    });
+});
+
 describe(`conformance ${conformanceVersion()}: the command-line client, extension scenarios`, () => {
   for (const scenario of ['auth/client-credentials-basic', 'auth/client-credentials-jwt'])
     it(`passes ${scenario} (machine sign-in: --client-credentials)`, { timeout: 90_000 }, async () => {

@@ -50,6 +50,8 @@ const session = new Session(serverUrl, {
   interactive: true,
   flow: 'browser',
   clientCredentials,
+  // auth/dpop and auth/dpop-nonce: what `mcp-oauth login --dpop` does.
+  dpop: scenario.startsWith('auth/dpop'),
   clientId: context.client_id,
   clientSecret: context.client_secret,
   clientKeyFile,

@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { listenForCallback } from './browser.ts';
+import { retryOnDpopNonce } from './dpop.ts';
 import { CliError, oauthOptions } from './http.ts';
 import { clientAuth, describeOAuthError } from './registration.ts';
 import type { ClientRecord, TokenRecord } from './store.ts';
@@ -13,6 +14,8 @@ export interface GrantContext {
   fetch: typeof fetch;
   /** Where prompts go (stderr): the URL to open, the device code. */
   say: (line: string) => void;
+  /** With --dpop: proofs at the token endpoint, so the tokens are bound to this key (RFC 9449 §5). */
+  dpop?: oauth.DPoPHandle;
 }
 
 type TokenResponse = oauth.TokenEndpointResponse;
@@ -51,16 +54,20 @@ export async function browserGrant(ctx: GrantContext, open: (url: string) => Pro
     } catch (error) {
       throw new CliError(`sign-in failed: ${describeOAuthError(error)}`);
     }
-    const response = await oauth.authorizationCodeGrantRequest(
-      ctx.as,
-      asClient(ctx.client),
-      clientAuth(ctx.client),
-      params,
-      callback.redirectUri,
-      verifier,
-      { additionalParameters: { resource: ctx.resource }, ...oauthOptions(ctx.fetch, ctx.as.token_endpoint) },
+    return await tokenResult(() =>
+      retryOnDpopNonce(ctx.dpop, async () => {
+        const response = await oauth.authorizationCodeGrantRequest(
+          ctx.as,
+          asClient(ctx.client),
+          clientAuth(ctx.client),
+          params,
+          callback.redirectUri,
+          verifier,
+          { additionalParameters: { resource: ctx.resource }, DPoP: ctx.dpop, ...oauthOptions(ctx.fetch, ctx.as.token_endpoint) },
+        );
+        return oauth.processAuthorizationCodeResponse(ctx.as, asClient(ctx.client), response);
+      }),
     );
-    return await tokenResult(() => oauth.processAuthorizationCodeResponse(ctx.as, asClient(ctx.client), response));
   } finally {
     callback.close();
   }
@@ -102,12 +109,15 @@ export async function deviceGrant(
   const deadline = Date.now() + device.expires_in * 1000;
   while (Date.now() < deadline) {
     await sleep(interval);
-    const response = await oauth.deviceCodeGrantRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), device.device_code, {
-      additionalParameters: { resource: ctx.resource },
-      ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
-    });
     try {
-      return await oauth.processDeviceCodeResponse(ctx.as, asClient(ctx.client), response);
+      return await retryOnDpopNonce(ctx.dpop, async () => {
+        const response = await oauth.deviceCodeGrantRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), device.device_code, {
+          additionalParameters: { resource: ctx.resource },
+          DPoP: ctx.dpop,
+          ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
+        });
+        return oauth.processDeviceCodeResponse(ctx.as, asClient(ctx.client), response);
+      });
     } catch (error) {
       if (error instanceof oauth.ResponseBodyError && error.error === 'authorization_pending') continue;
       if (error instanceof oauth.ResponseBodyError && error.error === 'slow_down') {
@@ -124,24 +134,28 @@ export async function deviceGrant(
 export async function clientCredentialsGrant(ctx: GrantContext): Promise<TokenResponse> {
   const parameters: Record<string, string> = { resource: ctx.resource };
   if (ctx.scope) parameters.scope = ctx.scope;
-  const response = await oauth.clientCredentialsGrantRequest(
-    ctx.as,
-    asClient(ctx.client),
-    clientAuth(ctx.client),
-    parameters,
-    oauthOptions(ctx.fetch, ctx.as.token_endpoint),
+  return tokenResult(() =>
+    retryOnDpopNonce(ctx.dpop, async () => {
+      const response = await oauth.clientCredentialsGrantRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), parameters, {
+        DPoP: ctx.dpop,
+        ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
+      });
+      return oauth.processClientCredentialsResponse(ctx.as, asClient(ctx.client), response);
+    }),
   );
-  return tokenResult(() => oauth.processClientCredentialsResponse(ctx.as, asClient(ctx.client), response));
 }
 
 /** Refresh (rotating): undefined when the AS refuses the refresh token (invalid_grant). */
 export async function refreshGrant(ctx: GrantContext, refreshToken: string): Promise<TokenResponse | undefined> {
-  const response = await oauth.refreshTokenGrantRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), refreshToken, {
-    additionalParameters: { resource: ctx.resource },
-    ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
-  });
   try {
-    return await oauth.processRefreshTokenResponse(ctx.as, asClient(ctx.client), response);
+    return await retryOnDpopNonce(ctx.dpop, async () => {
+      const response = await oauth.refreshTokenGrantRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), refreshToken, {
+        additionalParameters: { resource: ctx.resource },
+        DPoP: ctx.dpop,
+        ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
+      });
+      return oauth.processRefreshTokenResponse(ctx.as, asClient(ctx.client), response);
+    });
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && (error.error === 'invalid_grant' || error.error === 'invalid_client')) return undefined;
     throw new CliError(`refreshing the sign-in failed: ${describeOAuthError(error)}`);
@@ -159,7 +173,11 @@ async function tokenResult(process: () => Promise<TokenResponse>): Promise<Token
 /** What we keep of a token response. */
 export function tokenRecord(
   response: TokenResponse,
-  base: Pick<TokenRecord, 'mcpUrl' | 'resource' | 'issuer' | 'client_id' | 'grant'> & { scope?: string; refresh_token?: string },
+  base: Pick<TokenRecord, 'mcpUrl' | 'resource' | 'issuer' | 'client_id' | 'grant'> & {
+    scope?: string;
+    refresh_token?: string;
+    dpop_jwk?: JsonWebKey;
+  },
   now = Date.now(),
 ): TokenRecord {
   let user: string | undefined;
@@ -172,6 +190,8 @@ export function tokenRecord(
     ...base,
     access_token: response.access_token,
     token_type: response.token_type,
+    // Kept only when the AS did bind the token: a Bearer token sent with the DPoP scheme is refused.
+    dpop_jwk: response.token_type.toLowerCase() === 'dpop' ? base.dpop_jwk : undefined,
     refresh_token: response.refresh_token ?? base.refresh_token,
     scope: response.scope ?? base.scope,
     expires_at: typeof response.expires_in === 'number' ? Math.floor(now / 1000) + response.expires_in : undefined,

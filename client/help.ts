@@ -37,6 +37,8 @@ discovery), registers this client (or uses --client-id / --client-metadata-url),
   --client-metadata-url URL your Client ID Metadata Document (used where the server supports them)
   --client-credentials      machine sign-in (no user) with --client-id and --client-secret,
                             or --client-id and --client-key FILE (private_key_jwt, ES256 PKCS#8 PEM)
+  --dpop                    DPoP-bound tokens (RFC 9449): a key kept with the cached sign-in signs
+                            a proof for every token and MCP request (later commands keep using it)
 `,
   tools: `Usage: mcp-oauth tools <mcp-url> [--json]
 

@@ -33,7 +33,9 @@ export function redact(text: string): string {
 }
 
 function redactHeader(name: string, value: string): string {
-  if (/^(authorization|dpop|cookie|set-cookie)$/i.test(name)) return `${value.split(' ')[0]} [redacted]`;
+  // Authorization keeps its scheme word (Bearer or DPoP); a DPoP proof or a cookie has none to keep.
+  if (/^authorization$/i.test(name)) return `${value.split(' ')[0]} [redacted]`;
+  if (/^(dpop|cookie|set-cookie)$/i.test(name)) return '[redacted]';
   return value;
 }
 

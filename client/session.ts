@@ -1,5 +1,6 @@
 import type * as oauth from 'oauth4webapi';
 import { canOpenBrowser } from './browser.ts';
+import { dpopKeyFrom, dpopResourceFetch, newDpopKey, type DpopKey } from './dpop.ts';
 import { discoverAuthorizationServer, discoverResource, parseChallenge, type Challenge, type ResourceMetadata } from './discovery.ts';
 import { browserGrant, clientCredentialsGrant, deviceGrant, refreshGrant, tokenRecord, type GrantContext } from './grants.ts';
 import { CliError } from './http.ts';
@@ -13,6 +14,8 @@ export interface SessionOptions {
   interactive: boolean;
   flow: 'browser' | 'device' | 'auto';
   clientCredentials?: boolean;
+  /** Sign in with DPoP-bound tokens (RFC 9449); a cached DPoP sign-in keeps using DPoP without it. */
+  dpop?: boolean;
   scope?: string;
   clientId?: string;
   clientSecret?: string;
@@ -59,6 +62,8 @@ export class Session {
   tokens: TokenRecord | undefined;
   #servers = new Map<string, oauth.AuthorizationServer>();
   #loaded = false;
+  /** The loaded DPoP key, one handle per key so the servers' nonces are remembered between requests. */
+  #dpop: DpopKey | undefined;
 
   constructor(mcpUrl: URL, options: SessionOptions) {
     this.mcpUrl = mcpUrl;
@@ -74,6 +79,11 @@ export class Session {
       this.#servers.set(issuer, as);
     }
     return as;
+  }
+
+  async #dpopKey(jwk: JsonWebKey): Promise<DpopKey> {
+    if (this.#dpop?.jwk.d !== jwk.d) this.#dpop = await dpopKeyFrom(jwk);
+    return this.#dpop!;
   }
 
   async #load(): Promise<TokenRecord | undefined> {
@@ -134,7 +144,18 @@ export class Session {
     );
     if (client.kind !== 'dcr') await store.saveClient(client);
 
-    const ctx: GrantContext = { as, client, resource: prm.resource, scope: chosen, fetch: fetchImpl, say: this.options.say };
+    // A new key for a new sign-in (a step-up or an expired grant included), whenever --dpop was
+    // asked for now or the sign-in being replaced was DPoP-bound.
+    const dpop = this.options.dpop || this.tokens?.dpop_jwk ? (this.#dpop = await newDpopKey()) : undefined;
+    const ctx: GrantContext = {
+      as,
+      client,
+      resource: prm.resource,
+      scope: chosen,
+      fetch: fetchImpl,
+      say: this.options.say,
+      dpop: dpop?.handle,
+    };
     const response = this.options.clientCredentials
       ? await clientCredentialsGrant(ctx)
       : flow === 'device'
@@ -149,9 +170,12 @@ export class Session {
         client_id: client.client_id,
         scope: chosen,
         grant: this.options.clientCredentials ? 'client_credentials' : flow === 'device' ? 'device_code' : 'authorization_code',
+        dpop_jwk: dpop?.jwk,
       },
       this.#now(),
     );
+    if (dpop && !record.dpop_jwk)
+      this.options.say(`warning: ${as.issuer} issued a ${record.token_type} token, not a DPoP-bound one; using it as it is`);
     await store.saveTokens(record);
     this.tokens = record;
     this.#loaded = true;
@@ -189,6 +213,8 @@ export class Session {
         scope: record.scope,
         fetch: this.options.fetch,
         say: this.options.say,
+        // A DPoP-bound refresh token is only accepted with a proof from the same key.
+        dpop: record.dpop_jwk ? (await this.#dpopKey(record.dpop_jwk)).handle : undefined,
       };
       const response = await refreshGrant(ctx, record.refresh_token);
       if (!response) {
@@ -230,9 +256,15 @@ export class Session {
     const limit = this.options.stepUpLimit ?? 2;
     for (;;) {
       const token = await this.#currentToken();
-      const headers = new Headers(init?.headers);
-      if (token) headers.set('authorization', `Bearer ${token.access_token}`);
-      const response = await this.options.fetch(input, { ...init, headers });
+      let response: Response;
+      if (token?.dpop_jwk) {
+        const { handle } = await this.#dpopKey(token.dpop_jwk);
+        response = await dpopResourceFetch(handle, token.access_token, input, init, this.options.fetch);
+      } else {
+        const headers = new Headers(init?.headers);
+        if (token) headers.set('authorization', `Bearer ${token.access_token}`);
+        response = await this.options.fetch(input, { ...init, headers });
+      }
       if (response.status === 401) {
         const challenge = parseChallenge(response);
         if (token && !refreshed) {

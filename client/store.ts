@@ -33,6 +33,11 @@ export interface TokenRecord {
   user?: string;
   /** How the tokens were obtained, so a refresh or re-login knows what to do. */
   grant: 'authorization_code' | 'device_code' | 'client_credentials';
+  /**
+   * --dpop: the private key (JWK) the tokens are bound to (RFC 9449). Its presence is what makes
+   * later commands send DPoP proofs; it lives in this 0600 file like the refresh token it guards.
+   */
+  dpop_jwk?: JsonWebKey;
 }
 
 /** `$XDG_CONFIG_HOME/mcp-oauth-stack`, else `~/.config/mcp-oauth-stack`. */

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { cli, freshConfigHome, runCli } from './cli.ts';
 import { UserAtBrowser, type Credentials } from './login-page.ts';
 import { freePort, startStack, type Stack } from './stack.ts';
@@ -105,6 +106,68 @@ test('device flow: login --device prints verification_uri_complete and the user 
   const call = await cli(['call', stack.mcpUrl, 'greet', '--arg', 'name=Device'], home);
   expect(call.code, call.stderr).toBe(0);
   expect(call.stdout).toMatch(/^Hello, Device!/);
+});
+
+test('--dpop: login (device flow) binds the tokens to a cached key, call sends DPoP proofs, the same token as a Bearer is refused, refresh keeps the binding', async ({
+  page,
+}) => {
+  const home = await freshConfigHome();
+  const run = runCli(['login', stack.mcpUrl, '--device', '--dpop'], home);
+  const [uri] = await run.waitForStderr(/^http:\/\/\S+\/device\?user_code=\S+$/m);
+  const user = new UserAtBrowser(page);
+  await page.goto(uri);
+  if (await page.getByRole('heading', { name: 'Connect a device' }).isVisible())
+    await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await user.signIn(stack.demo);
+  await user.allow();
+  await expect(page.getByRole('heading', { name: 'Device connected' })).toBeVisible();
+  expect(await run.exit, run.stderr()).toBe(0);
+
+  // The cache entry holds the private key, 0600 like the rest; the token is bound to its thumbprint.
+  const { path, record } = await onlyTokenFile(home);
+  expect((await stat(path)).mode & 0o777).toBe(0o600);
+  expect(record.token_type.toLowerCase()).toBe('dpop');
+  expect(record.dpop_jwk).toMatchObject({ kty: 'EC', crv: 'P-256', d: expect.any(String) });
+  const { d: _private, ...publicJwk } = record.dpop_jwk;
+  expect(decodeJwt(record.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(publicJwk) });
+
+  // A later command without --dpop keeps using DPoP (remembered in the cache entry).
+  const call = await cli(['call', stack.mcpUrl, 'greet', '--arg', 'name=Bound', '--verbose'], home);
+  expect(call.code, call.stderr).toBe(0);
+  expect(call.stdout).toMatch(/^Hello, Bound!/m);
+  expect(call.stderr).toContain('authorization: DPoP [redacted]');
+  expect(call.stderr).not.toContain('authorization: Bearer');
+  expect(call.stderr).not.toContain(record.access_token);
+  // --verbose never shows a proof either (a DPoP header has no scheme word to keep).
+  expect(call.stderr).toMatch(/^>\s+dpop: \[redacted\]$/m);
+  expect(call.stderr).not.toMatch(/dpop: eyJ/);
+
+  // Stolen from the cache and replayed as a plain Bearer token: refused.
+  const asBearer = await fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${record.access_token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+  expect(asBearer.status).toBe(401);
+
+  // A refused access token is refreshed with a proof from the same key: still DPoP-bound.
+  expect(record.refresh_token).toBeTruthy();
+  await writeFile(path, JSON.stringify({ ...record, access_token: 'not-a-valid-token' }), { mode: 0o600 });
+  const again = await cli(['call', stack.mcpUrl, 'whoami'], home);
+  expect(again.code, again.stderr).toBe(0);
+  const refreshed = JSON.parse(await readFile(path, 'utf8'));
+  expect(refreshed.access_token).not.toBe('not-a-valid-token');
+  expect(refreshed.dpop_jwk).toEqual(record.dpop_jwk);
+  expect(decodeJwt(refreshed.access_token).cnf).toEqual({ jkt: await calculateJwkThumbprint(publicJwk) });
+
+  const out = await cli(['logout', stack.mcpUrl], home);
+  expect(out.code, out.stderr).toBe(0);
+  expect(out.stdout).toContain('revoked');
 });
 
 test('refresh: an access token the server refuses is refreshed on the 401 (rotation), and one about to expire is refreshed before use', async ({
