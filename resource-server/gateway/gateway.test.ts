@@ -3,10 +3,19 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client as V2Client } from '@modelcontextprotocol/client';
+import { Client as V2Client, StreamableHTTPClientTransport as V2StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type ElicitRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, startAuthServer, type TestAuthServer } from '../../auth-server/testing/harness.ts';
 import { freePort } from '../../common/free-port.ts';
@@ -37,6 +46,28 @@ async function bearerClient(url: string, token: string, headers: Record<string, 
   );
   cleanups.push(() => client.close());
   return client;
+}
+
+/** A 2025-era client with a session that answers sampling, elicitation and roots, and records what it was asked and told. */
+async function answeringClient(url: string, token: string) {
+  const client = new Client({ name: 'gateway-test', version: '1' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
+  const asked: { sampling: CreateMessageRequest['params'][]; elicitation: ElicitRequest['params'][] } = { sampling: [], elicitation: [] };
+  const logs: string[] = [];
+  let toolListChanged = 0;
+  client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+    asked.sampling.push(request.params);
+    return { role: 'assistant', model: 'test-model', content: { type: 'text', text: '4' } };
+  });
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
+    asked.elicitation.push(request.params);
+    return { action: 'accept', content: { name: 'Alice' } };
+  });
+  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///work/project', name: 'project' }] }));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logs.push(String(notification.params.data)));
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => void toolListChanged++);
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  cleanups.push(() => client.close());
+  return { client, asked, logs, toolListChanged: () => toolListChanged };
 }
 
 /** Whether a process is alive (signal 0 only checks). */
@@ -224,6 +255,64 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     })) as CallToolResult;
     expect(textOf(result)).toBe('done');
     expect(seen).toEqual([1, 2]);
+  });
+
+  it("the upstream's sampling and elicitation requests reach the session's client during the call, and its answers go back", async () => {
+    const { rs, token } = await startGateway();
+    const { client, asked } = await answeringClient(rs.mcpUrl, await token('user-alice'));
+    const sampled = (await client.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(textOf(sampled)).toBe('the model (test-model) said 4');
+    expect(asked.sampling).toEqual([expect.objectContaining({ maxTokens: 10 })]);
+    expect(asked.sampling[0]!.messages[0]!.content).toEqual({ type: 'text', text: 'What is 2 + 2?' });
+    const elicited = (await client.callTool({ name: 'ask-user', arguments: {} })) as CallToolResult;
+    expect(textOf(elicited)).toBe('accept: Alice');
+    expect(asked.elicitation).toEqual([expect.objectContaining({ message: 'Your name?' })]);
+    const roots = (await client.callTool({ name: 'roots', arguments: {} })) as CallToolResult;
+    expect(textOf(roots)).toBe('file:///work/project');
+  });
+
+  it('a session client without the sampling capability: the upstream is not offered it and its request is refused', async () => {
+    const { rs, token } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const result = (await client.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+  });
+
+  it('stateless (2025) and 2026-07-28 requests: sampling has no way back, so the upstream gets a clear refusal', async () => {
+    const { rs, token } = await startGateway({ MCP_STATELESS: '1' });
+    const stateless = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const result = (await stateless.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+
+    const session = await startGateway();
+    const modern = new V2Client({ name: 'gateway-test', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await modern.connect(
+      new V2StreamableHTTPClientTransport(new URL(session.rs.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${await session.token('user-bob')}` } },
+      }),
+    );
+    cleanups.push(() => modern.close());
+    expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const refused = await modern.callTool({ name: 'ask-model', arguments: {} });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused as CallToolResult)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+    // The upstream was offered no elicitation, so its SDK does not even ask.
+    const notAsked = await modern.callTool({ name: 'ask-user', arguments: {} });
+    expect(notAsked.isError).toBe(true);
+    expect(textOf(notAsked as CallToolResult)).toMatch(/does not support form elicitation/);
+  });
+
+  it("the upstream's log lines (at the client's level) and tools/list_changed reach the session's client", async () => {
+    const { rs, token } = await startGateway();
+    const { client, logs, toolListChanged } = await answeringClient(rs.mcpUrl, await token('user-alice'));
+    // The level goes upstream: the info line is never sent.
+    await client.setLoggingLevel('warning');
+    expect(textOf((await client.callTool({ name: 'log-and-grow', arguments: {} })) as CallToolResult)).toBe('grown');
+    expect(logs).toEqual(['a warning line']);
+    await waitUntil(() => toolListChanged() > 0, 'tools/list_changed arrived');
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('added-1');
   });
 
   it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {

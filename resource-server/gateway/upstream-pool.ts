@@ -1,6 +1,6 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { callerOf } from '../tools/caller.ts';
-import type { IdentitySource, Upstream, UpstreamConfig } from './upstream.ts';
+import type { Downstream, IdentitySource, Upstream, UpstreamConfig } from './upstream.ts';
 
 export type IdentityMode = 'none' | 'headers' | 'env';
 
@@ -18,7 +18,7 @@ export interface UpstreamPoolOptions {
   identity: IdentityMode;
   /** An upstream without a request for this long is ended (MCP_SESSION_IDLE_TTL_MS). */
   idleTtlMs: number;
-  connect: (config: UpstreamConfig, identity: IdentitySource | undefined) => Promise<Upstream>;
+  connect: (config: UpstreamConfig, identity: IdentitySource | undefined, downstream?: Downstream) => Promise<Upstream>;
   now?: () => number;
 }
 
@@ -50,9 +50,15 @@ export class UpstreamPool {
 
   /**
    * Runs `use` with the caller's upstream for `instance` (the MCP session id; '' without a
-   * session), starting one when there is none (or it ended).
+   * session), starting one when there is none (or it ended). `downstream` is the session a new
+   * upstream talks back to (server-to-client requests, notifications); none without a session.
    */
-  async with<T>(instance: string, auth: AuthInfo | undefined, use: (upstream: Upstream) => Promise<T>): Promise<T> {
+  async with<T>(
+    instance: string,
+    auth: AuthInfo | undefined,
+    use: (upstream: Upstream) => Promise<T>,
+    downstream?: () => Downstream,
+  ): Promise<T> {
     const caller = callerOf({ http: { authInfo: auth } });
     const key = `${instance}\n${caller.subject}\n${caller.clientId}`;
     let slot = this.#slots.get(key);
@@ -71,7 +77,7 @@ export class UpstreamPool {
       const identity = this.#options.identity === 'none' ? undefined : { current };
       const created: Slot = {
         instance,
-        upstream: this.#options.connect(this.#options.upstream, identity),
+        upstream: this.#options.connect(this.#options.upstream, identity, downstream?.()),
         identity,
         lastUsed: this.#now(),
         busy: 0,
