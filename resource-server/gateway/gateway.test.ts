@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -354,6 +356,59 @@ describe('gateway over Streamable HTTP: no token passthrough', () => {
     }
     expect(upstream.sessions).toHaveLength(2);
   });
+});
+
+/** server-everything serving Streamable HTTP on a free port (it binds where `PORT` says, as a user would run it). */
+async function startEverythingOverHttp(): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
+    env: { PATH: process.env.PATH, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (output += chunk));
+  cleanups.push(async () => {
+    if (child.exitCode === null) {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+  await waitUntil(() => output.includes(`listening on port ${port}`) || child.exitCode !== null, 'server-everything listens');
+  if (child.exitCode !== null) throw new Error(`server-everything exited: ${output}`);
+  return { url: `http://127.0.0.1:${port}/mcp`, process: child };
+}
+
+describe('gateway over Streamable HTTP: @modelcontextprotocol/server-everything behind the whole OAuth flow', () => {
+  it('the real SDK client signs in (both protocol revisions), calls a tool and reads a resource of the HTTP upstream', async () => {
+    const everything = await startEverythingOverHttp();
+    const port = await freePort();
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    const auth = await startAuthServer({ RS_RESOURCE_URL: resource });
+    await addUser(auth, 'alice');
+    const rs = await startResourceServer({
+      RS_PORT: String(port),
+      RS_RESOURCE_URL: resource,
+      AUTH_ISSUER: auth.url,
+      MCP_UPSTREAM_URL: everything.url,
+    });
+    cleanups.push(async () => {
+      await rs.close();
+      await auth.close();
+    });
+    for (const kind of ['modern', 'v1'] as const) {
+      const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+      const connection = await connect(rs.mcpUrl, provider, signInAs({ username: 'alice', password: PASSWORD }, REDIRECT_URI), kind);
+      cleanups.push(() => connection.close());
+      const result = (await connection.client.callTool({ name: 'echo', arguments: { message: `over HTTP (${kind})` } })) as CallToolResult;
+      expect(textOf(result)).toBe(`Echo: over HTTP (${kind})`);
+      const client = connection.client as unknown as V2Client;
+      const { resources } = await client.listResources();
+      expect(resources.length).toBeGreaterThan(0);
+      const read = await client.readResource({ uri: resources[0]!.uri });
+      expect(read.contents[0]?.uri).toBe(resources[0]!.uri);
+    }
+  }, 30_000);
 });
 
 describe('gateway configuration', () => {
