@@ -18,11 +18,13 @@ import {
   type CreateMessageRequest,
   type ElicitRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, startAuthServer, type TestAuthServer } from '../../auth-server/testing/harness.ts';
 import { freePort } from '../../common/free-port.ts';
 import { callTool, connect, textOf, TestOAuthProvider } from '../../e2e/mcp-client.ts';
 import { loadConfig } from '../config.ts';
+import { configuredTools } from '../tools-module.ts';
 import { signInAs } from '../testing/oauth-client.ts';
 import { startTestIssuer, type TestIssuer } from '../testing/test-issuer.ts';
 import { startResourceServer, type RunningResourceServer } from '../testing/test-server.ts';
@@ -411,6 +413,95 @@ describe('gateway over Streamable HTTP: @modelcontextprotocol/server-everything 
   }, 30_000);
 });
 
+describe('gateway over Streamable HTTP with MCP_UPSTREAM_IDENTITY=jwt', () => {
+  async function start(env: Record<string, string> = {}) {
+    const issuer = await startTestIssuer();
+    const upstream = await startRecordingUpstream();
+    cleanups.push(async () => {
+      await upstream.close();
+      await issuer.close();
+    });
+    const rs = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_URL: upstream.url, MCP_UPSTREAM_IDENTITY: 'jwt', ...env });
+    cleanups.push(() => rs.close());
+    const token = await issuer.mint({ claims: { aud: rs.mcpUrl, sub: 'user-alice', scope: 'mcp:tools', roles: ['reader'] } });
+    return { issuer, upstream, rs, token, jwksUrl: `${rs.url}/.well-known/upstream-jwks.json` };
+  }
+
+  it('the upstream verifies our short-lived JWT (sub, client_id, scope, roles) against the published JWKS; never the client token', async () => {
+    const { upstream, rs, token, jwksUrl } = await start();
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience: upstream.url });
+    const client = await bearerClient(rs.mcpUrl, token);
+    expect(textOf((await client.callTool({ name: 'echo', arguments: { text: 'hi' } })) as CallToolResult)).toBe('upstream says hi');
+    expect(upstream.jwts.length).toBeGreaterThan(0);
+    for (const jwt of upstream.jwts) {
+      expect(jwt).toMatchObject({ sub: 'user-alice', scope: 'mcp:tools', roles: ['reader'], iss: rs.mcpUrl, aud: upstream.url });
+      expect(jwt.client_id).toBeTruthy();
+      expect(jwt.exp! - jwt.iat!).toBe(60);
+    }
+    for (const headers of upstream.requests) {
+      expect(JSON.stringify(headers)).not.toContain(token);
+      expect(headers['x-mcp-user-sub']).toBeUndefined();
+    }
+    const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(jwks.keys[0]!.d).toBeUndefined();
+  });
+
+  it('an upstream expecting another audience refuses our JWT, and the client gets a clear JSON-RPC error', async () => {
+    const { upstream, rs, token, jwksUrl } = await start();
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience: 'https://another-upstream.example/mcp' });
+    const client = new Client({ name: 'gateway-test', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(rs.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
+    cleanups.push(() => client.close());
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'hi' } })).rejects.toThrow(
+      /upstream MCP server could not be reached \(HTTP 401\)/,
+    );
+    expect(upstream.jwts).toEqual([]);
+  });
+
+  it('MCP_UPSTREAM_AUDIENCE sets aud; a key from MCP_UPSTREAM_JWT_KEY_FILE is the one published', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const keyFile = join(dir, 'upstream-key.pem');
+    writeFileSync(keyFile, await exportPKCS8(privateKey));
+    const audience = 'urn:example:upstream';
+    const { upstream, rs, token, jwksUrl } = await start({ MCP_UPSTREAM_AUDIENCE: audience, MCP_UPSTREAM_JWT_KEY_FILE: keyFile });
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience });
+    const client = await bearerClient(rs.mcpUrl, token);
+    expect(textOf((await client.callTool({ name: 'echo', arguments: { text: 'ho' } })) as CallToolResult)).toBe('upstream says ho');
+    const published = ((await (await fetch(jwksUrl)).json()) as { keys: Record<string, unknown>[] }).keys[0]!;
+    expect(published.x).toBe((await exportJWK(publicKey)).x);
+  });
+
+  it('refuses a key file that is not a P-256 PKCS#8 key at start', async () => {
+    const keyFile = join(dir, 'not-a-key.pem');
+    writeFileSync(keyFile, 'not a key');
+    const config = loadConfig({
+      AUTH_ISSUER: 'http://127.0.0.1:1',
+      MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp',
+      MCP_UPSTREAM_IDENTITY: 'jwt',
+      MCP_UPSTREAM_JWT_KEY_FILE: keyFile,
+    });
+    await expect(configuredTools(config)).rejects.toThrow(/MCP_UPSTREAM_JWT_KEY_FILE: cannot use/);
+  });
+
+  it('publishes no upstream JWKS without MCP_UPSTREAM_IDENTITY=jwt', async () => {
+    const issuer = await startTestIssuer();
+    const rs = await startResourceServer({
+      AUTH_ISSUER: issuer.url,
+      MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp',
+      MCP_UPSTREAM_IDENTITY: 'headers',
+    });
+    cleanups.push(async () => {
+      await rs.close();
+      await issuer.close();
+    });
+    expect((await fetch(`${rs.url}/.well-known/upstream-jwks.json`)).status).toBe(404);
+  });
+});
+
 describe('gateway configuration', () => {
   const base = { AUTH_ISSUER: 'http://127.0.0.1:1' };
   it('refuses both upstreams at once, a module beside an upstream, a bad args array and an identity that does not fit', () => {
@@ -421,5 +512,12 @@ describe('gateway configuration', () => {
     );
     expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_IDENTITY: 'headers' })).toThrow(/needs MCP_UPSTREAM_URL/);
     expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_ENV: 'OK,not ok' })).toThrow(/MCP_UPSTREAM_ENV/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_IDENTITY: 'jwt' })).toThrow(/jwt needs MCP_UPSTREAM_URL/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp', MCP_UPSTREAM_AUDIENCE: 'x' })).toThrow(
+      /MCP_UPSTREAM_AUDIENCE: only used with MCP_UPSTREAM_IDENTITY=jwt/,
+    );
+    expect(loadConfig({ ...base, MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp', MCP_UPSTREAM_IDENTITY: 'jwt' }).upstreamAudience).toBe(
+      'http://127.0.0.1:9/mcp',
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   type Upstream,
   type UpstreamConfig,
 } from './upstream.ts';
+import type { UpstreamJwt } from './upstream-jwt.ts';
 import { UpstreamPool, type IdentityMode } from './upstream-pool.ts';
 
 type Extra = ServerContext;
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   identity: IdentityMode;
   idleTtlMs: number;
   policy?: ToolPolicy | undefined;
+  /** The signer for MCP_UPSTREAM_IDENTITY=jwt (upstream-jwt.ts). */
+  jwt?: UpstreamJwt | undefined;
   /** Tests replace the connection; production uses the SDK Client (upstream.ts). */
   connect?: typeof connectUpstream;
 }
@@ -30,6 +33,8 @@ export interface GatewayOptions {
 export interface GatewayRegistry extends ToolRegistry {
   withPolicy(policy: ToolPolicy): GatewayRegistry;
   pool: UpstreamPool;
+  /** With MCP_UPSTREAM_IDENTITY=jwt: the public keys of our upstream JWTs (served at UPSTREAM_JWKS_PATH). */
+  upstreamJwks?: UpstreamJwt['jwks'] | undefined;
   /** Ends every upstream (the server shuts down). */
   close(): Promise<void>;
 }
@@ -49,12 +54,17 @@ export function createGateway(options: GatewayOptions): GatewayRegistry {
     upstream: options.upstream,
     identity: options.identity,
     idleTtlMs: options.idleTtlMs,
+    jwt: options.jwt,
     connect: options.connect ?? connectUpstream,
   });
-  return gatewayRegistry(pool, options.policy);
+  return gatewayRegistry(pool, options.policy, options.jwt?.jwks);
 }
 
-function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): GatewayRegistry {
+function gatewayRegistry(
+  pool: UpstreamPool,
+  policy: ToolPolicy | undefined,
+  upstreamJwks: UpstreamJwt['jwks'] | undefined,
+): GatewayRegistry {
   const scopesFor = (name: string): readonly string[] => (policy ? policy.accessFor(name).scopes : [TOOLS_SCOPE]);
   const basic = policy ? policy.accessFor('\0no tool has this name\0').scopes : [TOOLS_SCOPE];
   const usable = (name: string, auth: AuthOf) => {
@@ -70,7 +80,8 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
     basicScopes: basic.filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope)),
     scopesFor,
     pool,
-    withPolicy: (next) => gatewayRegistry(pool, next),
+    upstreamJwks,
+    withPolicy: (next) => gatewayRegistry(pool, next, upstreamJwks),
     close: () => pool.closeAll(),
     registerAll(server: McpServer) {
       const low = server.server;
@@ -98,12 +109,22 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
       });
       const forward = (method: string, params: Record<string, unknown> | undefined, ctx: Extra, capability: Capability) => {
         if (ctx.sessionId) sessions.add(ctx.sessionId);
-        return pool.with(
-          ctx.sessionId ?? '',
-          ctx.http?.authInfo,
-          (upstream) => request(upstream, method, params, ctx, capability),
-          ctx.sessionId ? session : undefined,
-        );
+        return pool
+          .with(
+            ctx.sessionId ?? '',
+            ctx.http?.authInfo,
+            (upstream) => request(upstream, method, params, ctx, capability),
+            ctx.sessionId ? session : undefined,
+          )
+          .catch((error: unknown) => {
+            if (error instanceof ProtocolError) throw error;
+            // The connection failed (spawn, refused, the upstream's 401 to our JWT): say so, with the HTTP status.
+            const status = (error as { data?: { status?: number } }).data?.status;
+            throw new ProtocolError(
+              ProtocolErrorCode.InternalError,
+              `The upstream MCP server could not be reached${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`,
+            );
+          });
       };
       const handle = (method: string, handler: LowLevelHandler) =>
         (low.setRequestHandler as unknown as (method: string, handler: LowLevelHandler) => void)(method, handler);

@@ -111,11 +111,16 @@ export function upstreamEnv(names: readonly string[], identity: UpstreamIdentity
   return env as Record<string, string>;
 }
 
-/** fetch with our identity headers, replacing any of the same name (there are none from the client: it is our own request). */
-function withIdentityHeaders(identity: IdentitySource): typeof fetch {
-  return (input, init) => {
+/**
+ * fetch with our identity: headers (MCP_UPSTREAM_IDENTITY=headers) or our own JWT as the bearer
+ * (jwt), replacing any of the same name (there are none from the client: it is our own request).
+ */
+function withIdentity(identity: IdentitySource): typeof fetch {
+  return async (input, init) => {
     const headers = new Headers(init?.headers);
-    if (identity.current) for (const [name, value] of Object.entries(identityHeaders(identity.current))) headers.set(name, value);
+    const current = identity.current;
+    if (current && identity.jwt) headers.set('authorization', `Bearer ${await identity.jwt(current)}`);
+    else if (current) for (const [name, value] of Object.entries(identityHeaders(current))) headers.set(name, value);
     return fetch(input, { ...init, headers });
   };
 }
@@ -133,13 +138,15 @@ export function identityHeaders(identity: UpstreamIdentity): Record<string, stri
 /** The caller of the request being forwarded; the pool updates it before each one (a step-up changes the scopes). */
 export interface IdentitySource {
   current: UpstreamIdentity | undefined;
+  /** With MCP_UPSTREAM_IDENTITY=jwt: signs a fresh JWT about the caller for each HTTP request. */
+  jwt?: ((identity: UpstreamIdentity) => Promise<string>) | undefined;
 }
 
 /**
  * Connects to the upstream with the SDK's Client (initialize included). The connection is the
  * gateway's own: the downstream client's headers (Authorization, DPoP, X-MCP-*) are never on it;
  * with an identity the upstream learns the caller from what we verified: an HTTP upstream in
- * headers set on each request, a stdio one in its environment at start.
+ * headers or our own short-lived JWT on each request, a stdio one in its environment at start.
  */
 export async function connectUpstream(
   config: UpstreamConfig,
@@ -148,7 +155,7 @@ export async function connectUpstream(
 ): Promise<Upstream> {
   const transport: Transport =
     config.kind === 'http'
-      ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentityHeaders(identity) } : {})
+      ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentity(identity) } : {})
       : new StdioClientTransport({
           command: config.command,
           args: config.args,
