@@ -29,6 +29,8 @@ import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
+import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
+import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
 import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 
@@ -78,6 +80,25 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   tolerateUnsavedSessions(provider);
   keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit, storage.accounts);
+  if (config.trustedIdps.length) {
+    registerIdJagGrant(provider, {
+      issuer: config.issuer,
+      idps: config.trustedIdps,
+      resources: config.resources,
+      accounts: storage.accounts,
+      locks: storage.locks,
+      audit,
+    });
+  }
+  if (config.idJagTargets.length) {
+    registerTokenExchangeGrant(provider, {
+      issuer: config.issuer,
+      targets: config.idJagTargets,
+      keys: keys.jwks,
+      accounts: storage.accounts,
+      audit,
+    });
+  }
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -108,6 +129,8 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     resourceParameter(
       config.resources.map((r) => r.url),
       { authorization: route('/auth'), token: route('/token'), deviceAuthorization: route('/device/auth'), par: route('/request') },
+      // Token exchange names another organisation's MCP server (enterprise/token-exchange-grant.ts).
+      { foreignResourceGrants: [TOKEN_EXCHANGE] },
     ),
   );
   // After resourceParameter: reads the canonical resource (and the form it parsed).

@@ -7,6 +7,8 @@ import { looksLikeAccountId } from './accounts/new-account.ts';
 import { legacySseUrl, loopbackAliases } from '../common/resource-urls.ts';
 import type { RateLimitSettings } from './security/rate-limits.ts';
 import type { StorageOptions } from './storage/open-storage.ts';
+import { loadIdJagTargets, type IdJagTarget } from './enterprise/id-jag-targets.ts';
+import { loadTrustedIdps, type TrustedIdp } from './enterprise/trusted-idps.ts';
 import { loadUpstreams, type UpstreamProvider } from './upstream/upstream-config.ts';
 
 /**
@@ -56,6 +58,10 @@ export interface AuthServerConfig extends StorageOptions {
   upstreams: UpstreamProvider[];
   /** Whether the login page offers username and password (AUTH_LOCAL_LOGIN). */
   localLogin: boolean;
+  /** Enterprise IdPs whose ID-JAGs the jwt-bearer grant redeems (AUTH_TRUSTED_IDPS); [] when none (grant off). */
+  trustedIdps: TrustedIdp[];
+  /** Authorization servers our clients may get ID-JAGs for by token exchange (AUTH_ID_JAG_TARGETS); [] when none (grant off). */
+  idJagTargets: IdJagTarget[];
 }
 
 const DAY = 24 * 60 * 60;
@@ -185,6 +191,18 @@ export const authServerEnv = z.object({
   AUTH_UPSTREAMS: z.string().trim().optional(),
   /** Username and password sign-in; off leaves only the upstream providers (needs AUTH_UPSTREAMS). */
   AUTH_LOCAL_LOGIN: flag(true),
+  /**
+   * Path of a JSON file listing enterprise identity providers whose ID-JAGs (Enterprise-Managed
+   * Authorization) clients may redeem with the jwt-bearer grant. Unset: the grant is off.
+   * Checked at start (enterprise/trusted-idps.ts).
+   */
+  AUTH_TRUSTED_IDPS: z.string().trim().optional(),
+  /**
+   * Path of a JSON file listing other authorization servers that trust this one as an enterprise
+   * IdP: our confidential clients may exchange a user's ID token for an ID-JAG for them (RFC 8693).
+   * Unset: token exchange is off. Checked at start (enterprise/id-jag-targets.ts).
+   */
+  AUTH_ID_JAG_TARGETS: z.string().trim().optional(),
 });
 
 const schema = authServerEnv
@@ -255,6 +273,8 @@ const schema = authServerEnv
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       // Read by loadConfig, which reports the file's problems together with these.
       upstreams: [],
+      trustedIdps: [],
+      idJagTargets: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
@@ -303,12 +323,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
   const parsed = schema.safeParse(clean);
   // The upstreams file is read even when the environment has problems: all are reported at once.
   const upstreams = loadUpstreams(clean.AUTH_UPSTREAMS, clean);
-  const problems = [...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems), ...upstreams.problems];
+  // The trusted IdPs' resources are checked against ours, so a bad environment leaves nothing to check them against.
+  const trustedIdps = loadTrustedIdps(clean.AUTH_TRUSTED_IDPS, parsed.success ? parsed.data.resources.map((r) => r.url) : []);
+  const idJagTargets = loadIdJagTargets(clean.AUTH_ID_JAG_TARGETS);
+  const problems = [
+    ...(parsed.success ? [] : ConfigError.fromZod(parsed.error).problems),
+    ...upstreams.problems,
+    ...idJagTargets.problems,
+    ...(parsed.success ? trustedIdps.problems : trustedIdps.problems.filter((p) => !p.includes('is not a resource this server protects'))),
+  ];
   if (parsed.success && !parsed.data.localLogin && !clean.AUTH_UPSTREAMS) {
     problems.push('AUTH_LOCAL_LOGIN: off needs AUTH_UPSTREAMS, or nobody could sign in');
   }
   if (problems.length || !parsed.success) throw new ConfigError(problems);
-  return { ...parsed.data, upstreams: upstreams.providers };
+  return { ...parsed.data, upstreams: upstreams.providers, trustedIdps: trustedIdps.idps, idJagTargets: idJagTargets.targets };
 }
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });

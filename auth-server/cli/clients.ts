@@ -17,6 +17,9 @@ const USAGE = `usage: npm run clients -- <command>
            secret for HTTP Basic (--secret-post: in the form body), shown only now; --jwks-file
            (a public JWKS file) or --jwks-uri (https) make it sign client assertions
            (private_key_jwt). --role may be repeated; the roles go into its tokens.
+  add --name N --grant jwt-bearer (--secret | --secret-post | --jwks-file F | --jwks-uri U) [--json]
+           create a client that redeems ID-JAGs from the enterprise IdPs of AUTH_TRUSTED_IDPS
+           (set it here too); --grant may be repeated (client_credentials and jwt-bearer).
   add --name N --resource-server --secret [--json]
            create a resource server's own client: it may introspect every client's tokens.
   list [--json]
@@ -71,8 +74,16 @@ const ALLOWED: Record<string, { operands: number; options: string[] }> = {
   remove: { operands: 1, options: [] },
 };
 
-/** The grants an operator's client may have; user grants belong to registered apps, not here. */
-const GRANTS = new Set(['client_credentials']);
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/**
+ * The grants an operator's client may have (short name → grant type); user grants with a browser
+ * belong to registered apps, not here.
+ */
+const GRANTS = new Map([
+  ['client_credentials', 'client_credentials'],
+  ['jwt-bearer', JWT_BEARER],
+  [JWT_BEARER, JWT_BEARER],
+]);
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
@@ -201,11 +212,13 @@ async function parseAdd(values: Values) {
   const name = values.name?.trim();
   if (!name) throw new UsageError('add needs --name');
   const resourceServer = values['resource-server'] === true;
-  const grants = [...new Set(values.grant ?? [])];
-  for (const grant of grants) {
-    if (!GRANTS.has(grant)) throw new UsageError(`--grant ${grant} is not for operator clients (only client_credentials)`);
+  for (const grant of values.grant ?? []) {
+    if (!GRANTS.has(grant)) throw new UsageError(`--grant ${grant} is not for operator clients (only client_credentials, jwt-bearer)`);
   }
-  if (grants.length === 0 && !resourceServer) throw new UsageError('add needs --grant client_credentials (or --resource-server)');
+  const grants = [...new Set((values.grant ?? []).map((grant) => GRANTS.get(grant)!))];
+  if (grants.length === 0 && !resourceServer) {
+    throw new UsageError('add needs --grant client_credentials or --grant jwt-bearer (or --resource-server)');
+  }
   if (grants.includes('client_credentials') && !values.scope?.trim()) throw new UsageError('a client_credentials client needs --scope');
   const methods = (['secret', 'secret-post', 'jwks-file', 'jwks-uri'] as const).filter((key) => values[key] !== undefined);
   if (methods.length !== 1) throw new UsageError('add needs exactly one of --secret, --secret-post, --jwks-file, --jwks-uri');
@@ -274,7 +287,7 @@ async function mustFind(storage: Storage, clientId: string): Promise<ModelPayloa
 /** The clients this command is about: machine clients and resource servers, not registered apps. */
 function isOperatorKind(payload: ModelPayload): boolean {
   const grants = Array.isArray(payload.grant_types) ? payload.grant_types : [];
-  return grants.includes('client_credentials') || payload[RESOURCE_SERVER] === true;
+  return grants.includes('client_credentials') || grants.includes(JWT_BEARER) || payload[RESOURCE_SERVER] === true;
 }
 
 /** What the CLI shows of a client: the secret only at creation. */

@@ -8,7 +8,12 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2000;
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
-const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'];
+/** RFC 7523 JWT bearer: ID-JAGs from a trusted enterprise IdP (enterprise/id-jag-grant.ts). */
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** RFC 8693 token exchange: a user's ID token for an ID-JAG (enterprise/token-exchange-grant.ts). */
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** Grants whose tokens act for a user (an ID-JAG names its user too); the IdP or the user's consent decides the scope. */
+const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code', JWT_BEARER];
 
 type Metadata = Record<string, unknown>;
 
@@ -33,6 +38,8 @@ export function clientPolicy(resourceScopes: readonly string[], options: { regis
       checkRoles(ctx, metadata, options.registrationNeedsToken);
       checkResourceServerMark(ctx, metadata);
       checkClientCredentials(ctx, metadata, options.registrationNeedsToken);
+      checkConfidentialOnly(metadata, JWT_BEARER);
+      checkConfidentialOnly(metadata, TOKEN_EXCHANGE);
       loopbackClientsAreNative(metadata);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');
@@ -97,6 +104,22 @@ function checkClientCredentials(ctx: KoaContextWithOIDC | undefined, metadata: M
         'client_credentials cannot be added by an update: machine clients are created by the operator of this server',
       );
     }
+  }
+}
+
+/**
+ * An ID-JAG names the client it was issued to (`client_id`): only a client that proves it is that
+ * client (a secret or private_key_jwt) may redeem one (jwt-bearer), or a stolen grant would be as
+ * good as a token; the same holds for the ID token it is made from (token exchange). Unlike
+ * client_credentials, open registration and URL client_ids may have them: the grant itself is
+ * the enterprise IdP's decision, and the token acts for the user it names.
+ */
+function checkConfidentialOnly(metadata: Metadata, grant: string): void {
+  if (!Array.isArray(metadata.grant_types) || !metadata.grant_types.includes(grant)) return;
+  if (metadata.token_endpoint_auth_method === 'none') {
+    throw new errors.InvalidClientMetadata(
+      `${grant} is only for confidential clients: a public client (token_endpoint_auth_method none) cannot have it`,
+    );
   }
 }
 

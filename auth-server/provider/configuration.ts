@@ -5,6 +5,7 @@ import { describeDeviceRequest } from '../interactions/device-request.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
+import { ID_JAG_PROFILE } from '../enterprise/id-jag-grant.ts';
 import { clientPolicy } from './client-policy.ts';
 import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
 import { promptNonePolicy } from './prompt-none.ts';
@@ -60,6 +61,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     },
     extraClientMetadata: clientPolicy(resourceScopes, { registrationNeedsToken: Boolean(config.registration.initialAccessToken) }),
     pkce: { required: () => true },
+    // With trusted enterprise IdPs, the jwt-bearer grant (registered in app.ts) takes ID-JAGs.
+    discovery: {
+      claim_types_supported: ['normal'],
+      ...(config.trustedIdps.length ? { authorization_grant_profiles_supported: [ID_JAG_PROFILE] } : {}),
+    },
     responseTypes: ['code', 'none'],
     cookies: {
       keys: deps.cookieKeys,

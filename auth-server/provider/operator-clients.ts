@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
+import { createLogger } from '../../common/logger.ts';
 import { findAccountFor } from '../accounts/claims.ts';
 import { looksLikeAccountId } from '../accounts/new-account.ts';
 import type { AuthServerConfig } from '../config.ts';
 import { createPages } from '../interactions/pages.ts';
+import { registerIdJagGrant } from '../enterprise/id-jag-grant.ts';
+import { registerTokenExchangeGrant } from '../enterprise/token-exchange-grant.ts';
 import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
@@ -23,7 +26,7 @@ export interface OperatorClientRequest {
   /** Generated when absent (see newClientId). */
   clientId?: string;
   auth: OperatorClientAuth;
-  /** ['client_credentials'] for a machine client; [] is enough for introspection alone. */
+  /** ['client_credentials'] for a machine client, the jwt-bearer URN for ID-JAGs; [] is enough for introspection alone. */
   grantTypes: string[];
   scope?: string;
   roles?: string[];
@@ -111,7 +114,7 @@ export async function saveOperatorClient(models: ModelStore, payload: ModelPaylo
  */
 export async function clientCheckingProvider(config: AuthServerConfig, storage: Storage): Promise<Provider> {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
-  return new Provider(
+  const provider = new Provider(
     config.issuer,
     providerConfiguration({
       config,
@@ -124,4 +127,25 @@ export async function clientCheckingProvider(config: AuthServerConfig, storage: 
       prefix,
     }),
   );
+  // The grants the server has, so a client naming them is checked as the server checks it.
+  if (config.trustedIdps.length) {
+    registerIdJagGrant(provider, {
+      issuer: config.issuer,
+      idps: config.trustedIdps,
+      resources: config.resources,
+      accounts: storage.accounts,
+      locks: storage.locks,
+      audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
+    });
+  }
+  if (config.idJagTargets.length) {
+    registerTokenExchangeGrant(provider, {
+      issuer: config.issuer,
+      targets: config.idJagTargets,
+      keys: { keys: [] },
+      accounts: storage.accounts,
+      audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
+    });
+  }
+  return provider;
 }

@@ -25,7 +25,9 @@ import { canonicalResource } from './resources.ts';
 export function resourceParameter(
   known: readonly string[],
   routes: { authorization: string; token: string; deviceAuthorization: string; par: string },
+  options: { foreignResourceGrants?: readonly string[] } = {},
 ): Middleware {
+  const foreign = new Set(options.foreignResourceGrants ?? []);
   const formRoutes = new Set([routes.token, routes.deviceAuthorization, routes.par, routes.authorization]);
 
   return async (ctx, next) => {
@@ -44,6 +46,8 @@ export function resourceParameter(
       if (error instanceof BodyError) return oauthError(ctx, error.status, 'invalid_request', error.message);
       throw error;
     }
+    // Grants whose resource is another server's (token exchange for an ID-JAG) are left alone.
+    if (ctx.path === routes.token && typeof form.grant_type === 'string' && foreign.has(form.grant_type)) return next();
     rewrite(form, known);
     if (ctx.path === routes.token) {
       const unknown = values(form.resource).find((value) => !known.includes(value));

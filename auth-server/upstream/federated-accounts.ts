@@ -4,6 +4,17 @@ import { AccountExistsError, type Account, type AccountStore } from '../storage/
 import type { UpstreamIdentity } from './upstream-client.ts';
 import type { UpstreamProvider } from './upstream-config.ts';
 
+/**
+ * Whoever vouches for a person: an upstream sign-in provider, or an enterprise IdP whose ID-JAG
+ * is redeemed (enterprise/id-jag-grant.ts). `id` names its links; `fallbackUsername` is the
+ * username base when the identity offers none (default `<id>-user`).
+ */
+export type AccountSource = Pick<UpstreamProvider, 'id' | 'name' | 'allowedEmailDomains' | 'defaultRole' | 'roles'> & {
+  type: 'oidc' | 'oauth2';
+  linkByEmail: boolean;
+  fallbackUsername?: string;
+};
+
 /** Why a federated sign-in is refused; the message is for the person on the page. */
 export class FederatedLoginRefused extends Error {
   readonly code: string;
@@ -42,7 +53,7 @@ export function mappedRoles(provider: Pick<UpstreamProvider, 'defaultRole' | 'ro
  * - else a new account is created just in time, with the mapped roles.
  * Throws FederatedLoginRefused for an email outside allowedEmailDomains or a disabled account.
  */
-export async function federatedAccount(accounts: AccountStore, provider: UpstreamProvider, identity: UpstreamIdentity): Promise<Account> {
+export async function federatedAccount(accounts: AccountStore, provider: AccountSource, identity: UpstreamIdentity): Promise<Account> {
   checkEmailDomain(provider, identity);
   const roles = mappedRoles(provider, identity.claims);
   const link = await accounts.findLink(provider.id, identity.subject);
@@ -73,7 +84,7 @@ export async function federatedAccount(accounts: AccountStore, provider: Upstrea
   return created;
 }
 
-function checkEmailDomain(provider: UpstreamProvider, identity: UpstreamIdentity): void {
+function checkEmailDomain(provider: AccountSource, identity: UpstreamIdentity): void {
   if (!provider.allowedEmailDomains) return;
   const domain = identity.email?.split('@').pop()?.toLowerCase();
   // An OIDC upstream must vouch for the address; plain OAuth 2 (GitHub) shows only addresses it verified.
@@ -96,8 +107,8 @@ async function refreshed(accounts: AccountStore, account: Account, identity: Ups
   return (await accounts.updateProfile(account.id, safeProfile(profile))) ?? account;
 }
 
-async function createAccount(accounts: AccountStore, provider: UpstreamProvider, identity: UpstreamIdentity, roles: string[]) {
-  const base = usernameBase(identity) ?? `${provider.id}-user`;
+async function createAccount(accounts: AccountStore, provider: AccountSource, identity: UpstreamIdentity, roles: string[]) {
+  const base = usernameBase(identity) ?? provider.fallbackUsername ?? `${provider.id}-user`;
   const profile = safeProfile({ name: identity.name, email: identity.email, roles });
   for (let attempt = 1; attempt <= 20; attempt++) {
     const suffix = attempt === 1 ? '' : attempt < 10 ? `-${attempt}` : `-${randomBytes(4).toString('hex')}`;
