@@ -122,9 +122,19 @@ export interface ResourceServerConfig {
    * MCP_UPSTREAM_IDENTITY (none): how the upstream learns who calls. `headers`: X-MCP-User-Sub,
    * X-MCP-Client-Id, X-MCP-Scopes and X-MCP-Roles on each HTTP request; `env`: MCP_USER_SUB,
    * MCP_CLIENT_ID and MCP_ROLES in a stdio upstream's environment (one process per caller, fixed
-   * for its life, so no scopes: a step-up changes them). Never the client's token.
+   * for its life, so no scopes: a step-up changes them); `jwt`: our own short-lived ES256 JWT as
+   * an HTTP upstream's bearer token (sub, client_id, scope, roles; iss = RS_RESOURCE_URL), its
+   * public key at /.well-known/upstream-jwks.json (gateway/upstream-jwt.ts). Never the client's token.
    */
-  upstreamIdentity: 'none' | 'headers' | 'env';
+  upstreamIdentity: 'none' | 'headers' | 'env' | 'jwt';
+  /** MCP_UPSTREAM_AUDIENCE (the upstream URL): the `aud` of the upstream JWTs (MCP_UPSTREAM_IDENTITY=jwt). */
+  upstreamAudience: string | undefined;
+  /**
+   * MCP_UPSTREAM_JWT_KEY_FILE (unset = a new key at each start): a PKCS#8 PEM P-256 private key
+   * for the upstream JWTs. Set it when several instances serve one URL, so every instance's
+   * JWTs verify against the same published key.
+   */
+  upstreamJwtKeyFile: string | undefined;
   /** LOG_LEVEL (info). */
   logLevel: string;
   /** LOG_FORMAT (unset = pretty in a terminal outside production): json or pretty. */
@@ -190,7 +200,9 @@ export const resourceServerEnv = z.object({
       return z.NEVER;
     }),
   MCP_UPSTREAM_ENV: list.pipe(z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'each entry must be a variable name'))),
-  MCP_UPSTREAM_IDENTITY: z.enum(['none', 'headers', 'env']).default('none'),
+  MCP_UPSTREAM_IDENTITY: z.enum(['none', 'headers', 'env', 'jwt']).default('none'),
+  MCP_UPSTREAM_AUDIENCE: z.string().trim().min(1, 'must not be blank').optional(),
+  MCP_UPSTREAM_JWT_KEY_FILE: z.string().trim().min(1, 'must not be blank').optional(),
   LOG_LEVEL: logLevel,
   LOG_FORMAT: logFormat,
   NODE_ENV: nodeEnv,
@@ -235,11 +247,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   if ((e.MCP_UPSTREAM_URL ?? e.MCP_UPSTREAM_COMMAND) !== undefined && e.MCP_TOOLS_MODULE !== undefined) {
     problems.push('MCP_TOOLS_MODULE: a gateway (MCP_UPSTREAM_URL/COMMAND) serves the upstream tools, not a module');
   }
-  const identityFits = { none: true, headers: e.MCP_UPSTREAM_URL !== undefined, env: e.MCP_UPSTREAM_COMMAND !== undefined };
+  const identityFits = {
+    none: true,
+    headers: e.MCP_UPSTREAM_URL !== undefined,
+    jwt: e.MCP_UPSTREAM_URL !== undefined,
+    env: e.MCP_UPSTREAM_COMMAND !== undefined,
+  };
   if (!identityFits[e.MCP_UPSTREAM_IDENTITY]) {
     problems.push(
-      `MCP_UPSTREAM_IDENTITY: ${e.MCP_UPSTREAM_IDENTITY} needs ${e.MCP_UPSTREAM_IDENTITY === 'headers' ? 'MCP_UPSTREAM_URL' : 'MCP_UPSTREAM_COMMAND'}`,
+      `MCP_UPSTREAM_IDENTITY: ${e.MCP_UPSTREAM_IDENTITY} needs ${e.MCP_UPSTREAM_IDENTITY === 'env' ? 'MCP_UPSTREAM_COMMAND' : 'MCP_UPSTREAM_URL'}`,
     );
+  }
+  if (e.MCP_UPSTREAM_IDENTITY !== 'jwt') {
+    for (const name of ['MCP_UPSTREAM_AUDIENCE', 'MCP_UPSTREAM_JWT_KEY_FILE'] as const) {
+      if (e[name] !== undefined) problems.push(`${name}: only used with MCP_UPSTREAM_IDENTITY=jwt`);
+    }
   }
   let toolPolicy: ToolPolicy | undefined;
   try {
@@ -285,6 +307,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
           ? { kind: 'stdio', command: e.MCP_UPSTREAM_COMMAND, args: e.MCP_UPSTREAM_ARGS, env: e.MCP_UPSTREAM_ENV }
           : undefined,
     upstreamIdentity: e.MCP_UPSTREAM_IDENTITY,
+    upstreamAudience: e.MCP_UPSTREAM_IDENTITY === 'jwt' ? (e.MCP_UPSTREAM_AUDIENCE ?? e.MCP_UPSTREAM_URL) : undefined,
+    upstreamJwtKeyFile: e.MCP_UPSTREAM_JWT_KEY_FILE,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     nodeEnv: e.NODE_ENV,

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { mcpCors, publicCors } from './cors.ts';
 import { documentationPage } from './documentation-page.ts';
+import { UPSTREAM_JWKS_PATH } from './gateway/upstream-jwt.ts';
 import { JsonRpcHttpError, methodsIn, readJsonBody } from './json-rpc.ts';
 import type { createLegacySse } from './legacy-sse.ts';
 import type { createSessionHandler } from './mcp-transport.ts';
@@ -75,6 +76,18 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
       ctx.type = 'application/json';
       ctx.set('Cache-Control', 'public, max-age=300');
       ctx.body = metadataBody(resources.resolve(kind, ctx.host));
+    });
+  }
+
+  // Gateway with MCP_UPSTREAM_IDENTITY=jwt: the upstream verifies our JWTs with these keys.
+  const upstreamJwks = registry.upstreamJwks;
+  if (upstreamJwks) {
+    const body = JSON.stringify(upstreamJwks);
+    router.get(literal(UPSTREAM_JWKS_PATH), corsForMetadata, (ctx) => {
+      ctx.type = 'application/jwk-set+json';
+      // Short: a restart without MCP_UPSTREAM_JWT_KEY_FILE makes a new key.
+      ctx.set('Cache-Control', 'public, max-age=60');
+      ctx.body = body;
     });
   }
 

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../common/config-error.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { createGateway } from './gateway/gateway.ts';
+import { createUpstreamJwt } from './gateway/upstream-jwt.ts';
 import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
 
 /**
@@ -59,10 +60,23 @@ function isToolDefinition(value: unknown): value is ToolDefinition {
  * module's (MCP_TOOLS_MODULE), or undefined for the demo tools.
  */
 export async function configuredTools(
-  config: Pick<ResourceServerConfig, 'toolsModule' | 'upstream' | 'upstreamIdentity' | 'sessionIdleTtlMs'>,
+  config: Pick<
+    ResourceServerConfig,
+    'toolsModule' | 'upstream' | 'upstreamIdentity' | 'upstreamAudience' | 'upstreamJwtKeyFile' | 'sessionIdleTtlMs' | 'resourceUrl'
+  >,
 ): Promise<ToolRegistry | undefined> {
   if (config.upstream) {
-    return createGateway({ upstream: config.upstream, identity: config.upstreamIdentity, idleTtlMs: config.sessionIdleTtlMs });
+    const jwt =
+      config.upstreamIdentity === 'jwt' && config.upstreamAudience !== undefined
+        ? await createUpstreamJwt({
+            issuer: config.resourceUrl,
+            audience: config.upstreamAudience,
+            keyFile: config.upstreamJwtKeyFile,
+          }).catch((error: Error) => {
+            throw new ConfigError([`MCP_UPSTREAM_JWT_KEY_FILE: cannot use ${config.upstreamJwtKeyFile}: ${error.message}`]);
+          })
+        : undefined;
+    return createGateway({ upstream: config.upstream, identity: config.upstreamIdentity, idleTtlMs: config.sessionIdleTtlMs, jwt });
   }
   return config.toolsModule === undefined ? undefined : loadToolsModule(config.toolsModule);
 }

@@ -1,17 +1,30 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client as V2Client } from '@modelcontextprotocol/client';
+import { Client as V2Client, StreamableHTTPClientTransport as V2StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type CreateMessageRequest,
+  type ElicitRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addUser, startAuthServer, type TestAuthServer } from '../../auth-server/testing/harness.ts';
 import { freePort } from '../../common/free-port.ts';
 import { callTool, connect, textOf, TestOAuthProvider } from '../../e2e/mcp-client.ts';
 import { loadConfig } from '../config.ts';
+import { configuredTools } from '../tools-module.ts';
 import { signInAs } from '../testing/oauth-client.ts';
 import { startTestIssuer, type TestIssuer } from '../testing/test-issuer.ts';
 import { startResourceServer, type RunningResourceServer } from '../testing/test-server.ts';
@@ -37,6 +50,28 @@ async function bearerClient(url: string, token: string, headers: Record<string, 
   );
   cleanups.push(() => client.close());
   return client;
+}
+
+/** A 2025-era client with a session that answers sampling, elicitation and roots, and records what it was asked and told. */
+async function answeringClient(url: string, token: string) {
+  const client = new Client({ name: 'gateway-test', version: '1' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
+  const asked: { sampling: CreateMessageRequest['params'][]; elicitation: ElicitRequest['params'][] } = { sampling: [], elicitation: [] };
+  const logs: string[] = [];
+  let toolListChanged = 0;
+  client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+    asked.sampling.push(request.params);
+    return { role: 'assistant', model: 'test-model', content: { type: 'text', text: '4' } };
+  });
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
+    asked.elicitation.push(request.params);
+    return { action: 'accept', content: { name: 'Alice' } };
+  });
+  client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: 'file:///work/project', name: 'project' }] }));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void logs.push(String(notification.params.data)));
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => void toolListChanged++);
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  cleanups.push(() => client.close());
+  return { client, asked, logs, toolListChanged: () => toolListChanged };
 }
 
 /** Whether a process is alive (signal 0 only checks). */
@@ -226,6 +261,64 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect(seen).toEqual([1, 2]);
   });
 
+  it("the upstream's sampling and elicitation requests reach the session's client during the call, and its answers go back", async () => {
+    const { rs, token } = await startGateway();
+    const { client, asked } = await answeringClient(rs.mcpUrl, await token('user-alice'));
+    const sampled = (await client.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(textOf(sampled)).toBe('the model (test-model) said 4');
+    expect(asked.sampling).toEqual([expect.objectContaining({ maxTokens: 10 })]);
+    expect(asked.sampling[0]!.messages[0]!.content).toEqual({ type: 'text', text: 'What is 2 + 2?' });
+    const elicited = (await client.callTool({ name: 'ask-user', arguments: {} })) as CallToolResult;
+    expect(textOf(elicited)).toBe('accept: Alice');
+    expect(asked.elicitation).toEqual([expect.objectContaining({ message: 'Your name?' })]);
+    const roots = (await client.callTool({ name: 'roots', arguments: {} })) as CallToolResult;
+    expect(textOf(roots)).toBe('file:///work/project');
+  });
+
+  it('a session client without the sampling capability: the upstream is not offered it and its request is refused', async () => {
+    const { rs, token } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const result = (await client.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+  });
+
+  it('stateless (2025) and 2026-07-28 requests: sampling has no way back, so the upstream gets a clear refusal', async () => {
+    const { rs, token } = await startGateway({ MCP_STATELESS: '1' });
+    const stateless = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const result = (await stateless.callTool({ name: 'ask-model', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+
+    const session = await startGateway();
+    const modern = new V2Client({ name: 'gateway-test', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await modern.connect(
+      new V2StreamableHTTPClientTransport(new URL(session.rs.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${await session.token('user-bob')}` } },
+      }),
+    );
+    cleanups.push(() => modern.close());
+    expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const refused = await modern.callTool({ name: 'ask-model', arguments: {} });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused as CallToolResult)).toMatch(/cannot pass sampling\/createMessage on: it needs a downstream MCP session/);
+    // The upstream was offered no elicitation, so its SDK does not even ask.
+    const notAsked = await modern.callTool({ name: 'ask-user', arguments: {} });
+    expect(notAsked.isError).toBe(true);
+    expect(textOf(notAsked as CallToolResult)).toMatch(/does not support form elicitation/);
+  });
+
+  it("the upstream's log lines (at the client's level) and tools/list_changed reach the session's client", async () => {
+    const { rs, token } = await startGateway();
+    const { client, logs, toolListChanged } = await answeringClient(rs.mcpUrl, await token('user-alice'));
+    // The level goes upstream: the info line is never sent.
+    await client.setLoggingLevel('warning');
+    expect(textOf((await client.callTool({ name: 'log-and-grow', arguments: {} })) as CallToolResult)).toBe('grown');
+    expect(logs).toEqual(['a warning line']);
+    await waitUntil(() => toolListChanged() > 0, 'tools/list_changed arrived');
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('added-1');
+  });
+
   it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {
     const config = loadConfig({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_COMMAND: join(dir, 'no-such-command') });
     const gateway = createGateway({ upstream: config.upstream!, identity: 'none', idleTtlMs: 60_000 });
@@ -267,6 +360,148 @@ describe('gateway over Streamable HTTP: no token passthrough', () => {
   });
 });
 
+/** server-everything serving Streamable HTTP on a free port (it binds where `PORT` says, as a user would run it). */
+async function startEverythingOverHttp(): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], {
+    env: { PATH: process.env.PATH, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (output += chunk));
+  cleanups.push(async () => {
+    if (child.exitCode === null) {
+      child.kill();
+      await once(child, 'exit');
+    }
+  });
+  await waitUntil(() => output.includes(`listening on port ${port}`) || child.exitCode !== null, 'server-everything listens');
+  if (child.exitCode !== null) throw new Error(`server-everything exited: ${output}`);
+  return { url: `http://127.0.0.1:${port}/mcp`, process: child };
+}
+
+describe('gateway over Streamable HTTP: @modelcontextprotocol/server-everything behind the whole OAuth flow', () => {
+  it('the real SDK client signs in (both protocol revisions), calls a tool and reads a resource of the HTTP upstream', async () => {
+    const everything = await startEverythingOverHttp();
+    const port = await freePort();
+    const resource = `http://127.0.0.1:${port}/mcp`;
+    const auth = await startAuthServer({ RS_RESOURCE_URL: resource });
+    await addUser(auth, 'alice');
+    const rs = await startResourceServer({
+      RS_PORT: String(port),
+      RS_RESOURCE_URL: resource,
+      AUTH_ISSUER: auth.url,
+      MCP_UPSTREAM_URL: everything.url,
+    });
+    cleanups.push(async () => {
+      await rs.close();
+      await auth.close();
+    });
+    for (const kind of ['modern', 'v1'] as const) {
+      const provider = new TestOAuthProvider({ redirectUrl: REDIRECT_URI });
+      const connection = await connect(rs.mcpUrl, provider, signInAs({ username: 'alice', password: PASSWORD }, REDIRECT_URI), kind);
+      cleanups.push(() => connection.close());
+      const result = (await connection.client.callTool({ name: 'echo', arguments: { message: `over HTTP (${kind})` } })) as CallToolResult;
+      expect(textOf(result)).toBe(`Echo: over HTTP (${kind})`);
+      const client = connection.client as unknown as V2Client;
+      const { resources } = await client.listResources();
+      expect(resources.length).toBeGreaterThan(0);
+      const read = await client.readResource({ uri: resources[0]!.uri });
+      expect(read.contents[0]?.uri).toBe(resources[0]!.uri);
+    }
+  }, 30_000);
+});
+
+describe('gateway over Streamable HTTP with MCP_UPSTREAM_IDENTITY=jwt', () => {
+  async function start(env: Record<string, string> = {}) {
+    const issuer = await startTestIssuer();
+    const upstream = await startRecordingUpstream();
+    cleanups.push(async () => {
+      await upstream.close();
+      await issuer.close();
+    });
+    const rs = await startResourceServer({ AUTH_ISSUER: issuer.url, MCP_UPSTREAM_URL: upstream.url, MCP_UPSTREAM_IDENTITY: 'jwt', ...env });
+    cleanups.push(() => rs.close());
+    const token = await issuer.mint({ claims: { aud: rs.mcpUrl, sub: 'user-alice', scope: 'mcp:tools', roles: ['reader'] } });
+    return { issuer, upstream, rs, token, jwksUrl: `${rs.url}/.well-known/upstream-jwks.json` };
+  }
+
+  it('the upstream verifies our short-lived JWT (sub, client_id, scope, roles) against the published JWKS; never the client token', async () => {
+    const { upstream, rs, token, jwksUrl } = await start();
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience: upstream.url });
+    const client = await bearerClient(rs.mcpUrl, token);
+    expect(textOf((await client.callTool({ name: 'echo', arguments: { text: 'hi' } })) as CallToolResult)).toBe('upstream says hi');
+    expect(upstream.jwts.length).toBeGreaterThan(0);
+    for (const jwt of upstream.jwts) {
+      expect(jwt).toMatchObject({ sub: 'user-alice', scope: 'mcp:tools', roles: ['reader'], iss: rs.mcpUrl, aud: upstream.url });
+      expect(jwt.client_id).toBeTruthy();
+      expect(jwt.exp! - jwt.iat!).toBe(60);
+    }
+    for (const headers of upstream.requests) {
+      expect(JSON.stringify(headers)).not.toContain(token);
+      expect(headers['x-mcp-user-sub']).toBeUndefined();
+    }
+    const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(jwks.keys[0]!.d).toBeUndefined();
+  });
+
+  it('an upstream expecting another audience refuses our JWT, and the client gets a clear JSON-RPC error', async () => {
+    const { upstream, rs, token, jwksUrl } = await start();
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience: 'https://another-upstream.example/mcp' });
+    const client = new Client({ name: 'gateway-test', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(rs.mcpUrl), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    );
+    cleanups.push(() => client.close());
+    await expect(client.callTool({ name: 'echo', arguments: { text: 'hi' } })).rejects.toThrow(
+      /upstream MCP server could not be reached \(HTTP 401\)/,
+    );
+    expect(upstream.jwts).toEqual([]);
+  });
+
+  it('MCP_UPSTREAM_AUDIENCE sets aud; a key from MCP_UPSTREAM_JWT_KEY_FILE is the one published', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const keyFile = join(dir, 'upstream-key.pem');
+    writeFileSync(keyFile, await exportPKCS8(privateKey));
+    const audience = 'urn:example:upstream';
+    const { upstream, rs, token, jwksUrl } = await start({ MCP_UPSTREAM_AUDIENCE: audience, MCP_UPSTREAM_JWT_KEY_FILE: keyFile });
+    upstream.requireJwt({ jwksUrl, issuer: rs.mcpUrl, audience });
+    const client = await bearerClient(rs.mcpUrl, token);
+    expect(textOf((await client.callTool({ name: 'echo', arguments: { text: 'ho' } })) as CallToolResult)).toBe('upstream says ho');
+    const published = ((await (await fetch(jwksUrl)).json()) as { keys: Record<string, unknown>[] }).keys[0]!;
+    expect(published.x).toBe((await exportJWK(publicKey)).x);
+  });
+
+  it('refuses a key file that is not a P-256 PKCS#8 key at start', async () => {
+    const keyFile = join(dir, 'not-a-key.pem');
+    writeFileSync(keyFile, 'not a key');
+    const config = loadConfig({
+      AUTH_ISSUER: 'http://127.0.0.1:1',
+      MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp',
+      MCP_UPSTREAM_IDENTITY: 'jwt',
+      MCP_UPSTREAM_JWT_KEY_FILE: keyFile,
+    });
+    await expect(configuredTools(config)).rejects.toThrow(/MCP_UPSTREAM_JWT_KEY_FILE: cannot use/);
+  });
+
+  it('publishes no upstream JWKS without MCP_UPSTREAM_IDENTITY=jwt', async () => {
+    const issuer = await startTestIssuer();
+    const rs = await startResourceServer({
+      AUTH_ISSUER: issuer.url,
+      MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp',
+      MCP_UPSTREAM_IDENTITY: 'headers',
+    });
+    cleanups.push(async () => {
+      await rs.close();
+      await issuer.close();
+    });
+    expect((await fetch(`${rs.url}/.well-known/upstream-jwks.json`)).status).toBe(404);
+  });
+});
+
 describe('gateway configuration', () => {
   const base = { AUTH_ISSUER: 'http://127.0.0.1:1' };
   it('refuses both upstreams at once, a module beside an upstream, a bad args array and an identity that does not fit', () => {
@@ -277,5 +512,12 @@ describe('gateway configuration', () => {
     );
     expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_IDENTITY: 'headers' })).toThrow(/needs MCP_UPSTREAM_URL/);
     expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_ENV: 'OK,not ok' })).toThrow(/MCP_UPSTREAM_ENV/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_COMMAND: 'x', MCP_UPSTREAM_IDENTITY: 'jwt' })).toThrow(/jwt needs MCP_UPSTREAM_URL/);
+    expect(() => loadConfig({ ...base, MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp', MCP_UPSTREAM_AUDIENCE: 'x' })).toThrow(
+      /MCP_UPSTREAM_AUDIENCE: only used with MCP_UPSTREAM_IDENTITY=jwt/,
+    );
+    expect(loadConfig({ ...base, MCP_UPSTREAM_URL: 'http://127.0.0.1:9/mcp', MCP_UPSTREAM_IDENTITY: 'jwt' }).upstreamAudience).toBe(
+      'http://127.0.0.1:9/mcp',
+    );
   });
 });

@@ -2,7 +2,16 @@ import { ProtocolError, ProtocolErrorCode, type McpServer, type ServerContext } 
 import { AUTHORIZATION_SERVER_SCOPES, TOOLS_SCOPE } from '../scopes.ts';
 import { missingRoles, roleRefusal, type ToolPolicy } from '../tool-policy.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
-import { connectUpstream, type ForwardOptions, type Upstream, type UpstreamConfig } from './upstream.ts';
+import {
+  connectUpstream,
+  UPSTREAM_REQUEST_TIMEOUT_MS,
+  type Downstream,
+  type DownstreamChannel,
+  type ForwardOptions,
+  type Upstream,
+  type UpstreamConfig,
+} from './upstream.ts';
+import type { UpstreamJwt } from './upstream-jwt.ts';
 import { UpstreamPool, type IdentityMode } from './upstream-pool.ts';
 
 type Extra = ServerContext;
@@ -14,6 +23,8 @@ export interface GatewayOptions {
   identity: IdentityMode;
   idleTtlMs: number;
   policy?: ToolPolicy | undefined;
+  /** The signer for MCP_UPSTREAM_IDENTITY=jwt (upstream-jwt.ts). */
+  jwt?: UpstreamJwt | undefined;
   /** Tests replace the connection; production uses the SDK Client (upstream.ts). */
   connect?: typeof connectUpstream;
 }
@@ -22,6 +33,8 @@ export interface GatewayOptions {
 export interface GatewayRegistry extends ToolRegistry {
   withPolicy(policy: ToolPolicy): GatewayRegistry;
   pool: UpstreamPool;
+  /** With MCP_UPSTREAM_IDENTITY=jwt: the public keys of our upstream JWTs (served at UPSTREAM_JWKS_PATH). */
+  upstreamJwks?: UpstreamJwt['jwks'] | undefined;
   /** Ends every upstream (the server shuts down). */
   close(): Promise<void>;
 }
@@ -41,12 +54,17 @@ export function createGateway(options: GatewayOptions): GatewayRegistry {
     upstream: options.upstream,
     identity: options.identity,
     idleTtlMs: options.idleTtlMs,
+    jwt: options.jwt,
     connect: options.connect ?? connectUpstream,
   });
-  return gatewayRegistry(pool, options.policy);
+  return gatewayRegistry(pool, options.policy, options.jwt?.jwks);
 }
 
-function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): GatewayRegistry {
+function gatewayRegistry(
+  pool: UpstreamPool,
+  policy: ToolPolicy | undefined,
+  upstreamJwks: UpstreamJwt['jwks'] | undefined,
+): GatewayRegistry {
   const scopesFor = (name: string): readonly string[] => (policy ? policy.accessFor(name).scopes : [TOOLS_SCOPE]);
   const basic = policy ? policy.accessFor('\0no tool has this name\0').scopes : [TOOLS_SCOPE];
   const usable = (name: string, auth: AuthOf) => {
@@ -62,17 +80,51 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
     basicScopes: basic.filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope)),
     scopesFor,
     pool,
-    withPolicy: (next) => gatewayRegistry(pool, next),
+    upstreamJwks,
+    withPolicy: (next) => gatewayRegistry(pool, next, upstreamJwks),
     close: () => pool.closeAll(),
     registerAll(server: McpServer) {
       const low = server.server;
-      low.registerCapabilities({ tools: {}, resources: {}, prompts: {} });
+      // listChanged and logging: the upstream's notifications are passed on (upstream.ts); an
+      // upstream that never sends them costs nothing.
+      low.registerCapabilities({
+        tools: { listChanged: true },
+        resources: { listChanged: true },
+        prompts: { listChanged: true },
+        logging: {},
+      });
       // Sessions this server served: their upstreams end with it. Without a session (stateless,
       // 2026-07-28 per request) the upstream is the caller's across requests and ends when idle.
       const sessions = new Set<string>();
+      // The session an upstream talks back to: only with a session, since server-to-client
+      // requests need one (stateless and 2026-07-28 requests have no way back).
+      const session = (): Downstream => ({
+        capabilities: low.getClientCapabilities() ?? {},
+        request: (method, params, signal) =>
+          (low.request as unknown as (request: object, options: object) => Promise<never>)(
+            { method, ...(params ? { params } : {}) },
+            { signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS },
+          ),
+        notify: (notification) => low.notification(notification),
+      });
       const forward = (method: string, params: Record<string, unknown> | undefined, ctx: Extra, capability: Capability) => {
         if (ctx.sessionId) sessions.add(ctx.sessionId);
-        return pool.with(ctx.sessionId ?? '', ctx.http?.authInfo, (upstream) => request(upstream, method, params, ctx, capability));
+        return pool
+          .with(
+            ctx.sessionId ?? '',
+            ctx.http?.authInfo,
+            (upstream) => request(upstream, method, params, ctx, capability),
+            ctx.sessionId ? session : undefined,
+          )
+          .catch((error: unknown) => {
+            if (error instanceof ProtocolError) throw error;
+            // The connection failed (spawn, refused, the upstream's 401 to our JWT): say so, with the HTTP status.
+            const status = (error as { data?: { status?: number } }).data?.status;
+            throw new ProtocolError(
+              ProtocolErrorCode.InternalError,
+              `The upstream MCP server could not be reached${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`,
+            );
+          });
       };
       const handle = (method: string, handler: LowLevelHandler) =>
         (low.setRequestHandler as unknown as (method: string, handler: LowLevelHandler) => void)(method, handler);
@@ -100,6 +152,8 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
       for (const [method, capability] of passThrough) {
         handle(method, async (req, ctx) => (await forward(method, req.params, ctx, capability)) as never);
       }
+      // The client's log level is the upstream's to apply: it writes the log lines.
+      handle('logging/setLevel', async (req, ctx) => (await forward('logging/setLevel', req.params, ctx, 'logging')) as never);
       const previous = low.onclose;
       low.onclose = () => {
         previous?.();
@@ -109,7 +163,7 @@ function gatewayRegistry(pool: UpstreamPool, policy: ToolPolicy | undefined): Ga
   };
 }
 
-type Capability = 'tools' | 'resources' | 'prompts';
+type Capability = 'tools' | 'resources' | 'prompts' | 'logging';
 type AuthOf = NonNullable<ServerContext['http']>['authInfo'];
 
 /** Lists of a kind the upstream does not offer are empty; anything else of that kind is "not found". */
@@ -130,6 +184,8 @@ async function request(
   if (!upstream.capabilities[capability]) {
     const empty = EMPTY_LISTS[method];
     if (empty) return empty;
+    // An upstream without logging writes no log lines: any level is fine.
+    if (method === 'logging/setLevel') return {};
     throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `The upstream MCP server offers no ${capability}`);
   }
   // Progress goes out in order and before the result: the stream ends with the result.
@@ -137,6 +193,7 @@ async function request(
   const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
   const options: ForwardOptions = {
     signal: ctx.mcpReq.signal,
+    channel: ctx.sessionId ? requestChannel(ctx) : undefined,
     ...(progressToken === undefined
       ? {}
       : {
@@ -162,4 +219,16 @@ async function request(
     if (error instanceof ProtocolError) throw error;
     throw new ProtocolError(ProtocolErrorCode.InternalError, `The upstream MCP server failed: ${(error as Error).message}`);
   }
+}
+
+/** The downstream request's own stream: what the upstream asks during it reaches the client there. */
+function requestChannel(ctx: Extra): DownstreamChannel {
+  return {
+    request: (method, params, signal) =>
+      (ctx.mcpReq.send as unknown as (request: object, options: object) => Promise<never>)(
+        { method, ...(params ? { params } : {}) },
+        { signal: signal ?? ctx.mcpReq.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS },
+      ),
+    notify: (notification) => ctx.mcpReq.notify(notification),
+  };
 }

@@ -1,8 +1,9 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { callerOf } from '../tools/caller.ts';
-import type { IdentitySource, Upstream, UpstreamConfig } from './upstream.ts';
+import type { UpstreamJwt } from './upstream-jwt.ts';
+import type { Downstream, IdentitySource, Upstream, UpstreamConfig, UpstreamIdentity } from './upstream.ts';
 
-export type IdentityMode = 'none' | 'headers' | 'env';
+export type IdentityMode = 'none' | 'headers' | 'env' | 'jwt';
 
 interface Slot {
   instance: string;
@@ -18,7 +19,9 @@ export interface UpstreamPoolOptions {
   identity: IdentityMode;
   /** An upstream without a request for this long is ended (MCP_SESSION_IDLE_TTL_MS). */
   idleTtlMs: number;
-  connect: (config: UpstreamConfig, identity: IdentitySource | undefined) => Promise<Upstream>;
+  /** The signer for MCP_UPSTREAM_IDENTITY=jwt. */
+  jwt?: UpstreamJwt | undefined;
+  connect: (config: UpstreamConfig, identity: IdentitySource | undefined, downstream?: Downstream) => Promise<Upstream>;
   now?: () => number;
 }
 
@@ -50,9 +53,15 @@ export class UpstreamPool {
 
   /**
    * Runs `use` with the caller's upstream for `instance` (the MCP session id; '' without a
-   * session), starting one when there is none (or it ended).
+   * session), starting one when there is none (or it ended). `downstream` is the session a new
+   * upstream talks back to (server-to-client requests, notifications); none without a session.
    */
-  async with<T>(instance: string, auth: AuthInfo | undefined, use: (upstream: Upstream) => Promise<T>): Promise<T> {
+  async with<T>(
+    instance: string,
+    auth: AuthInfo | undefined,
+    use: (upstream: Upstream) => Promise<T>,
+    downstream?: () => Downstream,
+  ): Promise<T> {
     const caller = callerOf({ http: { authInfo: auth } });
     const key = `${instance}\n${caller.subject}\n${caller.clientId}`;
     let slot = this.#slots.get(key);
@@ -68,10 +77,13 @@ export class UpstreamPool {
     }
     const current = { subject: caller.subject, clientId: caller.clientId, scopes: caller.scopes, roles: caller.roles };
     if (!slot) {
-      const identity = this.#options.identity === 'none' ? undefined : { current };
+      const jwt = this.#options.identity === 'jwt' ? this.#options.jwt : undefined;
+      if (this.#options.identity === 'jwt' && !jwt) throw new Error('MCP_UPSTREAM_IDENTITY=jwt without a signer');
+      const identity: IdentitySource | undefined =
+        this.#options.identity === 'none' ? undefined : { current, ...(jwt ? { jwt: (who: UpstreamIdentity) => jwt.sign(who) } : {}) };
       const created: Slot = {
         instance,
-        upstream: this.#options.connect(this.#options.upstream, identity),
+        upstream: this.#options.connect(this.#options.upstream, identity, downstream?.()),
         identity,
         lastUsed: this.#now(),
         busy: 0,

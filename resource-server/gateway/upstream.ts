@@ -1,6 +1,10 @@
 import {
   Client,
+  ProtocolError,
+  ProtocolErrorCode,
   StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type Notification,
   type Progress,
   type RequestMethod,
   type Result,
@@ -12,13 +16,48 @@ import { SERVER_INFO } from '../mcp-server.ts';
 export interface ForwardOptions {
   signal: AbortSignal;
   onprogress?: ((progress: Progress) => void) | undefined;
+  /**
+   * The downstream request this one forwards: what the upstream asks or says while it runs
+   * (sampling, elicitation, logging) goes back on its stream, where the client waits for it.
+   */
+  channel?: DownstreamChannel | undefined;
 }
+
+/** A way back to the downstream client: one request's stream, or its session's. */
+export interface DownstreamChannel {
+  request(method: string, params: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<Result>;
+  notify(notification: Notification): Promise<void>;
+}
+
+/**
+ * The downstream MCP session an upstream belongs to (none without a session: stateless and
+ * 2026-07-28 requests have no channel for server-to-client requests).
+ */
+export interface Downstream extends DownstreamChannel {
+  /** What the downstream client declared at initialize: the upstream is told the same, no more. */
+  capabilities: ClientCapabilities;
+}
+
+/** Server-to-client requests the gateway passes on, and the client capability each needs. */
+const CLIENT_REQUESTS = [
+  ['sampling/createMessage', 'sampling'],
+  ['elicitation/create', 'elicitation'],
+  ['roots/list', 'roots'],
+] as const;
+
+/** Upstream notifications passed on to the downstream session (progress has its own route). */
+const SESSION_NOTIFICATIONS = [
+  'notifications/message',
+  'notifications/tools/list_changed',
+  'notifications/resources/list_changed',
+  'notifications/prompts/list_changed',
+] as const;
 
 /**
  * How long one forwarded request may take. The SDK's 60 s default is reset by progress only
  * through its own progress routing, which we replace (see connectUpstream), so allow long tools.
  */
-const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
+export const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 /** Where the gateway's upstream MCP server is (MCP_UPSTREAM_URL or MCP_UPSTREAM_COMMAND). */
 export type UpstreamConfig =
@@ -47,7 +86,7 @@ export interface Upstream {
    */
   request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions): Promise<Result>;
   /** What the upstream declared at initialize. */
-  capabilities: { tools?: object; resources?: object; prompts?: object };
+  capabilities: { tools?: object; resources?: object; prompts?: object; logging?: object };
   /** Set when the connection ended without our close(): the upstream crashed or hung up. */
   readonly ended: boolean;
   close(): Promise<void>;
@@ -72,11 +111,16 @@ export function upstreamEnv(names: readonly string[], identity: UpstreamIdentity
   return env as Record<string, string>;
 }
 
-/** fetch with our identity headers, replacing any of the same name (there are none from the client: it is our own request). */
-function withIdentityHeaders(identity: IdentitySource): typeof fetch {
-  return (input, init) => {
+/**
+ * fetch with our identity: headers (MCP_UPSTREAM_IDENTITY=headers) or our own JWT as the bearer
+ * (jwt), replacing any of the same name (there are none from the client: it is our own request).
+ */
+function withIdentity(identity: IdentitySource): typeof fetch {
+  return async (input, init) => {
     const headers = new Headers(init?.headers);
-    if (identity.current) for (const [name, value] of Object.entries(identityHeaders(identity.current))) headers.set(name, value);
+    const current = identity.current;
+    if (current && identity.jwt) headers.set('authorization', `Bearer ${await identity.jwt(current)}`);
+    else if (current) for (const [name, value] of Object.entries(identityHeaders(current))) headers.set(name, value);
     return fetch(input, { ...init, headers });
   };
 }
@@ -94,25 +138,38 @@ export function identityHeaders(identity: UpstreamIdentity): Record<string, stri
 /** The caller of the request being forwarded; the pool updates it before each one (a step-up changes the scopes). */
 export interface IdentitySource {
   current: UpstreamIdentity | undefined;
+  /** With MCP_UPSTREAM_IDENTITY=jwt: signs a fresh JWT about the caller for each HTTP request. */
+  jwt?: ((identity: UpstreamIdentity) => Promise<string>) | undefined;
 }
 
 /**
  * Connects to the upstream with the SDK's Client (initialize included). The connection is the
  * gateway's own: the downstream client's headers (Authorization, DPoP, X-MCP-*) are never on it;
  * with an identity the upstream learns the caller from what we verified: an HTTP upstream in
- * headers set on each request, a stdio one in its environment at start.
+ * headers or our own short-lived JWT on each request, a stdio one in its environment at start.
  */
-export async function connectUpstream(config: UpstreamConfig, identity: IdentitySource | undefined): Promise<Upstream> {
+export async function connectUpstream(
+  config: UpstreamConfig,
+  identity: IdentitySource | undefined,
+  downstream?: Downstream,
+): Promise<Upstream> {
   const transport: Transport =
     config.kind === 'http'
-      ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentityHeaders(identity) } : {})
+      ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentity(identity) } : {})
       : new StdioClientTransport({
           command: config.command,
           args: config.args,
           env: upstreamEnv(config.env, identity?.current),
           stderr: 'inherit',
         });
-  const client = new Client({ name: `${SERVER_INFO.name}-gateway`, version: SERVER_INFO.version });
+  // Only what the downstream client can answer: an upstream that sees no sampling capability
+  // does not ask (and gets a clear refusal if it does, below).
+  const offered: ClientCapabilities = {};
+  for (const [, capability] of CLIENT_REQUESTS) {
+    const declared = downstream?.capabilities[capability];
+    if (declared) (offered as Record<string, unknown>)[capability] = declared;
+  }
+  const client = new Client({ name: `${SERVER_INFO.name}-gateway`, version: SERVER_INFO.version }, { capabilities: offered });
   let closing = false;
   let ended = false;
   client.onclose = () => {
@@ -128,6 +185,38 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
     const { progressToken, ...progress } = notification.params;
     progressRoutes.get(String(progressToken))?.(progress);
   });
+  // The forwarded requests in flight, latest last: what the upstream asks during a tool call goes
+  // back on that call's stream (a stdio upstream does not say which call it is about, so with
+  // several in flight the latest one carries it).
+  const inFlight = new Set<DownstreamChannel>();
+  const channel = (): DownstreamChannel | undefined => [...inFlight].at(-1) ?? downstream;
+  for (const [method, capability] of CLIENT_REQUESTS) {
+    if (!offered[capability]) continue;
+    const handle = client.setRequestHandler.bind(client) as unknown as (
+      method: string,
+      handler: (request: { params?: Record<string, unknown> }, ctx: { mcpReq: { signal: AbortSignal } }) => Promise<Result>,
+    ) => void;
+    handle(method, async (request, ctx) => {
+      // roots/list is about the session, not a call: ask on the session's own stream.
+      const target = method === 'roots/list' ? downstream : channel();
+      if (!target) throw noChannel(method);
+      return target.request(method, request.params, ctx.mcpReq.signal);
+    });
+  }
+  // Asked for what the downstream cannot answer (no session, or the client lacks the capability):
+  // a clear refusal instead of the SDK's bare "Method not found".
+  client.fallbackRequestHandler = async (request) => {
+    if (CLIENT_REQUESTS.some(([method]) => method === request.method)) throw noChannel(request.method);
+    throw new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found');
+  };
+  for (const method of SESSION_NOTIFICATIONS) {
+    client.setNotificationHandler(method, (notification) => {
+      // A log line belongs to the call that wrote it; list changes to the session.
+      const target = method === 'notifications/message' ? channel() : downstream;
+      // Without a session (stateless) there is nobody to tell: dropped.
+      void target?.notify(notification as Notification).catch(() => undefined);
+    });
+  }
   await client.connect(transport);
   return {
     capabilities: client.getServerCapabilities() ?? {},
@@ -140,6 +229,7 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
       const token = options.onprogress ? `gateway-${++nextToken}` : undefined;
       if (token && options.onprogress) progressRoutes.set(token, options.onprogress);
       const forwarded = params ? { ...params, _meta: token ? { ...meta, progressToken: token } : meta } : undefined;
+      if (options.channel) inFlight.add(options.channel);
       try {
         const result = (await client.request(
           { method: method as RequestMethod, ...(forwarded ? { params: forwarded } : {}) },
@@ -150,6 +240,7 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
         return result;
       } finally {
         if (token) progressRoutes.delete(token);
+        if (options.channel) inFlight.delete(options.channel);
       }
     },
     async close() {
@@ -157,4 +248,12 @@ export async function connectUpstream(config: UpstreamConfig, identity: Identity
       await client.close();
     },
   };
+}
+
+/** What an upstream that asks without a session (or a capability) gets back. */
+function noChannel(method: string): ProtocolError {
+  return new ProtocolError(
+    ProtocolErrorCode.InvalidRequest,
+    `The gateway cannot pass ${method} on: it needs a downstream MCP session (2025-11-25, with Mcp-Session-Id) whose client declared that capability; stateless and 2026-07-28 requests have no channel for it`,
+  );
 }

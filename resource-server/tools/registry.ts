@@ -99,6 +99,8 @@ export interface ToolRegistry {
    * upstream lists per session): the list is then never marked for shared caches.
    */
   listPerCaller?: boolean;
+  /** A gateway with MCP_UPSTREAM_IDENTITY=jwt: the public keys of its upstream JWTs, served at /.well-known/upstream-jwks.json. */
+  upstreamJwks?: { keys: object[] } | undefined;
 }
 
 export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {

@@ -4,9 +4,12 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 /**
  * A stdio MCP server for the gateway tests: `pid` tells which process answers (so a test sees
  * one process per caller, and a fresh one after a crash), `crash` ends the process mid-call, `progress` reports progress.
+ * `ask-model`, `ask-user` and `roots` ask the client back (sampling, elicitation, roots) during
+ * the call; `log-and-grow` logs at two levels and adds a tool (tools/list_changed).
  */
-const server = new McpServer({ name: 'gateway-fixture', version: '1.0.0' });
-server.registerTool('pid', { description: 'The process id' }, () => ({ content: [{ type: 'text', text: String(process.pid) }] }));
+const server = new McpServer({ name: 'gateway-fixture', version: '1.0.0' }, { capabilities: { logging: {} } });
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+server.registerTool('pid', { description: 'The process id' }, () => text(String(process.pid)));
 server.registerTool('progress', { description: 'Reports progress twice, then answers' }, async (extra) => {
   const progressToken = extra._meta?.progressToken;
   if (progressToken !== undefined) {
@@ -14,7 +17,32 @@ server.registerTool('progress', { description: 'Reports progress twice, then ans
       await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, total: 3 } });
     }
   }
-  return { content: [{ type: 'text', text: 'done' }] };
+  return text('done');
 });
 server.registerTool('crash', { description: 'Exits without answering' }, () => process.exit(3));
+server.registerTool('ask-model', { description: 'Asks the client for a completion' }, async () => {
+  const answer = await server.server.createMessage({
+    messages: [{ role: 'user', content: { type: 'text', text: 'What is 2 + 2?' } }],
+    maxTokens: 10,
+  });
+  return text(`the model (${answer.model}) said ${answer.content.type === 'text' ? answer.content.text : answer.content.type}`);
+});
+server.registerTool('ask-user', { description: 'Asks the user for a name' }, async () => {
+  const answer = await server.server.elicitInput({
+    message: 'Your name?',
+    requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+  });
+  return text(`${answer.action}: ${String(answer.content?.name)}`);
+});
+server.registerTool('roots', { description: "The client's roots" }, async () => {
+  const { roots } = await server.server.listRoots();
+  return text(roots.map((root) => root.uri).join(' '));
+});
+let added = 0;
+server.registerTool('log-and-grow', { description: 'Logs at info and warning, then adds a tool' }, async () => {
+  await server.sendLoggingMessage({ level: 'info', logger: 'fixture', data: 'an info line' });
+  await server.sendLoggingMessage({ level: 'warning', logger: 'fixture', data: 'a warning line' });
+  server.registerTool(`added-${++added}`, { description: 'Added at run time' }, () => text('new'));
+  return text('grown');
+});
 await server.connect(new StdioServerTransport());

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
@@ -12,6 +13,13 @@ export interface RecordingUpstream {
   requests: IncomingHttpHeaders[];
   /** Session ids it handed out (one per upstream session). */
   sessions: string[];
+  /** The verified payloads of the bearer JWTs it accepted (with requireJwt). */
+  jwts: JWTPayload[];
+  /**
+   * From now on, refuses (401) any request without a bearer JWT that verifies with jose against
+   * `jwksUrl`, for this issuer and audience: what a real upstream does with MCP_UPSTREAM_IDENTITY=jwt.
+   */
+  requireJwt(options: { jwksUrl: string; issuer: string; audience: string }): void;
   close(): Promise<void>;
 }
 
@@ -22,9 +30,17 @@ export interface RecordingUpstream {
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const requests: IncomingHttpHeaders[] = [];
   const sessions: string[] = [];
+  const jwts: JWTPayload[] = [];
+  let verify: ((token: string) => Promise<JWTPayload>) | undefined;
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const http = createServer(async (req, res) => {
     requests.push(req.headers);
+    if (verify) {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      const payload = token ? await verify(token).catch(() => undefined) : undefined;
+      if (!payload) return void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      jwts.push(payload);
+    }
     const id = req.headers['mcp-session-id'];
     let transport = typeof id === 'string' ? transports.get(id) : undefined;
     if (!transport) {
@@ -49,6 +65,11 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     requests,
     sessions,
+    jwts,
+    requireJwt({ jwksUrl, issuer, audience }) {
+      const keys = createRemoteJWKSet(new URL(jwksUrl));
+      verify = async (token) => (await jwtVerify(token, keys, { issuer, audience, algorithms: ['ES256'] })).payload;
+    },
     async close() {
       for (const transport of transports.values()) await transport.close();
       http.closeAllConnections();
