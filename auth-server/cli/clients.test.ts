@@ -217,7 +217,7 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
   it('prints help on --help with exit code 0', async () => {
     const run = await clients(server, ['--help']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('add --name N --grant client_credentials');
+    expect(run.stdout).toContain('--auth private_key_jwt');
   });
 });
 
