@@ -37,8 +37,9 @@ export interface IdJagGrantDeps {
  * the resource's default scopes) ∩ the resource's scopes. Every refusal is `invalid_grant`, with
  * its reason in the audit log (`id_jag.refused`).
  *
- * @example
+ * ```ts source="./id-jag-grant.examples.ts#registerIdJagGrant"
  * registerIdJagGrant(provider, { issuer, idps: config.trustedIdps, resources: config.resources, accounts, locks, audit });
+ * ```
  */
 export function registerIdJagGrant(provider: Provider, deps: IdJagGrantDeps): void {
   const keys = idpKeys(deps.idps);

@@ -40,8 +40,9 @@ const fileSchema = z.array(entry).min(1, 'must list at least one authorization s
 /**
  * Reads and checks the AUTH_ID_JAG_TARGETS file; every problem is returned with its place, nothing throws.
  *
- * @example
+ * ```ts source="./id-jag-targets.examples.ts#loadIdJagTargets"
  * const { targets, problems } = loadIdJagTargets(process.env.AUTH_ID_JAG_TARGETS);
+ * ```
  */
 export function loadIdJagTargets(file: string | undefined): { targets: IdJagTarget[]; problems: string[] } {
   if (!file) return { targets: [], problems: [] };

@@ -55,8 +55,9 @@ export interface IdJagContext {
  * lifetime within the IdP's limit. Single use of `jti` is the caller's (it needs the store).
  * Throws IdJagRefused; IdpUnavailableError when the IdP's keys cannot be fetched.
  *
- * @example
+ * ```ts source="./id-jag.examples.ts#verifyIdJag"
  * const grant = await verifyIdJag(assertion, { idps, keys, issuer, clientId, resources, now: () => new Date() });
+ * ```
  */
 export async function verifyIdJag(assertion: string, context: IdJagContext): Promise<VerifiedIdJag> {
   let unverified: JWTPayload;

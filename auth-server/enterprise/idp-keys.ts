@@ -19,9 +19,10 @@ export class IdpUnavailableError extends Error {
  * it (rate-limited) when a token names an unknown `kid`, so IdP key rotation needs no restart.
  * The URLs are the operator's: no SSRF guard.
  *
- * @example
+ * ```ts source="./idp-keys.examples.ts#idpKeys"
  * const keys = idpKeys(config.trustedIdps);
  * await jwtVerify(assertion, await keys.resolverFor(idp), { issuer: idp.issuer });
+ * ```
  */
 export function idpKeys(idps: readonly TrustedIdp[]) {
   const resolvers = new Map<string, Promise<JWTVerifyGetKey>>();

@@ -49,8 +49,9 @@ interface ExchangeParams {
  * Refusals follow RFC 8693 §2.2.2: `invalid_request` for a bad request or subject token,
  * `invalid_target` for an audience or resource we do not issue for, `invalid_scope`.
  *
- * @example
+ * ```ts source="./token-exchange-grant.examples.ts#registerTokenExchangeGrant"
  * registerTokenExchangeGrant(provider, { issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit });
+ * ```
  */
 export function registerTokenExchangeGrant(provider: Provider, deps: TokenExchangeDeps): void {
   const now = deps.now ?? Date.now;

@@ -61,8 +61,9 @@ const fileSchema = z.array(entry).min(1, 'must list at least one identity provid
  * is returned, each naming its place (`AUTH_TRUSTED_IDPS[0].resources[1]: …`), so the operator
  * fixes them in one go; nothing throws.
  *
- * @example
+ * ```ts source="./trusted-idps.examples.ts#loadTrustedIdps"
  * const { idps, problems } = loadTrustedIdps(process.env.AUTH_TRUSTED_IDPS, ['http://localhost:3001/mcp']);
+ * ```
  */
 export function loadTrustedIdps(file: string | undefined, knownResources: readonly string[]): { idps: TrustedIdp[]; problems: string[] } {
   if (!file) return { idps: [], problems: [] };

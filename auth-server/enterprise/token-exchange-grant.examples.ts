@@ -1,0 +1,20 @@
+/** Type-checked examples for token-exchange-grant.ts (its JSDoc shows these regions). */
+import type Provider from 'oidc-provider';
+import type { Logger } from '../../common/logger.ts';
+import type { AuthServerConfig } from '../config.ts';
+import type { KeyMaterial } from '../keys/key-store.ts';
+import type { AccountStore } from '../storage/store.ts';
+import { registerTokenExchangeGrant } from './token-exchange-grant.ts';
+
+export function registerTokenExchangeGrantExample(
+  provider: Provider,
+  config: AuthServerConfig,
+  issuer: string,
+  keys: KeyMaterial,
+  accounts: AccountStore,
+  audit: Logger,
+) {
+  //#region registerTokenExchangeGrant
+  registerTokenExchangeGrant(provider, { issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit });
+  //#endregion registerTokenExchangeGrant
+}
