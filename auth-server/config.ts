@@ -54,6 +54,8 @@ export interface AuthServerConfig extends StorageOptions {
   resourceServerClient: { clientId: string; secret: string } | undefined;
   rateLimits: RateLimitSettings;
   metrics: { allow: string[]; port: number | undefined };
+  /** AUTH_CLIENT_ASSERTION_AUD_COMPAT: private_key_jwt assertions may name the token endpoint as `aud` too. */
+  clientAssertionAudCompat: boolean;
   /** Identity providers people may sign in through (AUTH_UPSTREAMS); [] when none. */
   upstreams: UpstreamProvider[];
   /** Whether the login page offers username and password (AUTH_LOCAL_LOGIN). */
@@ -162,6 +164,13 @@ export const authServerEnv = z.object({
   RS_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Client ID Metadata Documents (URL client_ids). */
   AUTH_CIMD: flag(true),
+  /**
+   * Also accept private_key_jwt client assertions whose `aud` is the token endpoint URL (or an
+   * array), as RFC 7523 first allowed; off, `aud` must be the issuer alone (RFC 7523bis), which
+   * closes the audience-injection attacks on multi-valued audiences. Turn on only for a client
+   * that cannot be changed (provider/client-assertion.ts).
+   */
+  AUTH_CLIENT_ASSERTION_AUD_COMPAT: flag(false),
   /** Days after which a registered client that never obtained a token is pruned (0: never). */
   AUTH_PRUNE_UNUSED_CLIENTS_DAYS: z.coerce.number().min(0).default(30),
   /** How often expired rows are swept, in seconds. */
@@ -276,6 +285,7 @@ const schema = authServerEnv
       trustedIdps: [],
       idJagTargets: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
+      clientAssertionAudCompat: env.AUTH_CLIENT_ASSERTION_AUD_COMPAT,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
         loginFailuresPerAccountIp: env.AUTH_LOGIN_MAX_FAILURES,

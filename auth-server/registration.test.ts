@@ -101,6 +101,15 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(((await response.json()) as Record<string, unknown>).resource_server).toBeUndefined();
   });
 
+  it("drops a self-assigned operator_verified mark and allowed_resources from a registration (the operator's alone)", async () => {
+    const response = await register({ operator_verified: true, allowed_resources: [RESOURCE] });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body.operator_verified).toBeUndefined();
+    expect(body.allowed_resources).toBeUndefined();
+    expect((await server.storage.models.find('Client', body.client_id as string))?.operator_verified).toBeUndefined();
+  });
+
   it('answers malformed JSON, a non-object body and a huge body with 4xx OAuth errors', async () => {
     const malformed = await fetch(`${server.url}/reg`, {
       method: 'POST',
@@ -344,6 +353,30 @@ describe('roles cannot be self-assigned through RFC 7592 updates', () => {
     });
     expect(update.status).toBe(200);
     expect(((await update.json()) as { roles: string[] }).roles).toEqual(['reporter']);
+  });
+
+  it('cannot mark itself as verified through an update', async () => {
+    const created = (await (
+      await postJson(
+        `${closed.url}/reg`,
+        { grant_types: ['client_credentials'], scope: 'mcp:tools' },
+        { authorization: 'Bearer operator-secret-0123456789' },
+      )
+    ).json()) as Record<string, any>;
+    const update = await fetch(created.registration_client_uri, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${created.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: created.client_id,
+        client_secret: created.client_secret,
+        grant_types: ['client_credentials'],
+        scope: 'mcp:tools',
+        operator_verified: true,
+      }),
+    });
+    expect(update.status).toBe(200);
+    expect(((await update.json()) as Record<string, unknown>).operator_verified).toBeUndefined();
+    expect((await closed.storage.models.find('Client', created.client_id))?.operator_verified).toBeUndefined();
   });
 
   it('cannot mark itself as the resource server through an update', async () => {

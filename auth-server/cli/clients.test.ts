@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { looksLikeAccountId } from '../accounts/new-account.ts';
 import { loadConfig } from '../config.ts';
 import { newClientId } from '../provider/operator-clients.ts';
-import { addUser, loginAndGetTokens, postForm, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+import { TestBrowser } from '../testing/browser.ts';
+import {
+  addUser,
+  loginAndGetTokens,
+  pkcePair,
+  RESOURCE,
+  postForm,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from '../testing/harness.ts';
 
 const CLI = fileURLToPath(new URL('./clients.ts', import.meta.url));
 
@@ -120,6 +130,94 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
   });
 
+  it('adds a private_key_jwt client with --auth private_key_jwt --jwks-file and repeatable --grant', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const file = join(server.dir, 'auth-flag-jwks.json');
+    await writeFile(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k2', alg: 'ES256', use: 'sig' }] }));
+    const client = await add(server, [
+      '--name',
+      'hybrid',
+      '--grant',
+      'client_credentials',
+      '--grant',
+      'authorization_code',
+      '--grant',
+      'refresh_token',
+      '--redirect-uri',
+      'https://app.example/callback',
+      '--auth',
+      'private_key_jwt',
+      '--jwks-file',
+      file,
+      '--scope',
+      'mcp:tools',
+    ]);
+    expect(client).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+      redirect_uris: ['https://app.example/callback'],
+      verified: false,
+    });
+    expect(client.client_secret).toBeUndefined();
+    const ok = await clientCredentials(server, await assertion(server, client.client_id, privateKey, 'k2'));
+    expect(ok.status, JSON.stringify(await ok.clone().json())).toBe(200);
+    // Listed although the list used to show machine clients only.
+    expect((await clients(server, ['list'])).stdout).toContain(client.client_id);
+  });
+
+  it('adds a client_secret_basic client with --auth client_secret_basic', async () => {
+    const client = await add(server, [
+      '--name',
+      'explicit',
+      '--grant',
+      'client_credentials',
+      '--auth',
+      'client_secret_basic',
+      '--scope',
+      'mcp:tools',
+    ]);
+    expect(client.token_endpoint_auth_method).toBe('client_secret_basic');
+    expect((await clientCredentials(server, {}, { authorization: basic(client.client_id, client.client_secret!) })).status).toBe(200);
+  });
+
+  it('restricts a client to the --resource it was given: another resource is invalid_target, none means its own', async () => {
+    const sse = 'http://localhost:3001/sse';
+    const client = await add(server, [
+      '--name',
+      'sse only',
+      '--grant',
+      'client_credentials',
+      '--secret',
+      '--scope',
+      'mcp:tools',
+      '--resource',
+      sse,
+    ]);
+    expect(client.allowed_resources).toEqual([sse]);
+    const auth = { authorization: basic(client.client_id, client.client_secret!) };
+    const other = await clientCredentials(server, { resource: RESOURCE }, auth);
+    expect(other.status).toBe(400);
+    expect(await other.json()).toMatchObject({ error: 'invalid_target' });
+    const own = await clientCredentials(server, { resource: sse }, auth);
+    expect(claims(((await own.json()) as { access_token: string }).access_token).aud).toBe(sse);
+    const unnamed = await clientCredentials(server, {}, auth);
+    expect(claims(((await unnamed.json()) as { access_token: string }).access_token).aud).toBe(sse);
+  });
+
+  it('--verified: the consent page names an operator client without "unverified"; an unverified one keeps the badge', async () => {
+    const redirect = 'http://127.0.0.1:8977/callback';
+    const common = ['--grant', 'authorization_code', '--redirect-uri', redirect, '--secret'];
+    const verified = await add(server, ['--name', 'Company dashboard', ...common, '--verified']);
+    const plain = await add(server, ['--name', 'Other dashboard', ...common]);
+    expect(verified.verified).toBe(true);
+    const verifiedPage = await consentPage(server, verified.client_id, redirect);
+    expect(verifiedPage).toContain('Company dashboard');
+    expect(verifiedPage).not.toContain('unverified');
+    const plainPage = await consentPage(server, plain.client_id, redirect);
+    expect(plainPage).toContain('Other dashboard');
+    expect(plainPage).toContain('unverified');
+  });
+
   it('disable makes /token answer invalid_client, enable restores it, remove ends it', async () => {
     const client = await add(server, ['--name', 'batch', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
     const auth = { authorization: basic(client.client_id, client.client_secret!) };
@@ -171,10 +269,11 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     for (const output of [list.stdout, table.stdout, shown.stdout]) expect(output).not.toContain(client.client_secret);
   });
 
-  it('refuses settings the server would refuse with exit code 1: an unknown scope, a bad role', async () => {
+  it('refuses settings the server would refuse with exit code 1: an unknown scope, a bad role, an unknown resource', async () => {
     for (const args of [
       ['--scope', 'mcp:everything'],
       ['--scope', 'mcp:tools', '--role', 'has space'],
+      ['--scope', 'mcp:tools', '--resource', 'https://other.example/mcp'],
     ]) {
       const run = await clients(server, ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', ...args, '--json']);
       expect(run.code, args.join(' ')).toBe(1);
@@ -202,6 +301,27 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
       ['add', '--name', 'x', '--grant', 'client_credentials', '--jwks-file', join(server.dir, 'missing.json'), '--scope', 'mcp:tools'],
       ['add', '--name', 'x', '--grant', 'client_credentials', '--jwks-file', privateJwks, '--scope', 'mcp:tools'],
       ['add', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--auth', 'private_key_jwt', '--scope', 'mcp:tools'],
+      [
+        'add',
+        '--name',
+        'x',
+        '--grant',
+        'client_credentials',
+        '--auth',
+        'client_secret_basic',
+        '--jwks-uri',
+        'https://a.example/j',
+        '--scope',
+        'mcp:tools',
+      ],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--auth', 'client_secret_jwt', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--auth', 'client_secret_basic', '--secret', '--scope', 'mcp:tools'],
+      ['add', '--name', 'x', '--grant', 'authorization_code', '--grant', 'refresh_token', '--secret'],
+      ['add', '--name', 'x', '--grant', 'refresh_token', '--redirect-uri', 'https://a.example/cb', '--secret'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--redirect-uri', 'https://a.example/cb'],
+      ['add', '--name', 'x', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--resource', 'not a url'],
+      ['add', '--name', 'x', '--grant', 'password', '--secret'],
       ['show'],
       ['disable', 'a', 'b'],
       ['list', '--name', 'x'],
@@ -217,9 +337,34 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
   it('prints help on --help with exit code 0', async () => {
     const run = await clients(server, ['--help']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('add --name N --grant client_credentials');
+    expect(run.stdout).toContain('--auth private_key_jwt');
   });
 });
+
+/** Signs in as alice for this client and returns the consent page's HTML. */
+async function consentPage(server: TestAuthServer, clientId: string, redirectUri: string): Promise<string> {
+  const browser = new TestBrowser();
+  const params = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'mcp:tools',
+    code_challenge: pkcePair().challenge,
+    code_challenge_method: 'S256',
+    resource: RESOURCE,
+  });
+  const { response: login } = await browser.follow(await browser.get(`${server.url}/auth?${params}`));
+  const html = await login.text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  const action = /action="([^"]+\/login)"/.exec(html)?.[1];
+  expect(csrf && action, html.slice(0, 500)).toBeTruthy();
+  const { response: consent } = await browser.follow(
+    await browser.postForm(new URL(action!, server.url).href, { csrf: csrf!, username: 'alice', password: 'correct horse battery staple' }),
+  );
+  const page = await consent.text();
+  expect(page).toContain('/confirm"');
+  return page;
+}
 
 describe('npm run clients (PostgreSQL)', () => {
   let server: TestAuthServer;

@@ -4,26 +4,30 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
 import { loadConfig, loadStorageConfig } from '../config.ts';
-import { DISABLED, RESOURCE_SERVER } from '../provider/client-marks.ts';
+import { ALLOWED_RESOURCES, DISABLED, RESOURCE_SERVER, VERIFIED } from '../provider/client-marks.ts';
 import type { OperatorClientAuth } from '../provider/operator-clients.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import type { ModelPayload, Storage } from '../storage/store.ts';
 
 const USAGE = `usage: npm run clients -- <command>
 
-  add --name N --grant client_credentials --scope "S…" (--secret | --secret-post | --jwks-file F | --jwks-uri U)
-      [--role R]… [--resource-server] [--json]
-           create a machine client (tokens without a user: sub = its client id). --secret makes a
-           secret for HTTP Basic (--secret-post: in the form body), shown only now; --jwks-file
-           (a public JWKS file) or --jwks-uri (https) make it sign client assertions
-           (private_key_jwt). --role may be repeated; the roles go into its tokens.
-  add --name N --grant jwt-bearer (--secret | --secret-post | --jwks-file F | --jwks-uri U) [--json]
-           create a client that redeems ID-JAGs from the enterprise IdPs of AUTH_TRUSTED_IDPS
-           (set it here too); --grant may be repeated (client_credentials and jwt-bearer).
+  add --name N --grant G… --auth M [--jwks-file F | --jwks-uri U] [--scope "S…"] [--role R]…
+      [--redirect-uri URI]… [--resource URL]… [--verified] [--resource-server] [--json]
+           create a client the operator answers for. --grant may be repeated: client_credentials
+           (tokens without a user: sub = its client id; needs --scope), jwt-bearer (redeems ID-JAGs
+           from the enterprise IdPs of AUTH_TRUSTED_IDPS; set it here too), authorization_code
+           (needs --redirect-uri, repeatable) and refresh_token (with authorization_code).
+           --auth client_secret_basic | client_secret_post makes a secret, shown only now;
+           --auth private_key_jwt signs client assertions (RFC 7523) with the keys of a public
+           JWKS file (--jwks-file) or URL (--jwks-uri, https). --secret and --secret-post are
+           short for the two secret methods; --jwks-file/--jwks-uri alone imply private_key_jwt.
+           --role may be repeated; the roles go into its client_credentials tokens.
+           --resource (repeatable) restricts its tokens to these resources.
+           --verified: the operator vouches for its name; the consent page does not call it unverified.
   add --name N --resource-server --secret [--json]
            create a resource server's own client: it may introspect every client's tokens.
   list [--json]
-           the machine and resource-server clients: id, name, auth method, scope, roles, state
+           the operator's clients: id, name, auth method, scope, roles, state
   show <client_id> [--json]
            one client's settings (never its secret)
   disable <client_id> / enable <client_id>
@@ -31,9 +35,10 @@ const USAGE = `usage: npm run clients -- <command>
   remove <client_id>
            delete a client
 
-With --json, stdout carries only JSON (for add: the client, with client_secret). Reads DATA_DIR
-(default ./data) or DATABASE_URL, like the server. Exit codes: 0 done, 1 refused (unknown client,
-settings the server would not accept), 2 bad usage.
+Secrets are stored as given (oidc-provider compares them itself): protect DATA_DIR or the database
+like KEYS_DIR. With --json, stdout carries only JSON (for add: the client, with client_secret).
+Reads DATA_DIR (default ./data) or DATABASE_URL, like the server. Exit codes: 0 done, 1 refused
+(unknown client, settings the server would not accept), 2 bad usage.
 example: npm run clients -- add --name "nightly report" --grant client_credentials --secret --scope mcp:tools --json`;
 
 export interface ClientsCliIo {
@@ -59,13 +64,32 @@ const OPTIONS = {
   'jwks-file': { type: 'string' },
   'jwks-uri': { type: 'string' },
   'resource-server': { type: 'boolean' },
+  auth: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  resource: { type: 'string', multiple: true },
+  verified: { type: 'boolean' },
 } as const;
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
 const ALLOWED: Record<string, { operands: number; options: string[] }> = {
   add: {
     operands: 0,
-    options: ['json', 'name', 'grant', 'scope', 'role', 'secret', 'secret-post', 'jwks-file', 'jwks-uri', 'resource-server'],
+    options: [
+      'json',
+      'name',
+      'grant',
+      'scope',
+      'role',
+      'secret',
+      'secret-post',
+      'jwks-file',
+      'jwks-uri',
+      'resource-server',
+      'auth',
+      'redirect-uri',
+      'resource',
+      'verified',
+    ],
   },
   list: { operands: 0, options: ['json'] },
   show: { operands: 1, options: ['json'] },
@@ -75,15 +99,16 @@ const ALLOWED: Record<string, { operands: number; options: string[] }> = {
 };
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-/**
- * The grants an operator's client may have (short name → grant type); user grants with a browser
- * belong to registered apps, not here.
- */
+/** The grants an operator's client may have (short name → grant type). */
 const GRANTS = new Map([
   ['client_credentials', 'client_credentials'],
   ['jwt-bearer', JWT_BEARER],
   [JWT_BEARER, JWT_BEARER],
+  ['authorization_code', 'authorization_code'],
+  ['refresh_token', 'refresh_token'],
 ]);
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+type AuthMethod = (typeof AUTH_METHODS)[number];
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
@@ -213,42 +238,71 @@ async function parseAdd(values: Values) {
   if (!name) throw new UsageError('add needs --name');
   const resourceServer = values['resource-server'] === true;
   for (const grant of values.grant ?? []) {
-    if (!GRANTS.has(grant)) throw new UsageError(`--grant ${grant} is not for operator clients (only client_credentials, jwt-bearer)`);
+    if (!GRANTS.has(grant)) {
+      throw new UsageError(
+        `--grant ${grant} is not for operator clients (only ${[...GRANTS.keys()].filter((g) => !g.includes(':')).join(', ')})`,
+      );
+    }
   }
   const grants = [...new Set((values.grant ?? []).map((grant) => GRANTS.get(grant)!))];
-  if (grants.length === 0 && !resourceServer) {
-    throw new UsageError('add needs --grant client_credentials or --grant jwt-bearer (or --resource-server)');
-  }
+  if (grants.length === 0 && !resourceServer)
+    throw new UsageError('add needs --grant (client_credentials, jwt-bearer, authorization_code) or --resource-server');
   if (grants.includes('client_credentials') && !values.scope?.trim()) throw new UsageError('a client_credentials client needs --scope');
-  const methods = (['secret', 'secret-post', 'jwks-file', 'jwks-uri'] as const).filter((key) => values[key] !== undefined);
-  if (methods.length !== 1) throw new UsageError('add needs exactly one of --secret, --secret-post, --jwks-file, --jwks-uri');
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    throw new UsageError('--grant refresh_token goes with --grant authorization_code');
+  }
+  const redirectUris = values['redirect-uri'] ?? [];
+  if (grants.includes('authorization_code') && redirectUris.length === 0) {
+    throw new UsageError('an authorization_code client needs --redirect-uri');
+  }
+  if (!grants.includes('authorization_code') && redirectUris.length > 0) {
+    throw new UsageError('--redirect-uri is only for --grant authorization_code');
+  }
+  for (const uri of [...redirectUris, ...(values.resource ?? [])]) {
+    if (!URL.canParse(uri)) throw new UsageError(`not a URL: ${uri}`);
+  }
   return {
     name,
     grantTypes: grants,
     scope: values.scope?.trim().split(/\s+/).join(' '),
     roles: values.role ?? [],
     resourceServer,
-    auth: await authOf(methods[0]!, values),
+    redirectUris,
+    allowedResources: values.resource?.length ? [...new Set(values.resource)] : undefined,
+    verified: values.verified === true,
+    auth: await authOf(authMethodOf(values), values),
   };
 }
 
-async function authOf(method: 'secret' | 'secret-post' | 'jwks-file' | 'jwks-uri', values: Values): Promise<OperatorClientAuth> {
-  switch (method) {
-    case 'secret':
-      return { method: 'client_secret_basic' };
-    case 'secret-post':
-      return { method: 'client_secret_post' };
-    case 'jwks-uri': {
-      const uri = values['jwks-uri']!;
-      const url = URL.parse(uri);
-      if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))) {
-        throw new UsageError(`--jwks-uri must be an https URL (http only on loopback): ${uri}`);
-      }
-      return { method: 'private_key_jwt', jwksUri: url.href };
-    }
-    case 'jwks-file':
-      return { method: 'private_key_jwt', jwks: await readJwks(values['jwks-file']!) };
+/** --auth, or its shorthands: --secret, --secret-post, or a JWKS alone (private_key_jwt). */
+function authMethodOf(values: Values): AuthMethod {
+  const named = [
+    values.auth,
+    values.secret ? 'client_secret_basic' : undefined,
+    values['secret-post'] ? 'client_secret_post' : undefined,
+  ].filter((m) => m !== undefined);
+  if (named.length > 1) throw new UsageError('name the auth method once: --auth, --secret or --secret-post');
+  const keySources = (['jwks-file', 'jwks-uri'] as const).filter((key) => values[key] !== undefined);
+  const method = named[0] ?? (keySources.length ? 'private_key_jwt' : undefined);
+  if (method === undefined) throw new UsageError(`add needs --auth (${AUTH_METHODS.join(', ')})`);
+  if (!(AUTH_METHODS as readonly string[]).includes(method))
+    throw new UsageError(`--auth ${method}: use one of ${AUTH_METHODS.join(', ')}`);
+  if (method === 'private_key_jwt' && keySources.length !== 1) {
+    throw new UsageError('--auth private_key_jwt needs exactly one of --jwks-file, --jwks-uri');
   }
+  if (method !== 'private_key_jwt' && keySources.length > 0) throw new UsageError(`--${keySources[0]} is only for --auth private_key_jwt`);
+  return method as AuthMethod;
+}
+
+async function authOf(method: AuthMethod, values: Values): Promise<OperatorClientAuth> {
+  if (method !== 'private_key_jwt') return { method };
+  if (values['jwks-file'] !== undefined) return { method, jwks: await readJwks(values['jwks-file']) };
+  const uri = values['jwks-uri']!;
+  const url = URL.parse(uri);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))) {
+    throw new UsageError(`--jwks-uri must be an https URL (http only on loopback): ${uri}`);
+  }
+  return { method, jwksUri: url.href };
 }
 
 /** A public JWKS (or one public JWK) from a file; a private key there is an operator's slip, refused. */
@@ -284,10 +338,19 @@ async function mustFind(storage: Storage, clientId: string): Promise<ModelPayloa
   return payload;
 }
 
-/** The clients this command is about: machine clients and resource servers, not registered apps. */
+/**
+ * The clients this command is about: those it made (`mc_` ids, newClientId), machine clients and
+ * resource servers (also from registration with the initial access token or RS_CLIENT_ID), not
+ * registered apps.
+ */
 function isOperatorKind(payload: ModelPayload): boolean {
   const grants = Array.isArray(payload.grant_types) ? payload.grant_types : [];
-  return grants.includes('client_credentials') || grants.includes(JWT_BEARER) || payload[RESOURCE_SERVER] === true;
+  return (
+    String(payload.client_id).startsWith('mc_') ||
+    grants.includes('client_credentials') ||
+    grants.includes(JWT_BEARER) ||
+    payload[RESOURCE_SERVER] === true
+  );
 }
 
 /** What the CLI shows of a client: the secret only at creation. */
@@ -302,6 +365,9 @@ function view(payload: ModelPayload, options: { withSecret?: boolean } = {}) {
     roles: payload.roles ?? [],
     resource_server: payload[RESOURCE_SERVER] === true,
     ...(payload.jwks_uri ? { jwks_uri: payload.jwks_uri } : {}),
+    ...(Array.isArray(payload.redirect_uris) && payload.redirect_uris.length ? { redirect_uris: payload.redirect_uris } : {}),
+    ...(payload[ALLOWED_RESOURCES] ? { allowed_resources: payload[ALLOWED_RESOURCES] } : {}),
+    verified: payload[VERIFIED] === true,
     disabled: payload[DISABLED] === true,
   };
 }

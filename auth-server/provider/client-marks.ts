@@ -17,3 +17,17 @@ export const RESOURCE_SERVER = 'resource_server';
  * client and answers invalid_client, as for an unknown one.
  */
 export const DISABLED = 'disabled';
+
+/**
+ * Client metadata property (boolean): the operator vouches for this client's name
+ * (`npm run clients -- add --verified`), so the login, consent and device pages stop calling it
+ * unverified. Dropped from /reg and URL client_ids; an RFC 7592 update keeps what the client had.
+ */
+export const VERIFIED = 'operator_verified';
+
+/**
+ * Client metadata property (array of resource URLs): the only resources this client's tokens
+ * may be for (`npm run clients -- add --resource`). Set by the operator alone, like VERIFIED, so
+ * a client cannot lift its own restriction through an update.
+ */
+export const ALLOWED_RESOURCES = 'allowed_resources';

@@ -1,5 +1,5 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { RESOURCE_SERVER } from './client-marks.ts';
+import { ALLOWED_RESOURCES, RESOURCE_SERVER, VERIFIED } from './client-marks.ts';
 
 export { RESOURCE_SERVER };
 
@@ -27,16 +27,23 @@ type Metadata = Record<string, unknown>;
  * };
  * ```
  */
-export function clientPolicy(resourceScopes: readonly string[], options: { registrationNeedsToken: boolean }) {
+export function clientPolicy(
+  resourceScopes: readonly string[],
+  options: { registrationNeedsToken: boolean; resources?: readonly string[] },
+) {
   return {
-    // `roles` is ours (client_credentials tokens carry it), and so is `resource_server` (see
-    // RESOURCE_SERVER); listing a property is also what makes oidc-provider call the validator.
-    properties: ['roles', RESOURCE_SERVER],
+    // `roles` is ours (client_credentials tokens carry it), and so are `resource_server`,
+    // `operator_verified` and `allowed_resources` (client-marks.ts); listing a property is also
+    // what makes oidc-provider call the validator.
+    properties: ['roles', RESOURCE_SERVER, VERIFIED, ALLOWED_RESOURCES],
     validator(ctx: KoaContextWithOIDC | undefined, key: string, _value: unknown, metadata: Metadata) {
       // Called once per listed property; every check runs once, on the first.
       if (key !== 'roles') return;
       checkRoles(ctx, metadata, options.registrationNeedsToken);
       checkResourceServerMark(ctx, metadata);
+      checkOperatorOnly(ctx, metadata, VERIFIED);
+      checkOperatorOnly(ctx, metadata, ALLOWED_RESOURCES);
+      checkVerifiedAndAllowedResources(metadata, options.resources);
       checkClientCredentials(ctx, metadata, options.registrationNeedsToken);
       checkConfidentialOnly(metadata, JWT_BEARER);
       checkConfidentialOnly(metadata, TOKEN_EXCHANGE);
@@ -72,6 +79,33 @@ function checkResourceServerMark(ctx: KoaContextWithOIDC | undefined, metadata: 
   if (metadata.token_endpoint_auth_method === 'none') {
     throw new errors.InvalidClientMetadata(`a ${RESOURCE_SERVER} client must be confidential (it authenticates to introspect)`);
   }
+}
+
+/**
+ * A mark only the operator sets (`npm run clients -- add`): /reg and URL client_ids lose it, an
+ * RFC 7592 update keeps what the client had, so a client can neither vouch for its own name nor
+ * lift its own resource restriction.
+ */
+function checkOperatorOnly(ctx: KoaContextWithOIDC | undefined, metadata: Metadata, property: string): void {
+  const route = ctx?.oidc?.route;
+  if (route === 'client_update') {
+    const current = (ctx!.oidc.client?.metadata() as Metadata | undefined)?.[property];
+    if (current === undefined) delete metadata[property];
+    else metadata[property] = current;
+  }
+  if (route === 'registration' || isUrl(metadata.client_id)) delete metadata[property];
+}
+
+function checkVerifiedAndAllowedResources(metadata: Metadata, known: readonly string[] | undefined): void {
+  const verified = metadata[VERIFIED];
+  if (verified !== undefined && typeof verified !== 'boolean') throw new errors.InvalidClientMetadata(`${VERIFIED} must be a boolean`);
+  const allowed = metadata[ALLOWED_RESOURCES];
+  if (allowed === undefined) return;
+  if (!Array.isArray(allowed) || allowed.length === 0 || !allowed.every((r) => typeof r === 'string')) {
+    throw new errors.InvalidClientMetadata(`${ALLOWED_RESOURCES} must be a non-empty array of resource URLs`);
+  }
+  const unknown = known ? allowed.filter((r) => !known.includes(r)) : [];
+  if (unknown.length) throw new errors.InvalidClientMetadata(`${ALLOWED_RESOURCES}: unknown resource ${unknown.join(', ')}`);
 }
 
 /**

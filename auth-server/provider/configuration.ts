@@ -6,6 +6,7 @@ import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { ID_JAG_PROFILE } from '../enterprise/id-jag-grant.ts';
+import { clientAssertionPolicy } from './client-assertion.ts';
 import { clientPolicy } from './client-policy.ts';
 import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
 import { promptNonePolicy } from './prompt-none.ts';
@@ -59,7 +60,12 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
     },
-    extraClientMetadata: clientPolicy(resourceScopes, { registrationNeedsToken: Boolean(config.registration.initialAccessToken) }),
+    extraClientMetadata: clientPolicy(resourceScopes, {
+      registrationNeedsToken: Boolean(config.registration.initialAccessToken),
+      resources: config.resources.map((r) => r.url),
+    }),
+    // private_key_jwt: aud is the issuer alone, short-lived assertions (RFC 7523bis).
+    assertJwtClientAuthClaimsAndHeader: clientAssertionPolicy({ compat: config.clientAssertionAudCompat }),
     pkce: { required: () => true },
     // With trusted enterprise IdPs, the jwt-bearer grant (registered in app.ts) takes ID-JAGs.
     discovery: {

@@ -10,7 +10,7 @@ import { registerTokenExchangeGrant } from '../enterprise/token-exchange-grant.t
 import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
-import { DISABLED, RESOURCE_SERVER } from './client-marks.ts';
+import { ALLOWED_RESOURCES, DISABLED, RESOURCE_SERVER, VERIFIED } from './client-marks.ts';
 
 export { DISABLED };
 import { providerConfiguration } from './configuration.ts';
@@ -32,6 +32,12 @@ export interface OperatorClientRequest {
   roles?: string[];
   /** Marks the resource server's own client (client-policy.ts, RESOURCE_SERVER). */
   resourceServer?: boolean;
+  /** For authorization_code: where the user comes back to. */
+  redirectUris?: string[];
+  /** The only resources its tokens may be for (ALLOWED_RESOURCES); undefined: any. */
+  allowedResources?: string[];
+  /** The operator vouches for its name (VERIFIED). */
+  verified?: boolean;
 }
 
 /** An operator's client that oidc-provider would refuse; the message says why. */
@@ -76,11 +82,14 @@ export function buildOperatorClient(provider: Provider, request: OperatorClientR
     client_id_issued_at: Math.floor(Date.now() / 1000),
     client_name: request.name,
     grant_types: request.grantTypes,
-    response_types: [],
-    redirect_uris: [],
+    response_types: request.grantTypes.includes('authorization_code') ? ['code'] : [],
+    redirect_uris: request.redirectUris ?? [],
     token_endpoint_auth_method: auth.method,
   };
   if (auth.method !== 'private_key_jwt') {
+    // Stored as is: oidc-provider compares client_secret itself (Client#compareClientSecret) and
+    // uses it as the key for client_secret_jwt and HS* signing, so a hash would need its internals
+    // replaced. The store is protected like KEYS_DIR instead.
     metadata.client_secret = auth.secret ?? randomBytes(32).toString('base64url');
     metadata.client_secret_expires_at = 0;
   } else if ('jwks' in auth) {
@@ -91,6 +100,8 @@ export function buildOperatorClient(provider: Provider, request: OperatorClientR
   if (request.scope !== undefined) metadata.scope = request.scope;
   if (request.roles?.length) metadata.roles = request.roles;
   if (request.resourceServer) metadata[RESOURCE_SERVER] = true;
+  if (request.allowedResources?.length) metadata[ALLOWED_RESOURCES] = request.allowedResources;
+  if (request.verified) metadata[VERIFIED] = true;
   try {
     // The typings leave out the constructor; it is how oidc-provider itself builds every client.
     const Client = provider.Client as unknown as new (metadata: object) => { metadata(): object };

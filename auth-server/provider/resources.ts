@@ -1,5 +1,14 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import type { ProtectedResourceConfig } from '../config.ts';
+import { ALLOWED_RESOURCES } from './client-marks.ts';
+
+type MaybeClient = { metadata(): Record<string, unknown> } | undefined;
+
+/** The resources an operator restricted a client to (`npm run clients -- add --resource`); undefined: any. */
+function allowedResources(client: MaybeClient): string[] | undefined {
+  const allowed = client?.metadata()[ALLOWED_RESOURCES];
+  return Array.isArray(allowed) ? (allowed as string[]) : undefined;
+}
 
 /**
  * The resource-indicator policy (RFC 8707) for oidc-provider's `features.resourceIndicators`:
@@ -23,22 +32,27 @@ export function resourceIndicators(resources: ProtectedResourceConfig[]) {
      * app signing people in through us) is not for the MCP server: it gets no resource, and so
      * an access token for userinfo instead of an MCP-audience JWT.
      */
-    async defaultResource(ctx: KoaContextWithOIDC, _client: unknown, oneOf?: string | string[]) {
+    async defaultResource(ctx: KoaContextWithOIDC, client: MaybeClient, oneOf?: string | string[]) {
       if (Array.isArray(oneOf)) return oneOf.find((url) => byUrl.has(url)) ?? oneOf[0]!;
       if (oneOf) return oneOf;
+      // A restricted client's default is the first resource it may use, not one it may not.
+      const allowed = allowedResources(client);
       const scope = ctx.oidc?.params?.scope;
       if (typeof scope === 'string' && scope.trim() !== '' && !scope.split(' ').some((s) => resourceScopes.has(s))) {
         return undefined as unknown as string;
       }
+      if (allowed && !allowed.includes(fallback.url)) return allowed[0]!;
       return fallback.url;
     },
     /** An `openid` request without `resource` at /token still gets the resource's JWT. */
     async useGrantedResource() {
       return true;
     },
-    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string): Promise<ResourceServer> {
+    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string, client?: MaybeClient): Promise<ResourceServer> {
       const resource = byUrl.get(indicator);
       if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+      const allowed = allowedResources(client);
+      if (allowed && !allowed.includes(indicator)) throw new errors.InvalidTarget(`this client may not get tokens for ${indicator}`);
       return {
         scope: resource.scopes.join(' '),
         audience: resource.url,
