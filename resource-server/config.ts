@@ -115,7 +115,9 @@ export interface ResourceServerConfig {
    * MCP_UPSTREAM_URL (a Streamable HTTP MCP server) or MCP_UPSTREAM_COMMAND with MCP_UPSTREAM_ARGS
    * (a JSON array) and MCP_UPSTREAM_ENV (names of variables passed on; PATH and HOME always):
    * gateway mode, serving that server's tools instead of ours, behind everything this server does
-   * (gateway/). Unset: our own tools.
+   * (gateway/). Unset: our own tools. MCP_UPSTREAM_TIMEOUT_MS (10 min) bounds each request to
+   * the upstream, its initialize included: a hung upstream costs the client a JSON-RPC error after
+   * that long, not a request open forever. Long, because tools may legitimately run for minutes.
    */
   upstream: UpstreamConfig | undefined;
   /**
@@ -203,6 +205,7 @@ export const resourceServerEnv = z.object({
   MCP_UPSTREAM_IDENTITY: z.enum(['none', 'headers', 'env', 'jwt']).default('none'),
   MCP_UPSTREAM_AUDIENCE: z.string().trim().min(1, 'must not be blank').optional(),
   MCP_UPSTREAM_JWT_KEY_FILE: z.string().trim().min(1, 'must not be blank').optional(),
+  MCP_UPSTREAM_TIMEOUT_MS: positiveInt(10 * 60_000),
   LOG_LEVEL: logLevel,
   LOG_FORMAT: logFormat,
   NODE_ENV: nodeEnv,
@@ -302,9 +305,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     toolPolicy,
     upstream:
       e.MCP_UPSTREAM_URL !== undefined
-        ? { kind: 'http', url: e.MCP_UPSTREAM_URL }
+        ? { kind: 'http', url: e.MCP_UPSTREAM_URL, timeoutMs: e.MCP_UPSTREAM_TIMEOUT_MS }
         : e.MCP_UPSTREAM_COMMAND !== undefined
-          ? { kind: 'stdio', command: e.MCP_UPSTREAM_COMMAND, args: e.MCP_UPSTREAM_ARGS, env: e.MCP_UPSTREAM_ENV }
+          ? {
+              kind: 'stdio',
+              command: e.MCP_UPSTREAM_COMMAND,
+              args: e.MCP_UPSTREAM_ARGS,
+              env: e.MCP_UPSTREAM_ENV,
+              timeoutMs: e.MCP_UPSTREAM_TIMEOUT_MS,
+            }
           : undefined,
     upstreamIdentity: e.MCP_UPSTREAM_IDENTITY,
     upstreamAudience: e.MCP_UPSTREAM_IDENTITY === 'jwt' ? (e.MCP_UPSTREAM_AUDIENCE ?? e.MCP_UPSTREAM_URL) : undefined,

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,6 +252,28 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect(after).not.toBe(before);
   });
 
+  it('a hung upstream: the client gets a JSON-RPC error after MCP_UPSTREAM_TIMEOUT_MS, other sessions and /healthz keep working, and the session keeps its process', async () => {
+    const { rs, token, pidOf } = await startGateway({ MCP_UPSTREAM_TIMEOUT_MS: '500' });
+    const alice = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const bob = await bearerClient(rs.mcpUrl, await token('user-bob'));
+    const pid = await pidOf(alice);
+    const started = Date.now();
+    const hung = alice.callTool({ name: 'hang', arguments: {} }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    // While alice's call hangs: another session, and alice's own session, are served.
+    expect(await pidOf(bob)).not.toBe(pid);
+    expect(await pidOf(alice)).toBe(pid);
+    expect((await fetch(`${rs.url}/healthz`)).status).toBe(200);
+    const error = await hung;
+    expect(error?.message).toMatch(/upstream MCP server failed: it did not answer within 500 ms \(MCP_UPSTREAM_TIMEOUT_MS\)/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The SDK cancelled the call upstream; the process is not leaked but kept: the session's next call reuses it.
+    expect(await pidOf(alice)).toBe(pid);
+    expect(alive(pid)).toBe(true);
+  });
+
   it("forwards the upstream's progress notifications to the client", async () => {
     const { rs, token } = await startGateway();
     const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
@@ -317,6 +341,55 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect(logs).toEqual(['a warning line']);
     await waitUntil(() => toolListChanged() > 0, 'tools/list_changed arrived');
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('added-1');
+  });
+
+  it('an upstream that is not MCP (an HTML page, a 404, a program printing garbage) gives a clear JSON-RPC error that leaks no token', async () => {
+    const web = createServer((req, res) => {
+      res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'text/html' }).end('<html><body>a web page</body></html>');
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      web.closeAllConnections();
+      return new Promise((resolve) => web.close(() => resolve()));
+    });
+    const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const garbage = join(dir, 'garbage-pid');
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ MCP_UPSTREAM_URL: `${base}/page` }, /could not be reached: .*text\/html/],
+      [{ MCP_UPSTREAM_URL: `${base}/missing` }, /could not be reached \(HTTP 404\)/],
+      [
+        {
+          MCP_UPSTREAM_COMMAND: process.execPath,
+          MCP_UPSTREAM_ARGS: JSON.stringify([
+            '-e',
+            `require('fs').writeFileSync(${JSON.stringify(garbage)}, String(process.pid)); console.log('hello'); setInterval(() => {}, 1000)`,
+          ]),
+          MCP_UPSTREAM_TIMEOUT_MS: '500',
+        },
+        /could not be reached: it did not answer initialize within 500 ms \(MCP_UPSTREAM_TIMEOUT_MS\); is it an MCP server\?/,
+      ],
+    ];
+    for (const [env, expected] of cases) {
+      const config = loadConfig({ AUTH_ISSUER: issuer.url, ...env });
+      const gateway = createGateway({ upstream: config.upstream!, identity: 'none', idleTtlMs: 60_000 });
+      const rs = await startResourceServer({ AUTH_ISSUER: issuer.url }, { tools: gateway });
+      cleanups.push(() => rs.close());
+      const token = await issuer.mint({ claims: { aud: rs.mcpUrl, scope: 'mcp:tools' } });
+      const client = await bearerClient(rs.mcpUrl, token);
+      const error = await client.listTools().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toMatch(expected);
+      expect(error?.message).not.toContain(token);
+      // Unrelated requests are served as ever.
+      expect((await fetch(`${rs.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${rs.url}/.well-known/oauth-protected-resource/mcp`)).status).toBe(200);
+      expect(gateway.pool.size).toBe(0);
+    }
+    // The program that never spoke MCP was ended, not left running.
+    const pid = Number(readFileSync(garbage, 'utf8'));
+    await waitUntil(() => !alive(pid), 'the garbage-printing upstream ended');
   });
 
   it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {

@@ -2,6 +2,8 @@ import {
   Client,
   ProtocolError,
   ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
   StreamableHTTPClientTransport,
   type ClientCapabilities,
   type Notification,
@@ -54,13 +56,13 @@ const SESSION_NOTIFICATIONS = [
 ] as const;
 
 /**
- * How long one forwarded request may take. The SDK's 60 s default is reset by progress only
+ * How long one forwarded request may take unless MCP_UPSTREAM_TIMEOUT_MS says. The SDK's 60 s default is reset by progress only
  * through its own progress routing, which we replace (see connectUpstream), so allow long tools.
  */
 export const UPSTREAM_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
 /** Where the gateway's upstream MCP server is (MCP_UPSTREAM_URL or MCP_UPSTREAM_COMMAND). */
-export type UpstreamConfig =
+export type UpstreamConfig = (
   | { kind: 'http'; url: string }
   | {
       kind: 'stdio';
@@ -68,7 +70,11 @@ export type UpstreamConfig =
       args: string[];
       /** Names of variables passed on from our environment, besides PATH and HOME. */
       env: string[];
-    };
+    }
+) & {
+  /** MCP_UPSTREAM_TIMEOUT_MS: how long one request upstream (initialize included) may take. */
+  timeoutMs?: number | undefined;
+};
 
 /** Who the gateway acts for, as much of it as MCP_UPSTREAM_IDENTITY passes on (never the token). */
 export interface UpstreamIdentity {
@@ -217,7 +223,18 @@ export async function connectUpstream(
       void target?.notify(notification as Notification).catch(() => undefined);
     });
   }
-  await client.connect(transport);
+  const timeout = config.timeoutMs ?? UPSTREAM_REQUEST_TIMEOUT_MS;
+  // What the transport could not read (a stdio program printing non-JSON-RPC to stdout, an HTTP
+  // answer that is not MCP): named in the error when initialize then fails or times out.
+  let unreadable: Error | undefined;
+  client.onerror = (error) => void (unreadable ??= error);
+  try {
+    await client.connect(transport, { timeout });
+  } catch (error) {
+    // Also ends a stdio process that started but never spoke MCP: nothing of it is kept.
+    await client.close().catch(() => undefined);
+    throw notMcp(error as Error, unreadable, timeout);
+  }
   return {
     capabilities: client.getServerCapabilities() ?? {},
     get ended() {
@@ -233,11 +250,15 @@ export async function connectUpstream(
       try {
         const result = (await client.request(
           { method: method as RequestMethod, ...(forwarded ? { params: forwarded } : {}) },
-          { signal: options.signal, timeout: UPSTREAM_REQUEST_TIMEOUT_MS },
+          { signal: options.signal, timeout },
         )) as Result;
         // Let the progress handlers queued before the result run first.
         await new Promise((resolve) => setImmediate(resolve));
         return result;
+      } catch (error) {
+        // The SDK has cancelled it upstream (notifications/cancelled); the connection stays usable.
+        if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) throw timedOut(timeout);
+        throw error;
       } finally {
         if (token) progressRoutes.delete(token);
         if (options.channel) inFlight.delete(options.channel);
@@ -256,4 +277,22 @@ function noChannel(method: string): ProtocolError {
     ProtocolErrorCode.InvalidRequest,
     `The gateway cannot pass ${method} on: it needs a downstream MCP session (2025-11-25, with Mcp-Session-Id) whose client declared that capability; stateless and 2026-07-28 requests have no channel for it`,
   );
+}
+
+function timedOut(timeout: number): Error {
+  return new Error(`it did not answer within ${timeout} ms (MCP_UPSTREAM_TIMEOUT_MS); the request was cancelled upstream`);
+}
+
+/** Why connecting failed, in words the client can act on (the upstream's fault, not theirs). */
+function notMcp(error: Error, unreadable: Error | undefined, timeout: number): Error {
+  const timeoutError = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
+  // A program that prints something else (or nothing) on stdout never answers initialize.
+  const reason = timeoutError
+    ? `it did not answer initialize within ${timeout} ms (MCP_UPSTREAM_TIMEOUT_MS); is it an MCP server?`
+    : error.message;
+  const described = new Error(
+    unreadable && unreadable.message !== error.message ? `${reason}; it does not speak MCP: ${unreadable.message}` : reason,
+  );
+  // Keep the HTTP status the gateway reports (…could not be reached (HTTP 404)).
+  return Object.assign(described, { data: (error as { data?: unknown }).data });
 }

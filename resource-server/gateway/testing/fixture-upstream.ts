@@ -3,7 +3,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 
 /**
  * A stdio MCP server for the gateway tests: `pid` tells which process answers (so a test sees
- * one process per caller, and a fresh one after a crash), `crash` ends the process mid-call, `progress` reports progress.
+ * one process per caller, and a fresh one after a crash), `crash` ends the process mid-call, `hang` never answers, `progress` reports progress.
  * `ask-model`, `ask-user` and `roots` ask the client back (sampling, elicitation, roots) during
  * the call; `log-and-grow` logs at two levels and adds a tool (tools/list_changed).
  */
@@ -19,6 +19,8 @@ server.registerTool('progress', { description: 'Reports progress twice, then ans
   }
   return text('done');
 });
+// Accepts the call and never answers (not even on cancellation): a hung upstream.
+server.registerTool('hang', { description: 'Never answers' }, () => new Promise<never>(() => undefined));
 server.registerTool('crash', { description: 'Exits without answering' }, () => process.exit(3));
 server.registerTool('ask-model', { description: 'Asks the client for a completion' }, async () => {
   const answer = await server.server.createMessage({
