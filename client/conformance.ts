@@ -50,6 +50,10 @@ const session = new Session(serverUrl, {
   interactive: true,
   flow: 'browser',
   clientCredentials,
+  // auth/enterprise-managed-authorization: what `mcp-oauth login --id-jag-idp … --id-token …` does.
+  idJag: context.idp_token_endpoint
+    ? { tokenEndpoint: context.idp_token_endpoint, idToken: context.idp_id_token ?? '', idpClientId: context.idp_client_id }
+    : undefined,
   // auth/dpop and auth/dpop-nonce: what `mcp-oauth login --dpop` does.
   dpop: scenario.startsWith('auth/dpop'),
   clientId: context.client_id,
