@@ -121,7 +121,11 @@ describe('Enterprise-Managed Authorization options (--id-jag-idp, --id-token)', 
       const source = await idJagSource(
         login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', join(dir, 'id.jwt'), '--idp-client-id', 'idp-client'),
       );
-      expect(source).toEqual({ tokenEndpoint: 'https://idp.example.com/token', idToken: 'header.payload.signature', idpClientId: 'idp-client' });
+      expect(source).toEqual({
+        tokenEndpoint: 'https://idp.example.com/token',
+        idToken: 'header.payload.signature',
+        idpClientId: 'idp-client',
+      });
       expect(await idJagSource(login())).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });

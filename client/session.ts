@@ -174,8 +174,8 @@ export class Session {
       : this.options.clientCredentials
         ? await clientCredentialsGrant(ctx)
         : flow === 'device'
-        ? await deviceGrant(ctx)
-        : await browserGrant(ctx, this.options.open);
+          ? await deviceGrant(ctx)
+          : await browserGrant(ctx, this.options.open);
     const record = tokenRecord(
       response,
       {
