@@ -16,6 +16,9 @@ export interface Parsed {
   noOpen: boolean;
   clientCredentials: boolean;
   dpop: boolean;
+  idJagIdp?: string;
+  idToken?: string;
+  idpClientId?: string;
   scope?: string;
   clientId?: string;
   clientSecret?: string;
@@ -62,6 +65,9 @@ export function parse(argv: string[]): Parsed {
     noOpen: !!values['no-open'],
     clientCredentials: !!values['client-credentials'],
     dpop: !!values.dpop,
+    idJagIdp: values['id-jag-idp'],
+    idToken: values['id-token'],
+    idpClientId: values['idp-client-id'],
     scope: values.scope,
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
@@ -87,6 +93,9 @@ function parseOptions(args: string[]) {
       'no-open': { type: 'boolean' },
       'client-credentials': { type: 'boolean' },
       dpop: { type: 'boolean' },
+      'id-jag-idp': { type: 'string' },
+      'id-token': { type: 'string' },
+      'idp-client-id': { type: 'string' },
       scope: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },

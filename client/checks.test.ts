@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../common/free-port.ts';
 import { parse, toolArguments } from './args.ts';
 import { canOpenBrowser } from './browser.ts';
+import { idJagSource } from './commands.ts';
 import { parseChallenges, resourceCovers } from './discovery.ts';
 import { checkTransport, makeFetch, redact } from './http.ts';
 
@@ -104,5 +108,56 @@ describe('the command line', () => {
     expect(() => toolArguments(['count=many'], undefined, schema)).toThrow(/count is a integer, give it as JSON/);
     expect(() => toolArguments([], '[1]', schema)).toThrow(/must be a JSON object/);
     expect(() => toolArguments([], '{', schema)).toThrow(/not valid JSON/);
+  });
+});
+
+describe('Enterprise-Managed Authorization options (--id-jag-idp, --id-token)', () => {
+  const login = (...extra: string[]) => parse(['login', 'http://localhost:3001/mcp', ...extra]);
+
+  it('reads the ID token from its file (trimmed) and keeps the IdP token endpoint and client ID', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'id-jag-'));
+    try {
+      await writeFile(join(dir, 'id.jwt'), 'header.payload.signature\n');
+      const source = await idJagSource(
+        login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', join(dir, 'id.jwt'), '--idp-client-id', 'idp-client'),
+      );
+      expect(source).toEqual({
+        tokenEndpoint: 'https://idp.example.com/token',
+        idToken: 'header.payload.signature',
+        idpClientId: 'idp-client',
+      });
+      expect(await idJagSource(login())).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses one without the other, a non-URL, plain http off loopback and --client-credentials, as usage errors', async () => {
+    await expect(idJagSource(login('--id-jag-idp', 'https://idp.example.com/token'))).rejects.toMatchObject({
+      message: '--id-jag-idp and --id-token go together',
+      exitCode: 2,
+    });
+    await expect(idJagSource(login('--id-token', '/nonexistent'))).rejects.toThrow('--id-jag-idp and --id-token go together');
+    await expect(idJagSource(login('--id-jag-idp', 'idp', '--id-token', '/x'))).rejects.toThrow('is not a URL');
+    await expect(idJagSource(login('--id-jag-idp', 'http://idp.example.com/token', '--id-token', '/x'))).rejects.toThrow(/not https/);
+    await expect(
+      idJagSource(login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', '/x', '--client-credentials')),
+    ).rejects.toThrow('exclude each other');
+  });
+
+  it('says which ID token file it cannot read, and refuses an empty one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'id-jag-'));
+    try {
+      const missing = join(dir, 'missing.jwt');
+      await expect(idJagSource(login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', missing))).rejects.toThrow(
+        `cannot read the ID token ${missing}`,
+      );
+      await writeFile(join(dir, 'empty.jwt'), '\n');
+      await expect(
+        idJagSource(login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', join(dir, 'empty.jwt'))),
+      ).rejects.toThrow('is empty');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import * as oauth from 'oauth4webapi';
 import ProgressBar from 'progress';
 import type { Progress } from '@modelcontextprotocol/client';
@@ -6,6 +7,7 @@ import { openBrowser } from './browser.ts';
 import { discoverAuthorizationServer } from './discovery.ts';
 import { CliError, checkTransport, makeFetch, oauthOptions } from './http.ts';
 import { callTool, connect, listTools } from './mcp.ts';
+import type { IdJagSource } from './grants.ts';
 import { clientAuth, describeOAuthError } from './registration.ts';
 import { Session } from './session.ts';
 import type { Store, TokenRecord } from './store.ts';
@@ -32,7 +34,31 @@ function mcpUrlOf(value: string | undefined, command: string): URL {
   return url;
 }
 
-function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Session {
+/**
+ * --id-jag-idp TOKEN_ENDPOINT --id-token FILE: Enterprise-Managed Authorization. The ID token is
+ * read from a file, never from the command line, where other users could see it in `ps`.
+ */
+export async function idJagSource(parsed: Parsed): Promise<IdJagSource | undefined> {
+  if (parsed.idJagIdp === undefined && parsed.idToken === undefined) return undefined;
+  if (!parsed.idJagIdp || !parsed.idToken) throw new CliError('--id-jag-idp and --id-token go together', 2);
+  if (parsed.clientCredentials) throw new CliError('--id-jag-idp and --client-credentials exclude each other', 2);
+  let endpoint: URL;
+  try {
+    endpoint = new URL(parsed.idJagIdp);
+  } catch {
+    throw new CliError(`--id-jag-idp ${parsed.idJagIdp} is not a URL (expected the IdP's token endpoint)`, 2);
+  }
+  checkTransport(endpoint, 'the IdP token endpoint');
+  const idToken = (
+    await readFile(parsed.idToken, 'utf8').catch((error: Error) => {
+      throw new CliError(`cannot read the ID token ${parsed.idToken}: ${error.message}`, 2);
+    })
+  ).trim();
+  if (!idToken) throw new CliError(`the ID token file ${parsed.idToken} is empty`, 2);
+  return { tokenEndpoint: endpoint.href, idToken, idpClientId: parsed.idpClientId };
+}
+
+async function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Promise<Session> {
   if (parsed.clientCredentials && (!parsed.clientId || !(parsed.clientSecret || parsed.clientKey)))
     throw new CliError('--client-credentials needs --client-id and --client-secret (or --client-key FILE)', 2);
   const fetchImpl = makeFetch(parsed.verbose, io.err);
@@ -42,6 +68,7 @@ function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Sessio
     interactive,
     flow: parsed.device ? 'device' : parsed.browser ? 'browser' : 'auto',
     clientCredentials: parsed.clientCredentials,
+    idJag: await idJagSource(parsed),
     dpop: parsed.dpop,
     scope: parsed.scope,
     clientId: parsed.clientId,
@@ -55,7 +82,7 @@ function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Sessio
 
 async function withClient<T>(url: URL, parsed: Parsed, io: Io, fn: (client: Awaited<ReturnType<typeof connect>>) => Promise<T>) {
   if (!parsed.noAuth) checkTransport(url, 'the MCP server');
-  const fetchImpl = parsed.noAuth ? makeFetch(parsed.verbose, io.err) : session(url, parsed, io, io.interactive).fetch;
+  const fetchImpl = parsed.noAuth ? makeFetch(parsed.verbose, io.err) : (await session(url, parsed, io, io.interactive)).fetch;
   const client = await connect(url, fetchImpl);
   try {
     return await fn(client);
@@ -67,7 +94,7 @@ async function withClient<T>(url: URL, parsed: Parsed, io: Io, fn: (client: Awai
 export async function login(parsed: Parsed, io: Io): Promise<number> {
   const url = mcpUrlOf(parsed.positionals[0], 'login');
   checkTransport(url, 'the MCP server');
-  const s = session(url, parsed, io, true);
+  const s = await session(url, parsed, io, true);
   const record = await s.login();
   if (parsed.json) io.out(JSON.stringify(describe(record)));
   else io.out(`Signed in to ${url.href} as ${record.user ?? 'unknown user'} (${record.scope || 'no scope'}) at ${record.issuer}`);

@@ -83,3 +83,15 @@ describe(`conformance ${conformanceVersion()}: the command-line client, extensio
       expect(conformanceProblems(result, [scenario], { allowInfo: true }), result.output).toEqual([]);
     });
 });
+
+describe(`conformance ${conformanceVersion()}: the command-line client, Enterprise-Managed Authorization (SEP-990)`, () => {
+  // The ID token is exchanged at the IdP for an ID-JAG (RFC 8693: requested_token_type id-jag,
+  // audience the AS issuer, resource the MCP server), which the AS takes as a jwt-bearer assertion
+  // (RFC 7523) with client_secret_basic; the resulting token is then used on the MCP server.
+  it('passes auth/enterprise-managed-authorization (--id-jag-idp, --id-token)', { timeout: 90_000 }, async () => {
+    const scenario = 'auth/enterprise-managed-authorization';
+    const run = runConformance('client', ['--command', COMMAND, '--scenario', scenario], { timeoutMs: 80_000 });
+    const result = await run.result;
+    expect(conformanceProblems(result, [scenario], { allowInfo: true }), result.output).toEqual([]);
+  });
+});

@@ -6,6 +6,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from './args.ts';
+import { idJagSource } from './commands.ts';
+import type { IdJagSource } from './grants.ts';
 import { makeFetch } from './http.ts';
 import { callTool, connect, listTools } from './mcp.ts';
 import { Session } from './session.ts';
@@ -43,6 +46,16 @@ if (context.private_key_pem) {
   clientKeyFile = join(dir, 'client-key.pem');
   await writeFile(clientKeyFile, context.private_key_pem, { mode: 0o600 });
 }
+// auth/enterprise-managed-authorization: the ID token into a 0600 file, then the options as
+// `mcp-oauth login --id-jag-idp URL --id-token FILE --idp-client-id ID` parses and reads them.
+let idJag: IdJagSource | undefined;
+if (context.idp_token_endpoint && context.idp_id_token) {
+  const idTokenFile = join(dir, 'id-token.jwt');
+  await writeFile(idTokenFile, context.idp_id_token, { mode: 0o600 });
+  const idpArgs = ['--id-jag-idp', context.idp_token_endpoint, '--id-token', idTokenFile];
+  if (context.idp_client_id) idpArgs.push('--idp-client-id', context.idp_client_id);
+  idJag = await idJagSource(parse(['login', serverUrl.href, ...idpArgs]));
+}
 const clientCredentials = scenario.startsWith('auth/client-credentials');
 const session = new Session(serverUrl, {
   store: new Store(join(dir, 'mcp-oauth-stack')),
@@ -50,6 +63,7 @@ const session = new Session(serverUrl, {
   interactive: true,
   flow: 'browser',
   clientCredentials,
+  idJag,
   // auth/dpop and auth/dpop-nonce: what `mcp-oauth login --dpop` does.
   dpop: scenario.startsWith('auth/dpop'),
   clientId: context.client_id,

@@ -145,6 +145,67 @@ export async function clientCredentialsGrant(ctx: GrantContext): Promise<TokenRe
   );
 }
 
+/** Enterprise-Managed Authorization: where the enterprise IdP is and what it knows of the user. */
+export interface IdJagSource {
+  /** The IdP's token endpoint (RFC 8693 token exchange). */
+  tokenEndpoint: string;
+  /** The user's ID token from the IdP, the subject of the exchange. */
+  idToken: string;
+  /** This client's ID at the IdP (sent as a public client: the IdP trusts the ID token, not us). */
+  idpClientId?: string;
+}
+
+const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/**
+ * Enterprise-Managed Authorization (SEP-990): the ID token is exchanged at the enterprise IdP for
+ * an ID-JAG (RFC 8693) addressed to the MCP server's AS (`audience` = its issuer) for the resource,
+ * which the AS then takes as an RFC 7523 jwt-bearer assertion, with this client's own credentials.
+ * No user interaction: the IdP's policy decides. The ID-JAG is opaque to us (signed for the AS).
+ */
+export async function idJagGrant(ctx: GrantContext, idp: IdJagSource): Promise<TokenResponse> {
+  const parameters: Record<string, string> = {
+    requested_token_type: ID_JAG,
+    subject_token: idp.idToken,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+    audience: ctx.as.issuer,
+    resource: ctx.resource,
+  };
+  if (ctx.scope) parameters.scope = ctx.scope;
+  // oauth4webapi wants an AS for the request; the IdP is one for this purpose (its token endpoint).
+  const idpServer: oauth.AuthorizationServer = { issuer: new URL(idp.tokenEndpoint).origin, token_endpoint: idp.tokenEndpoint };
+  const idpClient: oauth.Client = { client_id: idp.idpClientId ?? ctx.client.client_id };
+  let assertion: string;
+  try {
+    const response = await oauth.genericTokenEndpointRequest(idpServer, idpClient, oauth.None(), TOKEN_EXCHANGE, parameters, {
+      ...oauthOptions(ctx.fetch, idp.tokenEndpoint),
+    });
+    // RFC 8693 §2.2.1: token_type is N_A when the issued token is not an access token.
+    const exchanged = await oauth.processGenericTokenEndpointResponse(idpServer, idpClient, response, {
+      recognizedTokenTypes: { n_a: () => undefined },
+    });
+    if (exchanged.issued_token_type !== ID_JAG)
+      throw new CliError(`the IdP issued a ${String(exchanged.issued_token_type ?? 'token of no stated type')}, not an ID-JAG`);
+    assertion = exchanged.access_token;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`the token exchange at the IdP failed: ${describeOAuthError(error)}`);
+  }
+  const grant: Record<string, string> = { assertion, resource: ctx.resource };
+  if (ctx.scope) grant.scope = ctx.scope;
+  return tokenResult(() =>
+    retryOnDpopNonce(ctx.dpop, async () => {
+      const response = await oauth.genericTokenEndpointRequest(ctx.as, asClient(ctx.client), clientAuth(ctx.client), JWT_BEARER, grant, {
+        DPoP: ctx.dpop,
+        ...oauthOptions(ctx.fetch, ctx.as.token_endpoint),
+      });
+      return oauth.processGenericTokenEndpointResponse(ctx.as, asClient(ctx.client), response);
+    }),
+  );
+}
+
 /** Refresh (rotating): undefined when the AS refuses the refresh token (invalid_grant). */
 export async function refreshGrant(ctx: GrantContext, refreshToken: string): Promise<TokenResponse | undefined> {
   try {

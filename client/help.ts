@@ -39,6 +39,11 @@ discovery), registers this client (or uses --client-id / --client-metadata-url),
                             or --client-id and --client-key FILE (private_key_jwt, ES256 PKCS#8 PEM)
   --dpop                    DPoP-bound tokens (RFC 9449): a key kept with the cached sign-in signs
                             a proof for every token and MCP request (later commands keep using it)
+  --id-jag-idp URL --id-token FILE
+                            Enterprise-Managed Authorization: exchanges the ID token (from FILE)
+                            at the IdP's token endpoint URL for an ID-JAG (RFC 8693), then signs
+                            in with it (jwt-bearer, RFC 7523) using --client-id / --client-secret
+  --idp-client-id ID        this client's ID at the IdP (default: --client-id)
 `,
   tools: `Usage: mcp-oauth tools <mcp-url> [--json]
 

@@ -2,7 +2,16 @@ import type * as oauth from 'oauth4webapi';
 import { canOpenBrowser } from './browser.ts';
 import { dpopKeyFrom, dpopResourceFetch, newDpopKey, type DpopKey } from './dpop.ts';
 import { discoverAuthorizationServer, discoverResource, parseChallenge, type Challenge, type ResourceMetadata } from './discovery.ts';
-import { browserGrant, clientCredentialsGrant, deviceGrant, refreshGrant, tokenRecord, type GrantContext } from './grants.ts';
+import {
+  browserGrant,
+  clientCredentialsGrant,
+  deviceGrant,
+  idJagGrant,
+  refreshGrant,
+  tokenRecord,
+  type GrantContext,
+  type IdJagSource,
+} from './grants.ts';
 import { CliError } from './http.ts';
 import { clientFor } from './registration.ts';
 import type { ClientRecord, Store, TokenRecord } from './store.ts';
@@ -14,6 +23,8 @@ export interface SessionOptions {
   interactive: boolean;
   flow: 'browser' | 'device' | 'auto';
   clientCredentials?: boolean;
+  /** Enterprise-Managed Authorization: an ID token exchanged at the IdP for an ID-JAG (no user step here). */
+  idJag?: IdJagSource;
   /** Sign in with DPoP-bound tokens (RFC 9449); a cached DPoP sign-in keeps using DPoP without it. */
   dpop?: boolean;
   scope?: string;
@@ -117,6 +128,8 @@ export class Session {
 
     // Scope: asked for explicitly, else the challenge's, else everything the resource publishes.
     let chosen = scope ?? this.options.scope ?? challenge?.scope ?? prm.scopes_supported?.join(' ');
+    // Neither grant involves the user here, so neither waits for a person to approve.
+    const unattended = this.options.clientCredentials || this.options.idJag !== undefined;
     // SEP-2207: a client that wants refresh tokens asks for offline_access where the AS lists it.
     if (!this.options.clientCredentials && as.scopes_supported?.includes('offline_access') && chosen !== undefined) {
       const set = new Set(chosen.split(' ').filter(Boolean));
@@ -125,7 +138,7 @@ export class Session {
     }
 
     // Checked before registering: a script without a token must not leave registrations behind.
-    if (!this.options.interactive && !this.options.clientCredentials)
+    if (!this.options.interactive && !unattended)
       throw new CliError(`not signed in to ${this.mcpUrl.href}: run\n  ${loginHint(this.mcpUrl.href)}`);
     const flow = this.#flow(as);
     const client: ClientRecord = await clientFor(
@@ -156,11 +169,13 @@ export class Session {
       say: this.options.say,
       dpop: dpop?.handle,
     };
-    const response = this.options.clientCredentials
-      ? await clientCredentialsGrant(ctx)
-      : flow === 'device'
-        ? await deviceGrant(ctx)
-        : await browserGrant(ctx, this.options.open);
+    const response = this.options.idJag
+      ? await idJagGrant(ctx, this.options.idJag)
+      : this.options.clientCredentials
+        ? await clientCredentialsGrant(ctx)
+        : flow === 'device'
+          ? await deviceGrant(ctx)
+          : await browserGrant(ctx, this.options.open);
     const record = tokenRecord(
       response,
       {
@@ -169,7 +184,13 @@ export class Session {
         issuer: as.issuer,
         client_id: client.client_id,
         scope: chosen,
-        grant: this.options.clientCredentials ? 'client_credentials' : flow === 'device' ? 'device_code' : 'authorization_code',
+        grant: this.options.idJag
+          ? 'id_jag'
+          : this.options.clientCredentials
+            ? 'client_credentials'
+            : flow === 'device'
+              ? 'device_code'
+              : 'authorization_code',
         dpop_jwk: dpop?.jwk,
       },
       this.#now(),
@@ -290,7 +311,7 @@ export class Session {
           );
         stepUps++;
         const scopes = new Set([...(token?.scope ?? '').split(' '), ...(challenge.scope ?? '').split(' ')].filter(Boolean));
-        if (!this.options.interactive && !this.options.clientCredentials)
+        if (!this.options.interactive && !this.options.clientCredentials && !this.options.idJag)
           throw new CliError(
             `this needs the scope ${challenge.scope}: run\n  ${loginHint(this.mcpUrl.href)} --scope "${[...scopes].join(' ')}"`,
           );

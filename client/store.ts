@@ -32,7 +32,7 @@ export interface TokenRecord {
   /** The token's `sub`, for `status` (read from the JWT access token; display only). */
   user?: string;
   /** How the tokens were obtained, so a refresh or re-login knows what to do. */
-  grant: 'authorization_code' | 'device_code' | 'client_credentials';
+  grant: 'authorization_code' | 'device_code' | 'client_credentials' | 'id_jag';
   /**
    * --dpop: the private key (JWK) the tokens are bound to (RFC 9449). Its presence is what makes
    * later commands send DPoP proofs; it lives in this 0600 file like the refresh token it guards.
