@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './command-line.ts';
+import type { Writable } from 'node:stream';
 import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
 import { loadConfig, loadStorageConfig } from '../config.ts';
@@ -48,7 +49,6 @@ export interface ClientsCliIo {
 }
 
 /** Bad command line: one line on stderr and exit code 2. */
-class UsageError extends Error {}
 /** Refused by the data (unknown client): exit code 1. */
 class RefusedError extends Error {}
 
@@ -71,7 +71,7 @@ const OPTIONS = {
 } as const;
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
-const ALLOWED: Record<string, { operands: number; options: string[] }> = {
+const ALLOWED: CommandTable = {
   add: {
     operands: 0,
     options: [
@@ -209,9 +209,7 @@ function parseStrict(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs' own messages are clear ("Unknown option '--x'"); only their class is wrong for us.
-    // …and their first sentence is enough: the rest is advice about '--' that does not apply here.
-    throw new UsageError((error as Error).message.split(/\.\s/)[0]!);
+    throw usageErrorFrom(error);
   }
 }
 
@@ -219,17 +217,8 @@ type Values = ReturnType<typeof parseStrict>['values'];
 
 function parseCommand(argv: string[]): 'help' | { command: string; operands: string[]; values: Values } {
   const { values, positionals } = parseStrict(argv);
-  const [command, ...operands] = positionals;
-  if (values.help || command === 'help') return 'help';
-  if (!command) throw new UsageError('missing command');
-  const allowed = ALLOWED[command];
-  if (!allowed) throw new UsageError(`unknown command "${command}"`);
-  if (operands.length !== allowed.operands) {
-    throw new UsageError(allowed.operands === 0 ? `${command} takes no arguments` : `${command} needs exactly one client_id`);
-  }
-  const stray = Object.keys(values).filter((key) => !allowed.options.includes(key));
-  if (stray.length > 0) throw new UsageError(`${command} does not take --${stray.join(', --')}`);
-  return { command, operands, values };
+  const checked = checkCommand(positionals, values, ALLOWED, 'client_id');
+  return checked === 'help' ? 'help' : { ...checked, values };
 }
 
 /** Everything about `add` that can be checked without storage, as a request for buildOperatorClient. */

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { Writable, type Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './command-line.ts';
+import { Writable, type Readable } from 'node:stream';
 import { isMain } from '../../common/is-main.ts';
 import { checkPasswordPolicy } from '../accounts/password-policy.ts';
 import { loadStorageConfig } from '../config.ts';
@@ -39,7 +40,6 @@ export interface UsersCliIo {
 }
 
 /** Bad command line: the user gets the usage text and exit code 2. */
-class UsageError extends Error {}
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -50,7 +50,7 @@ const OPTIONS = {
 } as const;
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
-const ALLOWED: Record<string, { operands: number; options: string[] }> = {
+const ALLOWED: CommandTable = {
   add: { operands: 1, options: ['password-stdin', 'name', 'email', 'role'] },
   'set-password': { operands: 1, options: ['password-stdin'] },
   disable: { operands: 1, options: [] },
@@ -185,8 +185,7 @@ function parseStrict(argv: string[]) {
   try {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs' own messages are clear ("Unknown option '--x'"); only their class is wrong for us.
-    throw new UsageError((error as Error).message);
+    throw usageErrorFrom(error);
   }
 }
 
@@ -194,17 +193,8 @@ type Values = ReturnType<typeof parseStrict>['values'];
 
 function parseCommand(argv: string[]): 'help' | { command: string; operands: string[]; values: Values } {
   const { values, positionals } = parseStrict(argv);
-  const [command, ...operands] = positionals;
-  if (values.help || command === 'help') return 'help';
-  if (!command) throw new UsageError('missing command');
-  const allowed = ALLOWED[command];
-  if (!allowed) throw new UsageError(`unknown command "${command}"`);
-  if (operands.length !== allowed.operands) {
-    throw new UsageError(allowed.operands === 0 ? `${command} takes no arguments` : `${command} needs exactly one username`);
-  }
-  const stray = Object.keys(values).filter((key) => !allowed.options.includes(key));
-  if (stray.length > 0) throw new UsageError(`${command} does not take --${stray.join(', --')}`);
-  return { command, operands, values };
+  const checked = checkCommand(positionals, values, ALLOWED, 'username');
+  return checked === 'help' ? 'help' : { ...checked, values };
 }
 
 /**
