@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readJsonConfigFile, schemaProblems } from '../json-config-file.ts';
 import { z } from 'zod';
 import { httpUrl } from '../../common/env-schema.ts';
 
@@ -46,16 +46,11 @@ const fileSchema = z.array(entry).min(1, 'must list at least one authorization s
  */
 export function loadIdJagTargets(file: string | undefined): { targets: IdJagTarget[]; problems: string[] } {
   if (!file) return { targets: [], problems: [] };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { targets: [], problems: [`AUTH_ID_JAG_TARGETS: cannot read ${file}: ${reason}`] };
-  }
+  const { raw, problem } = readJsonConfigFile('AUTH_ID_JAG_TARGETS', file);
+  if (problem) return { targets: [], problems: [problem] };
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
-    return { targets: [], problems: parsed.error.issues.map((issue) => `AUTH_ID_JAG_TARGETS${pathOf(issue.path)}: ${issue.message}`) };
+    return { targets: [], problems: schemaProblems('AUTH_ID_JAG_TARGETS', parsed.error) };
   }
   const problems: string[] = [];
   const seen = new Set<string>();
@@ -71,8 +66,4 @@ export function loadIdJagTargets(file: string | undefined): { targets: IdJagTarg
     lifetime: t.lifetimeSeconds,
   }));
   return { targets: problems.length ? [] : targets, problems };
-}
-
-function pathOf(path: PropertyKey[]): string {
-  return path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
 }

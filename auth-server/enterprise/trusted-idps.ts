@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readJsonConfigFile, schemaProblems } from '../json-config-file.ts';
 import { z } from 'zod';
 import { httpUrl } from '../../common/env-schema.ts';
 
@@ -67,15 +67,10 @@ const fileSchema = z.array(entry).min(1, 'must list at least one identity provid
  */
 export function loadTrustedIdps(file: string | undefined, knownResources: readonly string[]): { idps: TrustedIdp[]; problems: string[] } {
   if (!file) return { idps: [], problems: [] };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { idps: [], problems: [`AUTH_TRUSTED_IDPS: cannot read ${file}: ${reason}`] };
-  }
+  const { raw, problem } = readJsonConfigFile('AUTH_TRUSTED_IDPS', file);
+  if (problem) return { idps: [], problems: [problem] };
   const parsed = fileSchema.safeParse(raw);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `AUTH_TRUSTED_IDPS${pathOf(issue.path)}: ${issue.message}`);
+  const problems = parsed.success ? [] : schemaProblems('AUTH_TRUSTED_IDPS', parsed.error);
   const entries = parsed.success ? parsed.data : Array.isArray(raw) ? raw.map((e) => entry.safeParse(e).data) : [];
 
   const seen = new Set<string>();
@@ -104,8 +99,4 @@ export function loadTrustedIdps(file: string | undefined, knownResources: readon
     });
   });
   return { idps: problems.length ? [] : idps, problems };
-}
-
-function pathOf(path: PropertyKey[]): string {
-  return path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readJsonConfigFile, schemaProblems } from '../json-config-file.ts';
 import { z } from 'zod';
 import { httpUrl } from '../../common/env-schema.ts';
 
@@ -121,15 +121,10 @@ export function loadUpstreams(
   env: Record<string, string | undefined>,
 ): { providers: UpstreamProvider[]; problems: string[] } {
   if (!file) return { providers: [], problems: [] };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { providers: [], problems: [`AUTH_UPSTREAMS: cannot read ${file}: ${reason}`] };
-  }
+  const { raw, problem } = readJsonConfigFile('AUTH_UPSTREAMS', file);
+  if (problem) return { providers: [], problems: [problem] };
   const parsed = fileSchema.safeParse(raw);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `AUTH_UPSTREAMS${pathOf(issue.path)}: ${issue.message}`);
+  const problems = parsed.success ? [] : schemaProblems('AUTH_UPSTREAMS', parsed.error);
   const entries = parsed.success ? parsed.data : Array.isArray(raw) ? raw.map((e) => oidcEntry.or(oauth2Entry).safeParse(e).data) : [];
 
   const seen = new Set<string>();
@@ -186,8 +181,4 @@ export function loadUpstreams(
     }
   });
   return { providers: problems.length ? [] : providers, problems };
-}
-
-function pathOf(path: PropertyKey[]): string {
-  return path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('');
 }
