@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { AuthInfo, McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
-import { AUTHORIZATION_SERVER_SCOPES } from './scopes.ts';
 import { filterToolList } from './tool-list-filter.ts';
 import { callerOf } from './tools/caller.ts';
-import type { ToolDefinition, ToolRegistry } from './tools/registry.ts';
+import { basicScopesOf, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
 
 const scopeName = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (no spaces or quotes)');
 const ruleBody = {
@@ -149,9 +148,7 @@ export function applyToolPolicy(registry: ToolRegistry, policy: ToolPolicy): Too
   return {
     tools,
     scopes: [...new Set([...tools.flatMap((tool) => tool.requiredScopes), ...policy.scopes])],
-    basicScopes: [...new Set(tools.filter((tool) => tool.requiredRoles.length === 0).flatMap((tool) => tool.requiredScopes))].filter(
-      (scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope),
-    ),
+    basicScopes: basicScopesOf(tools),
     scopesFor: (name) => byName.get(name)?.requiredScopes,
     // Role-gated tools are hidden from callers without the role: the list differs by caller.
     listPerCaller: true,

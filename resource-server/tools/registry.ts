@@ -1,4 +1,5 @@
 import type { CallToolResult, McpServer, StandardSchemaWithJSON, ToolCallback } from '@modelcontextprotocol/server';
+import { AUTHORIZATION_SERVER_SCOPES } from '../scopes.ts';
 import { callerOf } from './caller.ts';
 
 /** A tool together with what a caller needs to use it. */
@@ -103,14 +104,18 @@ export interface ToolRegistry {
   upstreamJwks?: { keys: object[] } | undefined;
 }
 
+/** The scopes of the tools that need no role, never an authorization-server scope (ToolRegistry.basicScopes). */
+export function basicScopesOf(tools: readonly ToolDefinition[]): string[] {
+  const scopes = tools.filter((tool) => tool.requiredRoles.length === 0).flatMap((tool) => tool.requiredScopes);
+  return [...new Set(scopes)].filter((scope) => !AUTHORIZATION_SERVER_SCOPES.has(scope));
+}
+
 export function createToolRegistry(tools: readonly ToolDefinition[]): ToolRegistry {
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   return {
     tools,
     scopes: [...new Set(tools.flatMap((tool) => tool.requiredScopes))],
-    basicScopes: [...new Set(tools.filter((tool) => tool.requiredRoles.length === 0).flatMap((tool) => tool.requiredScopes))].filter(
-      (scope) => scope !== 'offline_access',
-    ),
+    basicScopes: basicScopesOf(tools),
     scopesFor: (name) => byName.get(name)?.requiredScopes,
     registerAll(server) {
       for (const tool of tools) tool.register(server);
