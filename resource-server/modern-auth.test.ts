@@ -2,15 +2,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
-import { MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
-
-/** The 2026-07-28 request envelope: every request names its revision in `_meta`, no session. */
-const MODERN = '2026-07-28';
-const meta = {
-  'io.modelcontextprotocol/protocolVersion': MODERN,
-  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
+import { jsonRpcAnswer, MODERN_PROTOCOL, postModern, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 
 let issuer: TestIssuer;
 let rs: RunningResourceServer;
@@ -26,13 +18,8 @@ afterAll(async () => {
 
 const token = (scope: string) => issuer.mint({ claims: { aud: rs.mcpUrl, scope } });
 
-function post(method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) {
-  return fetch(rs.mcpUrl, {
-    method: 'POST',
-    headers: { ...MCP_POST_HEADERS, 'mcp-protocol-version': MODERN, 'mcp-method': method, ...headers },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }),
-  });
-}
+const post = (method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  postModern(rs.mcpUrl, method, params, headers);
 
 // 2026-07-28 is stateless: each request brings its own token, so every entry point is protected
 // exactly like the 2025 ones. server/discover too: the authorization spec asks for a token on
@@ -63,21 +50,13 @@ describe('the 2026-07-28 entry with auth on', () => {
   it('marks tools/list as cacheable by shared caches: every caller sees the same list', async () => {
     const response = await post('tools/list', {}, { authorization: `Bearer ${await token('mcp:tools')}` });
     expect(response.status).toBe(200);
-    const text = await response.text();
-    const body = JSON.parse(
-      text.startsWith('{')
-        ? text
-        : text
-            .split('\n')
-            .find((l) => l.startsWith('data: '))!
-            .slice(6),
-    ) as { result: Record<string, unknown> };
+    const body = await jsonRpcAnswer(response);
     expect(body.result).toMatchObject({ ttlMs: 300_000, cacheScope: 'public' });
   });
 
   it('serves a v2 client pinned to 2026-07-28 with its own token on every request, without a session', async () => {
     const accessToken = await token('mcp:tools');
-    const client = new Client({ name: 'modern-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } } });
+    const client = new Client({ name: 'modern-test', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN_PROTOCOL } } });
     const transport = new StreamableHTTPClientTransport(new URL(rs.mcpUrl), {
       requestInit: { headers: { Authorization: `Bearer ${accessToken}` } },
     });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../common/config-error.ts';
 import { loadConfig } from './config.ts';
 import { startTestIssuer, type TestIssuer } from './testing/test-issuer.ts';
-import { MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+import { jsonRpcAnswer, MCP_POST_HEADERS, postModern, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
 import { parseToolPolicy } from './tool-policy.ts';
 
 const POLICY = {
@@ -63,30 +63,8 @@ const callRaw = async (rs: RunningResourceServer, bearer: string, name: string) 
 describe('MCP_TOOL_POLICY: scopes, roles and deny per tool', () => {
   it('marks the 2026-07-28 tools/list private: with role-gated tools hidden, the list differs by caller', async () => {
     const rs = servers.sessions;
-    const meta = {
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-      'io.modelcontextprotocol/clientCapabilities': {},
-    };
-    const response = await fetch(rs.mcpUrl, {
-      method: 'POST',
-      headers: {
-        ...MCP_POST_HEADERS,
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/list',
-        authorization: `Bearer ${await token(rs, 'mcp:tools')}`,
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } }),
-    });
-    const text = await response.text();
-    const body = JSON.parse(
-      text.startsWith('{')
-        ? text
-        : text
-            .split('\n')
-            .find((l) => l.startsWith('data: '))!
-            .slice(6),
-    ) as { result: Record<string, unknown> };
+    const response = await postModern(rs.mcpUrl, 'tools/list', {}, { authorization: `Bearer ${await token(rs, 'mcp:tools')}` });
+    const body = await jsonRpcAnswer(response);
     expect(body.result).toMatchObject({ cacheScope: 'private' });
   });
   it('a scope the policy requires and the token lacks gets the 403 step-up challenge naming it', async () => {

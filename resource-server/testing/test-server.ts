@@ -118,3 +118,32 @@ export function requestFrom(
     req.end(init.body === undefined ? undefined : JSON.stringify(init.body));
   });
 }
+
+/** The 2026-07-28 revision: every request names it (and the client) in `_meta`; there is no session. */
+export const MODERN_PROTOCOL = '2026-07-28';
+
+/** One raw 2026-07-28 JSON-RPC request, with the `_meta` envelope and the standard headers. */
+export function postModern(url: string, method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const meta = {
+    'io.modelcontextprotocol/protocolVersion': MODERN_PROTOCOL,
+    'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {},
+  };
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...MCP_POST_HEADERS, 'mcp-protocol-version': MODERN_PROTOCOL, 'mcp-method': method, ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }),
+  });
+}
+
+/** The JSON-RPC answer of a response that is either one JSON body or an SSE stream. */
+export async function jsonRpcAnswer(response: Response): Promise<{ result: Record<string, unknown> }> {
+  const text = await response.text();
+  const json = text.startsWith('{')
+    ? text
+    : text
+        .split('\n')
+        .find((line) => line.startsWith('data: '))!
+        .slice(6);
+  return JSON.parse(json) as { result: Record<string, unknown> };
+}
