@@ -1,7 +1,8 @@
 /** Type-checked examples for config.ts (its JSDoc shows these regions). */
 import { rotateKeys } from './keys/key-store.ts';
 import { openStorage } from './storage/open-storage.ts';
-import { loadConfig, loadKeysDir, loadStorageConfig } from './config.ts';
+import { loadConfig, loadEncryptionSettings, loadKeysDir, loadStorageConfig } from './config.ts';
+import { loadEncryptionKeys } from './keys/secrets-at-rest.ts';
 
 export function loadConfigExample() {
   //#region loadConfig
@@ -19,4 +20,11 @@ export async function loadKeysDirExample() {
   //#region loadKeysDir
   await rotateKeys(loadKeysDir(process.env));
   //#endregion loadKeysDir
+}
+
+export async function loadEncryptionSettingsExample() {
+  //#region loadEncryptionSettings
+  const { encryption, production } = loadEncryptionSettings(process.env);
+  const keys = await loadEncryptionKeys({ ...encryption, keysDir: loadKeysDir(process.env), production });
+  //#endregion loadEncryptionSettings
 }

@@ -64,6 +64,14 @@ export interface AuthServerConfig extends StorageOptions {
   trustedIdps: TrustedIdp[];
   /** Authorization servers our clients may get ID-JAGs for by token exchange (AUTH_ID_JAG_TARGETS); [] when none (grant off). */
   idJagTargets: IdJagTarget[];
+  /** The key for secrets at rest (keys/secrets-at-rest.ts): AUTH_ENCRYPTION_KEY and AUTH_ENCRYPTION_KEY_PREVIOUS. */
+  encryption: EncryptionSettings;
+}
+
+/** AUTH_ENCRYPTION_KEY (undefined: generated in KEYS_DIR outside production) and the keys being rotated out. */
+export interface EncryptionSettings {
+  key: string | undefined;
+  previous: string[];
 }
 
 const DAY = 24 * 60 * 60;
@@ -212,6 +220,23 @@ export const authServerEnv = z.object({
    * Unset: token exchange is off. Checked at start (enterprise/id-jag-targets.ts).
    */
   AUTH_ID_JAG_TARGETS: z.string().trim().optional(),
+  /**
+   * 32 random bytes in base64: the key for everything the auth server encrypts at rest (vaulted
+   * upstream tokens, signing keys kept in the database). Required in production where those are
+   * used; elsewhere generated in KEYS_DIR on first start. Checked where it is loaded
+   * (keys/secrets-at-rest.ts), so a bad key names itself.
+   */
+  AUTH_ENCRYPTION_KEY: z.string().trim().optional(),
+  /** Comma-separated earlier values of AUTH_ENCRYPTION_KEY: they still decrypt, never encrypt (rotation). */
+  AUTH_ENCRYPTION_KEY_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
 });
 
 const schema = authServerEnv
@@ -285,6 +310,7 @@ const schema = authServerEnv
       trustedIdps: [],
       idJagTargets: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
+      encryption: { key: env.AUTH_ENCRYPTION_KEY, previous: env.AUTH_ENCRYPTION_KEY_PREVIOUS },
       clientAssertionAudCompat: env.AUTH_CLIENT_ASSERTION_AUD_COMPAT,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
@@ -351,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuthServerConf
 
 const storageEnv = authServerEnv.pick({ DATA_DIR: true, DATABASE_URL: true, DATABASE_POOL_SIZE: true, AUTH_SQLITE_SYNCHRONOUS: true });
 const keysEnv = authServerEnv.pick({ KEYS_DIR: true });
+const encryptionEnv = authServerEnv.pick({ AUTH_ENCRYPTION_KEY: true, AUTH_ENCRYPTION_KEY_PREVIOUS: true, NODE_ENV: true });
 
 /** Typed by hand: inferring it from storageEnv would make the schema's own transform circular. */
 function storageOptions(env: {
@@ -392,4 +419,22 @@ export function loadKeysDir(env: NodeJS.ProcessEnv = process.env): string {
   const parsed = keysEnv.safeParse(withoutEmpty(env));
   if (!parsed.success) throw ConfigError.fromZod(parsed.error);
   return resolve(parsed.data.KEYS_DIR);
+}
+
+/**
+ * The at-rest key settings alone, for the CLIs that read or write encrypted values (`npm run keys`
+ * with keys in the database): the same fields as the server.
+ *
+ * ```ts source="./config.examples.ts#loadEncryptionSettings"
+ * const { encryption, production } = loadEncryptionSettings(process.env);
+ * const keys = await loadEncryptionKeys({ ...encryption, keysDir: loadKeysDir(process.env), production });
+ * ```
+ */
+export function loadEncryptionSettings(env: NodeJS.ProcessEnv = process.env): { encryption: EncryptionSettings; production: boolean } {
+  const parsed = encryptionEnv.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error);
+  return {
+    encryption: { key: parsed.data.AUTH_ENCRYPTION_KEY, previous: parsed.data.AUTH_ENCRYPTION_KEY_PREVIOUS },
+    production: parsed.data.NODE_ENV === 'production',
+  };
 }
