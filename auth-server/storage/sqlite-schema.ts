@@ -77,6 +77,38 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX upstream_links_account ON upstream_links (account_id);
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
+  `
+  -- The revocation feed resource servers pull (revocation/revocations.ts): one row per revoked
+  -- grant, account, client or personal access token, swept once no token it names can be alive.
+  CREATE TABLE revocations (
+    type        TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    -- epoch ms: when it was revoked, and when it was (last) recorded, the feed's cursor
+    revoked_at  INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    -- epoch ms: the entry's "until"
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (type, id)
+  );
+  CREATE INDEX revocations_recorded_at ON revocations (recorded_at);
+  CREATE INDEX revocations_expires_at ON revocations (expires_at);
+
+  -- Personal access tokens (revocation/personal-access-tokens.ts): the SHA-256 of the token, never the token.
+  CREATE TABLE personal_access_tokens (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    account_id   TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    scope        TEXT    NOT NULL,
+    resource     TEXT    NOT NULL,
+    created_by   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    UNIQUE (account_id, name)
+  );
+  CREATE INDEX personal_access_tokens_expires_at ON personal_access_tokens (expires_at);
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */
