@@ -33,6 +33,9 @@ import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
 import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
 import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
+import { revocationContext } from './revocation/context.ts';
+import { revocationRoutes } from './revocation/feed-routes.ts';
+import { recordGrantRevocation } from './revocation/revocations.ts';
 
 export interface AuthServer {
   app: Koa;
@@ -62,6 +65,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   const audit = logger.child({ audit: true });
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
+  const revocation = revocationContext(config, storage, audit);
 
   const provider = new Provider(
     config.issuer,
@@ -69,7 +73,10 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       config,
       jwks: keys.jwks,
       cookieKeys: keys.cookieKeys,
-      adapter: createAdapterFactory(storage.models, { unusedClientTtl: config.unusedClientTtl }),
+      adapter: createAdapterFactory(storage.models, {
+        unusedClientTtl: config.unusedClientTtl,
+        onGrantRevoked: (grantId) => recordGrantRevocation(revocation, grantId),
+      }),
       findAccount: findAccountFor(storage.accounts),
       accounts: storage.accounts,
       pages,
@@ -121,6 +128,8 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
+  // The revocation feed, and PAT introspection in front of oidc-provider's (revocation/).
+  app.use(revocationRoutes({ provider, revocations: storage.revocations, pats: revocation, prefix }).routes());
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
   app.use(registrationCors(route('/reg')));
   app.use(registrationDefaults(route('/reg')));

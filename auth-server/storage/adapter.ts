@@ -18,7 +18,18 @@ import type { ModelPayload, ModelStore } from './store.ts';
  * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models) });
  * ```
  */
-export function createAdapterFactory(models: ModelStore, options: { unusedClientTtl?: number } = {}): AdapterConstructor {
+export function createAdapterFactory(
+  models: ModelStore,
+  options: {
+    unusedClientTtl?: number | undefined;
+    /**
+     * Called once per grant oidc-provider revokes (refresh-token revocation, reuse detection, a
+     * replayed code), after its stored tokens are gone: the revocation feed (revocation/revocations.ts),
+     * so resource servers refuse its JWT access tokens too, which are not stored.
+     */
+    onGrantRevoked?: (grantId: string) => Promise<void>;
+  } = {},
+): AdapterConstructor {
   const revoking = new Map<string, Promise<void>>();
 
   return class StorageAdapter implements Adapter {
@@ -59,7 +70,10 @@ export function createAdapterFactory(models: ModelStore, options: { unusedClient
     async revokeByGrantId(grantId: string): Promise<void> {
       let pending = revoking.get(grantId);
       if (!pending) {
-        pending = models.revokeByGrantId(grantId).finally(() => revoking.delete(grantId));
+        pending = models
+          .revokeByGrantId(grantId)
+          .then(() => options.onGrantRevoked?.(grantId))
+          .finally(() => revoking.delete(grantId));
         revoking.set(grantId, pending);
       }
       await pending;
