@@ -146,7 +146,7 @@ describe("the resource server's own client (RS_CLIENT_ID, RS_CLIENT_SECRET)", ()
         .map((l) => JSON.parse(l) as { level: number; msg: string })
         .filter((l) => l.msg.includes('RS_CLIENT_ID'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({ level: 40, features_off: ['token introspection', 'token exchange', 'revocation feed'] });
+      expect(warnings[0]).toMatchObject({ level: 40, features_off: ['personal access tokens', 'token exchange', 'revocation feed'] });
     } finally {
       await server.close();
     }
