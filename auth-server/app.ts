@@ -36,6 +36,8 @@ import type { Storage } from './storage/store.ts';
 import { revocationContext } from './revocation/context.ts';
 import { revocationRoutes } from './revocation/feed-routes.ts';
 import { recordGrantRevocation } from './revocation/revocations.ts';
+import { accountSessions } from './account/account-session.ts';
+import { tokenPageRoutes } from './account/token-routes.ts';
 
 export interface AuthServer {
   app: Koa;
@@ -168,6 +170,17 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       issuer: config.issuer,
       prefix,
       audit,
+    }).routes(),
+  );
+  app.use(
+    tokenPageRoutes({
+      pats: revocation,
+      sessions: accountSessions({ provider, cookieKeys: keys.cookieKeys, secure: config.issuer.startsWith('https://'), prefix }),
+      pages,
+      throttle,
+      audit,
+      prefix,
+      localLogin: config.localLogin,
     }).routes(),
   );
   app.use(
