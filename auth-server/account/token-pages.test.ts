@@ -49,7 +49,9 @@ describe('the personal access tokens page', () => {
   it('creates a token shown once, lists it with its last use, and revokes it', async () => {
     const { browser, response } = await signIn();
     expect(response.status).toBe(303);
-    let { response: listing, html } = await page(browser);
+    const first = await page(browser);
+    const listing = first.response;
+    let html = first.html;
     expect(listing.status).toBe(200);
     expect(listing.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(html).not.toContain('<script');
