@@ -79,7 +79,13 @@ export function createPatVerifier(options: PatVerifierOptions): (token: string, 
         url: options.introspectionUrl,
       });
     }
-    return (await response.json()) as Introspection;
+    const answer = (await response.json().catch(() => undefined)) as Introspection | undefined;
+    if (typeof answer !== 'object' || answer === null) {
+      throw new IssuerUnavailableError('personal access token cannot be checked: introspection answered no JSON object', {
+        url: options.introspectionUrl,
+      });
+    }
+    return answer;
   }
 
   return async (token, audience) => {

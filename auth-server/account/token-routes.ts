@@ -104,7 +104,7 @@ export function tokenPageRoutes(deps: TokenPageDeps): Router {
   router.post('/tokens', form, async (ctx) => {
     const who = await signedIn(ctx);
     if (!who) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = formOf(ctx);
     if (!sessions.verifyCsrf(ctx, who.session, body.csrf)) return csrfRefused(ctx);
     const name = typeof body.name === 'string' ? body.name : '';
     const scope = [body.scope]
@@ -133,7 +133,7 @@ export function tokenPageRoutes(deps: TokenPageDeps): Router {
   router.post('/tokens/revoke', form, async (ctx) => {
     const who = await signedIn(ctx);
     if (!who) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = formOf(ctx);
     if (!sessions.verifyCsrf(ctx, who.session, body.csrf)) return csrfRefused(ctx);
     try {
       await revokePersonalAccessToken(pats, who.account.username, typeof body.name === 'string' ? body.name : '', 'self');
@@ -159,7 +159,7 @@ export function tokenPageRoutes(deps: TokenPageDeps): Router {
   });
 
   router.post('/login', form, async (ctx) => {
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = formOf(ctx);
     if (!sessions.verifyCsrf(ctx, undefined, body.csrf)) return csrfRefused(ctx);
     if (!deps.localLogin)
       return pages.sendError(ctx, 403, { message: 'Password sign-in is turned off here.', code: 'local_login_disabled' });
@@ -185,13 +185,19 @@ export function tokenPageRoutes(deps: TokenPageDeps): Router {
 
   router.post('/logout', form, async (ctx) => {
     const session = await sessions.current(ctx);
-    if (!sessions.verifyCsrf(ctx, session, (ctx.request.body as Record<string, unknown>).csrf)) return csrfRefused(ctx);
+    if (!sessions.verifyCsrf(ctx, session, formOf(ctx).csrf)) return csrfRefused(ctx);
     sessions.end(ctx);
     ctx.status = 303;
     ctx.redirect(loginUrl);
   });
 
   return router;
+}
+
+/** The posted form; {} when the body was not a form (another content type, or none). */
+function formOf(ctx: Context): Record<string, unknown> {
+  const body = ctx.request.body as unknown;
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
 }
 
 function day(ms: number): string {
