@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser, hiddenField } from '../testing/browser.ts';
-import { addUser, loginAndGetTokens, postForm, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+import {
+  addUser,
+  freePort,
+  loginAndGetTokens,
+  postForm,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from '../testing/harness.ts';
 
 const RS_ID = 'account-pages-rs';
 const RS_SECRET = 'account-pages-secret-0123456789abcdef';
@@ -126,5 +134,32 @@ describe('the personal access tokens page', () => {
     const { response, html } = await page(browser);
     expect(response.status).toBe(200);
     expect(html).toContain('<strong>alice</strong>');
+  });
+});
+
+describe('the token page behind TLS', () => {
+  it('keeps its cookies __Host-, Secure, HttpOnly and SameSite=Strict', async () => {
+    const port = await freePort();
+    const tls = await startAuthServer({ AUTH_PORT: String(port), AUTH_ISSUER: `https://localhost:${port}` });
+    try {
+      await addUser(tls, 'alice');
+      const browser = new TestBrowser();
+      const login = await browser.get(`http://127.0.0.1:${port}/account/login`);
+      const loginCookie = login.headers.getSetCookie().find((c) => c.startsWith('__Host-account_login='));
+      expect(loginCookie).toMatch(/; path=\/;.*secure/i);
+      const signedIn = await browser.postForm(`http://127.0.0.1:${port}/account/login`, {
+        csrf: hiddenField(await login.text(), 'csrf'),
+        username: 'alice',
+        password: 'correct horse battery staple',
+      });
+      expect(signedIn.status).toBe(303);
+      const session = signedIn.headers.getSetCookie().find((c) => c.startsWith('__Host-account='));
+      expect(session).toMatch(/path=\//i);
+      expect(session).toMatch(/secure/i);
+      expect(session).toMatch(/httponly/i);
+      expect(session).toMatch(/samesite=strict/i);
+    } finally {
+      await tls.close();
+    }
   });
 });
