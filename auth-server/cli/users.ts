@@ -7,7 +7,7 @@ import { checkPasswordPolicy } from '../accounts/password-policy.ts';
 import { ConfigError } from '../../common/config-error.ts';
 import { loadConfig, loadStorageConfig } from '../config.ts';
 import { revocationContext } from '../revocation/context.ts';
-import { disableAccount, NotFoundError, removeAccount, signOutAccount } from '../revocation/revocations.ts';
+import { disableAccount, enableAccount, NotFoundError, removeAccount, signOutAccount } from '../revocation/revocations.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { AccountExistsError, InvalidAccountError, type Account, type AccountStore } from '../storage/store.ts';
 
@@ -158,8 +158,7 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
         return 0;
       }
       case 'enable': {
-        const account = await accounts.setDisabled(username, false);
-        if (!account) return unknown();
+        const account = await enableAccount(revocation(), username, 'cli');
         io.stdout.write(`enabled ${account.username}\n`);
         return 0;
       }
