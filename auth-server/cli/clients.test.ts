@@ -501,6 +501,21 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     expect(shown.stdout).not.toContain(secret);
   });
 
+  it('--client-id names the client; an id taken already or shaped like an account id is refused', async () => {
+    const machine = ['--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools'];
+    const client = await add(server, ['--name', 'named', '--client-id', 'agent-7', ...machine]);
+    expect(client).toMatchObject({ client_id: 'agent-7', grant_types: ['client_credentials'] });
+    expect((await clientCredentials(server, {}, { authorization: basic('agent-7', client.client_secret!) })).status).toBe(200);
+    const taken = await clients(server, ['add', '--name', 'again', '--client-id', 'agent-7', ...machine]);
+    expect(taken).toMatchObject({ code: 1, stdout: '' });
+    expect(taken.stderr).toBe('clients: a client with id "agent-7" exists already; remove it first or choose another id\n');
+    const accountShaped = await clients(server, ['add', '--name', 'x', '--client-id', 'Qm9iIGlzIGEgZ29vZCBib3', ...machine]);
+    expect(accountShaped.code).toBe(1);
+    expect(accountShaped.stderr).toMatch(/shape of an account id/);
+    const spaced = await clients(server, ['add', '--name', 'x', '--client-id', 'has space', ...machine]);
+    expect(spaced.code).toBe(2);
+  });
+
   it('prints help on --help with exit code 0', async () => {
     const run = await clients(server, ['--help']);
     expect(run.code).toBe(0);

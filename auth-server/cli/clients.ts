@@ -14,7 +14,7 @@ import type { ModelPayload, Storage } from '../storage/store.ts';
 const USAGE = `usage: npm run clients -- <command>
 
   add --name N --grant G… --auth M [--jwks-file F | --jwks-uri U] [--scope "S…"] [--role R]…
-      [--redirect-uri URI]… [--resource URL]… [--verified] [--resource-server] [--json]
+      [--redirect-uri URI]… [--resource URL]… [--verified] [--resource-server] [--client-id ID] [--json]
            create a client the operator answers for. --grant may be repeated: client_credentials
            (tokens without a user: sub = its client id; needs --scope), jwt-bearer (redeems ID-JAGs
            from the enterprise IdPs of AUTH_TRUSTED_IDPS; set it here too), authorization_code
@@ -26,6 +26,8 @@ const USAGE = `usage: npm run clients -- <command>
            --role may be repeated; the roles go into its client_credentials tokens.
            --resource (repeatable) restricts its tokens to these resources.
            --verified: the operator vouches for its name; the consent page does not call it unverified.
+           --client-id: this id instead of a generated mc_… one (e.g. the id the client has at an
+           enterprise IdP whose ID-JAGs name it); an id already taken is refused.
   add --name N --resource-server --secret [--json]
            create a resource server's own client: it may introspect every client's tokens.
   list [--json]
@@ -70,6 +72,7 @@ const OPTIONS = {
   'redirect-uri': { type: 'string', multiple: true },
   resource: { type: 'string', multiple: true },
   verified: { type: 'boolean' },
+  'client-id': { type: 'string' },
 } as const;
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
@@ -91,6 +94,7 @@ const ALLOWED: CommandTable = {
       'redirect-uri',
       'resource',
       'verified',
+      'client-id',
     ],
   },
   list: { operands: 0, options: ['json'] },
@@ -152,6 +156,9 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
         // oidc-provider is loaded for add alone: every other command stays quick.
         const { buildOperatorClient, clientCheckingProvider, InvalidOperatorClientError } = await import('../provider/operator-clients.ts');
         const provider = await clientCheckingProvider(loadConfig(io.env), storage);
+        if (addRequest!.clientId !== undefined && (await storage.models.find('Client', addRequest!.clientId))) {
+          throw new RefusedError(`a client with id "${addRequest!.clientId}" exists already; remove it first or choose another id`);
+        }
         let built: ReturnType<typeof buildOperatorClient>;
         try {
           built = buildOperatorClient(provider, addRequest!);
@@ -253,8 +260,13 @@ async function parseAdd(values: Values) {
   for (const uri of [...redirectUris, ...(values.resource ?? [])]) {
     if (!URL.canParse(uri)) throw new UsageError(`not a URL: ${uri}`);
   }
+  const clientId = values['client-id'];
+  if (clientId !== undefined && !/^[\x21-\x7e]{1,200}$/.test(clientId)) {
+    throw new UsageError('--client-id must be 1–200 printable characters without spaces');
+  }
   return {
     name,
+    clientId,
     grantTypes: grants,
     scope: values.scope?.trim().split(/\s+/).join(' '),
     roles: values.role ?? [],

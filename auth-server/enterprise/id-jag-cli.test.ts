@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import {
   startResourceServer,
   type RunningResourceServer,
 } from '../../resource-server/testing/test-server.ts';
-import { buildOperatorClient, clientCheckingProvider, saveOperatorClient } from '../provider/operator-clients.ts';
+import { runClientsCli } from '../cli/clients.ts';
 import { addUser, authorize, postForm, postJson, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
 
 /**
@@ -24,7 +25,6 @@ import { addUser, authorize, postForm, postJson, startAuthServer, type TestAuthS
  */
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const REDIRECT_URI = 'http://127.0.0.1:8975/callback';
 const CLI = fileURLToPath(new URL('../../client/main.ts', import.meta.url));
 
@@ -57,6 +57,14 @@ function cli(args: string[], configHome: string): Promise<Run> {
   });
 }
 
+const sink = (append: (text: string) => void) =>
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      append(chunk.toString());
+      done();
+    },
+  });
+
 const events = (server: TestAuthServer, event: string) =>
   server.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === event);
 
@@ -86,14 +94,26 @@ beforeAll(async () => {
   const registered = (await registration.json()) as { client_id: string; client_secret: string };
   expect(registration.status, JSON.stringify(registered)).toBe(201);
   // The same agent at the MCP server's AS, made by its operator (`clients: '*'`: the same id).
-  const built = buildOperatorClient(await clientCheckingProvider(as.config, as.storage), {
-    name: 'Enterprise agent',
-    clientId: registered.client_id,
-    grantTypes: [JWT_BEARER],
-    auth: { method: 'client_secret_basic' },
-  });
-  await saveOperatorClient(as.storage.models, built.payload);
-  agent = { client_id: registered.client_id, idpSecret: registered.client_secret, asSecret: built.secret! };
+  // The command reads the server's configuration, as `npm run clients` in its environment would.
+  let stdout = '';
+  let stderr = '';
+  const added = await runClientsCli(
+    ['add', '--name', 'Enterprise agent', '--client-id', registered.client_id, '--grant', 'jwt-bearer', '--secret', '--json'],
+    {
+      stdout: sink((text) => (stdout += text)),
+      stderr: sink((text) => (stderr += text)),
+      env: {
+        DATA_DIR: as.config.dataDir,
+        AUTH_PORT: String(asPort),
+        RS_RESOURCE_URL: resource,
+        AUTH_TRUSTED_IDPS: join(dir, 'trusted.json'),
+      },
+    },
+  );
+  expect(added, stderr).toBe(0);
+  const created = JSON.parse(stdout) as { client_id: string; client_secret: string };
+  expect(created.client_id).toBe(registered.client_id);
+  agent = { client_id: registered.client_id, idpSecret: registered.client_secret, asSecret: created.client_secret };
 
   // The user signs in once, at the IdP: its ID token is what the CLI starts from.
   const signIn = await authorize(idp, { clientId: agent.client_id, redirectUri: REDIRECT_URI, scope: 'openid profile', username: 'alice' });
