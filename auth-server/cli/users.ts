@@ -21,8 +21,8 @@ const USAGE = `usage: npm run users -- <command>
            replace the password (read as for add) and sign the account out everywhere:
            its sessions, grants and refresh tokens end
   disable <username>
-           the account can no longer sign in; it is signed out everywhere as above, and
-           resource servers refuse its access tokens and personal access tokens
+           the account can no longer sign in; it is signed out everywhere as above, its
+           personal access tokens are revoked, and resource servers refuse its access tokens
   enable <username>
            let a disabled account sign in again
   list     show every account: username, name, email, roles, status, id (the OIDC "sub"), and

@@ -225,8 +225,17 @@ describe('personal access tokens', () => {
       .split('\n')
       .at(-1)!;
     expect((await introspect(carol)).body.active).toBe(true);
+    const carolPatId = String((await introspect(carol)).body.pat_id);
+    const { cursor: beforeDisable } = (await feed()).body;
     expect((await cli('users', ['disable', 'carol'])).code).toBe(0);
     expect((await introspect(carol)).body).toEqual({ active: false });
+    // Disabling revoked it for good: enabling the account again does not bring it back.
+    expect((await feed(beforeDisable)).body.entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'pat', id: carolPatId })]),
+    );
+    expect((await cli('users', ['enable', 'carol'])).code).toBe(0);
+    expect((await introspect(carol)).body).toEqual({ active: false });
+    expect((await cli('tokens', ['list', '--user', 'carol'])).stdout).toBe('no personal access tokens\n');
   });
 
   it('refuses a scope beyond the user (admin scopes without the admin role, unknown scopes), a bad resource and an expiry past AUTH_PAT_MAX_DAYS', async () => {

@@ -69,15 +69,22 @@ export async function revokeGrant(ctx: RevocationContext, grantId: string, actor
 }
 
 /**
- * Ends everything an account holds: its sessions, grants and refresh tokens are deleted, and the
- * access tokens and personal access tokens issued to it before now are refused by resource
- * servers. For a password change; {@link disableAccount} and {@link removeAccount} call it too.
- * Returns how many stored rows went.
+ * Ends everything an account holds: its sessions, grants and refresh tokens are deleted, its
+ * personal access tokens revoked, and the access tokens issued to it before now are refused by
+ * resource servers. For a password change (whoever knew the old password may have made a PAT);
+ * {@link disableAccount} and {@link removeAccount} call it too, so enabling an account again
+ * brings none of its old credentials back. Returns how many stored rows went.
  */
 export async function signOutAccount(ctx: RevocationContext, account: Pick<Account, 'id'>, actor: string): Promise<number> {
   // Feed first: if the deletes below fail half way, resource servers already refuse its tokens.
   await record(ctx, 'account', account.id, actor);
-  return ctx.storage.models.revokeByAccountId(account.id);
+  let removed = 0;
+  for (const pat of await ctx.storage.personalAccessTokens.list(account.id)) {
+    if (!(await ctx.storage.personalAccessTokens.remove(account.id, pat.name))) continue;
+    await recordPersonalAccessTokenRevocation(ctx, pat.id, pat.expiresAt, actor);
+    removed++;
+  }
+  return removed + (await ctx.storage.models.revokeByAccountId(account.id));
 }
 
 /**
@@ -114,8 +121,10 @@ export async function enableAccount(ctx: RevocationContext, username: string, ac
 /** Deletes an account and everything it holds, its tokens refused as for a disabled one. Throws NotFoundError. */
 export async function removeAccount(ctx: RevocationContext, username: string, actor: string): Promise<Account> {
   const account = await ctx.storage.accounts.findByUsername(username);
-  if (!account || !(await ctx.storage.accounts.remove(username))) throw new NotFoundError(`no account named "${username}"`);
+  if (!account) throw new NotFoundError(`no account named "${username}"`);
+  // Before the account goes: its personal access tokens go with it (ON DELETE CASCADE) unfed.
   await signOutAccount(ctx, account, actor);
+  if (!(await ctx.storage.accounts.remove(username))) throw new NotFoundError(`no account named "${username}"`);
   return account;
 }
 
