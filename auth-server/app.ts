@@ -36,7 +36,7 @@ import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 import { revocationContext } from './revocation/context.ts';
 import { revocationRoutes } from './revocation/feed-routes.ts';
-import { recordGrantRevocation } from './revocation/revocations.ts';
+import { recordClientDeletion, recordGrantRevocation } from './revocation/revocations.ts';
 import { accountSessions } from './account/account-session.ts';
 import { tokenPageRoutes } from './account/token-routes.ts';
 
@@ -79,6 +79,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       adapter: createAdapterFactory(storage.models, {
         unusedClientTtl: config.unusedClientTtl,
         onGrantRevoked: (grantId) => recordGrantRevocation(revocation, grantId),
+        onClientDeleted: (clientId) => recordClientDeletion(revocation, clientId),
       }),
       findAccount: findAccountFor(storage.accounts),
       accounts: storage.accounts,

@@ -10,7 +10,7 @@ import { isHashedClientSecret } from '../provider/client-secret-hash.ts';
 import type { OperatorClientAuth } from '../provider/operator-clients.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { revocationContext } from '../revocation/context.ts';
-import { disableClient, enableClient } from '../revocation/revocations.ts';
+import { disableClient, enableClient, removeClient } from '../revocation/revocations.ts';
 import type { ModelPayload, Storage } from '../storage/store.ts';
 
 const USAGE = `usage: npm run clients -- <command>
@@ -197,7 +197,8 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
       }
       case 'remove': {
         await mustFind(storage, clientId);
-        await storage.models.destroy('Client', clientId);
+        // Through revocations.ts, like disable: resource servers refuse the tokens it had.
+        await removeClient(revocationContext(loadConfig(io.env), storage), clientId, 'cli');
         io.stderr.write(`removed ${clientId}\n`);
         return 0;
       }

@@ -151,6 +151,29 @@ describe('the revocation feed', () => {
   });
 });
 
+describe('deleting a client', () => {
+  it('by RFC 7592 (DELETE /reg/:id) or npm run clients -- remove feeds it', async () => {
+    const registered = await registerPublicClient(server);
+    const operator = JSON.parse(
+      (await cli('clients', ['add', '--name', 'gone', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json']))
+        .stdout,
+    ) as { client_id: string };
+    const { cursor } = (await feed()).body;
+    const deleted = await fetch(registered.registration_client_uri, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${registered.registration_access_token}` },
+    });
+    expect(deleted.status).toBe(204);
+    expect((await cli('clients', ['remove', operator.client_id])).code).toBe(0);
+    expect((await feed(cursor)).body.entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'client', id: registered.client_id }),
+        expect.objectContaining({ type: 'client', id: operator.client_id }),
+      ]),
+    );
+  });
+});
+
 describe('personal access tokens', () => {
   it('create prints the token alone on the last line of stdout; only its SHA-256 is stored; list shows it with its last use', async () => {
     const created = await cli('tokens', ['create', '--user', 'alice', '--name', 'ci', '--scope', 'mcp:tools', '--expires', '7d']);

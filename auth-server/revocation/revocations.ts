@@ -141,6 +141,18 @@ export async function disableClient(ctx: RevocationContext, clientId: string, ac
   await record(ctx, 'client', clientId, actor);
 }
 
+/** Deletes a client (`npm run clients -- remove`); resource servers refuse the access tokens it had. Throws NotFoundError. */
+export async function removeClient(ctx: RevocationContext, clientId: string, actor: string): Promise<void> {
+  if (!(await ctx.storage.models.find('Client', clientId))) throw new NotFoundError(`no client ${clientId}`);
+  await ctx.storage.models.destroy('Client', clientId);
+  await record(ctx, 'client', clientId, actor);
+}
+
+/** Feeds a client oidc-provider deleted (RFC 7592 DELETE /reg/:id): the adapter calls this. */
+export async function recordClientDeletion(ctx: RevocationContext, clientId: string): Promise<void> {
+  await record(ctx, 'client', clientId, 'oidc-provider');
+}
+
 /** Enables a disabled client again; tokens it had before it was disabled stay refused. Throws NotFoundError. */
 export async function enableClient(ctx: RevocationContext, clientId: string, actor: string): Promise<void> {
   await setClientDisabled(ctx, clientId, false);

@@ -28,6 +28,8 @@ export function createAdapterFactory(
      * so resource servers refuse its JWT access tokens too, which are not stored.
      */
     onGrantRevoked?: (grantId: string) => Promise<void>;
+    /** Called when oidc-provider deletes a client (RFC 7592 DELETE /reg/:id): its tokens go through the feed too. */
+    onClientDeleted?: (clientId: string) => Promise<void>;
   } = {},
 ): AdapterConstructor {
   const revoking = new Map<string, Promise<void>>();
@@ -65,6 +67,7 @@ export function createAdapterFactory(
 
     async destroy(id: string): Promise<void> {
       await models.destroy(this.name, id);
+      if (this.name === 'Client') await options.onClientDeleted?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
