@@ -77,6 +77,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX upstream_links_account ON upstream_links (account_id);
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
+  `
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls.
+  CREATE TABLE signing_keys (
+    kid            TEXT NOT NULL PRIMARY KEY,
+    alg            TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    activated_at   TEXT,
+    retiring_since TEXT,
+    remove_after   TEXT,
+    sealed_jwk     TEXT NOT NULL
+  );
+  CREATE TABLE signing_key_generation (
+    id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+  );
+  INSERT INTO signing_key_generation (id, generation) VALUES (1, 0);
+  `,
 ];
 
 /** Raised when the file was written by a newer version of this program. */
