@@ -41,7 +41,7 @@ export interface AuthServer {
 export interface AuthServerDeps {
   config: AuthServerConfig;
   storage: Storage;
-  /** Cookie-signing secrets (KEYS_DIR/cookie-keys.json). */
+  /** Cookie-signing secrets, kept with the signing keys (keys/signing-key-store.ts loadCookieKeys). */
   keys: { cookieKeys: string[] };
   /** The signing-key store and the set loaded at start (keys/signing-keys.ts). */
   signingKeys: { keys: SigningKeys; initial: SigningKeySet };

@@ -6,7 +6,6 @@ import { unknownSettings } from '../common/unknown-env.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { demoAccountLines, ensureDemoUser } from './demo-user.ts';
-import { loadOrCreateCookieKeys } from './keys/key-store.ts';
 import { SigningKeyStoreError } from './keys/signing-key-store.ts';
 import { loadSigningKeys, openSigningKeys } from './keys/signing-keys.ts';
 import { provisionResourceServerClient } from './provider/resource-server-client.ts';
@@ -23,9 +22,10 @@ async function main(): Promise<void> {
   const storage = await openStorage(config, {
     onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
-  const cookieKeys = await loadOrCreateCookieKeys(config.keysDir);
   const signingKeys = await openSigningKeys(config, storage);
   const initial = await loadSigningKeys(signingKeys);
+  // After the signing keys: a database store that must first be migrated to refuses before it makes any.
+  const cookieKeys = await signingKeys.store.loadCookieKeys();
   const { app, metrics, provider, live } = createAuthServer({
     config,
     storage,

@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SigningKeyRowStore } from '../storage/signing-key-rows.ts';
-import { JWKS_FILE, type SigningJwk } from './key-store.ts';
+import { COOKIE_KEYS_FILE, JWKS_FILE, loadOrCreateCookieKeys, type SigningJwk } from './key-store.ts';
 import { openSecret, sealSecret, SealedSecretError, type EncryptionKeys } from './secrets-at-rest.ts';
 import type { SigningKeyRecord, SigningKeySet, SigningKeyState } from './signing-key-set.ts';
 
@@ -32,6 +32,13 @@ export interface SigningKeyStore {
    * copy that no longer rotates.
    */
   markMigrated(): Promise<void>;
+  /**
+   * The cookie-signing secrets kept with the signing keys (every instance must sign cookies alike):
+   * KEYS_DIR/cookie-keys.json, or sealed in the database. Made on first use, once.
+   */
+  loadCookieKeys(): Promise<string[]>;
+  /** Replaces them (`migrate` copies them with the signing keys). */
+  writeCookieKeys(keys: string[]): Promise<void>;
 }
 
 /** `empty` with `migratedAway`: the keys were moved to the other store; the message says where. */
@@ -105,6 +112,14 @@ export function fileKeyStore(keysDir: string): SigningKeyStore {
     async markMigrated() {
       await withLock(`${path}.lock`, () => rename(path, join(keysDir, MIGRATED_FILE)));
     },
+    loadCookieKeys: () => loadOrCreateCookieKeys(keysDir),
+    async writeCookieKeys(keys) {
+      await mkdir(keysDir, { recursive: true, mode: 0o700 });
+      const target = join(keysDir, COOKIE_KEYS_FILE);
+      const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(temp, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+      await rename(temp, target);
+    },
   };
 }
 
@@ -169,10 +184,32 @@ export function databaseKeyStore(rows: SigningKeyRowStore, encryption: Encryptio
       const generation = await rows.generation();
       await rows.replace(generation, generation + 1, []);
     },
+    async loadCookieKeys() {
+      let sealed = await rows.cookieKeys();
+      if (!sealed) {
+        // Instances starting together each offer a secret; the first insert wins and all read it.
+        await rows.putCookieKeys(await sealSecret(encryption, JSON.stringify([randomBytes(32).toString('base64url')]), COOKIE_CONTEXT), {
+          replace: false,
+        });
+        sealed = (await rows.cookieKeys())!;
+      }
+      try {
+        return JSON.parse(await openSecret(encryption, sealed, COOKIE_CONTEXT)) as string[];
+      } catch (error) {
+        if (!(error instanceof SealedSecretError)) throw error;
+        throw new SigningKeyStoreError(
+          `the cookie keys in the database cannot be opened (${error.message}): AUTH_ENCRYPTION_KEY must be the key they were stored with`,
+        );
+      }
+    },
+    async writeCookieKeys(keys) {
+      await rows.putCookieKeys(await sealSecret(encryption, JSON.stringify(keys), COOKIE_CONTEXT), { replace: true });
+    },
   };
 }
 
 const contextOf = (kid: string) => `signing-key:${kid}`;
+const COOKIE_CONTEXT = 'cookie-keys';
 
 async function readKeyFile(path: string): Promise<KeyFile | undefined> {
   let text: string;

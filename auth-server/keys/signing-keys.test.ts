@@ -9,7 +9,7 @@ import { openPostgresStorage } from '../storage/postgres-store.ts';
 import { openSqliteStorage } from '../storage/sqlite-store.ts';
 import type { Storage } from '../storage/store.ts';
 import { createTestSchema } from '../testing/postgres.ts';
-import { generateSigningKey, JWKS_FILE } from './key-store.ts';
+import { COOKIE_KEYS_FILE, generateSigningKey, JWKS_FILE } from './key-store.ts';
 import { RotationTooSoonError } from './signing-key-set.ts';
 import { MIGRATED_FILE, SigningKeyStoreError } from './signing-key-store.ts';
 import { listSigningKeys, loadSigningKeys, migrateSigningKeys, openSigningKeys, rotateSigningKeys } from './signing-keys.ts';
@@ -113,6 +113,17 @@ for (const kind of Object.keys(stores)) {
       await expect(stat(join(dir, 'keys', JWKS_FILE))).rejects.toThrow();
     });
 
+    it('keeps the cookie keys sealed there too: instances starting at once get the same ones, none on disk', async () => {
+      const dir = await tempDir();
+      const storage = await open(kind, dir);
+      const config = configFor(dir, { AUTH_KEY_STORE: 'database', AUTH_ENCRYPTION_KEY: encryptionKey() });
+      const all = await Promise.all(Array.from({ length: 4 }, async () => (await openSigningKeys(config, storage)).store.loadCookieKeys()));
+      for (const keys of all) expect(keys).toEqual(all[0]);
+      const sealed = await storage.signingKeys.cookieKeys();
+      expect(sealed).not.toContain(all[0]![0]);
+      await expect(stat(join(dir, 'keys', COOKIE_KEYS_FILE))).rejects.toThrow();
+    });
+
     it('a wrong AUTH_ENCRYPTION_KEY stops the start with a message naming it', async () => {
       const dir = await tempDir();
       const storage = await open(kind, dir);
@@ -137,8 +148,10 @@ for (const kind of Object.keys(stores)) {
       // Database mode on an empty database while the file has keys: refused, not a silent new key set.
       await expect(loadSigningKeys(database)).rejects.toThrow(/npm run keys -- migrate --to database/);
 
+      const cookieKeys = await file.store.loadCookieKeys();
       await migrateSigningKeys(file, database);
       expect(byKid((await loadSigningKeys(database)).keys)).toEqual(byKid(original.keys));
+      expect(await database.store.loadCookieKeys()).toEqual(cookieKeys);
       await expect(stat(join(dir, 'keys', MIGRATED_FILE))).resolves.toBeTruthy();
       await expect(loadSigningKeys(file)).rejects.toThrow(/were migrated to the database: set AUTH_KEY_STORE=database/);
       // Refused when the target already holds keys.

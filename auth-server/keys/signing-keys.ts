@@ -185,7 +185,7 @@ export async function listSigningKeys(keys: SigningKeys): Promise<ListedSigningK
 }
 
 /**
- * Copies the key set from one store to another (`npm run keys -- migrate`): file → database for
+ * Copies the key set (and the cookie keys) from one store to another (`npm run keys -- migrate`): file → database for
  * scale-out, database → file back. Refuses when the target already holds keys (it would replace
  * keys resource servers trust). The source is then marked migrated (the file renamed, the rows
  * deleted: signing-key-store.ts markMigrated), so a server still pointed at it refuses to start
@@ -205,6 +205,7 @@ export async function migrateSigningKeys(
   if (!(await to.store.write(await to.store.generation(), copy))) {
     throw new SigningKeyStoreError(`${to.store.description} changed during the copy; nothing was copied`);
   }
+  await to.store.writeCookieKeys(await from.store.loadCookieKeys());
   await from.store.markMigrated();
   return { kids: set.keys.map((k) => k.jwk.kid), generation: copy.generation };
 }

@@ -88,8 +88,10 @@ const MIGRATIONS: readonly string[] = [
   `,
   `
   -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
-  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls.
-  CREATE TABLE $S.signing_keys (
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS $S.signing_keys (
     kid            text NOT NULL PRIMARY KEY,
     alg            text NOT NULL,
     state          text NOT NULL,
@@ -99,11 +101,15 @@ const MIGRATIONS: readonly string[] = [
     remove_after   text,
     sealed_jwk     text NOT NULL
   );
-  CREATE TABLE $S.signing_key_generation (
+  CREATE TABLE IF NOT EXISTS $S.signing_key_generation (
     id         integer NOT NULL PRIMARY KEY CHECK (id = 1),
     generation bigint NOT NULL
   );
-  INSERT INTO $S.signing_key_generation (id, generation) VALUES (1, 0);
+  INSERT INTO $S.signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS $S.cookie_keys (
+    id          integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys text    NOT NULL
+  );
   `,
 ];
 

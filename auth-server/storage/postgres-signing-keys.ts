@@ -26,9 +26,11 @@ export class PostgresSigningKeyStore implements SigningKeyRowStore {
   readonly #pool: Pool;
   readonly #keys: string;
   readonly #generation: string;
+  readonly #cookieKeys: string;
 
   constructor(pool: Pool, schema: string) {
     this.#pool = pool;
+    this.#cookieKeys = `${schema}.cookie_keys`;
     this.#keys = `${schema}.signing_keys`;
     this.#generation = `${schema}.signing_key_generation`;
   }
@@ -80,6 +82,20 @@ export class PostgresSigningKeyStore implements SigningKeyRowStore {
       client.release(error instanceof Error ? error : true);
       throw error;
     }
+  }
+
+  async cookieKeys(): Promise<string | undefined> {
+    const { rows } = await this.#pool.query<{ sealed_keys: string }>(`SELECT sealed_keys FROM ${this.#cookieKeys} WHERE id = 1`);
+    return rows[0]?.sealed_keys;
+  }
+
+  async putCookieKeys(sealed: string, options: { replace: boolean }): Promise<boolean> {
+    const conflict = options.replace ? 'DO UPDATE SET sealed_keys = excluded.sealed_keys' : 'DO NOTHING';
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#cookieKeys} (id, sealed_keys) VALUES (1, $1) ON CONFLICT (id) ${conflict}`,
+      [sealed],
+    );
+    return rowCount === 1;
   }
 }
 

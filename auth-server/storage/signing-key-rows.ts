@@ -1,7 +1,8 @@
 /**
  * Signing keys as the database keeps them (AUTH_KEY_STORE=database): one row per key, the
  * private JWK sealed with AUTH_ENCRYPTION_KEY (keys/signing-key-store.ts seals and opens; the
- * store never sees a private key in the clear), and one generation counter for the whole set.
+ * store never sees a private key in the clear), one generation counter for the whole set, and the
+ * sealed cookie-signing secrets (instances on several machines must sign cookies alike).
  */
 export interface SigningKeyRow {
   kid: string;
@@ -26,4 +27,8 @@ export interface SigningKeyRowStore {
    * (compare-and-set): false when another writer (an instance, the CLI, the console) came first.
    */
   replace(expected: number, next: number, rows: SigningKeyRow[]): Promise<boolean>;
+  /** The sealed cookie-signing secrets, if stored. */
+  cookieKeys(): Promise<string | undefined>;
+  /** Stores them; `replace: false` only if none are stored yet (false when some were). */
+  putCookieKeys(sealed: string, options: { replace: boolean }): Promise<boolean>;
 }

@@ -62,6 +62,19 @@ export class SqliteSigningKeyStore implements SigningKeyRowStore {
       throw error;
     }
   }
+
+  async cookieKeys(): Promise<string | undefined> {
+    const row = this.#db.prepare('SELECT sealed_keys FROM cookie_keys WHERE id = 1').get() as { sealed_keys: string } | undefined;
+    return row?.sealed_keys;
+  }
+
+  async putCookieKeys(sealed: string, options: { replace: boolean }): Promise<boolean> {
+    const conflict = options.replace ? 'DO UPDATE SET sealed_keys = excluded.sealed_keys' : 'DO NOTHING';
+    const result = this.#db
+      .prepare(`INSERT INTO cookie_keys (id, sealed_keys) VALUES (1, :sealed) ON CONFLICT (id) ${conflict}`)
+      .run({ sealed });
+    return result.changes === 1;
+  }
 }
 
 function fromRow(row: Row): SigningKeyRow {

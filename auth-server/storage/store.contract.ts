@@ -510,6 +510,16 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(results.filter(Boolean)).toHaveLength(1);
         expect((await storage.signingKeys.read()).rows).toHaveLength(1);
       });
+
+      it('stores the sealed cookie keys once (the first writer wins) unless told to replace them', async () => {
+        const other = await open();
+        expect(await storage.signingKeys.cookieKeys()).toBeUndefined();
+        expect(await storage.signingKeys.putCookieKeys('first', { replace: false })).toBe(true);
+        expect(await other.signingKeys.putCookieKeys('second', { replace: false })).toBe(false);
+        expect(await other.signingKeys.cookieKeys()).toBe('first');
+        expect(await other.signingKeys.putCookieKeys('third', { replace: true })).toBe(true);
+        expect(await storage.signingKeys.cookieKeys()).toBe('third');
+      });
     });
   });
 }

@@ -7,7 +7,6 @@ import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
-import { loadOrCreateCookieKeys } from '../keys/key-store.ts';
 import { loadSigningKeys, openSigningKeys, type SigningKeys } from '../keys/signing-keys.ts';
 import type { LiveProvider } from '../provider/live-provider.ts';
 import { provisionResourceServerClient } from '../provider/resource-server-client.ts';
@@ -81,11 +80,12 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   });
   const storage = await openStorage(config);
   const signingKeys = await openSigningKeys(config, storage);
+  const initial = await loadSigningKeys(signingKeys);
   const { app, provider, live } = createAuthServer({
     config,
     storage,
-    keys: { cookieKeys: await loadOrCreateCookieKeys(config.keysDir) },
-    signingKeys: { keys: signingKeys, initial: await loadSigningKeys(signingKeys) },
+    keys: { cookieKeys: await signingKeys.store.loadCookieKeys() },
+    signingKeys: { keys: signingKeys, initial },
     logger,
   });
   await provisionResourceServerClient(provider(), storage.models, config, logger);
