@@ -6,7 +6,6 @@ import { loadEncryptionKeys, EncryptionKeyError } from './secrets-at-rest.ts';
 import {
   assertKeySet,
   createKeySet,
-  pruneKeySet,
   rotateKeySet,
   upgradeLegacyKeys,
   type RotationPolicy,
@@ -122,14 +121,6 @@ export async function rotateSigningKeys(keys: SigningKeys, options: { actor: Act
     if (await keys.store.write(current.generation, result.set)) return { ...result, actor: options.actor };
   }
   throw new SigningKeyStoreError(`${keys.store.description}: another rotation keeps winning; try again`);
-}
-
-/** Writes the set without the retiring keys whose tokens have all expired (they are already unpublished). */
-export async function pruneSigningKeys(keys: SigningKeys): Promise<string[]> {
-  const current = await loadSigningKeys(keys);
-  const { set, removed } = pruneKeySet(current, keys.now());
-  if (removed.length) await keys.store.write(current.generation, set);
-  return removed;
 }
 
 /** One signing key as `npm run keys -- list` and the console show it (public parts only). */
