@@ -61,8 +61,7 @@ export async function runKeysCli(
   const openDb = async () => (storage ??= await openStorage(config));
   try {
     const needsDb = config.signingKeys.store === 'database' || command === 'migrate';
-    const db = needsDb ? await openDb() : { signingKeys: undefined as never };
-    const keys = await openSigningKeys(config, db, now);
+    const keys = await openSigningKeys(config, needsDb ? await openDb() : undefined, now);
     if (command === 'rotate') {
       const result = await rotateSigningKeys(keys, { actor: `cli:${userInfo().username}`, force: values.force });
       const listed = await listSigningKeys(keys);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ describe('file key store (AUTH_KEY_STORE=file, the default)', () => {
   it('several instances starting at once on an empty KEYS_DIR agree on one key set, in a file with mode 0600', async () => {
     const dir = await tempDir();
     const config = configFor(dir);
-    const sets = await Promise.all(Array.from({ length: 6 }, async () => loadSigningKeys(await openSigningKeys(config, {} as Storage))));
+    const sets = await Promise.all(Array.from({ length: 6 }, async () => loadSigningKeys(await openSigningKeys(config, undefined))));
     for (const set of sets) expect(set).toEqual(sets[0]);
     expect((await stat(join(config.keysDir, JWKS_FILE))).mode & 0o777).toBe(0o600);
   });
@@ -61,9 +61,9 @@ describe('file key store (AUTH_KEY_STORE=file, the default)', () => {
     const dir = await tempDir();
     const config = configFor(dir);
     const legacy = [await generateSigningKey('ES256'), await generateSigningKey('RS256'), await generateSigningKey('ES256')];
-    await import('node:fs/promises').then((fs) => fs.mkdir(config.keysDir, { recursive: true }));
+    await mkdir(config.keysDir, { recursive: true });
     await writeFile(join(config.keysDir, JWKS_FILE), JSON.stringify({ keys: legacy, added: {} }));
-    const keys = await openSigningKeys(config, {} as Storage, () => T0);
+    const keys = await openSigningKeys(config, undefined, () => T0);
     const listed = await listSigningKeys(keys);
     expect(listed.find((k) => k.kid === legacy[0]!.kid)!.state).toBe('active');
     expect(listed.find((k) => k.kid === legacy[2]!.kid)!.state).toBe('retiring');
@@ -75,7 +75,7 @@ describe('file key store (AUTH_KEY_STORE=file, the default)', () => {
   it('rotate is refused while the next keys are younger than AUTH_KEY_MIN_NEXT_AGE, and list says when each state ends', async () => {
     const dir = await tempDir();
     let clock = T0;
-    const keys = await openSigningKeys(configFor(dir), {} as Storage, () => clock);
+    const keys = await openSigningKeys(configFor(dir), undefined, () => clock);
     const before = await listSigningKeys(keys);
     const next = before.find((k) => k.alg === 'ES256' && k.state === 'next')!;
     expect(next.until).toBe('2030-01-01T00:01:00.000Z');

@@ -56,11 +56,12 @@ export function rotationPolicy(config: AuthServerConfig): RotationPolicy {
  */
 export async function openSigningKeys(
   config: AuthServerConfig,
-  storage: Pick<Storage, 'signingKeys'>,
+  storage: Pick<Storage, 'signingKeys'> | undefined,
   now: () => Date = () => new Date(),
 ): Promise<SigningKeys> {
   const policy = rotationPolicy(config);
   if (config.signingKeys.store === 'file') return { store: fileKeyStore(config.keysDir), policy, now };
+  if (!storage) throw new Error('AUTH_KEY_STORE=database needs the database open');
   const encryption = await loadEncryptionKeys({ ...config.encryption, keysDir: config.keysDir, production: config.production }).catch(
     (error: unknown) => {
       if (error instanceof EncryptionKeyError) throw new ConfigError([`AUTH_KEY_STORE=database: ${error.message}`]);

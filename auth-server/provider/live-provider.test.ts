@@ -16,7 +16,20 @@ import {
   type TestAuthServer,
 } from '../testing/harness.ts';
 
+const INITIAL_ACCESS_TOKEN = 'operator-secret-for-live-provider-test';
+
 const servers: TestAuthServer[] = [];
+
+/** A client_credentials client, registered with the initial access token: its Basic header. */
+async function machineClient(server: TestAuthServer): Promise<string> {
+  const registered = await postJson(
+    `${server.url}/reg`,
+    { client_name: 'Batch', grant_types: ['client_credentials'], scope: 'mcp:tools' },
+    { authorization: `Bearer ${INITIAL_ACCESS_TOKEN}` },
+  );
+  const client = (await registered.json()) as { client_id: string; client_secret: string };
+  return `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+}
 afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
@@ -25,6 +38,34 @@ const activeKid = async (server: TestAuthServer, alg: string) =>
   (await listSigningKeys(server.signingKeys)).find((k) => k.alg === alg && k.state === 'active')!.kid;
 
 describe('the provider swapped on a key rotation', () => {
+  for (const [store, env] of [
+    ['the file store', {}],
+    ['the database store on SQLite', { AUTH_KEY_STORE: 'database', AUTH_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') }],
+  ] as const) {
+    it(`picks up a rotation in ${store} by itself, within AUTH_KEY_POLL_SECONDS`, async () => {
+      const server = await startAuthServer({ AUTH_KEY_POLL_SECONDS: '0.2', AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN, ...env });
+      servers.push(server);
+      const basic = await machineClient(server);
+      const kidNow = async () => {
+        const response = await postForm(
+          `${server.url}/token`,
+          { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
+          { authorization: basic },
+        );
+        return decodeProtectedHeader(((await response.json()) as { access_token: string }).access_token).kid;
+      };
+      expect(await kidNow()).toBe(await activeKid(server, 'ES256'));
+      const generation = server.live.generation();
+      const { activated } = await rotateSigningKeys(server.signingKeys, { actor: 'test', force: true });
+      const rotatedAt = Date.now();
+      while ((await kidNow()) !== activated[0]) {
+        expect(Date.now() - rotatedAt).toBeLessThan(3_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(server.live.generation()).toBe(generation + 1);
+    });
+  }
+
   it('a login started before a rotation finishes after it, on the new provider, and its tokens carry the new keys', async () => {
     const server = await startAuthServer();
     servers.push(server);
@@ -81,16 +122,9 @@ describe('the provider swapped on a key rotation', () => {
   });
 
   it('the new provider keeps the metrics hooks: token responses are still counted after a swap', async () => {
-    const token = 'operator-secret-for-metrics-test';
-    const server = await startAuthServer({ METRICS_ALLOW: '127.0.0.1', AUTH_INITIAL_ACCESS_TOKEN: token });
+    const server = await startAuthServer({ METRICS_ALLOW: '127.0.0.1', AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN });
     servers.push(server);
-    const registered = await postJson(
-      `${server.url}/reg`,
-      { client_name: 'Batch', grant_types: ['client_credentials'], scope: 'mcp:tools' },
-      { authorization: `Bearer ${token}` },
-    );
-    const client = (await registered.json()) as { client_id: string; client_secret: string };
-    const basic = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+    const basic = await machineClient(server);
     const issued = async () => {
       const text = await (await fetch(`${server.url}/metrics`)).text();
       return Number(/^auth_server_tokens_issued_total\{grant_type="client_credentials"\} (\d+)/m.exec(text)?.[1] ?? 0);
