@@ -10,6 +10,7 @@ import type { AuthMetrics } from '../metrics.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { Storage } from '../storage/store.ts';
 import { auditEvents } from './audit-events.ts';
+import { compareHashedClientSecrets } from './client-secret-hash.ts';
 import { providerConfiguration } from './configuration.ts';
 import { tolerateUnsavedSessions } from './session-persist.ts';
 import { keepClientsThatGetTokens } from './unused-clients.ts';
@@ -53,6 +54,7 @@ export function buildProvider(deps: ProviderBuildDeps, jwks: { keys: SigningJwk[
   );
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
+  compareHashedClientSecrets(provider);
   keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit, storage.accounts);
   deps.metrics.observe(provider);
