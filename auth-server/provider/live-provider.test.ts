@@ -4,6 +4,7 @@ import { decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JWKS_FILE } from '../keys/key-store.ts';
 import { listSigningKeys, rotateSigningKeys } from '../keys/signing-keys.ts';
+import { buildOperatorClient, saveOperatorClient } from './operator-clients.ts';
 import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
 import {
   addUser,
@@ -121,7 +122,7 @@ describe('the provider swapped on a key rotation', () => {
     expect(decodeProtectedHeader(tokens.id_token).kid).toBe(await activeKid(server, 'RS256'));
   });
 
-  it('the new provider keeps the metrics hooks: token responses are still counted after a swap', async () => {
+  it('the new provider keeps its hooks: token responses are still counted, hashed operator secrets still compare', async () => {
     const server = await startAuthServer({ METRICS_ALLOW: '127.0.0.1', AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN });
     servers.push(server);
     const basic = await machineClient(server);
@@ -141,6 +142,25 @@ describe('the provider swapped on a key rotation', () => {
       await activeKid(server, 'ES256'),
     );
     expect(await issued()).toBe(1);
+
+    // An operator client's secret is stored hashed; the new provider still knows how to compare it.
+    const operator = buildOperatorClient(server.live.current(), {
+      name: 'nightly',
+      grantTypes: ['client_credentials'],
+      auth: { method: 'client_secret_basic' },
+      scope: 'mcp:tools',
+    });
+    await saveOperatorClient(server.storage.models, operator.payload);
+    const operatorBasic = `Basic ${Buffer.from(`${String(operator.payload.client_id)}:${operator.secret!}`).toString('base64')}`;
+    await rotateSigningKeys(server.signingKeys, { actor: 'test', force: true });
+    expect(await server.live.refresh()).toBe(true);
+    const hashed = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
+      { authorization: operatorBasic },
+    );
+    expect(hashed.status).toBe(200);
+    expect(await issued()).toBe(2);
   });
 
   it('a key store that cannot be read keeps the provider there is (and says why once); nothing is refused', async () => {
