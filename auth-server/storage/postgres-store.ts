@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
+import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
@@ -59,6 +60,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     accounts: new PostgresAccountStore(pool, schema, now),
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
+    signingKeys: new PostgresSigningKeyStore(pool, schema),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

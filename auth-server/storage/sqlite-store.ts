@@ -5,6 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
+import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
@@ -66,6 +67,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     accounts,
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
+    signingKeys: new SqliteSigningKeyStore(db),
     async close() {
       if (db.isOpen) db.close();
     },
