@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
+import { PostgresVaultStore } from './postgres-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
@@ -59,6 +60,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     accounts: new PostgresAccountStore(pool, schema, now),
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
+    vault: new PostgresVaultStore(pool, schema, now),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

@@ -77,7 +77,22 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX upstream_links_account ON upstream_links (account_id);
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS upstream_tokens (
+    account_id  TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    upstream_id TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
 ];
+
+/** The latest schema version this program knows. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Raised when the file was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {

@@ -6,6 +6,7 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
+import { SqliteVaultStore } from './sqlite-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
@@ -66,6 +67,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     accounts,
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
+    vault: new SqliteVaultStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },

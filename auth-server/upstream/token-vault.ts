@@ -1,0 +1,54 @@
+import { openSecret, sealSecret, type EncryptionKeys } from '../keys/secrets-at-rest.ts';
+import type { VaultStore } from '../storage/store.ts';
+
+/** What the vault keeps of an upstream's token response for one account. */
+export interface UpstreamTokens {
+  accessToken: string;
+  refreshToken: string | undefined;
+  /** Epoch seconds; undefined when the upstream gave no `expires_in` (GitHub's classic tokens). */
+  expiresAt: number | undefined;
+  scope: string | undefined;
+}
+
+/** The sealed value context: a value copied into another account's or upstream's row fails to open. */
+export function vaultContext(accountId: string, upstreamId: string): string {
+  return `vault:${accountId}:${upstreamId}`;
+}
+
+/**
+ * The token vault: upstream tokens per (account, upstream id), sealed with AUTH_ENCRYPTION_KEY
+ * (keys/secrets-at-rest.ts, JWE dir+A256GCM) bound to `vault:<account>:<upstream>`. The store
+ * only ever holds the sealed text. Opening a value that was sealed for another row, with an
+ * unknown key, or tampered with throws SealedSecretError.
+ */
+export function tokenVault(store: VaultStore, keys: EncryptionKeys) {
+  const seal = (accountId: string, upstreamId: string, tokens: UpstreamTokens) =>
+    sealSecret(keys, JSON.stringify(tokens), vaultContext(accountId, upstreamId));
+  return {
+    /** Keeps the tokens of a fresh sign-in (replacing older ones). */
+    async save(accountId: string, upstreamId: string, tokens: UpstreamTokens): Promise<void> {
+      await store.put(accountId, upstreamId, await seal(accountId, upstreamId, tokens));
+    },
+    /** The tokens and the row version they were read at; undefined when none are kept. */
+    async load(accountId: string, upstreamId: string): Promise<{ tokens: UpstreamTokens; version: number } | undefined> {
+      const row = await store.get(accountId, upstreamId);
+      if (!row) return undefined;
+      const tokens = JSON.parse(await openSecret(keys, row.sealed, vaultContext(accountId, upstreamId))) as UpstreamTokens;
+      return { tokens, version: row.version };
+    },
+    /**
+     * Writes refreshed tokens over the ones read at `version`; false when another refresh wrote
+     * first (its tokens are then the current ones). Also re-seals with the current key, which is
+     * how values move off a key being rotated out.
+     */
+    async update(accountId: string, upstreamId: string, version: number, tokens: UpstreamTokens): Promise<boolean> {
+      return store.replace(accountId, upstreamId, version, await seal(accountId, upstreamId, tokens));
+    },
+    /** Forgets the tokens (the upstream revoked them, or the user signs in again without them). */
+    async remove(accountId: string, upstreamId: string): Promise<boolean> {
+      return store.remove(accountId, upstreamId);
+    },
+  };
+}
+
+export type TokenVault = ReturnType<typeof tokenVault>;
