@@ -30,8 +30,13 @@ import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
-import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
-import { upstreamRoutes } from './upstream/upstream-routes.ts';
+import { idJagExchangeHandler } from './enterprise/token-exchange-grant.ts';
+import type { EncryptionKeys } from './keys/secrets-at-rest.ts';
+import { registerTokenExchange, TOKEN_EXCHANGE } from './provider/token-exchange.ts';
+import { tokenVault } from './upstream/token-vault.ts';
+import { upstreamClient } from './upstream/upstream-client.ts';
+import { callbackUrl, upstreamRoutes } from './upstream/upstream-routes.ts';
+import { vaultExchangeHandler } from './upstream/vault-exchange.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
@@ -45,6 +50,8 @@ export interface AuthServerDeps {
   storage: Storage;
   keys: KeyMaterial;
   logger: Logger;
+  /** The at-rest keys (upstream/token-vault.ts loadVaultKeys); required when an upstream has storeTokens. */
+  encryption?: EncryptionKeys | undefined;
 }
 
 /**
@@ -56,7 +63,7 @@ export interface AuthServerDeps {
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, logger, encryption }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   const audit = logger.child({ audit: true });
@@ -90,15 +97,29 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       audit,
     });
   }
-  if (config.idJagTargets.length) {
-    registerTokenExchangeGrant(provider, {
-      issuer: config.issuer,
-      targets: config.idJagTargets,
-      keys: keys.jwks,
-      accounts: storage.accounts,
-      audit,
-    });
-  }
+  const vaulted = config.upstreams.filter((upstream) => upstream.storeTokens);
+  if (vaulted.length && !encryption)
+    throw new Error(`upstream ${vaulted[0]!.id} has storeTokens: createAuthServer needs the encryption keys`);
+  const vault = vaulted.length ? tokenVault(storage.vault, encryption!) : undefined;
+  registerTokenExchange(provider, {
+    idJag: config.idJagTargets.length
+      ? idJagExchangeHandler({ issuer: config.issuer, targets: config.idJagTargets, keys: keys.jwks, accounts: storage.accounts, audit })
+      : undefined,
+    vault: vault
+      ? vaultExchangeHandler({
+          issuer: config.issuer,
+          upstreams: vaulted.map((upstream) => ({
+            provider: upstream,
+            client: upstreamClient(upstream, callbackUrl(config.issuer, upstream.id)),
+          })),
+          vault,
+          keys: keys.jwks,
+          accounts: storage.accounts,
+          locks: storage.locks,
+          audit,
+        })
+      : undefined,
+  });
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -159,6 +180,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       issuer: config.issuer,
       prefix,
       audit,
+      vault,
     }).routes(),
   );
   app.use(

@@ -8,6 +8,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
 import { loadOrCreateKeys } from '../keys/key-store.ts';
+import { loadVaultKeys } from '../upstream/token-vault.ts';
 import { provisionResourceServerClient } from '../provider/resource-server-client.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { createTestSchema } from './postgres.ts';
@@ -75,7 +76,8 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   });
   const storage = await openStorage(config);
   const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, provider } = createAuthServer({ config, storage, keys, logger });
+  const encryption = await loadVaultKeys(config);
+  const { app, provider } = createAuthServer({ config, storage, keys, logger, encryption });
   await provisionResourceServerClient(provider, storage.models, config, logger);
   const server = await listen(app, config.port, '127.0.0.1');
   const stop = async () => {

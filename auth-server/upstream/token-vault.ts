@@ -1,4 +1,5 @@
-import { openSecret, sealSecret, type EncryptionKeys } from '../keys/secrets-at-rest.ts';
+import type { AuthServerConfig } from '../config.ts';
+import { loadEncryptionKeys, openSecret, sealSecret, type EncryptionKeys } from '../keys/secrets-at-rest.ts';
 import type { VaultStore } from '../storage/store.ts';
 
 /** What the vault keeps of an upstream's token response for one account. */
@@ -52,3 +53,20 @@ export function tokenVault(store: VaultStore, keys: EncryptionKeys) {
 }
 
 export type TokenVault = ReturnType<typeof tokenVault>;
+
+/**
+ * The at-rest keys when some upstream keeps tokens (storeTokens), else undefined: a server without
+ * the vault neither needs AUTH_ENCRYPTION_KEY nor writes a generated one. In production without
+ * AUTH_ENCRYPTION_KEY this throws EncryptionKeyError, whose message names the setting.
+ */
+export async function loadVaultKeys(
+  config: Pick<AuthServerConfig, 'upstreams' | 'encryption' | 'keysDir' | 'production'>,
+): Promise<EncryptionKeys | undefined> {
+  if (!config.upstreams.some((upstream) => upstream.storeTokens)) return undefined;
+  return loadEncryptionKeys({
+    key: config.encryption.key,
+    previous: config.encryption.previous,
+    keysDir: config.keysDir,
+    production: config.production,
+  });
+}
