@@ -101,25 +101,22 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
     }
 
     const subject = await verifySubjectToken(params.subject_token).catch((error: unknown) => {
-      throw refuse(
-        new errors.InvalidGrant(`subject_token is not a valid access token from this server: ${describe(error)}`),
-        'bad_subject_token',
-      );
+      throw refuse(invalidGrant(`subject_token is not a valid access token from this server: ${describe(error)}`), 'bad_subject_token');
     });
     const allowed = client.metadata()[ALLOWED_RESOURCES];
     const audiences = [subject.aud].flat();
     if (!Array.isArray(allowed) || !audiences.some((aud) => typeof aud === 'string' && allowed.includes(aud))) {
-      throw refuse(new errors.InvalidGrant("subject_token is not for this resource server's resource"), 'foreign_audience', {
+      throw refuse(invalidGrant("subject_token is not for this resource server's resource"), 'foreign_audience', {
         aud: subject.aud,
       });
     }
     const accountId = subject.sub;
     if (typeof accountId !== 'string' || accountId === subject.client_id) {
-      throw refuse(new errors.InvalidGrant('subject_token has no user (a client_credentials token)'), 'no_user');
+      throw refuse(invalidGrant('subject_token has no user (a client_credentials token)'), 'no_user');
     }
     const account = await deps.accounts.findById(accountId);
     if (!account || account.disabledAt !== null) {
-      throw refuse(new errors.InvalidGrant('the user of subject_token cannot get tokens'), 'account_unavailable', { sub: accountId });
+      throw refuse(invalidGrant('the user of subject_token cannot get tokens'), 'account_unavailable', { sub: accountId });
     }
 
     const { provider } = upstream;
@@ -169,7 +166,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
           'kept upstream token cannot be opened',
         );
         throw refuse(
-          new errors.InvalidGrant(`the kept ${provider.name} token cannot be decrypted (was AUTH_ENCRYPTION_KEY changed?); ${signInAgain}`),
+          invalidGrant(`the kept ${provider.name} token cannot be decrypted (was AUTH_ENCRYPTION_KEY changed?); ${signInAgain}`),
           'unreadable',
         );
       }
@@ -178,7 +175,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
 
     let kept = await load();
     if (!kept)
-      throw refuse(new errors.InvalidGrant(`no ${provider.name} token is kept for this user; ${signInAgain}`), 'nothing_kept', {
+      throw refuse(invalidGrant(`no ${provider.name} token is kept for this user; ${signInAgain}`), 'nothing_kept', {
         upstream: provider.id,
       });
     if (fresh(kept.tokens)) return kept.tokens;
@@ -193,13 +190,10 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
     }
     try {
       kept = await load();
-      if (!kept) throw refuse(new errors.InvalidGrant(`no ${provider.name} token is kept for this user; ${signInAgain}`), 'nothing_kept');
+      if (!kept) throw refuse(invalidGrant(`no ${provider.name} token is kept for this user; ${signInAgain}`), 'nothing_kept');
       if (fresh(kept.tokens)) return kept.tokens;
       if (!kept.tokens.refreshToken) {
-        throw refuse(
-          new errors.InvalidGrant(`the kept ${provider.name} token has expired and there is no refresh token; ${signInAgain}`),
-          'expired',
-        );
+        throw refuse(invalidGrant(`the kept ${provider.name} token has expired and there is no refresh token; ${signInAgain}`), 'expired');
       }
       let refreshed: UpstreamTokens;
       try {
@@ -216,9 +210,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
           // Revoked or expired at the upstream: the kept tokens are worth nothing now.
           await deps.vault.remove(accountId, provider.id);
           throw refuse(
-            new errors.InvalidGrant(
-              `${provider.name} refused to refresh the kept token (${error.error}: revoked or expired); ${signInAgain}`,
-            ),
+            invalidGrant(`${provider.name} refused to refresh the kept token (${error.error}: revoked or expired); ${signInAgain}`),
             'refresh_refused',
             { upstream: provider.id, upstream_error: error.error },
           );
@@ -242,6 +234,11 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
 function publicJwk(jwk: SigningJwk): JWK {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest } = jwk as SigningJwk & Record<string, unknown>;
   return rest as JWK;
+}
+
+/** oidc-provider's invalid_grant says only "grant request is invalid"; the caller needs to know why. */
+function invalidGrant(message: string): InstanceType<typeof errors.InvalidGrant> {
+  return Object.assign(new errors.InvalidGrant(message), { error_description: message });
 }
 
 function describe(error: unknown): string {
