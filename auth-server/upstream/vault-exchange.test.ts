@@ -186,6 +186,20 @@ describe('the exchange (RFC 8693) of an MCP access token for the kept upstream t
     }
   });
 
+  it('parallel exchanges of an expiring token all succeed: one refresh at a time, each with the refresh token the last one kept', async () => {
+    fake.accessTokenTtl = 30;
+    try {
+      const token = await mcpToken('github');
+      const before = fake.refreshes;
+      // Without the lease two refreshes would spend one rotating refresh token twice, and the fake refuses the second.
+      const results = await Promise.all([1, 2, 3].map(() => exchange(token, { audience: 'github' })));
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(fake.refreshes).toBe(before + 3);
+    } finally {
+      fake.accessTokenTtl = 300;
+    }
+  });
+
   it('a refresh the upstream refuses (revoked): 400 invalid_grant naming it, the kept tokens are forgotten, other users and upstreams still work', async () => {
     fake.accessTokenTtl = 30;
     try {
