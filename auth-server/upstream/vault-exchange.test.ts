@@ -71,6 +71,7 @@ async function vaultOf(server: TestAuthServer) {
 beforeAll(async () => {
   const downPort = await freePort();
   const upPort = await freePort();
+  const closedPort = await freePort();
   upstream = await startAuthServer({
     AUTH_PORT: String(upPort),
     AUTH_ISSUER: `http://127.0.0.1:${upPort}`,
@@ -113,6 +114,17 @@ beforeAll(async () => {
         userinfoUrl: `${fake.url}/user`,
         clientId: 'down',
         clientSecret: 'fake-secret',
+        storeTokens: true,
+      },
+      {
+        id: 'gone',
+        name: 'Gone',
+        type: 'oauth2',
+        authorizationUrl: `http://127.0.0.1:${closedPort}/authorize`,
+        tokenUrl: `http://127.0.0.1:${closedPort}/token`,
+        userinfoUrl: `http://127.0.0.1:${closedPort}/user`,
+        clientId: 'down',
+        clientSecret: 'gone-secret',
         storeTokens: true,
       },
     ]),
@@ -220,6 +232,20 @@ describe('the exchange (RFC 8693) of an MCP access token for the kept upstream t
     } finally {
       fake.accessTokenTtl = 300;
     }
+  });
+});
+
+describe('an upstream that cannot be reached for a refresh', () => {
+  it('answers 503 temporarily_unavailable naming it, and keeps the tokens for a later try', async () => {
+    const carol = (await down.storage.accounts.findByUsername('carol'))!;
+    const vault = await vaultOf(down);
+    const expired = { accessToken: 'old', refreshToken: 'still-good', expiresAt: Math.floor(Date.now() / 1000) - 10, scope: undefined };
+    await vault.save(carol.id, 'gone', expired);
+    const token = await mcpToken('ours');
+    const { status, body } = await exchange(token, { audience: 'gone' });
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ error: 'temporarily_unavailable', error_description: expect.stringMatching(/Gone could not be reached/) });
+    expect((await vault.load(carol.id, 'gone'))?.tokens).toEqual(expired);
   });
 });
 

@@ -185,7 +185,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
     // Another instance refreshing the same token: wait for its result rather than spend the
     // refresh token twice (an upstream that rotates them would see reuse and revoke the chain).
     for (let waited = 0; !(await deps.locks.acquire(key, owner, REFRESH_LEASE_MS)); waited += 100) {
-      if (waited >= REFRESH_LEASE_MS) throw new errors.TemporarilyUnavailable('another refresh of this token is in progress; try again');
+      if (waited >= REFRESH_LEASE_MS) throw unavailable('another refresh of this token is in progress; try again');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     try {
@@ -204,7 +204,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
             { event: 'vault.refresh_failed', sub: accountId, upstream: provider.id, reason: 'unavailable' },
             'upstream unreachable',
           );
-          throw new errors.TemporarilyUnavailable(`${provider.name} could not be reached to refresh the kept token; try again later`);
+          throw unavailable(`${provider.name} could not be reached to refresh the kept token; try again later`);
         }
         if (error instanceof ResponseBodyError && (error.error === 'invalid_grant' || error.status === 400 || error.status === 401)) {
           // Revoked or expired at the upstream: the kept tokens are worth nothing now.
@@ -219,7 +219,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
           { event: 'vault.refresh_failed', sub: accountId, upstream: provider.id, err: describe(error) },
           'upstream refresh failed',
         );
-        throw new errors.TemporarilyUnavailable(`${provider.name} answered the refresh with something we cannot use; try again later`);
+        throw unavailable(`${provider.name} answered the refresh with something we cannot use; try again later`);
       }
       await deps.vault.update(accountId, provider.id, kept.version, refreshed);
       deps.audit.info({ event: 'vault.refreshed', sub: accountId, upstream: provider.id }, 'kept upstream token refreshed');
@@ -239,6 +239,11 @@ function publicJwk(jwk: SigningJwk): JWK {
 /** oidc-provider's invalid_grant says only "grant request is invalid"; the caller needs to know why. */
 function invalidGrant(message: string): InstanceType<typeof errors.InvalidGrant> {
   return Object.assign(new errors.InvalidGrant(message), { error_description: message });
+}
+
+/** 503 temporarily_unavailable with its description (oidc-provider's is a 400, and hides descriptions of 5xx errors). */
+function unavailable(message: string): InstanceType<typeof errors.TemporarilyUnavailable> {
+  return Object.assign(new errors.TemporarilyUnavailable(message), { status: 503, statusCode: 503, expose: true });
 }
 
 function describe(error: unknown): string {
