@@ -21,6 +21,12 @@ export function vaultContext(accountId: string, upstreamId: string): string {
  * (keys/secrets-at-rest.ts, JWE dir+A256GCM) bound to `vault:<account>:<upstream>`. The store
  * only ever holds the sealed text. Opening a value that was sealed for another row, with an
  * unknown key, or tampered with throws SealedSecretError.
+ *
+ * ```ts source="./token-vault.examples.ts#tokenVault"
+ * const vault = tokenVault(storage.vault, (await loadVaultKeys(config))!);
+ * await vault.save(accountId, 'github', { accessToken: 'gho_…', refreshToken: 'ghr_…', expiresAt: 1_900_000_000, scope: 'read:user' });
+ * const kept = await vault.load(accountId, 'github'); // { tokens, version } or undefined
+ * ```
  */
 export function tokenVault(store: VaultStore, keys: EncryptionKeys) {
   const seal = (accountId: string, upstreamId: string, tokens: UpstreamTokens) =>
@@ -58,6 +64,10 @@ export type TokenVault = ReturnType<typeof tokenVault>;
  * The at-rest keys when some upstream keeps tokens (storeTokens), else undefined: a server without
  * the vault neither needs AUTH_ENCRYPTION_KEY nor writes a generated one. In production without
  * AUTH_ENCRYPTION_KEY this throws EncryptionKeyError, whose message names the setting.
+ *
+ * ```ts source="./token-vault.examples.ts#loadVaultKeys"
+ * const encryption = await loadVaultKeys(config); // undefined when no upstream has storeTokens
+ * ```
  */
 export async function loadVaultKeys(
   config: Pick<AuthServerConfig, 'upstreams' | 'encryption' | 'keysDir' | 'production'>,

@@ -57,6 +57,13 @@ interface ExchangeParams {
  * kept (`invalid_grant`). A kept token that is expired or about to be is refreshed at the
  * upstream first, the rotated refresh token kept; a refused refresh forgets the kept tokens.
  * The MCP client's token never leaves this server: only the upstream's own token is returned.
+ *
+ * ```ts source="./vault-exchange.examples.ts#vaultExchangeHandler"
+ * const upstreams = [{ provider: github, client: upstreamClient(github, `${issuer}/upstream/github/callback`) }];
+ * registerTokenExchange(provider, {
+ *   vault: vaultExchangeHandler({ issuer, upstreams, vault, keys: keys.jwks, accounts: storage.accounts, locks: storage.locks, audit }),
+ * });
+ * ```
  */
 export function vaultExchangeHandler(deps: VaultExchangeDeps) {
   const now = deps.now ?? Date.now;

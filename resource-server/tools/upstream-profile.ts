@@ -25,6 +25,17 @@ export interface UpstreamProfileOptions {
  * this server's own client, `audience` = the upstream's id) for the user's kept upstream token,
  * then reads the upstream's userinfo with it. The caller's token itself never leaves for the
  * upstream. A refusal (nothing kept, the upstream revoked it) is a tool error naming what to do.
+ *
+ * ```ts source="./upstream-profile.examples.ts#upstreamProfile"
+ * const tools = createToolRegistry([
+ *   ...demoTools.tools,
+ *   upstreamProfile({
+ *     issuer: 'https://auth.example',
+ *     client: { id: 'mcp-resource-server', secret: new Secret(process.env.RS_CLIENT_SECRET!) },
+ *     upstreams: [{ id: 'github', url: 'https://api.github.com/user' }],
+ *   }),
+ * ]);
+ * ```
  */
 export function upstreamProfile(options: UpstreamProfileOptions): ToolDefinition {
   const ids = options.upstreams.map((upstream) => upstream.id);
