@@ -42,6 +42,8 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
     refreshes: 0,
     /** Seconds its access tokens live (expires_in). */
     accessTokenTtl: 300,
+    /** Every bearer token presented at /userinfo and /user (to check what reached the upstream). */
+    bearers: [] as string[],
     /** Forgets every refresh token, as a user revoking the app at the provider does. */
     revokeRefreshTokens: () => refreshTokens.clear(),
     close: () => new Promise<void>((done) => server.close(() => done())),
@@ -126,6 +128,7 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
         return json(200, { ...response, id_token: idToken });
       }
       const bearer = req.headers.authorization?.replace(/^Bearer /i, '') ?? '';
+      if (bearer) state.bearers.push(bearer);
       if (url.pathname === '/userinfo') return tokens.has(bearer) ? json(200, state.user) : json(401, { error: 'invalid_token' });
       if (url.pathname === '/user') {
         // The GitHub shape: a numeric id, the login, no `sub`.

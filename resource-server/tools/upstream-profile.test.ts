@@ -138,6 +138,9 @@ describe('upstream_profile', () => {
     const token = await mcpToken('github');
     const profile = await callTool(token, 'upstream_profile', { upstream: 'github' });
     expect(profile.structuredContent).toMatchObject({ upstream: 'github', profile: { id: 583231, login: 'octocat' } });
+    // No token passthrough: the upstream saw its own token, never the MCP client's.
+    expect(fake.bearers.length).toBeGreaterThan(0);
+    expect(fake.bearers).not.toContain(token);
   });
 
   it('a revoked upstream refresh token: a clear tool error for that user, other tools and other users unaffected', async () => {
