@@ -30,6 +30,7 @@ import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
+import { compareHashedClientSecrets } from './provider/client-secret-hash.ts';
 import { idJagExchangeHandler } from './enterprise/token-exchange-grant.ts';
 import type { EncryptionKeys } from './keys/secrets-at-rest.ts';
 import { registerTokenExchange, TOKEN_EXCHANGE } from './provider/token-exchange.ts';
@@ -85,6 +86,7 @@ export function createAuthServer({ config, storage, keys, logger, encryption }: 
   );
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
+  compareHashedClientSecrets(provider);
   keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit, storage.accounts);
   if (config.trustedIdps.length) {

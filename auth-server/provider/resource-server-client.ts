@@ -38,7 +38,7 @@ export async function provisionResourceServerClient(
   }
   const vault = config.upstreams.some((upstream) => upstream.storeTokens);
   const existing = await models.find('Client', rs.clientId);
-  const payload = buildOperatorClient(provider, {
+  const { payload } = buildOperatorClient(provider, {
     name: 'MCP resource server',
     clientId: rs.clientId,
     auth: { method: 'client_secret_basic', secret: rs.secret },
