@@ -4,6 +4,7 @@ import { PostgresAccountStore } from './postgres-accounts.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
+import { PostgresVaultStore } from './postgres-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
@@ -61,6 +62,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
     signingKeys: new PostgresSigningKeyStore(pool, schema),
+    vault: new PostgresVaultStore(pool, schema, now),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

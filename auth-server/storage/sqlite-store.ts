@@ -7,6 +7,7 @@ import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
+import { SqliteVaultStore } from './sqlite-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
@@ -68,6 +69,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
     signingKeys: new SqliteSigningKeyStore(db),
+    vault: new SqliteVaultStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },
