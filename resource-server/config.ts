@@ -122,6 +122,14 @@ export interface ResourceServerConfig {
   revocationMaxStalenessSeconds: number | undefined;
   /**
    * MCP_TOOLS_MODULE (unset): a module
+   * RS_UPSTREAM_USERINFO (unset): `id=URL` pairs, comma separated, naming upstream identity
+   * providers (their AUTH_UPSTREAMS id, with storeTokens) and the userinfo URL of each. With it
+   * (and RS_CLIENT_ID/RS_CLIENT_SECRET) the demo tools gain `upstream_profile`, which exchanges the
+   * caller's token at the auth server for their kept upstream token (RFC 8693) and reads that
+   * URL with it. The URLs are this server's own knowledge of the APIs it calls; the auth server
+   * publishes nothing for it.
+   */
+  upstreamUserinfo: { id: string; url: string }[];
   /**
    * MCP_TOOLS_MODULE (unset): a module (path, relative to the working directory) whose tools are
    * served instead of the demo tools: your own tools without forking (tools-module.ts).
@@ -212,6 +220,17 @@ export const resourceServerEnv = z.object({
     .max(3600, 'must be at most 3600')
     .default(10),
   RS_REVOCATION_MAX_STALENESS: z.coerce.number({ message: 'must be a number' }).positive('must be positive').optional(),
+  RS_UPSTREAM_USERINFO: list.pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9_-]{0,31}=https?:\/\/\S+$/,
+          'each entry must be <upstream id>=<userinfo URL>, e.g. github=https://api.github.com/user',
+        )
+        .refine((entry) => URL.canParse(entry.slice(entry.indexOf('=') + 1)), 'each URL must be an absolute http(s) URL'),
+    ),
+  ),
   MCP_TOOLS_MODULE: z.string().trim().optional(),
   MCP_TOOL_POLICY: z.string().trim().optional(),
   MCP_UPSTREAM_URL: httpUrl.optional(),
@@ -274,6 +293,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     problems.push(
       'RS_REVOCATION_MAX_STALENESS: needs RS_CLIENT_ID/RS_CLIENT_SECRET (without them there is no feed, and every token would be refused)',
     );
+  }
+  if (e.RS_UPSTREAM_USERINFO.length > 0 && e.RS_CLIENT_ID === undefined) {
+    problems.push('RS_UPSTREAM_USERINFO: needs RS_CLIENT_ID and RS_CLIENT_SECRET (the token exchange authenticates as this server)');
   }
   const resourceUrl = e.RS_RESOURCE_URL ?? `http://localhost:${e.RS_PORT}/mcp`;
   const resource = new URL(resourceUrl);
@@ -341,6 +363,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
     authInternalUrl: (e.AUTH_INTERNAL_URL ?? e.AUTH_ISSUER ?? `http://localhost:${e.AUTH_PORT}`).replace(/\/$/, ''),
     revocationPollSeconds: e.RS_REVOCATION_POLL_SECONDS,
     revocationMaxStalenessSeconds: e.RS_REVOCATION_MAX_STALENESS,
+    upstreamUserinfo: e.RS_UPSTREAM_USERINFO.map((entry) => ({
+      id: entry.slice(0, entry.indexOf('=')),
+      url: entry.slice(entry.indexOf('=') + 1),
+    })),
     toolsModule: e.MCP_TOOLS_MODULE,
     toolPolicy,
     upstream:

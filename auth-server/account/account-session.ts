@@ -36,7 +36,8 @@ export interface AccountSessions {
  * nonce in a short-lived signed cookie (so a cross-site form cannot sign a victim in either).
  */
 export function accountSessions(options: {
-  provider: Provider;
+  /** The provider serving requests now (a key rotation replaces it). */
+  provider: () => Provider;
   cookieKeys: readonly string[];
   secure: boolean;
   prefix: string;
@@ -82,7 +83,10 @@ export function accountSessions(options: {
     async current(ctx) {
       const mine = own(ctx);
       if (mine) return mine;
-      const session = await options.provider.Session.get(ctx as never).catch(() => undefined);
+      const session = await options
+        .provider()
+        .Session.get(ctx as never)
+        .catch(() => undefined);
       return session?.accountId ? { accountId: session.accountId, nonce: `oidc:${session.uid}` } : undefined;
     },
     start(ctx, accountId) {

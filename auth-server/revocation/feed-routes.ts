@@ -13,7 +13,8 @@ import { checkResourceServer } from './resource-server-auth.ts';
 export const FEED_OVERLAP_MS = 10_000;
 
 export interface FeedRouteDeps {
-  provider: Provider;
+  /** The provider serving requests now (a key rotation replaces it: provider/live-provider.ts). */
+  provider: () => Provider;
   revocations: RevocationStore;
   pats: PatContext;
   /** The issuer's path ('' at the root). */
@@ -38,7 +39,7 @@ export function revocationRoutes(deps: FeedRouteDeps): Router {
 
   router.get(`${deps.prefix}/revocations`, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const caller = await checkResourceServer(deps.provider, ctx);
+    const caller = await checkResourceServer(deps.provider(), ctx);
     if (caller === 'unauthenticated') {
       ctx.set('WWW-Authenticate', 'Basic realm="revocations"');
       return oauthError(ctx, 401, 'invalid_client', "the revocation feed needs a resource server's client credentials (HTTP Basic)");
@@ -64,7 +65,7 @@ export function revocationRoutes(deps: FeedRouteDeps): Router {
     }
     const token = form.token;
     if (typeof token !== 'string' || !token.startsWith(PAT_PREFIX)) return next();
-    if ((await checkResourceServer(deps.provider, ctx)) !== 'resource-server') return next();
+    if ((await checkResourceServer(deps.provider(), ctx)) !== 'resource-server') return next();
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await introspectPersonalAccessToken(deps.pats, token);
   });

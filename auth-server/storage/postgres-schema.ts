@@ -87,9 +87,47 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX accounts_email ON $S.accounts (lower(email)) WHERE email IS NOT NULL;
   `,
   `
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS $S.signing_keys (
+    kid            text NOT NULL PRIMARY KEY,
+    alg            text NOT NULL,
+    state          text NOT NULL,
+    created_at     text NOT NULL,
+    activated_at   text,
+    retiring_since text,
+    remove_after   text,
+    sealed_jwk     text NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS $S.signing_key_generation (
+    id         integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation bigint NOT NULL
+  );
+  INSERT INTO $S.signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS $S.cookie_keys (
+    id          integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys text    NOT NULL
+  );
+  `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS $S.upstream_tokens (
+    account_id  text    NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
+    upstream_id text    NOT NULL,
+    sealed      text    NOT NULL,
+    version     integer NOT NULL,
+    updated_at  bigint  NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
+  `
   -- The revocation feed resource servers pull (revocation/revocations.ts): one row per revoked
   -- grant, account, client or personal access token, swept once no token it names can be alive.
-  CREATE TABLE $S.revocations (
+  -- Idempotent (IF NOT EXISTS), touching only its own tables: its position among merged migrations does not matter.
+  CREATE TABLE IF NOT EXISTS $S.revocations (
     type        text   NOT NULL,
     id          text   NOT NULL,
     revoked_at  bigint NOT NULL,
@@ -97,11 +135,11 @@ const MIGRATIONS: readonly string[] = [
     expires_at  bigint NOT NULL,
     PRIMARY KEY (type, id)
   );
-  CREATE INDEX revocations_recorded_at ON $S.revocations (recorded_at);
-  CREATE INDEX revocations_expires_at ON $S.revocations (expires_at);
+  CREATE INDEX IF NOT EXISTS revocations_recorded_at ON $S.revocations (recorded_at);
+  CREATE INDEX IF NOT EXISTS revocations_expires_at ON $S.revocations (expires_at);
 
   -- Personal access tokens (revocation/personal-access-tokens.ts): the SHA-256 of the token, never the token.
-  CREATE TABLE $S.personal_access_tokens (
+  CREATE TABLE IF NOT EXISTS $S.personal_access_tokens (
     id           text   NOT NULL PRIMARY KEY,
     account_id   text   NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
     name         text   NOT NULL,
@@ -114,7 +152,7 @@ const MIGRATIONS: readonly string[] = [
     last_used_at bigint,
     UNIQUE (account_id, name)
   );
-  CREATE INDEX personal_access_tokens_expires_at ON $S.personal_access_tokens (expires_at);
+  CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON $S.personal_access_tokens (expires_at);
   `,
 ];
 

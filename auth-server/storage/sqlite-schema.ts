@@ -78,9 +78,47 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
   `
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS signing_keys (
+    kid            TEXT NOT NULL PRIMARY KEY,
+    alg            TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    activated_at   TEXT,
+    retiring_since TEXT,
+    remove_after   TEXT,
+    sealed_jwk     TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS signing_key_generation (
+    id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+  );
+  INSERT INTO signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS cookie_keys (
+    id          INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys TEXT    NOT NULL
+  );
+  `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS upstream_tokens (
+    account_id  TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    upstream_id TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
+  `
   -- The revocation feed resource servers pull (revocation/revocations.ts): one row per revoked
   -- grant, account, client or personal access token, swept once no token it names can be alive.
-  CREATE TABLE revocations (
+  -- Idempotent (IF NOT EXISTS), touching only its own tables: its position among merged migrations does not matter.
+  CREATE TABLE IF NOT EXISTS revocations (
     type        TEXT    NOT NULL,
     id          TEXT    NOT NULL,
     -- epoch ms: when it was revoked, and when it was (last) recorded, the feed's cursor
@@ -90,11 +128,11 @@ const MIGRATIONS: readonly string[] = [
     expires_at  INTEGER NOT NULL,
     PRIMARY KEY (type, id)
   );
-  CREATE INDEX revocations_recorded_at ON revocations (recorded_at);
-  CREATE INDEX revocations_expires_at ON revocations (expires_at);
+  CREATE INDEX IF NOT EXISTS revocations_recorded_at ON revocations (recorded_at);
+  CREATE INDEX IF NOT EXISTS revocations_expires_at ON revocations (expires_at);
 
   -- Personal access tokens (revocation/personal-access-tokens.ts): the SHA-256 of the token, never the token.
-  CREATE TABLE personal_access_tokens (
+  CREATE TABLE IF NOT EXISTS personal_access_tokens (
     id           TEXT    NOT NULL PRIMARY KEY,
     account_id   TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     name         TEXT    NOT NULL,
@@ -107,9 +145,12 @@ const MIGRATIONS: readonly string[] = [
     last_used_at INTEGER,
     UNIQUE (account_id, name)
   );
-  CREATE INDEX personal_access_tokens_expires_at ON personal_access_tokens (expires_at);
+  CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON personal_access_tokens (expires_at);
   `,
 ];
+
+/** The latest schema version this program knows. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Raised when the file was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStorage } from './sqlite-store.ts';
-import { SchemaTooNewError } from './sqlite-schema.ts';
+import { SchemaTooNewError, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { describeStorageContract } from './store.contract.ts';
 
 describeStorageContract('SQLite', async () => {
@@ -41,7 +41,7 @@ describe('openSqliteStorage', () => {
     const db = new DatabaseSync(join(dir, 'auth.db'));
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 6 });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
     } finally {
       db.close();
     }
@@ -83,11 +83,9 @@ describe('openSqliteStorage', () => {
     const before = openSqliteStorage(dir);
     const alice = await before.accounts.add({ username: 'alice', password: 'correct horse' });
     await before.close();
-    // Back to version 3, as a file written before the migration (and before upstream links and the revocation tables) would be.
+    // Back to version 3, as a file written before the migration (and before upstream links) would be.
     const db = new DatabaseSync(join(dir, 'auth.db'));
-    db.exec(
-      'DROP TABLE personal_access_tokens; DROP TABLE revocations; DROP TABLE upstream_links; DROP INDEX accounts_email; ALTER TABLE accounts DROP COLUMN disabled_at; PRAGMA user_version = 3',
-    );
+    db.exec('DROP TABLE upstream_links; DROP INDEX accounts_email; ALTER TABLE accounts DROP COLUMN disabled_at; PRAGMA user_version = 3');
     db.close();
     const after = openSqliteStorage(dir);
     try {

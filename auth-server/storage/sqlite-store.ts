@@ -6,7 +6,9 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqlitePersonalAccessTokenStore, SqliteRevocationStore } from './sqlite-revocations.ts';
+import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
+import { SqliteVaultStore } from './sqlite-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
@@ -69,6 +71,8 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     replays: new SqliteReplayStore(db, now),
     revocations: new SqliteRevocationStore(db, now),
     personalAccessTokens: new SqlitePersonalAccessTokenStore(db, now),
+    signingKeys: new SqliteSigningKeyStore(db),
+    vault: new SqliteVaultStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },
