@@ -182,6 +182,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       }
       const accountId = (token as { accountId?: string }).accountId;
       if (!accountId) return undefined;
+      // The request loaded the account already (findAccountFor, with its roles): no second read.
+      const loaded = ctx.oidc.account as { accountId?: string; roles?: unknown } | undefined;
+      if (loaded?.accountId === accountId && Array.isArray(loaded.roles)) return { roles: loaded.roles };
       const account = await deps.accounts.findById(accountId);
       return { roles: account?.roles ?? [] };
     },

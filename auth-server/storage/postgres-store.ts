@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
+import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
@@ -81,23 +82,38 @@ class PostgresModelStore implements ModelStore {
   readonly #schema: string;
   readonly #table: string;
   readonly #now: () => number;
+  /** The statements every token request runs, prepared once per connection. */
+  readonly #upsert: Prepared;
+  readonly #consume: Prepared;
+  readonly #findBy: Record<'id' | 'uid' | 'user_code', Prepared>;
 
   constructor(pool: Pool, schema: string, now: () => number) {
     this.#pool = pool;
     this.#schema = schema;
     this.#table = `${schema}.models`;
     this.#now = now;
-  }
-
-  async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
-    await this.#pool.query(
+    this.#upsert = prepared(
       `INSERT INTO ${this.#table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
          user_code = excluded.user_code, expires_at = excluded.expires_at, consumed = excluded.consumed`,
-      [
+    );
+    this.#consume = prepared(
+      `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
+       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
+    );
+    const findBy = (column: string) =>
+      prepared(`SELECT payload FROM ${this.#table}
+       WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`);
+    this.#findBy = { id: findBy('id'), uid: findBy('uid'), user_code: findBy('user_code') };
+  }
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
+    await this.#pool.query({
+      ...this.#upsert,
+      values: [
         model,
         id,
         JSON.stringify(payload),
@@ -107,7 +123,7 @@ class PostgresModelStore implements ModelStore {
         expiresAt,
         typeof payload.consumed === 'number' ? payload.consumed : null,
       ],
-    );
+    });
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -134,11 +150,7 @@ class PostgresModelStore implements ModelStore {
   async consume(model: string, id: string): Promise<void> {
     const now = this.#now();
     const consumed = Math.floor(now / 1000);
-    await this.#pool.query(
-      `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
-       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
-      [model, id, consumed, now],
-    );
+    await this.#pool.query({ ...this.#consume, values: [model, id, consumed, now] });
   }
 
   async destroy(model: string, id: string): Promise<void> {
@@ -180,11 +192,7 @@ class PostgresModelStore implements ModelStore {
   }
 
   async #one(column: 'id' | 'uid' | 'user_code', model: string, value: string): Promise<ModelPayload | undefined> {
-    const { rows } = await this.#pool.query<{ payload: ModelPayload }>(
-      `SELECT payload FROM ${this.#table}
-       WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`,
-      [model, value, this.#now()],
-    );
+    const { rows } = await this.#pool.query<{ payload: ModelPayload }>({ ...this.#findBy[column], values: [model, value, this.#now()] });
     return rows[0]?.payload;
   }
 }

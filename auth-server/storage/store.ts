@@ -128,8 +128,12 @@ export class AccountExistsError extends Error {
 export interface LockStore {
   /** Takes `key` for `ttlMs` when it is free or its lease has expired; returns whether it did. */
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Gives `key` back, but only if `owner` still holds it (an expired lease may have moved on). */
-  release(key: string, owner: string): Promise<void>;
+  /**
+   * Gives `key` back, but only if `owner` still holds it (an expired lease may have moved on).
+   * With `replay`, also stores that replay under `key` (as ReplayStore.put) in the same write, so
+   * the next holder of the lease sees it and a refresh costs one round trip less.
+   */
+  release(key: string, owner: string, replay?: { entry: ReplayEntry; ttlMs: number }): Promise<void>;
 }
 
 /** A token response kept for the refresh grace window. */
