@@ -52,7 +52,13 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
   const started = performance.now();
   const child = spawn(process.execPath, [...(options.execArgv ?? []), options.entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      // BENCH_SERVER_NODE_OPTIONS: node options for every server the benchmark starts (a memory
+      // or CPU probe, e.g. --heapsnapshot-signal=SIGUSR2), never the benchmark's own.
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

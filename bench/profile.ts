@@ -7,7 +7,7 @@
  * Variants: stateless-auth, stateless-open, session-auth, session-open (default: all four).
  * Also prints requests per server CPU-second, the noise-robust cost per request.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     json: { type: 'string' },
+    // Node flags for the server (e.g. --max-semi-space-size=8), to compare memory and cost per request.
+    flags: { type: 'string', default: '' },
+    'no-profile': { type: 'boolean', default: false },
+    // Heap snapshots (after a full GC) before and after the load: live size by constructor.
+    heap: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '32' },
     top: { type: 'string', default: '25' },
@@ -69,7 +74,11 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
   const server = await spawnServer({
     name,
     entry: 'resource-server/main.ts',
-    execArgv: ['--cpu-prof', '--cpu-prof-dir', dir],
+    execArgv: [
+      ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
+      ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
+      ...values.flags.split(' ').filter(Boolean),
+    ],
     env: {
       NODE_ENV: 'development',
       RS_PORT: String(port),
@@ -88,6 +97,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
     const headers: Record<string, string> = { ...HEADERS, authorization: `Bearer ${token}` };
     if (!name.startsWith('stateless')) headers['mcp-session-id'] = await openSession(url, headers);
     await load({ url, method: 'POST', headers, body: CALL, connections: 8, durationS: 2 });
+    const before = values.heap ? await heapSnapshot(server.pid, dir) : undefined;
     window.from = monotonicUs();
     const r = await load({
       url,
@@ -100,11 +110,23 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
     });
     window.to = monotonicUs();
     dumps[`${name} rate`] = { rate: r.rate, perCpu: perCpu(r) };
-    console.log(`\n== ${name}: ${Math.round(r.rate)}/s, ${Math.round(perCpu(r))} per server CPU-second, ${r.failed} failed`);
+    console.log(
+      `\n== ${name}${values.flags ? ` (${values.flags})` : ''}: ${Math.round(r.rate)}/s, ${Math.round(perCpu(r))} per server CPU-second, ` +
+        `${r.failed} failed, peak RSS ${Math.round(server.memory().peakMb)} MB`,
+    );
+    if (before) {
+      const after = await heapSnapshot(server.pid, dir);
+      console.log(
+        `live heap after a full GC: ${mb(before.total)} MB after warm-up, ${mb(after.total)} MB after the load; by constructor (after, before):`,
+      );
+      for (const [name, size] of [...after.byName].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top)))
+        console.log(`  ${mb(size).padStart(7)} MB  ${mb(before.byName.get(name) ?? 0).padStart(7)} MB  ${name}`);
+    }
   } finally {
     await server.stop();
     await issuer?.close();
   }
+  if (values['no-profile']) continue;
   const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);
   summarise(JSON.parse(await readFile(join(dir, file), 'utf8')) as Profile, Number(values.top), window);
@@ -196,4 +218,48 @@ async function openSession(url: string, headers: Record<string, string>): Promis
   });
   await done.text();
   return id;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
+}
+
+/** Asks the server for a heap snapshot (SIGUSR2, written after a full GC) and sums self sizes by constructor. */
+async function heapSnapshot(pid: number, dir: string): Promise<{ total: number; byName: Map<string, number> }> {
+  const known = new Set((await readdir(dir)).filter((f) => f.endsWith('.heapsnapshot')));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  for (let i = 0; i < 600 && !file; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const candidate = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    // Written in one go; complete once its size stops changing.
+    if (candidate) {
+      const a = (await stat(join(dir, candidate))).size;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (a > 0 && (await stat(join(dir, candidate))).size === a) file = candidate;
+    }
+  }
+  if (!file) throw new Error('no heap snapshot written');
+  const snapshot = JSON.parse(await readFile(join(dir, file), 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  await rm(join(dir, file));
+  const fields = snapshot.snapshot.meta.node_fields;
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const types = snapshot.snapshot.meta.node_types[0];
+  const byName = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    const type = types[snapshot.nodes[i + typeAt]!]!;
+    const size = snapshot.nodes[i + sizeAt]!;
+    const name = type === 'object' || type === 'closure' ? `${type} ${snapshot.strings[snapshot.nodes[i + nameAt]!]}` : `(${type})`;
+    byName.set(name, (byName.get(name) ?? 0) + size);
+    total += size;
+  }
+  return { total, byName };
 }
