@@ -32,6 +32,8 @@ export interface SpawnOptions {
   entry: string;
   /** Node options before the entry (e.g. --cpu-prof). */
   execArgv?: string[];
+  /** A command that runs node (e.g. strace -c): then pid, memory and CPU are the wrapper's. */
+  wrapper?: string[];
   env: Record<string, string>;
   /** Polled every 10 ms until it answers 2xx (bounded by `timeoutMs`). */
   readyUrl: string | string[];
@@ -50,7 +52,9 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> {
   const fd = openSync(options.logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.entry], {
+  const argv = [process.execPath, ...(options.execArgv ?? []), options.entry];
+  const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

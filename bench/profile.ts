@@ -8,6 +8,7 @@
  * Also prints requests per server CPU-second, the noise-robust cost per request.
  */
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,8 @@ const { values, positionals } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     // Heap snapshots (after a full GC) before and after the load: live size by constructor.
     heap: { type: 'boolean', default: false },
+    // Syscalls per request (strace -c -f, summary in the server's log): a count, not a time.
+    strace: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '8' },
     connections: { type: 'string', default: '32' },
     top: { type: 'string', default: '25' },
@@ -62,6 +65,7 @@ const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const dumps: Record<string, unknown> = {};
 let current = '';
+let requests: number;
 for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
   current = name;
   const variant = VARIANTS[name];
@@ -74,6 +78,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
   const server = await spawnServer({
     name,
     entry: 'resource-server/main.ts',
+    ...(values.strace ? { wrapper: ['strace', '-f', '-c', '-o', join(dir, 'strace.txt')] } : {}),
     execArgv: [
       ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
       ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
@@ -110,6 +115,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
     });
     window.to = monotonicUs();
     dumps[`${name} rate`] = { rate: r.rate, perCpu: perCpu(r) };
+    requests = r.ok;
     console.log(
       `\n== ${name}${values.flags ? ` (${values.flags})` : ''}: ${Math.round(r.rate)}/s, ${Math.round(perCpu(r))} per server CPU-second, ` +
         `${r.failed} failed, peak RSS ${Math.round(server.memory().peakMb)} MB`,
@@ -123,8 +129,19 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
         console.log(`  ${mb(size).padStart(7)} MB  ${mb(before.byName.get(name) ?? 0).padStart(7)} MB  ${name}`);
     }
   } finally {
+    // Under strace, stop node itself: strace then writes its summary and exits (a SIGTERM to strace would detach and leave node running).
+    if (values.strace) for (const pid of childrenOf(server.pid)) process.kill(pid, 'SIGTERM');
     await server.stop();
     await issuer?.close();
+  }
+  if (values.strace) {
+    const calls = await readFile(join(dir, 'strace.txt'), 'utf8');
+    console.log(`syscalls during the whole run (${requests} requests in the measured load):`);
+    for (const line of calls.split('\n').filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l))) {
+      const f = line.trim().split(/\s+/);
+      const count = Number(f[3]);
+      if (count > requests / 10) console.log(`  ${(count / requests).toFixed(2).padStart(6)} per request  ${f.at(-1)}`);
+    }
   }
   if (values['no-profile']) continue;
   const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
@@ -262,4 +279,13 @@ async function heapSnapshot(pid: number, dir: string): Promise<{ total: number; 
     total += size;
   }
   return { total, byName };
+}
+
+/** Direct children of a process (Linux). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
