@@ -28,7 +28,7 @@ import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
-import { createAdapterFactory } from './storage/adapter.ts';
+import { createAdapterFactory, withRefreshContext } from './storage/adapter.ts';
 import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
 import { compareHashedClientSecrets } from './provider/client-secret-hash.ts';
 import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
@@ -148,6 +148,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       locks: storage.locks,
       replays: storage.replays,
       graceSeconds: config.refreshGraceSeconds,
+      prefetchRefresh: (token, clientId, next) => withRefreshContext(storage.models, token, clientId, next),
     }),
   );
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);

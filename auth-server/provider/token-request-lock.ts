@@ -13,6 +13,11 @@ export interface TokenRequestLockOptions {
   graceSeconds: number;
   /** How long a lease lasts if its holder dies without releasing it (ms). */
   leaseMs?: number;
+  /**
+   * Runs the rest of a refresh_token request once it holds the lease, with the rows it will read
+   * fetched ahead in one round trip (storage/adapter.ts withRefreshContext). Optional.
+   */
+  prefetchRefresh?: (refreshToken: string, clientId: string | undefined, next: () => Promise<void>) => Promise<void>;
 }
 
 /** Between polls of a lease another instance holds (ms); grows up to the second value. */
@@ -89,7 +94,11 @@ export function tokenRequestLock(options: TokenRequestLockOptions): Middleware {
       let replay: { entry: ReplayEntry; ttlMs: number } | undefined;
       try {
         if (await replayed()) return;
-        await next();
+        if (options.prefetchRefresh && grantType === 'refresh_token') {
+          await options.prefetchRefresh(value, typeof form!.client_id === 'string' ? form!.client_id : undefined, next);
+        } else {
+          await next();
+        }
         if (fingerprint && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
           const body = JSON.stringify(ctx.body);
           replay = { entry: { fingerprint, body }, ttlMs: graceMs };

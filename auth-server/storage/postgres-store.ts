@@ -4,7 +4,7 @@ import { PostgresAccountStore } from './postgres-accounts.ts';
 import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
-import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
+import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, modelKey, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -86,6 +86,7 @@ class PostgresModelStore implements ModelStore {
   readonly #upsert: Prepared;
   readonly #consume: Prepared;
   readonly #findBy: Record<'id' | 'uid' | 'user_code', Prepared>;
+  readonly #refreshContext: Prepared;
 
   constructor(pool: Pool, schema: string, now: () => number) {
     this.#pool = pool;
@@ -107,6 +108,30 @@ class PostgresModelStore implements ModelStore {
       prepared(`SELECT payload FROM ${this.#table}
        WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`);
     this.#findBy = { id: findBy('id'), uid: findBy('uid'), user_code: findBy('user_code') };
+    this.#refreshContext = prepared(
+      `SELECT m.model, m.id, m.payload FROM ${this.#table} m
+       WHERE (m.expires_at IS NULL OR m.expires_at > $3)
+         AND ((m.model = 'RefreshToken' AND m.id = $1)
+           OR (m.model = 'Client' AND m.id = $2)
+           OR (m.model = 'Grant' AND m.id = (SELECT r.payload->>'grantId' FROM ${this.#table} r
+                                             WHERE r.model = 'RefreshToken' AND r.id = $1
+                                               AND (r.expires_at IS NULL OR r.expires_at > $3))))`,
+    );
+  }
+
+  async findRefreshContext(refreshTokenId: string, clientId: string | undefined): Promise<Map<string, ModelPayload | undefined>> {
+    const { rows } = await this.#pool.query<{ model: string; id: string; payload: ModelPayload }>({
+      ...this.#refreshContext,
+      values: [refreshTokenId, clientId ?? null, this.#now()],
+    });
+    const found = new Map<string, ModelPayload | undefined>();
+    // What was asked for and is not there is known to be missing, so the provider's find needs no second look.
+    found.set(modelKey('RefreshToken', refreshTokenId), undefined);
+    if (clientId !== undefined) found.set(modelKey('Client', clientId), undefined);
+    for (const row of rows) found.set(modelKey(row.model, row.id), row.payload);
+    const grantId = found.get(modelKey('RefreshToken', refreshTokenId))?.grantId;
+    if (typeof grantId === 'string' && !found.has(modelKey('Grant', grantId))) found.set(modelKey('Grant', grantId), undefined);
+    return found;
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
