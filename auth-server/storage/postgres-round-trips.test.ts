@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DISABLED } from '../provider/client-marks.ts';
 import {
   addUser,
   loginAndGetTokens,
@@ -59,5 +60,33 @@ describe('PostgreSQL round trips per refresh rotation', () => {
     // new RefreshToken, replay + release. 12 before: a replay read before the lease, the three
     // finds one by one, the account read twice, a separate replay write.
     expect(statements, statements.map((s) => s.replace(/\s+/g, ' ').slice(0, 100)).join('\n')).toHaveLength(ROUND_TRIPS_PER_ROTATION);
+  });
+
+  // The rotation reads RefreshToken, Client and Grant in one prefetch: what it reads must still be
+  // what storage says at that moment, so a revoked grant or a disabled client is refused.
+  async function rotationInput() {
+    const client = await registerPublicClient(server);
+    const { tokens } = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });
+    return { clientId: client.client_id, refreshToken: tokens.refresh_token! };
+  }
+  const refresh = (clientId: string, refreshToken: string) =>
+    postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId, resource: RESOURCE });
+
+  it('refuses a refresh token whose grant was revoked (invalid_grant)', async () => {
+    const { clientId, refreshToken } = await rotationInput();
+    const stored = await server.storage.models.find('RefreshToken', refreshToken);
+    await server.storage.models.revokeByGrantId(String(stored!.grantId));
+    const response = await refresh(clientId, refreshToken);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('refuses a refresh by a client the operator disabled (invalid_client)', async () => {
+    const { clientId, refreshToken } = await rotationInput();
+    const client = await server.storage.models.find('Client', clientId);
+    await server.storage.models.upsert('Client', clientId, { ...client!, [DISABLED]: true }, undefined);
+    const response = await refresh(clientId, refreshToken);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_client');
   });
 });
