@@ -1,51 +1,57 @@
 import Koa from 'koa';
-import mount from 'koa-mount';
-import Provider from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import type { Logger } from '../common/logger.ts';
 import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
-import { findAccountFor } from './accounts/claims.ts';
 import type { AuthServerConfig } from './config.ts';
 import { createPages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
-import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
-import { auditEvents } from './provider/audit-events.ts';
 import { issuerUrls } from './provider/issuer-urls.ts';
 import { metadataCaching } from './provider/metadata-caching.ts';
 import { registrationCors } from './provider/registration-cors.ts';
-import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { untrustedProxyWarning, warnAboutProxyTrust } from './proxy-trust.ts';
-import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { ownRoutes } from './own-routes.ts';
 import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
-import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
-import { createAdapterFactory, withRefreshContext } from './storage/adapter.ts';
-import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
-import { compareHashedClientSecrets } from './provider/client-secret-hash.ts';
-import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
-import { upstreamRoutes } from './upstream/upstream-routes.ts';
+import type { EncryptionKeys } from './keys/secrets-at-rest.ts';
+import type { SigningKeySet } from './keys/signing-key-set.ts';
+import type { SigningKeys } from './keys/signing-keys.ts';
+import { buildProvider } from './provider/build-provider.ts';
+import { createLiveProvider, type LiveProvider } from './provider/live-provider.ts';
+import { TOKEN_EXCHANGE } from './provider/token-exchange.ts';
+import { tokenVault } from './upstream/token-vault.ts';
+import { upstreamClient } from './upstream/upstream-client.ts';
+import { callbackUrl, upstreamRoutes } from './upstream/upstream-routes.ts';
+import { withRefreshContext } from './storage/adapter.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
   app: Koa;
-  provider: Provider;
+  /** The provider serving requests now; a key rotation replaces it (provider/live-provider.ts). */
+  provider: () => Provider;
+  /** The hot-swapping holder: `refresh()` checks the key store now, `stop()` ends its polling. */
+  live: LiveProvider;
   metrics: AuthMetrics;
 }
 
 export interface AuthServerDeps {
   config: AuthServerConfig;
   storage: Storage;
-  keys: KeyMaterial;
+  /** Cookie-signing secrets, kept with the signing keys (keys/signing-key-store.ts loadCookieKeys). */
+  keys: { cookieKeys: string[] };
+  /** The signing-key store and the set loaded at start (keys/signing-keys.ts). */
+  signingKeys: { keys: SigningKeys; initial: SigningKeySet };
   logger: Logger;
+  /** The at-rest keys (upstream/token-vault.ts loadVaultKeys); required when an upstream has storeTokens. */
+  encryption?: EncryptionKeys | undefined;
 }
 
 /**
@@ -53,54 +59,48 @@ export interface AuthServerDeps {
  * our interaction pages, health check, registration CORS and parameter hygiene.
  *
  * ```ts source="./app.examples.ts#createAuthServer"
- * const { app } = createAuthServer({ config, storage, keys, logger });
+ * const { app } = createAuthServer({ config, storage, keys, signingKeys, logger });
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, signingKeys, logger, encryption }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   const audit = logger.child({ audit: true });
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
-
-  const provider = new Provider(
-    config.issuer,
-    providerConfiguration({
-      config,
-      jwks: keys.jwks,
-      cookieKeys: keys.cookieKeys,
-      adapter: createAdapterFactory(storage.models, { unusedClientTtl: config.unusedClientTtl }),
-      findAccount: findAccountFor(storage.accounts),
-      accounts: storage.accounts,
-      pages,
-      prefix,
-    }),
-  );
-  provider.proxy = config.trustProxy;
-  tolerateUnsavedSessions(provider);
-  compareHashedClientSecrets(provider);
-  keepClientsThatGetTokens(provider, storage.models);
-  auditEvents(provider, audit, storage.accounts);
-  if (config.trustedIdps.length) {
-    registerIdJagGrant(provider, {
-      issuer: config.issuer,
-      idps: config.trustedIdps,
-      resources: config.resources,
-      accounts: storage.accounts,
-      locks: storage.locks,
-      audit,
-    });
-  }
-  if (config.idJagTargets.length) {
-    registerTokenExchangeGrant(provider, {
-      issuer: config.issuer,
-      targets: config.idJagTargets,
-      keys: keys.jwks,
-      accounts: storage.accounts,
-      audit,
-    });
-  }
+  const metrics = authMetrics();
+  const vaulted = config.upstreams.filter((upstream) => upstream.storeTokens);
+  if (vaulted.length && !encryption)
+    throw new Error(`upstream ${vaulted[0]!.id} has storeTokens: createAuthServer needs the encryption keys`);
+  const vault = vaulted.length ? tokenVault(storage.vault, encryption!) : undefined;
+  // Built once, not per provider: openid-client caches each upstream's discovery.
+  const vaultUpstreams = vaulted.map((upstream) => ({
+    provider: upstream,
+    client: upstreamClient(upstream, callbackUrl(config.issuer, upstream.id)),
+  }));
+  const live = createLiveProvider({
+    keys: signingKeys.keys,
+    initial: signingKeys.initial,
+    build: (jwks) =>
+      buildProvider(
+        {
+          config,
+          storage,
+          cookieKeys: keys.cookieKeys,
+          pages,
+          prefix,
+          audit,
+          metrics,
+          vault: vault && { vault, upstreams: vaultUpstreams },
+        },
+        jwks,
+      ),
+    prefix,
+    pollMs: config.signingKeys.pollMs,
+    logger,
+  });
+  const provider = live.current;
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -110,7 +110,6 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   // Must equal the provider's cookie keys, or interactionDetails cannot read its cookie.
   app.keys = keys.cookieKeys;
   app.silent = true;
-  const metrics = authMetrics(provider);
   warnAboutProxyTrust(config, logger);
   app.use(errorBoundary(logger));
   // Before anything reads the request's URL: absolute URLs come from the issuer, never from Host.
@@ -140,7 +139,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }),
   );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
-  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider.cookieName('session'), pages, audit }));
+  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider().cookieName('session'), pages, audit }));
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(
     tokenRequestLock({
@@ -162,6 +161,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       issuer: config.issuer,
       prefix,
       audit,
+      vault,
     }).routes(),
   );
   app.use(
@@ -179,6 +179,6 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
       localLogin: config.localLogin,
     }).routes(),
   );
-  app.use(mount(prefix || '/', provider as unknown as Koa));
-  return { app, provider, metrics };
+  app.use(live.middleware);
+  return { app, provider, live, metrics };
 }

@@ -7,7 +7,10 @@ import { unknownSettings } from '../common/unknown-env.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { demoAccountLines, ensureDemoUser } from './demo-user.ts';
-import { loadOrCreateKeys } from './keys/key-store.ts';
+import { EncryptionKeyError } from './keys/secrets-at-rest.ts';
+import { SigningKeyStoreError } from './keys/signing-key-store.ts';
+import { loadSigningKeys, openSigningKeys } from './keys/signing-keys.ts';
+import { loadVaultKeys } from './upstream/token-vault.ts';
 import { provisionResourceServerClient } from './provider/resource-server-client.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { AccountExistsError } from './storage/store.ts';
@@ -19,12 +22,24 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
   for (const unknown of unknownSettings(process.env))
     logger.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
+  // Before storage: a production server keeping upstream tokens without AUTH_ENCRYPTION_KEY stops here.
+  const encryption = await loadVaultKeys(config);
   const storage = await openStorage(config, {
     onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
-  const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, metrics, provider } = createAuthServer({ config, storage, keys, logger });
-  await provisionResourceServerClient(provider, storage.models, config, logger);
+  const signingKeys = await openSigningKeys(config, storage);
+  const initial = await loadSigningKeys(signingKeys);
+  // After the signing keys: a database store that must first be migrated to refuses before it makes any.
+  const cookieKeys = await signingKeys.store.loadCookieKeys();
+  const { app, metrics, provider, live } = createAuthServer({
+    config,
+    storage,
+    keys: { cookieKeys },
+    signingKeys: { keys: signingKeys, initial },
+    logger,
+    encryption,
+  });
+  await provisionResourceServerClient(provider(), storage.models, config, logger);
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
   // Before listening: once /healthz answers, setup is over and a SIGTERM finds its handler.
   if (config.createDemoUser) {
@@ -54,6 +69,7 @@ async function main(): Promise<void> {
   releaseStartupMemory();
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
+    live.stop();
     await server.close();
     await metricsServer?.close();
     await stopSweeper();
@@ -63,7 +79,12 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A person's mistake gets one line; only our bugs get a stack trace.
-  if (error instanceof ConfigError || error instanceof PortInUseError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof PortInUseError ||
+    error instanceof SigningKeyStoreError ||
+    error instanceof EncryptionKeyError
+  ) {
     process.stderr.write(`auth-server: ${error.message}\n`);
     // A misspelt variable is a likely cause; the logger that would warn about it never started.
     for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);

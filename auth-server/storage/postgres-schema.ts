@@ -86,6 +86,43 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX upstream_links_account ON $S.upstream_links (account_id);
   CREATE INDEX accounts_email ON $S.accounts (lower(email)) WHERE email IS NOT NULL;
   `,
+  `
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS $S.signing_keys (
+    kid            text NOT NULL PRIMARY KEY,
+    alg            text NOT NULL,
+    state          text NOT NULL,
+    created_at     text NOT NULL,
+    activated_at   text,
+    retiring_since text,
+    remove_after   text,
+    sealed_jwk     text NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS $S.signing_key_generation (
+    id         integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation bigint NOT NULL
+  );
+  INSERT INTO $S.signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS $S.cookie_keys (
+    id          integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys text    NOT NULL
+  );
+  `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS $S.upstream_tokens (
+    account_id  text    NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
+    upstream_id text    NOT NULL,
+    sealed      text    NOT NULL,
+    version     integer NOT NULL,
+    updated_at  bigint  NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

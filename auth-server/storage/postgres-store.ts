@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
+import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
+import { PostgresVaultStore } from './postgres-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, modelKey, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
@@ -60,6 +62,8 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     accounts: new PostgresAccountStore(pool, schema, now),
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
+    signingKeys: new PostgresSigningKeyStore(pool, schema),
+    vault: new PostgresVaultStore(pool, schema, now),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

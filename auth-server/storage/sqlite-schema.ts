@@ -77,7 +77,47 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX upstream_links_account ON upstream_links (account_id);
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
+  `
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS signing_keys (
+    kid            TEXT NOT NULL PRIMARY KEY,
+    alg            TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    activated_at   TEXT,
+    retiring_since TEXT,
+    remove_after   TEXT,
+    sealed_jwk     TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS signing_key_generation (
+    id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+  );
+  INSERT INTO signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS cookie_keys (
+    id          INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys TEXT    NOT NULL
+  );
+  `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS upstream_tokens (
+    account_id  TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    upstream_id TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
 ];
+
+/** The latest schema version this program knows. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Raised when the file was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {

@@ -5,7 +5,9 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
+import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
+import { SqliteVaultStore } from './sqlite-vault.ts';
 import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
@@ -66,6 +68,8 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     accounts,
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
+    signingKeys: new SqliteSigningKeyStore(db),
+    vault: new SqliteVaultStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },

@@ -7,9 +7,11 @@ import type { AccountStore, ModelStore } from '../storage/store.ts';
 import { FederatedLoginRefused, federatedAccount } from './federated-accounts.ts';
 import { upstreamClient, UpstreamUnavailableError, type UpstreamChecks } from './upstream-client.ts';
 import type { UpstreamProvider } from './upstream-config.ts';
+import type { TokenVault } from './token-vault.ts';
 
 export interface UpstreamRouteDeps {
-  provider: Provider;
+  /** The current oidc-provider: a key rotation swaps it (provider/live-provider.ts), so never keep one. */
+  provider: () => Provider;
   pages: Pages;
   accounts: AccountStore;
   models: ModelStore;
@@ -18,6 +20,8 @@ export interface UpstreamRouteDeps {
   /** The issuer's path ('' at the root). */
   prefix: string;
   audit: Logger;
+  /** Where the tokens of providers with storeTokens go (undefined: no provider keeps them). */
+  vault?: TokenVault | undefined;
 }
 
 /** What a started upstream sign-in keeps server-side until its callback (single use). */
@@ -63,7 +67,7 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     if (!entry) return pages.sendError(ctx, 404, { message: 'There is no such sign-in provider.', code: 'unknown_provider' });
     let details;
     try {
-      details = await provider.interactionDetails(ctx.req, ctx.res);
+      details = await provider().interactionDetails(ctx.req, ctx.res);
       if (details.uid !== ctx.params.uid) throw new Error('interaction mismatch');
     } catch {
       return expired(ctx);
@@ -137,8 +141,17 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     currentUrl.search = ctx.querystring;
     let account;
     try {
-      const identity = await client.finish(currentUrl, pending);
+      const { identity, tokens } = await client.finish(currentUrl, pending);
       account = await federatedAccount(deps.accounts, upstream, identity);
+      if (upstream.storeTokens) {
+        // app.ts refuses to start with storeTokens and no vault; this is the type system's check.
+        if (!deps.vault) throw new Error(`upstream ${upstream.id} has storeTokens but the auth server has no token vault`);
+        await deps.vault.save(account.id, upstream.id, tokens);
+        audit.info(
+          { event: 'vault.stored', upstream: upstream.id, sub: account.id, refreshable: tokens.refreshToken !== undefined },
+          'upstream tokens kept',
+        );
+      }
     } catch (error) {
       if (error instanceof UpstreamUnavailableError) return unavailable(ctx, upstream, pending.uid, error);
       if (error instanceof FederatedLoginRefused) {
@@ -162,7 +175,7 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     // interaction is found by the uid the pending sign-in kept, and its result is written as
     // provider.interactionFinished writes it. The resume step then checks oidc-provider's own
     // resume cookie, which binds the end of the flow to the browser that started it.
-    const interaction = await provider.Interaction.find(pending.uid);
+    const interaction = await provider().Interaction.find(pending.uid);
     if (!interaction) return expired(ctx);
     interaction.result = { login: { accountId: account.id } };
     await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
