@@ -57,7 +57,7 @@ const TARGETS: Target[] = [
   },
   {
     name: 'npm start (both)',
-    entry: 'start.ts',
+    entry: 'start.mjs',
     env: common,
     ready: (p) => [`http://127.0.0.1:${p.auth}/healthz`, `http://127.0.0.1:${p.rs}/healthz`],
     measuresServers: false,
@@ -104,7 +104,7 @@ export async function benchStartup(logDir: string): Promise<{ section: Section }
     const memoryNote =
       target.measuresServers || target.entry.startsWith('bench/')
         ? num(memory, 0)
-        : `${num(memory, 0)} (start.ts) + ${childRss
+        : `${num(memory, 0)} (start.mjs) + ${childRss
             .at(-1)
             ?.map((mb) => num(mb, 0))
             .join(' + ')} (servers)`;
