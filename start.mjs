@@ -52,13 +52,23 @@ const STOP_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
 )}`;
 
 /**
+ * Preloaded into every TypeScript child, as npm's scripts do: the stripped sources come from the
+ * on-disk cache after the first start (less memory and a faster start for each server).
+ */
+const COMPILE_CACHE = './common/compile-cache.cjs';
+
+/**
  * Runs start-preflight.ts with `env`: its messages go straight to our stderr; on success its one
  * JSON line, else we exit with its code (it has said why).
  * @param {NodeJS.ProcessEnv} env
  * @returns {Promise<Preflight>}
  */
 async function preflight(env) {
-  const child = spawn(process.execPath, ['start-preflight.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-r', COMPILE_CACHE, 'start-preflight.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
   /** @type {number} */
@@ -165,7 +175,7 @@ function forward(server, child) {
 
 /** @param {Server} server */
 function startServer(server) {
-  const child = spawn(process.execPath, ['--import', STOP_WITH_PARENT, server.entry], {
+  const child = spawn(process.execPath, ['-r', COMPILE_CACHE, '--import', STOP_WITH_PARENT, server.entry], {
     cwd: ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
