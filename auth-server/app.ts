@@ -5,6 +5,8 @@ import type { Logger } from '../common/logger.ts';
 import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
 import { findAccountFor } from './accounts/claims.ts';
+import { auditTrail, type AuditTrail } from './admin/audit-trail.ts';
+import { adminRoutes } from './admin/routes.ts';
 import type { AuthServerConfig } from './config.ts';
 import { createPages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
@@ -38,6 +40,8 @@ export interface AuthServer {
   app: Koa;
   provider: Provider;
   metrics: AuthMetrics;
+  /** The audit logger that also records to the store; flush() writes what is buffered. */
+  audit: AuditTrail;
 }
 
 export interface AuthServerDeps {
@@ -45,6 +49,8 @@ export interface AuthServerDeps {
   storage: Storage;
   keys: KeyMaterial;
   logger: Logger;
+  /** Epoch ms for the admin console's 10-minute rule (tests move it); default Date.now. */
+  now?: () => number;
 }
 
 /**
@@ -56,10 +62,12 @@ export interface AuthServerDeps {
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, logger }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, logger, now }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
-  const audit = logger.child({ audit: true });
+  // Every audit line is logged and recorded in the store's bounded audit table (the admin console).
+  const trail = auditTrail(logger.child({ audit: true }), storage.audit);
+  const audit = trail.logger;
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
 
@@ -118,6 +126,7 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config, pages).routes());
+  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys: keys.cookieKeys, trail, prefix, now }).routes());
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
@@ -177,5 +186,5 @@ export function createAuthServer({ config, storage, keys, logger }: AuthServerDe
     }).routes(),
   );
   app.use(mount(prefix || '/', provider as unknown as Koa));
-  return { app, provider, metrics };
+  return { app, provider, metrics, audit: trail };
 }

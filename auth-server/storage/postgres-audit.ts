@@ -2,7 +2,19 @@ import type { Pool } from 'pg';
 import type { AuditEntry, AuditFilter, AuditHourCount, AuditRecord, AuditStore } from './store.ts';
 
 const HOUR = 3_600_000;
-const COLUMNS = ['at', 'event', 'level', 'account_id', 'username', 'client_id', 'admin_id', 'grant_type', 'ip', 'message', 'detail'] as const;
+const COLUMNS = [
+  'at',
+  'event',
+  'level',
+  'account_id',
+  'username',
+  'client_id',
+  'admin_id',
+  'grant_type',
+  'ip',
+  'message',
+  'detail',
+] as const;
 
 /** The bounded audit table in PostgreSQL (see AuditStore), shared by every instance. */
 export class PostgresAuditStore implements AuditStore {

@@ -504,7 +504,10 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         const all = await storage.audit.recent({ limit: 10 });
         expect(all.map((e) => e.event)).toEqual(['grant.success', 'login.failed', 'grant.success', 'login.success']);
         expect(all[0]).toMatchObject({ clientId: 'c2', grantType: 'client_credentials', detail: '{"scope":"mcp:tools"}', at: START });
-        expect((await storage.audit.recent({ limit: 10, accountId: 'u1' })).map((e) => e.event)).toEqual(['grant.success', 'login.success']);
+        expect((await storage.audit.recent({ limit: 10, accountId: 'u1' })).map((e) => e.event)).toEqual([
+          'grant.success',
+          'login.success',
+        ]);
         expect((await storage.audit.recent({ limit: 10, clientId: 'c1' })).map((e) => e.accountId)).toEqual(['u1']);
         expect((await storage.audit.recent({ limit: 10, event: 'login' })).map((e) => e.event)).toEqual(['login.failed', 'login.success']);
         expect((await storage.audit.recent({ limit: 10, event: 'login.failed' })).map((e) => e.username)).toEqual(['bob']);

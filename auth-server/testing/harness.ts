@@ -37,6 +37,8 @@ export interface StartOptions {
   dir?: string;
   /** 'postgres' runs on a fresh schema of the test database that close() drops. */
   store?: StoreKind;
+  /** The clock of the admin console's 10-minute rule (epoch ms). */
+  now?: () => number;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   });
   const storage = await openStorage(config);
   const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, provider } = createAuthServer({ config, storage, keys, logger });
+  const { app, provider } = createAuthServer({ config, storage, keys, logger, now: options.now });
   await provisionResourceServerClient(provider, storage.models, config, logger);
   const server = await listen(app, config.port, '127.0.0.1');
   const stop = async () => {

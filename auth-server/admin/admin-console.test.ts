@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
+import { addUser, loginAndGetTokens, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+
+const ADMIN_PASSWORD = 'a long admin passphrase here';
+let server: TestAuthServer;
+let clockOffset = 0;
+
+beforeAll(async () => {
+  server = await startAuthServer({}, { now: () => Date.now() + clockOffset });
+  await addUser(server, 'root', ['admin'], ADMIN_PASSWORD);
+  await addUser(server, 'alice');
+});
+afterAll(() => server?.close());
+
+/** Opens `path` of the console, signing in through the ordinary login page when asked to. */
+async function consoleAs(browser: TestBrowser, username: string, password: string, path = '/admin') {
+  let { response, url } = await browser.follow(await browser.get(`${server.url}${path}`));
+  if (url.includes('/interaction/')) {
+    const html = await response.text();
+    expect(html).toContain('Admin console');
+    const posted = await browser.postForm(new URL(formAction(html, '/login'), server.url).href, {
+      csrf: hiddenField(html, 'csrf'),
+      username,
+      password,
+    });
+    ({ response, url } = await browser.follow(posted));
+  }
+  return { response, url, html: await response.text() };
+}
+
+async function adminBrowser() {
+  const browser = new TestBrowser();
+  const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/users');
+  expect(page.response.status).toBe(200);
+  return { browser, page };
+}
+
+describe('admin console: who gets in', () => {
+  it('sends a visitor without a session to the ordinary login, and lands an admin on the dashboard after it', async () => {
+    const browser = new TestBrowser();
+    const first = await browser.get(`${server.url}/admin/users`);
+    expect(first.status).toBe(303);
+    const auth = new URL(first.headers.get('location')!, server.url);
+    expect(auth.pathname).toBe('/auth');
+    expect(auth.searchParams.get('client_id')).toBe('admin-console');
+    expect(auth.searchParams.get('response_type')).toBe('none');
+    const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/users');
+    expect(new URL(page.url).pathname).toBe('/admin/users');
+    expect(page.html).toContain('<h1>Users</h1>');
+    expect(page.response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.response.headers.get('cache-control')).toBe('no-store');
+    expect(page.html).not.toMatch(/<script/i);
+  });
+
+  it('refuses a signed-in user without the admin role (403) and writes an audit line', async () => {
+    const browser = new TestBrowser();
+    const page = await consoleAs(browser, 'alice', 'correct horse battery staple');
+    expect(page.response.status).toBe(403);
+    expect(page.html).toContain('Administrators only');
+    const again = await browser.get(`${server.url}/admin/keys`);
+    expect(again.status).toBe(403);
+    expect(server.logs.some((l) => l.includes('"event":"admin.refused"') && l.includes('"username":"alice"'))).toBe(true);
+    expect((await waitForEvents('admin.refused', 2)).map((e) => e.username)).toEqual(['alice', 'alice']);
+  });
+
+  it('refuses a callback whose state was not started in this browser', async () => {
+    const response = await new TestBrowser().get(`${server.url}/admin/callback?state=forged`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('invalid_state');
+  });
+});
+
+describe('admin console: actions', () => {
+  it('refuses a form post without the CSRF token, or with another session’s', async () => {
+    const { browser, page } = await adminBrowser();
+    const csrf = hiddenField(page.html, 'csrf');
+    const none = await browser.postForm(`${server.url}/admin/keys/rotate`, {});
+    expect(none.status).toBe(403);
+    expect(await none.text()).toContain('csrf_check_failed');
+    const other = await adminBrowser();
+    const foreign = await other.browser.postForm(`${server.url}/admin/keys/rotate`, { csrf });
+    expect(foreign.status).toBe(403);
+  });
+
+  it('creates a user (password shown once, and it works), then edits and disables it, revoking its grants', async () => {
+    const { browser } = await adminBrowser();
+    const list = await (await browser.get(`${server.url}/admin/users`)).text();
+    const created = await browser.postForm(`${server.url}/admin/users`, {
+      csrf: hiddenField(list, 'csrf'),
+      username: 'carol',
+      name: 'Carol',
+      email: 'carol@example.com',
+      roles: 'user',
+    });
+    expect(created.status).toBe(201);
+    const html = await created.text();
+    const password = /<code id="password">([^<]+)<\/code>/.exec(html)![1]!;
+    expect(password.length).toBeGreaterThanOrEqual(15);
+    const carol = (await server.storage.accounts.findByUsername('carol'))!;
+    expect(carol).toMatchObject({ name: 'Carol', roles: ['user'] });
+
+    const client = await registerPublicClient(server);
+    await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, username: 'carol', password });
+    const page = await (await browser.get(`${server.url}/admin/users/${carol.id}`)).text();
+    expect(page).toContain(client.client_id);
+    expect(page).toContain('mcp:tools');
+
+    const edited = await browser.postForm(`${server.url}/admin/users/${carol.id}/profile`, {
+      csrf: hiddenField(page, 'csrf'),
+      back: `/admin/users/${carol.id}`,
+      name: 'Carol C',
+      email: '',
+      roles: 'user, auditor',
+    });
+    expect(edited.status).toBe(303);
+    expect(edited.headers.get('location')).toBe(`/admin/users/${carol.id}?done=saved`);
+    expect(await server.storage.accounts.findById(carol.id)).toMatchObject({ name: 'Carol C', email: null, roles: ['user', 'auditor'] });
+
+    const disabled = await browser.postForm(`${server.url}/admin/users/${carol.id}/disable`, { csrf: hiddenField(page, 'csrf') });
+    expect(disabled.status).toBe(303);
+    expect((await server.storage.accounts.findById(carol.id))!.disabledAt).not.toBeNull();
+    expect((await server.storage.models.list('Grant')).filter((g) => g.payload.accountId === carol.id)).toEqual([]);
+    const admin = (await server.storage.accounts.findByUsername('root'))!;
+    const events = await waitForEvents('admin.user', 3);
+    expect(events.map((e) => e.event)).toEqual(['admin.user.disabled', 'admin.user.updated', 'admin.user.created']);
+    expect(events.map((e) => [e.adminId, e.accountId])).toEqual(Array(3).fill([admin.id, carol.id]));
+  });
+
+  it('refuses bad input with a 400 and the reason, never a 500', async () => {
+    const { browser, page } = await adminBrowser();
+    const csrf = hiddenField(page.html, 'csrf');
+    const bad = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'no spaces allowed', roles: '' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('invalid username');
+    const taken = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'alice' });
+    expect(taken.status).toBe(409);
+    const role = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'dave', roles: 'bad<role>' });
+    expect(role.status).toBe(400);
+    expect(await role.text()).toContain('invalid role &quot;bad&lt;role&gt;&quot;');
+    expect((await browser.get(`${server.url}/admin/users/nobody`)).status).toBe(404);
+  });
+
+  it('asks for the password again when the sign-in is older than 10 minutes, and does nothing meanwhile', async () => {
+    const { browser, page } = await adminBrowser();
+    const before = (await server.storage.accounts.findByUsername('alice'))!;
+    clockOffset = 11 * 60_000;
+    try {
+      const response = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
+        csrf: hiddenField(page.html, 'csrf'),
+        back: '/admin/users',
+      });
+      expect(response.status).toBe(303);
+      const auth = new URL(response.headers.get('location')!, server.url);
+      expect(auth.pathname).toBe('/auth');
+      expect(auth.searchParams.get('prompt')).toBe('login');
+      expect((await server.storage.accounts.findById(before.id))!.disabledAt).toBeNull();
+      // Pages can still be read.
+      expect((await browser.get(`${server.url}/admin/users`)).status).toBe(200);
+    } finally {
+      clockOffset = 0;
+    }
+  });
+});
+
+/** The audit table is written in batches (at most 250 ms late): waits for `count` events of the family. */
+async function waitForEvents(event: string, count: number) {
+  for (let i = 0; ; i++) {
+    const events = await server.storage.audit.recent({ event, limit: 50 });
+    if (events.length >= count || i === 100) return events;
+    await new Promise((done) => setTimeout(done, 20));
+  }
+}

@@ -1,0 +1,102 @@
+import type { ModelStore } from '../storage/store.ts';
+import { ADMIN_CLIENT_ID } from './admin-client.ts';
+import { recordAction, redirectBack, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
+
+/** A grant as the console shows it: what a user allowed a client, when. */
+export interface GrantView {
+  id: string;
+  accountId: string;
+  clientId: string;
+  /** OpenID scopes (`openid profile …`). */
+  openidScope: string;
+  resources: { url: string; scope: string }[];
+  /** Epoch ms. */
+  grantedAt: number | null;
+  expiresAt: number | null;
+}
+
+/** A browser session at this server. */
+export interface SessionView {
+  id: string;
+  accountId: string;
+  loginAt: number | null;
+  expiresAt: number | null;
+  /** The clients this session has signed in to. */
+  clients: string[];
+}
+
+const seconds = (value: unknown) => (typeof value === 'number' ? value * 1000 : null);
+
+/**
+ * The grants (of an account, of a client, or all). A scan of the Grant rows: an admin page's
+ * cost, never a request path's. The console's own sign-in grants are left out.
+ */
+export async function listGrants(models: ModelStore, filter: { accountId?: string; clientId?: string } = {}): Promise<GrantView[]> {
+  const rows = await models.list('Grant');
+  return rows
+    .map(({ id, payload }) => {
+      const openid = payload.openid as { scope?: string } | undefined;
+      const resources = (payload.resources ?? {}) as Record<string, unknown>;
+      return {
+        id,
+        accountId: String(payload.accountId ?? ''),
+        clientId: String(payload.clientId ?? ''),
+        openidScope: openid?.scope ?? '',
+        resources: Object.entries(resources).map(([url, scope]) => ({ url, scope: String(scope ?? '') })),
+        grantedAt: seconds(payload.iat),
+        expiresAt: seconds(payload.exp),
+      };
+    })
+    .filter(
+      (g) =>
+        g.clientId !== ADMIN_CLIENT_ID &&
+        (!filter.accountId || g.accountId === filter.accountId) &&
+        (!filter.clientId || g.clientId === filter.clientId),
+    )
+    .sort((a, b) => (b.grantedAt ?? 0) - (a.grantedAt ?? 0));
+}
+
+/** The browser sessions of an account. */
+export async function listSessions(models: ModelStore, accountId: string): Promise<SessionView[]> {
+  const rows = await models.list('Session');
+  return rows
+    .filter(({ payload }) => payload.accountId === accountId)
+    .map(({ id, payload }) => ({
+      id,
+      accountId,
+      loginAt: seconds(payload.loginTs),
+      expiresAt: seconds(payload.exp),
+      clients: Object.keys((payload.authorizations ?? {}) as Record<string, unknown>),
+    }))
+    .sort((a, b) => (b.loginAt ?? 0) - (a.loginAt ?? 0));
+}
+
+/** Revoke a grant (every token stored for it goes too) or end a session. */
+export function grantActions(routes: ConsoleRoutes, deps: ConsoleDeps): void {
+  const { models } = deps.storage;
+
+  routes.action('/grants/:id/revoke', async (ctx) => {
+    const id = ctx.params.id!;
+    const grant = await models.find('Grant', id);
+    if (!grant) return redirectBack(deps, ctx, undefined);
+    await models.revokeByGrantId(id);
+    await models.destroy('Grant', id);
+    recordAction(
+      deps,
+      ctx,
+      'grant.revoked',
+      { sub: grant.accountId, client_id: grant.clientId, grant_id: id },
+      'grant revoked by an admin',
+    );
+    redirectBack(deps, ctx, 'revoked');
+  });
+
+  routes.action('/sessions/:id/revoke', async (ctx) => {
+    const id = ctx.params.id!;
+    const session = await models.find('Session', id);
+    if (!session) return redirectBack(deps, ctx, undefined);
+    await models.destroy('Session', id);
+    recordAction(deps, ctx, 'session.revoked', { sub: session.accountId }, 'session ended by an admin');
+    redirectBack(deps, ctx, 'revoked');
+  });
+}
