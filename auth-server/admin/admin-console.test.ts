@@ -1,6 +1,18 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClientsCli } from '../cli/clients.ts';
+import { listKeys } from '../keys/key-store.ts';
+import { DISABLED, VERIFIED } from '../provider/client-marks.ts';
 import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
-import { addUser, loginAndGetTokens, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
+import {
+  addUser,
+  loginAndGetTokens,
+  postForm,
+  RESOURCE,
+  registerPublicClient,
+  startAuthServer,
+  type TestAuthServer,
+} from '../testing/harness.ts';
 
 const ADMIN_PASSWORD = 'a long admin passphrase here';
 let server: TestAuthServer;
@@ -163,6 +175,30 @@ describe('admin console: actions', () => {
   });
 });
 
+/** `npm run clients -- add … --json` in-process: an operator's machine client. */
+async function operatorClient(name: string) {
+  let out = '';
+  const stdout = new Writable({ write: (chunk, _e, done) => void ((out += String(chunk)), done()) });
+  const stderr = new Writable({ write: (_c, _e, done) => done() });
+  const args = ['add', '--name', name, '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json'];
+  expect(await runClientsCli(args, { stdout, stderr, env: { DATA_DIR: server.config.dataDir } })).toBe(0);
+  return JSON.parse(out) as { client_id: string; client_secret: string };
+}
+
+function refresh(clientId: string, refreshToken: string) {
+  return postForm(`${server.url}/token`, {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: clientId,
+    resource: RESOURCE,
+  });
+}
+
+async function userPage(browser: TestBrowser, username: string) {
+  const account = (await server.storage.accounts.findByUsername(username))!;
+  return { account, html: await (await browser.get(`${server.url}/admin/users/${account.id}`)).text() };
+}
+
 /** The audit table is written in batches (at most 250 ms late): waits for `count` events of the family. */
 async function waitForEvents(event: string, count: number) {
   for (let i = 0; ; i++) {
@@ -171,3 +207,127 @@ async function waitForEvents(event: string, count: number) {
     await new Promise((done) => setTimeout(done, 20));
   }
 }
+
+describe('admin console: clients, grants, sessions, keys, audit, dashboard', () => {
+  it('lists clients with where they came from, their last token and active grants; disables, verifies and deletes them', async () => {
+    const { browser, page } = await adminBrowser();
+    const csrf = hiddenField(page.html, 'csrf');
+    await addUser(server, 'erin');
+    const dcr = await registerPublicClient(server, { client_name: 'Erin <b>tool</b>' });
+    const erin = await loginAndGetTokens(server, { clientId: dcr.client_id, redirectUri: dcr.redirect_uris[0]!, username: 'erin' });
+    const machine = await operatorClient('Nightly report');
+    const cc = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
+      { authorization: `Basic ${Buffer.from(`${machine.client_id}:${machine.client_secret}`).toString('base64')}` },
+    );
+    expect(cc.status).toBe(200);
+
+    const list = await (await browser.get(`${server.url}/admin/clients`)).text();
+    const row = (id: string) => list.split('<tr>').find((r) => r.includes(`<code>${id}</code>`))!;
+    expect(row(dcr.client_id)).toContain('<td>DCR</td>');
+    expect(row(dcr.client_id)).toContain('Erin &lt;b&gt;tool&lt;/b&gt;');
+    expect(row(dcr.client_id)).toContain('http://127.0.0.1:8976/callback');
+    expect(row(dcr.client_id)).toMatch(/<td>1<\/td>/);
+    expect(row(dcr.client_id)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(row(machine.client_id)).toContain('<td>operator</td>');
+
+    const dcrPath = `${server.url}/admin/clients/${encodeURIComponent(dcr.client_id)}`;
+    expect(await (await browser.get(dcrPath)).text()).toContain('mcp:tools');
+    const disabled = await browser.postForm(`${dcrPath}/disable`, { csrf });
+    expect(disabled.status).toBe(303);
+    expect((await server.storage.models.find('Client', dcr.client_id))?.[DISABLED]).toBe(true);
+    expect(await (await refresh(dcr.client_id, erin.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_client' });
+
+    expect((await browser.postForm(`${dcrPath}/verify`, { csrf })).status).toBe(400);
+    expect((await browser.postForm(`${server.url}/admin/clients/${machine.client_id}/verify`, { csrf })).status).toBe(303);
+    expect((await server.storage.models.find('Client', machine.client_id))?.[VERIFIED]).toBe(true);
+
+    const deleted = await browser.postForm(`${dcrPath}/delete`, { csrf, back: `/admin/clients/${encodeURIComponent(dcr.client_id)}` });
+    expect(deleted.headers.get('location')).toBe('/admin/clients?done=deleted');
+    expect(await server.storage.models.find('Client', dcr.client_id)).toBeUndefined();
+    expect((await server.storage.models.list('Grant')).filter((g) => g.payload.clientId === dcr.client_id)).toEqual([]);
+    expect((await browser.get(dcrPath)).status).toBe(404);
+    const events = await waitForEvents('admin.client', 3);
+    expect(events.map((e) => [e.event, e.clientId])).toEqual([
+      ['admin.client.deleted', dcr.client_id],
+      ['admin.client.verified', machine.client_id],
+      ['admin.client.disabled', dcr.client_id],
+    ]);
+  });
+
+  it('revokes a grant (its refresh token stops working) and ends a session', async () => {
+    const { browser } = await adminBrowser();
+    await addUser(server, 'frank');
+    const client = await registerPublicClient(server);
+    const frank = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, username: 'frank' });
+    const { account, html } = await userPage(browser, 'frank');
+    const revoke = formAction(html, '/revoke');
+    expect(revoke).toMatch(/^\/admin\/grants\/[^/]+\/revoke$/);
+    const revoked = await browser.postForm(`${server.url}${revoke}`, {
+      csrf: hiddenField(html, 'csrf'),
+      back: `/admin/users/${account.id}`,
+    });
+    expect(revoked.headers.get('location')).toBe(`/admin/users/${account.id}?done=revoked`);
+    expect(await (await refresh(client.client_id, frank.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_grant' });
+
+    const after = (await userPage(browser, 'frank')).html;
+    expect(after).toContain('No grants.');
+    const end = /action="(\/admin\/sessions\/[^"]+\/revoke)"/.exec(after)![1]!;
+    expect((await browser.postForm(`${server.url}${end}`, { csrf: hiddenField(after, 'csrf') })).status).toBe(303);
+    expect((await server.storage.models.list('Session')).filter((s) => s.payload.accountId === account.id)).toEqual([]);
+    expect((await waitForEvents('admin.session.revoked', 1))[0]).toMatchObject({ accountId: account.id });
+  });
+
+  it('rotates the signing keys', async () => {
+    const { browser, page } = await adminBrowser();
+    const before = await listKeys(server.config.keysDir);
+    const keysPage = await (await browser.get(`${server.url}/admin/keys`)).text();
+    for (const key of before) expect(keysPage).toContain(key.kid);
+    const rotated = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf: hiddenField(page.html, 'csrf') });
+    expect(rotated.headers.get('location')).toBe('/admin/keys?done=rotated');
+    const after = await listKeys(server.config.keysDir);
+    expect(after.length).toBe(before.length + 2);
+    expect(await (await browser.get(`${server.url}/admin/keys?done=rotated`)).text()).toContain('New signing keys added.');
+    expect((await waitForEvents('admin.keys.rotated', 1))[0]!.detail).toContain(after[0]!.kid);
+  });
+
+  it('shows the audit events filtered by user, client and event, escaped', async () => {
+    const { browser } = await adminBrowser();
+    await fetch(`${server.url}/healthz`);
+    const client = await registerPublicClient(server);
+    const failed = await loginAndGetTokens(server, {
+      clientId: client.client_id,
+      redirectUri: client.redirect_uris[0]!,
+      username: 'alice',
+      password: 'wrong <script>',
+    }).catch((error: Error) => error);
+    expect(failed).toBeInstanceOf(Error);
+    await waitForEvents('login.failed', 1);
+    const byEvent = await (await browser.get(`${server.url}/admin/audit?event=login.failed`)).text();
+    expect(byEvent).toContain('<code>login.failed</code>');
+    expect(byEvent).not.toContain('<code>login.success</code>');
+    const byUser = await (await browser.get(`${server.url}/admin/audit?user=root`)).text();
+    expect(byUser).toContain('<code>login.success</code>');
+    expect(byUser).not.toContain('<code>login.failed</code>');
+    const byClient = await (await browser.get(`${server.url}/admin/audit?client=${encodeURIComponent(client.client_id)}`)).text();
+    expect(byClient).toContain('<code>login.failed</code>');
+    const weird = await browser.get(`${server.url}/admin/audit?event=%3Cscript%3E&user=%00`);
+    expect(weird.status).toBe(200);
+    expect(await weird.text()).toContain('value="&lt;script&gt;"');
+  });
+
+  it('draws tokens per hour by grant type, logins and refusals as SVG without script', async () => {
+    const { browser } = await adminBrowser();
+    await waitForEvents('grant.success', 2);
+    const response = await browser.get(`${server.url}/admin`);
+    const html = await response.text();
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toMatch(/authorization_code \(\d+\)/);
+    expect(html).toMatch(/client_credentials \(\d+\)/);
+    expect(html).toMatch(/ok \(\d+\)/);
+    expect(html).toMatch(/failed \(\d+\)/);
+    expect(html).toContain('resource_server_token_refusals_total');
+    expect(html).not.toMatch(/<script|\sstyle=|\son\w+=/i);
+  });
+});
