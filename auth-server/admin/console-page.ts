@@ -28,7 +28,8 @@ export interface ConsoleDeps {
 /** Fixed notices a redirect can name (`?done=…`): the page never echoes text from the URL. */
 const NOTICES: Record<string, string> = {
   saved: 'Saved.',
-  disabled: 'Disabled; everything it held is revoked.',
+  disabled: 'Disabled.',
+  'user-disabled': 'Disabled; their sessions, grants and stored tokens are revoked.',
   enabled: 'Enabled.',
   deleted: 'Deleted.',
   verified: 'Marked verified.',

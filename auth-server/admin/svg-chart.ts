@@ -31,8 +31,10 @@ export function stackedBars(title: string, labels: string[], series: BarSeries[]
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="${escape(title)}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<text x="${margin.left}" y="20" font-size="14" font-weight="bold" fill="currentColor">${escape(title)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const y = (maxY / 4) * i;
+  // Whole counts: a small maximum gets one grid line per unit, never 0.25 of a login.
+  const ticks = maxY <= 4 ? maxY : 4;
+  for (let i = 0; i <= ticks; i++) {
+    const y = (maxY / ticks) * i;
     out.push(
       `<line x1="${margin.left}" x2="${margin.left + plotW}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#8884" />`,
       `<text x="${margin.left - 6}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end" fill="currentColor">${formatNumber(y)}</text>`,

@@ -142,7 +142,7 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     // Disabling alone stops new sign-ins; revoking ends its sessions, grants and stored tokens now.
     const revoked = await models.revokeByAccountId(account.id);
     recordAction(deps, ctx, 'user.disabled', { sub: account.id, username: account.username, revoked }, 'user disabled by an admin');
-    redirectBack(deps, ctx, 'disabled');
+    redirectBack(deps, ctx, 'user-disabled');
   });
 
   routes.action('/users/:id/enable', async (ctx) => {
