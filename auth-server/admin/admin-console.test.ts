@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClientsCli } from '../cli/clients.ts';
 import { listKeys } from '../keys/key-store.ts';
 import { DISABLED, VERIFIED } from '../provider/client-marks.ts';
+import { consolePath } from './admin-session.ts';
 import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
 import {
   addUser,
@@ -74,6 +75,25 @@ describe('admin console: who gets in', () => {
     expect(again.status).toBe(403);
     expect(server.logs.some((l) => l.includes('"event":"admin.refused"') && l.includes('"username":"alice"'))).toBe(true);
     expect((await waitForEvents('admin.refused', 2)).map((e) => e.username)).toEqual(['alice', 'alice']);
+  });
+
+  it('returns only to console paths after the sign-in: never another site', async () => {
+    for (const bad of [
+      'https://evil.example/admin',
+      '//evil.example/admin',
+      '/admin/../token',
+      '/admin//x',
+      '/administrator',
+      '/admin\\x',
+      7,
+    ]) {
+      expect(consolePath(bad, '/admin')).toBe('/admin');
+    }
+    for (const good of ['/admin', '/admin/users?q=a', '/admin/clients/https%3A%2F%2Fapp.example%2Fcimd'])
+      expect(consolePath(good, '/admin')).toBe(good);
+    const browser = new TestBrowser();
+    const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/login?return=https%3A%2F%2Fevil.example%2F');
+    expect(new URL(page.url).href).toBe(`${server.url}/admin`);
   });
 
   it('refuses a callback whose state was not started in this browser', async () => {
@@ -169,6 +189,25 @@ describe('admin console: actions', () => {
       expect((await server.storage.accounts.findById(before.id))!.disabledAt).toBeNull();
       // Pages can still be read.
       expect((await browser.get(`${server.url}/admin/users`)).status).toBe(200);
+      // The password again, though the session is still there; back on the page, the action works.
+      clockOffset = 0;
+      const { response: login } = await browser.follow(await browser.get(auth.href));
+      const html = await login.text();
+      expect(html).toContain('name="password"');
+      const back = await browser.follow(
+        await browser.postForm(new URL(formAction(html, '/login'), server.url).href, {
+          csrf: hiddenField(html, 'csrf'),
+          username: 'root',
+          password: ADMIN_PASSWORD,
+        }),
+      );
+      expect(new URL(back.url).pathname).toBe('/admin/users');
+      const again = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
+        csrf: hiddenField(await back.response.text(), 'csrf'),
+      });
+      expect(again.status).toBe(303);
+      expect((await server.storage.accounts.findById(before.id))!.disabledAt).not.toBeNull();
+      await server.storage.accounts.setDisabled('alice', false);
     } finally {
       clockOffset = 0;
     }
