@@ -1,4 +1,4 @@
-import type { ModelStore } from '../storage/store.ts';
+import type { AccountStore, ModelStore } from '../storage/store.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
 import { recordAction, redirectBack, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
 
@@ -6,6 +6,8 @@ import { recordAction, redirectBack, type ConsoleDeps, type ConsoleRoutes } from
 export interface GrantView {
   id: string;
   accountId: string;
+  /** Filled in by withUsernames (the grant row has only the id). */
+  username?: string;
   clientId: string;
   /** OpenID scopes (`openid profile …`). */
   openidScope: string;
@@ -56,6 +58,12 @@ export async function listGrants(models: ModelStore, filter: { accountId?: strin
     .sort((a, b) => (b.grantedAt ?? 0) - (a.grantedAt ?? 0));
 }
 
+/** The grants with their users' usernames, for display. */
+export async function withUsernames(grants: GrantView[], accounts: AccountStore): Promise<GrantView[]> {
+  const names = new Map((await accounts.list()).map((a) => [a.id, a.username]));
+  return grants.map((g) => ({ ...g, username: names.get(g.accountId) }));
+}
+
 /** The browser sessions of an account. */
 export async function listSessions(models: ModelStore, accountId: string): Promise<SessionView[]> {
   const rows = await models.list('Session');
@@ -96,7 +104,8 @@ export function grantActions(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     const session = await models.find('Session', id);
     if (!session) return redirectBack(deps, ctx, undefined);
     await models.destroy('Session', id);
-    recordAction(deps, ctx, 'session.revoked', { sub: session.accountId }, 'session ended by an admin');
+    const account = await deps.storage.accounts.findById(String(session.accountId));
+    recordAction(deps, ctx, 'session.revoked', { sub: session.accountId, username: account?.username }, 'session ended by an admin');
     redirectBack(deps, ctx, 'revoked');
   });
 }

@@ -75,7 +75,7 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
   async function detailPage(ctx: Context, account: Account, extra: { error?: string } = {}, status = 200) {
     await deps.trail.flush();
     const [grants, sessions, links, events] = await Promise.all([
-      listGrants(models, { accountId: account.id }),
+      listGrants(models, { accountId: account.id }).then((list) => list.map((g) => ({ ...g, username: account.username }))),
       listSessions(models, account.id),
       accounts.listLinks().then((all) => all.filter((l) => l.accountId === account.id)),
       deps.storage.audit.recent({ accountId: account.id, limit: 10 }),
