@@ -126,7 +126,7 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config, pages).routes());
-  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys: keys.cookieKeys, trail, prefix, now }).routes());
+  app.use(adminRoutes({ provider: () => provider, pages, storage, config, cookieKeys: keys.cookieKeys, trail, prefix, now }).routes());
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;

@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { AccountStore } from '../storage/store.ts';
 import { adminSessions } from './admin-session.ts';
 
-export async function adminSessionsExample(ctx: Context, provider: Provider, accounts: AccountStore, cookieKeys: string[]) {
+export async function adminSessionsExample(ctx: Context, provider: () => Provider, accounts: AccountStore, cookieKeys: string[]) {
   const issuer = 'http://localhost:3000';
   const prefix = '';
   //#region adminSessions

@@ -16,7 +16,8 @@ export type AdminVisitor =
   | { kind: 'admin'; account: Account; sessionId: string; loginTs: number; csrf: string };
 
 export interface AdminSessionDeps {
-  provider: Provider;
+  /** The provider serving requests now (a key rotation may replace it; sessions live in the store). */
+  provider: () => Provider;
   accounts: AccountStore;
   cookieKeys: string[];
   issuer: string;
@@ -46,7 +47,7 @@ export function adminSessions(deps: AdminSessionDeps) {
 
   return {
     async visitor(ctx: Context): Promise<AdminVisitor> {
-      const session = await deps.provider.Session.get(ctx as never);
+      const session = await deps.provider().Session.get(ctx as never);
       const accountId = session.accountId;
       if (!accountId || typeof session.loginTs !== 'number') return { kind: 'anonymous' };
       const account = await deps.accounts.findById(accountId);

@@ -11,7 +11,7 @@ export type Admin = Extract<AdminVisitor, { kind: 'admin' }>;
 
 /** What every console page gets. */
 export interface ConsoleDeps {
-  provider: Provider;
+  provider: () => Provider;
   pages: Pages;
   storage: Storage;
   config: AuthServerConfig;

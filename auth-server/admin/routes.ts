@@ -17,7 +17,8 @@ import { keyPages } from './keys.ts';
 import { userPages } from './users.ts';
 
 export interface AdminRouteDeps {
-  provider: Provider;
+  /** The provider serving requests now. */
+  provider: () => Provider;
   pages: Pages;
   storage: Storage;
   config: AuthServerConfig;
