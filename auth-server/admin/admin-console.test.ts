@@ -19,13 +19,6 @@ const ADMIN_PASSWORD = 'a long admin passphrase here';
 let server: TestAuthServer;
 let clockOffset = 0;
 
-beforeAll(async () => {
-  server = await startAuthServer({}, { now: () => Date.now() + clockOffset });
-  await addUser(server, 'root', ['admin'], ADMIN_PASSWORD);
-  await addUser(server, 'alice');
-});
-afterAll(() => server?.close());
-
 /** Opens `path` of the console, signing in through the ordinary login page when asked to. */
 async function consoleAs(browser: TestBrowser, username: string, password: string, path = '/admin') {
   let { response, url } = await browser.follow(await browser.get(`${server.url}${path}`));
@@ -49,178 +42,15 @@ async function adminBrowser() {
   return { browser, page };
 }
 
-describe('admin console: who gets in', () => {
-  it('sends a visitor without a session to the ordinary login, and lands an admin on the dashboard after it', async () => {
-    const browser = new TestBrowser();
-    const first = await browser.get(`${server.url}/admin/users`);
-    expect(first.status).toBe(303);
-    const auth = new URL(first.headers.get('location')!, server.url);
-    expect(auth.pathname).toBe('/auth');
-    expect(auth.searchParams.get('client_id')).toBe('admin-console');
-    expect(auth.searchParams.get('response_type')).toBe('none');
-    const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/users');
-    expect(new URL(page.url).pathname).toBe('/admin/users');
-    expect(page.html).toContain('<h1>Users</h1>');
-    expect(page.response.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(page.response.headers.get('cache-control')).toBe('no-store');
-    expect(page.html).not.toMatch(/<script/i);
-  });
-
-  it('refuses a signed-in user without the admin role (403) and writes an audit line', async () => {
-    const browser = new TestBrowser();
-    const page = await consoleAs(browser, 'alice', 'correct horse battery staple');
-    expect(page.response.status).toBe(403);
-    expect(page.html).toContain('Administrators only');
-    const again = await browser.get(`${server.url}/admin/keys`);
-    expect(again.status).toBe(403);
-    expect(server.logs.some((l) => l.includes('"event":"admin.refused"') && l.includes('"username":"alice"'))).toBe(true);
-    expect((await waitForEvents('admin.refused', 2)).map((e) => e.username)).toEqual(['alice', 'alice']);
-  });
-
-  it('returns only to console paths after the sign-in: never another site', async () => {
-    for (const bad of [
-      'https://evil.example/admin',
-      '//evil.example/admin',
-      '/admin/../token',
-      '/admin//x',
-      '/administrator',
-      '/admin\\x',
-      7,
-    ]) {
-      expect(consolePath(bad, '/admin')).toBe('/admin');
-    }
-    for (const good of ['/admin', '/admin/users?q=a', '/admin/clients/https%3A%2F%2Fapp.example%2Fcimd'])
-      expect(consolePath(good, '/admin')).toBe(good);
-    const browser = new TestBrowser();
-    const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/login?return=https%3A%2F%2Fevil.example%2F');
-    expect(new URL(page.url).href).toBe(`${server.url}/admin`);
-  });
-
-  it('refuses a callback whose state was not started in this browser', async () => {
-    const response = await new TestBrowser().get(`${server.url}/admin/callback?state=forged`);
-    expect(response.status).toBe(400);
-    expect(await response.text()).toContain('invalid_state');
-  });
-});
-
-describe('admin console: actions', () => {
-  it('refuses a form post without the CSRF token, or with another session’s', async () => {
-    const { browser, page } = await adminBrowser();
-    const csrf = hiddenField(page.html, 'csrf');
-    const none = await browser.postForm(`${server.url}/admin/keys/rotate`, {});
-    expect(none.status).toBe(403);
-    expect(await none.text()).toContain('csrf_check_failed');
-    const other = await adminBrowser();
-    const foreign = await other.browser.postForm(`${server.url}/admin/keys/rotate`, { csrf });
-    expect(foreign.status).toBe(403);
-  });
-
-  it('creates a user (password shown once, and it works), then edits and disables it, revoking its grants', async () => {
-    const { browser } = await adminBrowser();
-    const list = await (await browser.get(`${server.url}/admin/users`)).text();
-    const created = await browser.postForm(`${server.url}/admin/users`, {
-      csrf: hiddenField(list, 'csrf'),
-      username: 'carol',
-      name: 'Carol',
-      email: 'carol@example.com',
-      roles: 'user',
-    });
-    expect(created.status).toBe(201);
-    const html = await created.text();
-    const password = /<code id="password">([^<]+)<\/code>/.exec(html)![1]!;
-    expect(password.length).toBeGreaterThanOrEqual(15);
-    const carol = (await server.storage.accounts.findByUsername('carol'))!;
-    expect(carol).toMatchObject({ name: 'Carol', roles: ['user'] });
-
-    const client = await registerPublicClient(server);
-    await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, username: 'carol', password });
-    const page = await (await browser.get(`${server.url}/admin/users/${carol.id}`)).text();
-    expect(page).toContain(client.client_id);
-    expect(page).toContain('mcp:tools');
-
-    const edited = await browser.postForm(`${server.url}/admin/users/${carol.id}/profile`, {
-      csrf: hiddenField(page, 'csrf'),
-      back: `/admin/users/${carol.id}`,
-      name: 'Carol C',
-      email: '',
-      roles: 'user, auditor',
-    });
-    expect(edited.status).toBe(303);
-    expect(edited.headers.get('location')).toBe(`/admin/users/${carol.id}?done=saved`);
-    expect(await server.storage.accounts.findById(carol.id)).toMatchObject({ name: 'Carol C', email: null, roles: ['user', 'auditor'] });
-
-    const disabled = await browser.postForm(`${server.url}/admin/users/${carol.id}/disable`, { csrf: hiddenField(page, 'csrf') });
-    expect(disabled.status).toBe(303);
-    expect((await server.storage.accounts.findById(carol.id))!.disabledAt).not.toBeNull();
-    expect((await server.storage.models.list('Grant')).filter((g) => g.payload.accountId === carol.id)).toEqual([]);
-    const admin = (await server.storage.accounts.findByUsername('root'))!;
-    const events = await waitForEvents('admin.user', 3);
-    expect(events.map((e) => e.event)).toEqual(['admin.user.disabled', 'admin.user.updated', 'admin.user.created']);
-    expect(events.map((e) => [e.adminId, e.accountId])).toEqual(Array(3).fill([admin.id, carol.id]));
-  });
-
-  it('refuses bad input with a 400 and the reason, never a 500', async () => {
-    const { browser, page } = await adminBrowser();
-    const csrf = hiddenField(page.html, 'csrf');
-    const bad = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'no spaces allowed', roles: '' });
-    expect(bad.status).toBe(400);
-    expect(await bad.text()).toContain('invalid username');
-    const taken = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'alice' });
-    expect(taken.status).toBe(409);
-    const role = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'dave', roles: 'bad<role>' });
-    expect(role.status).toBe(400);
-    expect(await role.text()).toContain('invalid role &quot;bad&lt;role&gt;&quot;');
-    expect((await browser.get(`${server.url}/admin/users/nobody`)).status).toBe(404);
-  });
-
-  it('asks for the password again when the sign-in is older than 10 minutes, and does nothing meanwhile', async () => {
-    const { browser, page } = await adminBrowser();
-    const before = (await server.storage.accounts.findByUsername('alice'))!;
-    clockOffset = 11 * 60_000;
-    try {
-      const response = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
-        csrf: hiddenField(page.html, 'csrf'),
-        back: '/admin/users',
-      });
-      expect(response.status).toBe(303);
-      const auth = new URL(response.headers.get('location')!, server.url);
-      expect(auth.pathname).toBe('/auth');
-      expect(auth.searchParams.get('prompt')).toBe('login');
-      expect((await server.storage.accounts.findById(before.id))!.disabledAt).toBeNull();
-      // Pages can still be read.
-      expect((await browser.get(`${server.url}/admin/users`)).status).toBe(200);
-      // The password again, though the session is still there; back on the page, the action works.
-      clockOffset = 0;
-      const { response: login } = await browser.follow(await browser.get(auth.href));
-      const html = await login.text();
-      expect(html).toContain('name="password"');
-      const back = await browser.follow(
-        await browser.postForm(new URL(formAction(html, '/login'), server.url).href, {
-          csrf: hiddenField(html, 'csrf'),
-          username: 'root',
-          password: ADMIN_PASSWORD,
-        }),
-      );
-      expect(new URL(back.url).pathname).toBe('/admin/users');
-      const again = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
-        csrf: hiddenField(await back.response.text(), 'csrf'),
-      });
-      expect(again.status).toBe(303);
-      expect((await server.storage.accounts.findById(before.id))!.disabledAt).not.toBeNull();
-      await server.storage.accounts.setDisabled('alice', false);
-    } finally {
-      clockOffset = 0;
-    }
-  });
-});
-
 /** `npm run clients -- add … --json` in-process: an operator's machine client. */
 async function operatorClient(name: string) {
   let out = '';
   const stdout = new Writable({ write: (chunk, _e, done) => void ((out += String(chunk)), done()) });
   const stderr = new Writable({ write: (_c, _e, done) => done() });
   const args = ['add', '--name', name, '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json'];
-  expect(await runClientsCli(args, { stdout, stderr, env: { DATA_DIR: server.config.dataDir } })).toBe(0);
+  expect(
+    await runClientsCli(args, { stdout, stderr, env: { DATA_DIR: server.config.dataDir, DATABASE_URL: server.config.databaseUrl ?? '' } }),
+  ).toBe(0);
   return JSON.parse(out) as { client_id: string; client_secret: string };
 }
 
@@ -247,126 +77,308 @@ async function waitForEvents(event: string, count: number) {
   }
 }
 
-describe('admin console: clients, grants, sessions, keys, audit, dashboard', () => {
-  it('lists clients with where they came from, their last token and active grants; disables, verifies and deletes them', async () => {
-    const { browser, page } = await adminBrowser();
-    const csrf = hiddenField(page.html, 'csrf');
-    await addUser(server, 'erin');
-    const dcr = await registerPublicClient(server, { client_name: 'Erin <b>tool</b>' });
-    const erin = await loginAndGetTokens(server, { clientId: dcr.client_id, redirectUri: dcr.redirect_uris[0]!, username: 'erin' });
-    const machine = await operatorClient('Nightly report');
-    const cc = await postForm(
-      `${server.url}/token`,
-      { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
-      { authorization: `Basic ${Buffer.from(`${machine.client_id}:${machine.client_secret}`).toString('base64')}` },
-    );
-    expect(cc.status).toBe(200);
-
-    const list = await (await browser.get(`${server.url}/admin/clients`)).text();
-    const row = (id: string) => list.split('<tr>').find((r) => r.includes(`<code>${id}</code>`))!;
-    expect(row(dcr.client_id)).toContain('<td>DCR</td>');
-    expect(row(dcr.client_id)).toContain('Erin &lt;b&gt;tool&lt;/b&gt;');
-    expect(row(dcr.client_id)).toContain('http://127.0.0.1:8976/callback');
-    expect(row(dcr.client_id)).toMatch(/<td>1<\/td>/);
-    expect(row(dcr.client_id)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
-    expect(row(machine.client_id)).toContain('<td>operator</td>');
-
-    const dcrPath = `${server.url}/admin/clients/${encodeURIComponent(dcr.client_id)}`;
-    expect(await (await browser.get(dcrPath)).text()).toContain('mcp:tools');
-    const disabled = await browser.postForm(`${dcrPath}/disable`, { csrf });
-    expect(disabled.status).toBe(303);
-    expect((await server.storage.models.find('Client', dcr.client_id))?.[DISABLED]).toBe(true);
-    expect(await (await refresh(dcr.client_id, erin.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_client' });
-
-    expect((await browser.postForm(`${dcrPath}/verify`, { csrf })).status).toBe(400);
-    expect((await browser.postForm(`${server.url}/admin/clients/${machine.client_id}/verify`, { csrf })).status).toBe(303);
-    expect((await server.storage.models.find('Client', machine.client_id))?.[VERIFIED]).toBe(true);
-
-    const deleted = await browser.postForm(`${dcrPath}/delete`, { csrf, back: `/admin/clients/${encodeURIComponent(dcr.client_id)}` });
-    expect(deleted.headers.get('location')).toBe('/admin/clients?done=deleted');
-    expect(await server.storage.models.find('Client', dcr.client_id)).toBeUndefined();
-    expect((await server.storage.models.list('Grant')).filter((g) => g.payload.clientId === dcr.client_id)).toEqual([]);
-    expect((await browser.get(dcrPath)).status).toBe(404);
-    const events = await waitForEvents('admin.client', 3);
-    expect(events.map((e) => [e.event, e.clientId])).toEqual([
-      ['admin.client.deleted', dcr.client_id],
-      ['admin.client.verified', machine.client_id],
-      ['admin.client.disabled', dcr.client_id],
-    ]);
+describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) => {
+  beforeAll(async () => {
+    server = await startAuthServer({}, { store, now: () => Date.now() + clockOffset });
+    await addUser(server, 'root', ['admin'], ADMIN_PASSWORD);
+    await addUser(server, 'alice');
   });
+  afterAll(() => server?.close());
 
-  it('revokes a grant (its refresh token stops working) and ends a session', async () => {
-    const { browser } = await adminBrowser();
-    await addUser(server, 'frank');
-    const client = await registerPublicClient(server);
-    const frank = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, username: 'frank' });
-    const { account, html } = await userPage(browser, 'frank');
-    const revoke = formAction(html, '/revoke');
-    expect(revoke).toMatch(/^\/admin\/grants\/[^/]+\/revoke$/);
-    const revoked = await browser.postForm(`${server.url}${revoke}`, {
-      csrf: hiddenField(html, 'csrf'),
-      back: `/admin/users/${account.id}`,
+  describe('admin console: who gets in', () => {
+    it('sends a visitor without a session to the ordinary login, and lands an admin on the dashboard after it', async () => {
+      const browser = new TestBrowser();
+      const first = await browser.get(`${server.url}/admin/users`);
+      expect(first.status).toBe(303);
+      const auth = new URL(first.headers.get('location')!, server.url);
+      expect(auth.pathname).toBe('/auth');
+      expect(auth.searchParams.get('client_id')).toBe('admin-console');
+      expect(auth.searchParams.get('response_type')).toBe('none');
+      const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/users');
+      expect(new URL(page.url).pathname).toBe('/admin/users');
+      expect(page.html).toContain('<h1>Users</h1>');
+      expect(page.response.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(page.response.headers.get('cache-control')).toBe('no-store');
+      expect(page.html).not.toMatch(/<script/i);
     });
-    expect(revoked.headers.get('location')).toBe(`/admin/users/${account.id}?done=revoked`);
-    expect(await (await refresh(client.client_id, frank.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_grant' });
 
-    const after = (await userPage(browser, 'frank')).html;
-    expect(after).toContain('No grants.');
-    const end = /action="(\/admin\/sessions\/[^"]+\/revoke)"/.exec(after)![1]!;
-    expect((await browser.postForm(`${server.url}${end}`, { csrf: hiddenField(after, 'csrf') })).status).toBe(303);
-    expect((await server.storage.models.list('Session')).filter((s) => s.payload.accountId === account.id)).toEqual([]);
-    expect((await waitForEvents('admin.session.revoked', 1))[0]).toMatchObject({ accountId: account.id });
+    it('refuses a signed-in user without the admin role (403) and writes an audit line', async () => {
+      const browser = new TestBrowser();
+      const page = await consoleAs(browser, 'alice', 'correct horse battery staple');
+      expect(page.response.status).toBe(403);
+      expect(page.html).toContain('Administrators only');
+      const again = await browser.get(`${server.url}/admin/keys`);
+      expect(again.status).toBe(403);
+      expect(server.logs.some((l) => l.includes('"event":"admin.refused"') && l.includes('"username":"alice"'))).toBe(true);
+      expect((await waitForEvents('admin.refused', 2)).map((e) => e.username)).toEqual(['alice', 'alice']);
+    });
+
+    it('returns only to console paths after the sign-in: never another site', async () => {
+      for (const bad of [
+        'https://evil.example/admin',
+        '//evil.example/admin',
+        '/admin/../token',
+        '/admin//x',
+        '/administrator',
+        '/admin\\x',
+        7,
+      ]) {
+        expect(consolePath(bad, '/admin')).toBe('/admin');
+      }
+      for (const good of ['/admin', '/admin/users?q=a', '/admin/clients/https%3A%2F%2Fapp.example%2Fcimd'])
+        expect(consolePath(good, '/admin')).toBe(good);
+      const browser = new TestBrowser();
+      const page = await consoleAs(browser, 'root', ADMIN_PASSWORD, '/admin/login?return=https%3A%2F%2Fevil.example%2F');
+      expect(new URL(page.url).href).toBe(`${server.url}/admin`);
+    });
+
+    it('refuses a callback whose state was not started in this browser', async () => {
+      const response = await new TestBrowser().get(`${server.url}/admin/callback?state=forged`);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('invalid_state');
+    });
   });
 
-  it('rotates the signing keys', async () => {
-    const { browser, page } = await adminBrowser();
-    const before = await listKeys(server.config.keysDir);
-    const keysPage = await (await browser.get(`${server.url}/admin/keys`)).text();
-    for (const key of before) expect(keysPage).toContain(key.kid);
-    const rotated = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf: hiddenField(page.html, 'csrf') });
-    expect(rotated.headers.get('location')).toBe('/admin/keys?done=rotated');
-    const after = await listKeys(server.config.keysDir);
-    expect(after.length).toBe(before.length + 2);
-    expect(await (await browser.get(`${server.url}/admin/keys?done=rotated`)).text()).toContain('New signing keys added.');
-    expect((await waitForEvents('admin.keys.rotated', 1))[0]!.detail).toContain(after[0]!.kid);
+  describe('admin console: actions', () => {
+    it('refuses a form post without the CSRF token, or with another session’s', async () => {
+      const { browser, page } = await adminBrowser();
+      const csrf = hiddenField(page.html, 'csrf');
+      const none = await browser.postForm(`${server.url}/admin/keys/rotate`, {});
+      expect(none.status).toBe(403);
+      expect(await none.text()).toContain('csrf_check_failed');
+      const other = await adminBrowser();
+      const foreign = await other.browser.postForm(`${server.url}/admin/keys/rotate`, { csrf });
+      expect(foreign.status).toBe(403);
+    });
+
+    it('creates a user (password shown once, and it works), then edits and disables it, revoking its grants', async () => {
+      const { browser } = await adminBrowser();
+      const list = await (await browser.get(`${server.url}/admin/users`)).text();
+      const created = await browser.postForm(`${server.url}/admin/users`, {
+        csrf: hiddenField(list, 'csrf'),
+        username: 'carol',
+        name: 'Carol',
+        email: 'carol@example.com',
+        roles: 'user',
+      });
+      expect(created.status).toBe(201);
+      const html = await created.text();
+      const password = /<code id="password">([^<]+)<\/code>/.exec(html)![1]!;
+      expect(password.length).toBeGreaterThanOrEqual(15);
+      const carol = (await server.storage.accounts.findByUsername('carol'))!;
+      expect(carol).toMatchObject({ name: 'Carol', roles: ['user'] });
+
+      const client = await registerPublicClient(server);
+      await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, username: 'carol', password });
+      const page = await (await browser.get(`${server.url}/admin/users/${carol.id}`)).text();
+      expect(page).toContain(client.client_id);
+      expect(page).toContain('mcp:tools');
+
+      const edited = await browser.postForm(`${server.url}/admin/users/${carol.id}/profile`, {
+        csrf: hiddenField(page, 'csrf'),
+        back: `/admin/users/${carol.id}`,
+        name: 'Carol C',
+        email: '',
+        roles: 'user, auditor',
+      });
+      expect(edited.status).toBe(303);
+      expect(edited.headers.get('location')).toBe(`/admin/users/${carol.id}?done=saved`);
+      expect(await server.storage.accounts.findById(carol.id)).toMatchObject({ name: 'Carol C', email: null, roles: ['user', 'auditor'] });
+
+      const disabled = await browser.postForm(`${server.url}/admin/users/${carol.id}/disable`, { csrf: hiddenField(page, 'csrf') });
+      expect(disabled.status).toBe(303);
+      expect((await server.storage.accounts.findById(carol.id))!.disabledAt).not.toBeNull();
+      expect((await server.storage.models.list('Grant')).filter((g) => g.payload.accountId === carol.id)).toEqual([]);
+      const admin = (await server.storage.accounts.findByUsername('root'))!;
+      const events = await waitForEvents('admin.user', 3);
+      expect(events.map((e) => e.event)).toEqual(['admin.user.disabled', 'admin.user.updated', 'admin.user.created']);
+      expect(events.map((e) => [e.adminId, e.accountId])).toEqual(Array(3).fill([admin.id, carol.id]));
+    });
+
+    it('refuses bad input with a 400 and the reason, never a 500', async () => {
+      const { browser, page } = await adminBrowser();
+      const csrf = hiddenField(page.html, 'csrf');
+      const bad = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'no spaces allowed', roles: '' });
+      expect(bad.status).toBe(400);
+      expect(await bad.text()).toContain('invalid username');
+      const taken = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'alice' });
+      expect(taken.status).toBe(409);
+      const role = await browser.postForm(`${server.url}/admin/users`, { csrf, username: 'dave', roles: 'bad<role>' });
+      expect(role.status).toBe(400);
+      expect(await role.text()).toContain('invalid role &quot;bad&lt;role&gt;&quot;');
+      expect((await browser.get(`${server.url}/admin/users/nobody`)).status).toBe(404);
+    });
+
+    it('asks for the password again when the sign-in is older than 10 minutes, and does nothing meanwhile', async () => {
+      const { browser, page } = await adminBrowser();
+      const before = (await server.storage.accounts.findByUsername('alice'))!;
+      clockOffset = 11 * 60_000;
+      try {
+        const response = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
+          csrf: hiddenField(page.html, 'csrf'),
+          back: '/admin/users',
+        });
+        expect(response.status).toBe(303);
+        const auth = new URL(response.headers.get('location')!, server.url);
+        expect(auth.pathname).toBe('/auth');
+        expect(auth.searchParams.get('prompt')).toBe('login');
+        expect((await server.storage.accounts.findById(before.id))!.disabledAt).toBeNull();
+        // Pages can still be read.
+        expect((await browser.get(`${server.url}/admin/users`)).status).toBe(200);
+        // The password again, though the session is still there; back on the page, the action works.
+        clockOffset = 0;
+        const { response: login } = await browser.follow(await browser.get(auth.href));
+        const html = await login.text();
+        expect(html).toContain('name="password"');
+        const back = await browser.follow(
+          await browser.postForm(new URL(formAction(html, '/login'), server.url).href, {
+            csrf: hiddenField(html, 'csrf'),
+            username: 'root',
+            password: ADMIN_PASSWORD,
+          }),
+        );
+        expect(new URL(back.url).pathname).toBe('/admin/users');
+        const again = await browser.postForm(`${server.url}/admin/users/${before.id}/disable`, {
+          csrf: hiddenField(await back.response.text(), 'csrf'),
+        });
+        expect(again.status).toBe(303);
+        expect((await server.storage.accounts.findById(before.id))!.disabledAt).not.toBeNull();
+        await server.storage.accounts.setDisabled('alice', false);
+      } finally {
+        clockOffset = 0;
+      }
+    });
   });
 
-  it('shows the audit events filtered by user, client and event, escaped', async () => {
-    const { browser } = await adminBrowser();
-    await fetch(`${server.url}/healthz`);
-    const client = await registerPublicClient(server);
-    const failed = await loginAndGetTokens(server, {
-      clientId: client.client_id,
-      redirectUri: client.redirect_uris[0]!,
-      username: 'alice',
-      password: 'wrong <script>',
-    }).catch((error: Error) => error);
-    expect(failed).toBeInstanceOf(Error);
-    await waitForEvents('login.failed', 1);
-    const byEvent = await (await browser.get(`${server.url}/admin/audit?event=login.failed`)).text();
-    expect(byEvent).toContain('<code>login.failed</code>');
-    expect(byEvent).not.toContain('<code>login.success</code>');
-    const byUser = await (await browser.get(`${server.url}/admin/audit?user=root`)).text();
-    expect(byUser).toContain('<code>login.success</code>');
-    expect(byUser).not.toContain('<code>login.failed</code>');
-    const byClient = await (await browser.get(`${server.url}/admin/audit?client=${encodeURIComponent(client.client_id)}`)).text();
-    expect(byClient).toContain('<code>login.failed</code>');
-    const weird = await browser.get(`${server.url}/admin/audit?event=%3Cscript%3E&user=%00`);
-    expect(weird.status).toBe(200);
-    expect(await weird.text()).toContain('value="&lt;script&gt;"');
-  });
+  describe('admin console: clients, grants, sessions, keys, audit, dashboard', () => {
+    it('lists clients with where they came from, their last token and active grants; disables, verifies and deletes them', async () => {
+      const { browser, page } = await adminBrowser();
+      const csrf = hiddenField(page.html, 'csrf');
+      await addUser(server, 'erin');
+      const dcr = await registerPublicClient(server, { client_name: 'Erin <b>tool</b>' });
+      const erin = await loginAndGetTokens(server, { clientId: dcr.client_id, redirectUri: dcr.redirect_uris[0]!, username: 'erin' });
+      const machine = await operatorClient('Nightly report');
+      const cc = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
+        { authorization: `Basic ${Buffer.from(`${machine.client_id}:${machine.client_secret}`).toString('base64')}` },
+      );
+      expect(cc.status).toBe(200);
 
-  it('draws tokens per hour by grant type, logins and refusals as SVG without script', async () => {
-    const { browser } = await adminBrowser();
-    await waitForEvents('grant.success', 2);
-    const response = await browser.get(`${server.url}/admin`);
-    const html = await response.text();
-    expect(html.match(/<svg /g)).toHaveLength(3);
-    expect(html).toMatch(/authorization_code \(\d+\)/);
-    expect(html).toMatch(/client_credentials \(\d+\)/);
-    expect(html).toMatch(/ok \(\d+\)/);
-    expect(html).toMatch(/failed \(\d+\)/);
-    expect(html).toContain('resource_server_token_refusals_total');
-    expect(html).not.toMatch(/<script|\sstyle=|\son\w+=/i);
+      const list = await (await browser.get(`${server.url}/admin/clients`)).text();
+      const row = (id: string) => list.split('<tr>').find((r) => r.includes(`<code>${id}</code>`))!;
+      expect(row(dcr.client_id)).toContain('<td>DCR</td>');
+      expect(row(dcr.client_id)).toContain('Erin &lt;b&gt;tool&lt;/b&gt;');
+      expect(row(dcr.client_id)).toContain('http://127.0.0.1:8976/callback');
+      expect(row(dcr.client_id)).toMatch(/<td>1<\/td>/);
+      expect(row(dcr.client_id)).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+      expect(row(machine.client_id)).toContain('<td>operator</td>');
+
+      const dcrPath = `${server.url}/admin/clients/${encodeURIComponent(dcr.client_id)}`;
+      expect(await (await browser.get(dcrPath)).text()).toContain('mcp:tools');
+      const disabled = await browser.postForm(`${dcrPath}/disable`, { csrf });
+      expect(disabled.status).toBe(303);
+      expect((await server.storage.models.find('Client', dcr.client_id))?.[DISABLED]).toBe(true);
+      expect(await (await refresh(dcr.client_id, erin.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_client' });
+
+      expect((await browser.postForm(`${dcrPath}/verify`, { csrf })).status).toBe(400);
+      expect((await browser.postForm(`${server.url}/admin/clients/${machine.client_id}/verify`, { csrf })).status).toBe(303);
+      expect((await server.storage.models.find('Client', machine.client_id))?.[VERIFIED]).toBe(true);
+
+      const deleted = await browser.postForm(`${dcrPath}/delete`, { csrf, back: `/admin/clients/${encodeURIComponent(dcr.client_id)}` });
+      expect(deleted.headers.get('location')).toBe('/admin/clients?done=deleted');
+      expect(await server.storage.models.find('Client', dcr.client_id)).toBeUndefined();
+      expect((await server.storage.models.list('Grant')).filter((g) => g.payload.clientId === dcr.client_id)).toEqual([]);
+      expect((await browser.get(dcrPath)).status).toBe(404);
+      const events = await waitForEvents('admin.client', 3);
+      expect(events.map((e) => [e.event, e.clientId])).toEqual([
+        ['admin.client.deleted', dcr.client_id],
+        ['admin.client.verified', machine.client_id],
+        ['admin.client.disabled', dcr.client_id],
+      ]);
+    });
+
+    it('revokes a grant (its refresh token stops working) and ends a session', async () => {
+      const { browser } = await adminBrowser();
+      await addUser(server, 'frank');
+      const client = await registerPublicClient(server);
+      const frank = await loginAndGetTokens(server, {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        username: 'frank',
+      });
+      const { account, html } = await userPage(browser, 'frank');
+      const revoke = formAction(html, '/revoke');
+      expect(revoke).toMatch(/^\/admin\/grants\/[^/]+\/revoke$/);
+      const revoked = await browser.postForm(`${server.url}${revoke}`, {
+        csrf: hiddenField(html, 'csrf'),
+        back: `/admin/users/${account.id}`,
+      });
+      expect(revoked.headers.get('location')).toBe(`/admin/users/${account.id}?done=revoked`);
+      expect(await (await refresh(client.client_id, frank.tokens.refresh_token!)).json()).toMatchObject({ error: 'invalid_grant' });
+
+      const after = (await userPage(browser, 'frank')).html;
+      expect(after).toContain('No grants.');
+      const end = /action="(\/admin\/sessions\/[^"]+\/revoke)"/.exec(after)![1]!;
+      expect((await browser.postForm(`${server.url}${end}`, { csrf: hiddenField(after, 'csrf') })).status).toBe(303);
+      expect((await server.storage.models.list('Session')).filter((s) => s.payload.accountId === account.id)).toEqual([]);
+      expect((await waitForEvents('admin.session.revoked', 1))[0]).toMatchObject({ accountId: account.id });
+    });
+
+    it('rotates the signing keys', async () => {
+      const { browser, page } = await adminBrowser();
+      const before = await listKeys(server.config.keysDir);
+      const keysPage = await (await browser.get(`${server.url}/admin/keys`)).text();
+      for (const key of before) expect(keysPage).toContain(key.kid);
+      const rotated = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf: hiddenField(page.html, 'csrf') });
+      expect(rotated.headers.get('location')).toBe('/admin/keys?done=rotated');
+      const after = await listKeys(server.config.keysDir);
+      expect(after.length).toBe(before.length + 2);
+      expect(await (await browser.get(`${server.url}/admin/keys?done=rotated`)).text()).toContain('New signing keys added.');
+      expect((await waitForEvents('admin.keys.rotated', 1))[0]!.detail).toContain(after[0]!.kid);
+    });
+
+    it('shows the audit events filtered by user, client and event, escaped', async () => {
+      const { browser } = await adminBrowser();
+      await fetch(`${server.url}/healthz`);
+      const client = await registerPublicClient(server);
+      const failed = await loginAndGetTokens(server, {
+        clientId: client.client_id,
+        redirectUri: client.redirect_uris[0]!,
+        username: 'alice',
+        password: 'wrong <script>',
+      }).catch((error: Error) => error);
+      expect(failed).toBeInstanceOf(Error);
+      await waitForEvents('login.failed', 1);
+      const byEvent = await (await browser.get(`${server.url}/admin/audit?event=login.failed`)).text();
+      expect(byEvent).toContain('<code>login.failed</code>');
+      expect(byEvent).not.toContain('<code>login.success</code>');
+      const byUser = await (await browser.get(`${server.url}/admin/audit?user=root`)).text();
+      expect(byUser).toContain('<code>login.success</code>');
+      expect(byUser).not.toContain('<code>login.failed</code>');
+      const byClient = await (await browser.get(`${server.url}/admin/audit?client=${encodeURIComponent(client.client_id)}`)).text();
+      expect(byClient).toContain('<code>login.failed</code>');
+      const weird = await browser.get(`${server.url}/admin/audit?event=%3Cscript%3E&user=x`);
+      expect(weird.status).toBe(200);
+      expect(await weird.text()).toContain('value="&lt;script&gt;"');
+      // A NUL would be a database error on PostgreSQL: refused as bad input on both stores.
+      for (const path of ['/admin/audit?user=%00', '/admin/users/%00', '/admin/clients/a%00b']) {
+        expect((await browser.get(`${server.url}${path}`)).status).toBe(400);
+      }
+    });
+
+    it('draws tokens per hour by grant type, logins and refusals as SVG without script', async () => {
+      const { browser } = await adminBrowser();
+      await waitForEvents('grant.success', 2);
+      const response = await browser.get(`${server.url}/admin`);
+      const html = await response.text();
+      expect(html.match(/<svg /g)).toHaveLength(3);
+      expect(html).toMatch(/authorization_code \(\d+\)/);
+      expect(html).toMatch(/client_credentials \(\d+\)/);
+      expect(html).toMatch(/ok \(\d+\)/);
+      expect(html).toMatch(/failed \(\d+\)/);
+      expect(html).toContain('resource_server_token_refusals_total');
+      expect(html).not.toMatch(/<script|\sstyle=|\son\w+=/i);
+    });
   });
 });

@@ -105,15 +105,28 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     return undefined;
   }
 
+  /**
+   * Ids and filters reach the store as text: PostgreSQL refuses a NUL in one (an error, not a
+   * row), so such a request is refused here, as the bad input it is.
+   */
+  function refuseNul(ctx: Context): boolean {
+    const values = [...Object.values(ctx.params ?? {}), ...Object.values(ctx.query).flat()];
+    if (!values.some((v) => typeof v === 'string' && v.includes('\u0000'))) return false;
+    deps.pages.sendError(ctx, 400, { message: 'The request contains a NUL character.', code: 'invalid_request', retry: base });
+    return true;
+  }
+
   const routes: ConsoleRoutes = {
     page(path, handler) {
       router.get(`${base}${path}`, async (ctx) => {
+        if (refuseNul(ctx)) return;
         const admin = await admitted(ctx);
         if (admin) await handler(ctx, admin);
       });
     },
     action(path, handler) {
       router.post(`${base}${path}`, form, async (ctx) => {
+        if (refuseNul(ctx)) return;
         const admin = await admitted(ctx);
         if (!admin) return;
         const token = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
