@@ -275,7 +275,10 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       expect(row(machine.client_id)).toContain('<td>operator</td>');
 
       const dcrPath = `${server.url}/admin/clients/${encodeURIComponent(dcr.client_id)}`;
-      expect(await (await browser.get(dcrPath)).text()).toContain('mcp:tools');
+      const detail = await (await browser.get(dcrPath)).text();
+      expect(detail).toContain('mcp:tools');
+      // Its grant and the session that signed in to it, each naming the user.
+      expect(detail.match(/>erin<\/a>/g)).toHaveLength(2);
       const disabled = await browser.postForm(`${dcrPath}/disable`, { csrf });
       expect(disabled.status).toBe(303);
       expect((await server.storage.models.find('Client', dcr.client_id))?.[DISABLED]).toBe(true);

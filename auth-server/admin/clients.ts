@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { DISABLED, RESOURCE_SERVER, VERIFIED } from '../provider/client-marks.ts';
 import type { ModelPayload } from '../storage/store.ts';
 import { recordAction, redirectBack, renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
-import { listGrants, withUsernames } from './grants.ts';
+import { listGrants, listSessions, withUsernames } from './grants.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -78,11 +78,12 @@ export function clientPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     // The store's find, not oidc-provider's: a disabled client is hidden from the provider only.
     if (!(await load(ctx))) return;
     const client = (await views()).find((c) => c.id === ctx.params.id)!;
-    const [grants, events] = await Promise.all([
+    const [grants, sessions, events] = await Promise.all([
       listGrants(models, { clientId: client.id }).then((list) => withUsernames(list, deps.storage.accounts)),
+      listSessions(models, { clientId: client.id }).then((list) => withUsernames(list, deps.storage.accounts)),
       deps.storage.audit.recent({ clientId: client.id, limit: 10 }),
     ]);
-    renderConsole(deps, ctx, 'client', { section: 'Clients', title: client.name, client, grants, events });
+    renderConsole(deps, ctx, 'client', { section: 'Clients', title: client.name, client, grants, sessions, events });
   });
 
   /** Stores a changed client without a lifetime, as the CLI does: an operator decision keeps it. */

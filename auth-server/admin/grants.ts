@@ -21,6 +21,7 @@ export interface GrantView {
 export interface SessionView {
   id: string;
   accountId: string;
+  username?: string;
   loginAt: number | null;
   expiresAt: number | null;
   /** The clients this session has signed in to. */
@@ -58,20 +59,25 @@ export async function listGrants(models: ModelStore, filter: { accountId?: strin
     .sort((a, b) => (b.grantedAt ?? 0) - (a.grantedAt ?? 0));
 }
 
-/** The grants with their users' usernames, for display. */
-export async function withUsernames(grants: GrantView[], accounts: AccountStore): Promise<GrantView[]> {
+/** Grants or sessions with their users' usernames, for display. */
+export async function withUsernames<T extends { accountId: string }>(
+  rows: T[],
+  accounts: AccountStore,
+): Promise<(T & { username?: string })[]> {
   const names = new Map((await accounts.list()).map((a) => [a.id, a.username]));
-  return grants.map((g) => ({ ...g, username: names.get(g.accountId) }));
+  return rows.map((row) => ({ ...row, username: names.get(row.accountId) }));
 }
 
-/** The browser sessions of an account. */
-export async function listSessions(models: ModelStore, accountId: string): Promise<SessionView[]> {
+/** The browser sessions of an account, or those that signed in to a client. */
+export async function listSessions(models: ModelStore, filter: { accountId?: string; clientId?: string }): Promise<SessionView[]> {
   const rows = await models.list('Session');
   return rows
-    .filter(({ payload }) => payload.accountId === accountId)
+    .filter(({ payload }) => typeof payload.accountId === 'string')
+    .filter(({ payload }) => !filter.accountId || payload.accountId === filter.accountId)
+    .filter(({ payload }) => !filter.clientId || Object.hasOwn((payload.authorizations ?? {}) as object, filter.clientId))
     .map(({ id, payload }) => ({
       id,
-      accountId,
+      accountId: payload.accountId as string,
       loginAt: seconds(payload.loginTs),
       expiresAt: seconds(payload.exp),
       clients: Object.keys((payload.authorizations ?? {}) as Record<string, unknown>),

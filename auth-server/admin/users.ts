@@ -76,7 +76,7 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     await deps.trail.flush();
     const [grants, sessions, links, events] = await Promise.all([
       listGrants(models, { accountId: account.id }).then((list) => list.map((g) => ({ ...g, username: account.username }))),
-      listSessions(models, account.id),
+      listSessions(models, { accountId: account.id }).then((list) => list.map((x) => ({ ...x, username: account.username }))),
       accounts.listLinks().then((all) => all.filter((l) => l.accountId === account.id)),
       deps.storage.audit.recent({ accountId: account.id, limit: 10 }),
     ]);
