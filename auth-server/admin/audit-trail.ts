@@ -1,10 +1,19 @@
-import type { Logger } from '../../common/logger.ts';
+import { REDACT_PATHS, type Logger } from '../../common/logger.ts';
 import type { AuditEntry, AuditStore } from '../storage/store.ts';
 
 const LEVELS = new Set(['info', 'warn', 'error']);
 /** Fields with a column of their own; the rest of the line goes to `detail`. */
 const COLUMNS = new Set(['event', 'sub', 'username', 'client_id', 'admin', 'grant_type', 'ip', 'audit']);
 const DETAIL_LIMIT = 2_000;
+/** What the log redacts (common/logger.ts), redacted here at any depth: the table is read in a browser. */
+const SECRET_KEYS = new Set(
+  REDACT_PATHS.map((path) =>
+    path
+      .split('.')
+      .at(-1)!
+      .replace(/^\["?|"?\]$/g, ''),
+  ),
+);
 const BATCH = 200;
 /** Beyond this many unsaved lines (the store is down), new ones are only logged. */
 const PENDING_LIMIT = 10_000;
@@ -82,7 +91,7 @@ function entryOf(at: number, level: AuditEntry['level'], fields: Record<string, 
     if (COLUMNS.has(key) || value === undefined) continue;
     detail[key] = value instanceof Error ? value.message : value;
   }
-  let json = JSON.stringify(detail);
+  let json = JSON.stringify(detail, (key, value: unknown) => (SECRET_KEYS.has(key) ? '[Redacted]' : value));
   if (json.length > DETAIL_LIMIT) json = JSON.stringify({ truncated: json.slice(0, DETAIL_LIMIT) });
   return {
     at,
