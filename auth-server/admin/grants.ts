@@ -95,11 +95,12 @@ export function grantActions(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     if (!grant) return redirectBack(deps, ctx, undefined);
     await models.revokeByGrantId(id);
     await models.destroy('Grant', id);
+    const account = await deps.storage.accounts.findById(String(grant.accountId));
     recordAction(
       deps,
       ctx,
       'grant.revoked',
-      { sub: grant.accountId, client_id: grant.clientId, grant_id: id },
+      { sub: grant.accountId, username: account?.username, client_id: grant.clientId, grant_id: id },
       'grant revoked by an admin',
     );
     redirectBack(deps, ctx, 'revoked');
