@@ -32,6 +32,7 @@ import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
 import { createAdapterFactory } from './storage/adapter.ts';
 import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
+import { compareHashedClientSecrets } from './provider/client-secret-hash.ts';
 import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
 import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
@@ -86,6 +87,7 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
   );
   provider.proxy = config.trustProxy;
   tolerateUnsavedSessions(provider);
+  compareHashedClientSecrets(provider);
   keepClientsThatGetTokens(provider, storage.models);
   auditEvents(provider, audit, storage.accounts);
   if (config.trustedIdps.length) {

@@ -70,12 +70,14 @@ interface AssertionOptions {
   exp?: number;
   /** Seconds from now. */
   iat?: number;
+  /** The `typ` header (none when absent). */
+  typ?: unknown;
 }
 
 async function assertion(signer: Signer, aud: string | string[], options: AssertionOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', ...(options.typ === undefined ? {} : { typ: options.typ as string }) })
     .setIssuer(signer.clientId)
     .setSubject(signer.clientId)
     .setAudience(options.aud ?? aud)
@@ -154,6 +156,40 @@ describe('private_key_jwt client assertions at /token (strict by default)', () =
     );
     for (const secret of [spki, JSON.stringify(signer.publicJwk), Buffer.from(signer.publicJwk.x!, 'base64url')]) {
       await expectInvalidClient(await tokenRequest(server, hs256(signer, server.url, secret)));
+    }
+  });
+
+  it('accepts an assertion typed client-authentication+jwt or JWT, or untyped (RFC 7523bis explicit typing)', async () => {
+    for (const typ of [
+      undefined,
+      'JWT',
+      'jwt',
+      'client-authentication+jwt',
+      'application/client-authentication+jwt',
+      'Client-Authentication+JWT',
+    ]) {
+      const response = await tokenRequest(server, await assertion(signer, server.url, { typ }));
+      expect(response.status, `${String(typ)}: ${JSON.stringify(await response.clone().json())}`).toBe(200);
+    }
+  });
+
+  it('refuses an otherwise valid assertion typed as another kind of JWT: an ID-JAG, an access token, a DPoP proof, a logout token', async () => {
+    for (const typ of [
+      'oauth-id-jag+jwt',
+      'application/oauth-id-jag+jwt',
+      'at+jwt',
+      'application/at+jwt',
+      'dpop+jwt',
+      'logout+jwt',
+      'oauth-authz-req+jwt',
+      'JWS',
+      '',
+      42,
+    ]) {
+      const response = await tokenRequest(server, await assertion(signer, server.url, { typ }));
+      const body = (await response.clone().json()) as { error_description?: string };
+      await expectInvalidClient(response);
+      expect(body.error_description, String(typ)).toBe('client authentication failed');
     }
   });
 

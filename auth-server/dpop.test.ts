@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INITIALIZE, MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from '../resource-server/testing/test-server.ts';
+import { Writable } from 'node:stream';
+import { runClientsCli } from './cli/clients.ts';
 import { addUser, authorize, freePort, postForm, registerPublicClient, startAuthServer, type TestAuthServer } from './testing/harness.ts';
 
 let auth: TestAuthServer;
@@ -106,5 +108,42 @@ describe('DPoP (RFC 9449) across both servers', () => {
     });
     expect(ok.status).toBe(200);
     await ok.body?.cancel();
+  });
+
+  it('a client_credentials token sent with a proof is bound too: the resource server refuses it as a plain Bearer', async () => {
+    let stdout = '';
+    const sink = (append: (s: string) => void) =>
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          append(chunk.toString());
+          done();
+        },
+      });
+    const code = await runClientsCli(
+      ['add', '--name', 'dpop machine', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools', '--json'],
+      { stdout: sink((s) => (stdout += s)), stderr: sink(() => {}), env: { DATA_DIR: auth.config.dataDir } },
+    );
+    expect(code).toBe(0);
+    const machine = JSON.parse(stdout) as { client_id: string; client_secret: string };
+    const tokenUrl = `${auth.url}/token`;
+    const response = await postForm(
+      tokenUrl,
+      { grant_type: 'client_credentials', scope: 'mcp:tools', resource: rs.mcpUrl },
+      {
+        authorization: `Basic ${Buffer.from(`${machine.client_id}:${machine.client_secret}`).toString('base64')}`,
+        dpop: await proof('POST', tokenUrl),
+      },
+    );
+    const tokens = (await response.json()) as { access_token: string; token_type: string };
+    expect(response.status, JSON.stringify(tokens)).toBe(200);
+    expect(tokens.token_type).toBe('DPoP');
+    const call = async (headers: Record<string, string>) =>
+      fetch(rs.mcpUrl, { method: 'POST', headers: { ...MCP_POST_HEADERS, ...headers }, body: JSON.stringify(INITIALIZE) });
+    const ok = await call({ authorization: `DPoP ${tokens.access_token}`, dpop: await proof('POST', rs.mcpUrl, tokens.access_token) });
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+    const asBearer = await call({ authorization: `Bearer ${tokens.access_token}` });
+    expect(asBearer.status).toBe(401);
+    await asBearer.body?.cancel();
   });
 });

@@ -19,6 +19,7 @@ export interface Parsed {
   idJagIdp?: string;
   idToken?: string;
   idpClientId?: string;
+  idpClientSecret?: string;
   scope?: string;
   clientId?: string;
   clientSecret?: string;
@@ -68,6 +69,7 @@ export function parse(argv: string[]): Parsed {
     idJagIdp: values['id-jag-idp'],
     idToken: values['id-token'],
     idpClientId: values['idp-client-id'],
+    idpClientSecret: values['idp-client-secret'],
     scope: values.scope,
     clientId: values['client-id'],
     clientSecret: values['client-secret'],
@@ -96,6 +98,7 @@ function parseOptions(args: string[]) {
       'id-jag-idp': { type: 'string' },
       'id-token': { type: 'string' },
       'idp-client-id': { type: 'string' },
+      'idp-client-secret': { type: 'string' },
       scope: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },

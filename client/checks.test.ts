@@ -143,6 +143,10 @@ describe('Enterprise-Managed Authorization options (--id-jag-idp, --id-token)', 
     await expect(
       idJagSource(login('--id-jag-idp', 'https://idp.example.com/token', '--id-token', '/x', '--client-credentials')),
     ).rejects.toThrow('exclude each other');
+    await expect(idJagSource(login('--idp-client-secret', 's'))).rejects.toMatchObject({
+      message: '--idp-client-id and --idp-client-secret go with --id-jag-idp',
+      exitCode: 2,
+    });
   });
 
   it('says which ID token file it cannot read, and refuses an empty one', async () => {

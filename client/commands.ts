@@ -39,7 +39,11 @@ function mcpUrlOf(value: string | undefined, command: string): URL {
  * read from a file, never from the command line, where other users could see it in `ps`.
  */
 export async function idJagSource(parsed: Parsed): Promise<IdJagSource | undefined> {
-  if (parsed.idJagIdp === undefined && parsed.idToken === undefined) return undefined;
+  if (parsed.idJagIdp === undefined && parsed.idToken === undefined) {
+    if (parsed.idpClientId !== undefined || parsed.idpClientSecret !== undefined)
+      throw new CliError('--idp-client-id and --idp-client-secret go with --id-jag-idp', 2);
+    return undefined;
+  }
   if (!parsed.idJagIdp || !parsed.idToken) throw new CliError('--id-jag-idp and --id-token go together', 2);
   if (parsed.clientCredentials) throw new CliError('--id-jag-idp and --client-credentials exclude each other', 2);
   let endpoint: URL;
@@ -55,7 +59,7 @@ export async function idJagSource(parsed: Parsed): Promise<IdJagSource | undefin
     })
   ).trim();
   if (!idToken) throw new CliError(`the ID token file ${parsed.idToken} is empty`, 2);
-  return { tokenEndpoint: endpoint.href, idToken, idpClientId: parsed.idpClientId };
+  return { tokenEndpoint: endpoint.href, idToken, idpClientId: parsed.idpClientId, idpClientSecret: parsed.idpClientSecret };
 }
 
 async function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): Promise<Session> {

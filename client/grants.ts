@@ -151,8 +151,14 @@ export interface IdJagSource {
   tokenEndpoint: string;
   /** The user's ID token from the IdP, the subject of the exchange. */
   idToken: string;
-  /** This client's ID at the IdP (sent as a public client: the IdP trusts the ID token, not us). */
+  /** This client's ID at the IdP. */
   idpClientId?: string;
+  /**
+   * Its secret there (client_secret_basic), for an IdP that lets only confidential clients
+   * exchange tokens (ours does); without it the client is sent as a public one (client_id alone).
+   * Never the MCP client's secret: that one is for the MCP server's authorization server only.
+   */
+  idpClientSecret?: string;
 }
 
 const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
@@ -179,7 +185,8 @@ export async function idJagGrant(ctx: GrantContext, idp: IdJagSource): Promise<T
   const idpClient: oauth.Client = { client_id: idp.idpClientId ?? ctx.client.client_id };
   let assertion: string;
   try {
-    const response = await oauth.genericTokenEndpointRequest(idpServer, idpClient, oauth.None(), TOKEN_EXCHANGE, parameters, {
+    const idpAuth = idp.idpClientSecret === undefined ? oauth.None() : oauth.ClientSecretBasic(idp.idpClientSecret);
+    const response = await oauth.genericTokenEndpointRequest(idpServer, idpClient, idpAuth, TOKEN_EXCHANGE, parameters, {
       ...oauthOptions(ctx.fetch, idp.tokenEndpoint),
     });
     // RFC 8693 §2.2.1: token_type is N_A when the issued token is not an access token.

@@ -44,6 +44,8 @@ discovery), registers this client (or uses --client-id / --client-metadata-url),
                             at the IdP's token endpoint URL for an ID-JAG (RFC 8693), then signs
                             in with it (jwt-bearer, RFC 7523) using --client-id / --client-secret
   --idp-client-id ID        this client's ID at the IdP (default: --client-id)
+  --idp-client-secret S     its secret at the IdP, for an IdP that wants a confidential client
+                            (default: none, sent as a public client)
 `,
   tools: `Usage: mcp-oauth tools <mcp-url> [--json]
 

@@ -81,6 +81,25 @@ describe('Enterprise-Managed Authorization: the client side (ID-JAG)', () => {
     expect(bearer!.authorization).toBe(`Basic ${Buffer.from('mcp-client:s3cret').toString('base64')}`);
   });
 
+  it('with --idp-client-secret, authenticates at the IdP with its own id and secret (Basic), never the MCP client secret', async () => {
+    const { base, seen } = await start(({ path }) =>
+      path === '/idp/token'
+        ? { status: 200, body: { access_token: 'the-id-jag', issued_token_type: ID_JAG, token_type: 'N_A' } }
+        : { status: 200, body: { access_token: 'the-access-token', token_type: 'Bearer', expires_in: 60 } },
+    );
+    await idJagGrant(context(base), {
+      tokenEndpoint: `${base}/idp/token`,
+      idToken: 'the-id-token',
+      idpClientId: 'idpclient',
+      idpClientSecret: 'idps3cret',
+    });
+    const [exchange, bearer] = seen;
+    // (oauth4webapi form-encodes id and secret first, RFC 6749 §2.3.1: plain letters stay as they are.)
+    expect(exchange!.authorization).toBe(`Basic ${Buffer.from('idpclient:idps3cret').toString('base64')}`);
+    expect(exchange!.body.get('client_secret')).toBeNull();
+    expect(bearer!.authorization).toBe(`Basic ${Buffer.from('mcp-client:s3cret').toString('base64')}`);
+  });
+
   it('refuses a token of another type from the IdP, and never sends it to the AS', async () => {
     const { base, seen } = await start(() => ({
       status: 200,

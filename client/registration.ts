@@ -162,6 +162,12 @@ export function describeOAuthError(error: unknown): string {
   if (error instanceof oauth.ResponseBodyError) return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
   if (error instanceof oauth.AuthorizationResponseError)
     return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
-  if (error instanceof oauth.WWWAuthenticateChallengeError) return error.message;
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge (an unauthenticated client, RFC 6749 §5.2): its error, not the library's words.
+    const challenge = error.cause.find((c) => c.parameters.error);
+    if (!challenge) return error.message;
+    const { error: code, error_description: description } = challenge.parameters;
+    return `${code}${description ? `: ${description}` : ''}`;
+  }
   return (error as Error)?.message ?? String(error);
 }

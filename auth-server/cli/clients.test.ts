@@ -3,10 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { looksLikeAccountId } from '../accounts/new-account.ts';
 import { loadConfig } from '../config.ts';
-import { newClientId } from '../provider/operator-clients.ts';
+import { hashClientSecret } from '../provider/client-secret-hash.ts';
+import { clientCheckingProvider, newClientId } from '../provider/operator-clients.ts';
 import { TestBrowser } from '../testing/browser.ts';
 import {
   addUser,
@@ -38,6 +40,23 @@ function clients(server: TestAuthServer, args: string[]): Promise<Run> {
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The names of the files under `dir` that hold `text` (grep in a child process). */
+function filesHolding(dir: string, text: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile('grep', ['-rlF', '--binary-files=text', '--', text, '.'], { cwd: dir }, (error, stdout) => {
+      // grep: 0 found, 1 found nothing, 2 trouble.
+      if (error && error.code !== 1) reject(error);
+      else
+        resolve(
+          stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((path) => path.replace(/^\.\//, '')),
+        );
+    });
   });
 }
 
@@ -334,6 +353,169 @@ describe('npm run clients (SQLite, against a running auth server)', () => {
     }
   });
 
+  it('stores only a hash of the secret: not in the SQLite files, not in show or list; the hash itself is no password', async () => {
+    const client = await add(server, ['--name', 'hashed', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
+    const secret = client.client_secret!;
+    expect(client.client_secret_stored).toBe('hashed');
+    const auth = { authorization: basic(client.client_id, secret) };
+    expect((await clientCredentials(server, {}, auth)).status).toBe(200);
+    const stored = (await server.storage.models.find('Client', client.client_id))!;
+    expect(stored.client_secret).toBe(hashClientSecret(secret));
+    // Every file of DATA_DIR (database, WAL, the attached lease file): the secret is nowhere. Read
+    // by another process: closing a file this process has open drops SQLite's POSIX locks on it.
+    expect(await filesHolding(server.config.dataDir, secret)).toEqual([]);
+    expect(await filesHolding(server.config.dataDir, stored.client_secret as string)).not.toEqual([]);
+    // Whoever has the store has the hash: presenting it as the secret is refused.
+    const withHash = await clientCredentials(server, {}, { authorization: basic(client.client_id, stored.client_secret as string) });
+    expect(withHash.status).toBe(401);
+    expect(await withHash.json()).toMatchObject({ error: 'invalid_client' });
+    for (const args of [['show', client.client_id], ['show', client.client_id, '--json'], ['list'], ['list', '--json']]) {
+      const run = await clients(server, args);
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toContain(secret);
+      expect(run.stdout).not.toContain(stored.client_secret as string);
+    }
+    expect(JSON.parse((await clients(server, ['show', client.client_id, '--json'])).stdout)).toMatchObject({
+      client_secret_stored: 'hashed',
+    });
+  });
+
+  it('a hashed secret works with client_secret_post too; a wrong or missing secret is refused', async () => {
+    const client = await add(server, ['--name', 'hashed poster', '--grant', 'client_credentials', '--secret-post', '--scope', 'mcp:tools']);
+    expect((await clientCredentials(server, { client_id: client.client_id, client_secret: client.client_secret! })).status).toBe(200);
+    for (const form of [
+      { client_id: client.client_id, client_secret: `${client.client_secret!}x` },
+      { client_id: client.client_id, client_secret: client.client_secret!.slice(0, -1) },
+      { client_id: client.client_id, client_secret: '' },
+    ]) {
+      const refused = await clientCredentials(server, form);
+      expect(refused.status, JSON.stringify(form)).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+    }
+  });
+
+  it('no symmetric key comes from a hashed secret: HS256 assertions keyed with the secret or the hash are refused', async () => {
+    const client = await add(server, ['--name', 'no hs', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
+    const provider = await clientCheckingProvider(server.config, server.storage);
+    const loaded = (await provider.Client.find(client.client_id)) as unknown as { symmetricKeyStore: Iterable<unknown> };
+    expect([...loaded.symmetricKeyStore]).toEqual([]);
+    const hash = (await server.storage.models.find('Client', client.client_id))!.client_secret as string;
+    for (const key of [client.client_secret!, hash]) {
+      const jwt = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(client.client_id)
+        .setSubject(client.client_id)
+        .setAudience(server.url)
+        .setJti(crypto.randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(new TextEncoder().encode(key));
+      const refused = await clientCredentials(server, {
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: jwt,
+      });
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+    }
+  });
+
+  it('refuses client_secret_jwt and symmetric algorithms for a hashed-secret client, at add and in the client policy', async () => {
+    const run = await clients(server, [
+      'add',
+      '--name',
+      'x',
+      '--grant',
+      'client_credentials',
+      '--auth',
+      'client_secret_jwt',
+      '--scope',
+      'mcp:tools',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/client_secret_jwt needs the plain secret .*stored hashed: use --auth private_key_jwt/);
+    const provider = await clientCheckingProvider(server.config, server.storage);
+    const Client = provider.Client as unknown as new (metadata: object) => unknown;
+    const hashed = {
+      client_id: 'mc_policy_check',
+      client_secret: hashClientSecret('s'.repeat(43)),
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'mcp:tools',
+    };
+    // What a hashed-secret client gets from these: refused with our reason, or (a property of a
+    // feature this server has off) dropped by oidc-provider, leaving no symmetric key either way.
+    const outcome = (metadata: object) => {
+      try {
+        const built = new Client(metadata) as { symmetricKeyStore: Iterable<unknown> };
+        return [...built.symmetricKeyStore].length === 0 ? 'accepted without a symmetric key' : 'accepted WITH a symmetric key';
+      } catch (error) {
+        return (error as { error_description?: string }).error_description ?? String(error);
+      }
+    };
+    expect(outcome({ ...hashed, token_endpoint_auth_method: 'client_secret_jwt' })).toMatch(/client_secret_jwt needs the plain secret/);
+    expect(outcome({ ...hashed, token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'HS256' })).toMatch(
+      /id_token_signed_response_alg HS256 would use the client secret as a key.*stored hashed: use an asymmetric algorithm/,
+    );
+    for (const [property, alg] of [
+      ['userinfo_signed_response_alg', 'HS384'],
+      ['introspection_signed_response_alg', 'HS512'],
+      ['authorization_signed_response_alg', 'HS256'],
+      ['request_object_signing_alg', 'HS256'],
+      ['id_token_encrypted_response_alg', 'A128KW'],
+      ['userinfo_encrypted_response_alg', 'dir'],
+    ]) {
+      expect(outcome({ ...hashed, token_endpoint_auth_method: 'client_secret_basic', [property!]: alg }), property).toMatch(
+        /stored hashed: use an asymmetric algorithm|^accepted without a symmetric key$/,
+      );
+    }
+    // The same metadata with a plain secret (a registered client's) is not this check's business.
+    expect(outcome({ ...hashed, client_secret: 's'.repeat(43), token_endpoint_auth_method: 'client_secret_basic' })).toMatch(/^accepted/);
+  });
+
+  it('keeps an operator client stored before hashing (plain secret) working, and says so in show', async () => {
+    const clientId = newClientId();
+    const secret = 'p'.repeat(43);
+    await server.storage.models.upsert(
+      'Client',
+      clientId,
+      {
+        client_id: clientId,
+        client_id_issued_at: Math.floor(Date.now() / 1000),
+        client_name: 'old plain',
+        client_secret: secret,
+        client_secret_expires_at: 0,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+        scope: 'mcp:tools',
+      },
+      undefined,
+    );
+    expect((await clientCredentials(server, {}, { authorization: basic(clientId, secret) })).status).toBe(200);
+    expect((await clientCredentials(server, {}, { authorization: basic(clientId, `${secret}x`) })).status).toBe(401);
+    const shown = await clients(server, ['show', clientId, '--json']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ client_secret_stored: 'plain' });
+    expect(shown.stdout).not.toContain(secret);
+  });
+
+  it('--client-id names the client; an id taken already or shaped like an account id is refused', async () => {
+    const machine = ['--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools'];
+    const client = await add(server, ['--name', 'named', '--client-id', 'agent-7', ...machine]);
+    expect(client).toMatchObject({ client_id: 'agent-7', grant_types: ['client_credentials'] });
+    expect((await clientCredentials(server, {}, { authorization: basic('agent-7', client.client_secret!) })).status).toBe(200);
+    const taken = await clients(server, ['add', '--name', 'again', '--client-id', 'agent-7', ...machine]);
+    expect(taken).toMatchObject({ code: 1, stdout: '' });
+    expect(taken.stderr).toBe('clients: a client with id "agent-7" exists already; remove it first or choose another id\n');
+    const accountShaped = await clients(server, ['add', '--name', 'x', '--client-id', 'Qm9iIGlzIGEgZ29vZCBib3', ...machine]);
+    expect(accountShaped.code).toBe(1);
+    expect(accountShaped.stderr).toMatch(/shape of an account id/);
+    const spaced = await clients(server, ['add', '--name', 'x', '--client-id', 'has space', ...machine]);
+    expect(spaced.code).toBe(2);
+  });
+
   it('prints help on --help with exit code 0', async () => {
     const run = await clients(server, ['--help']);
     expect(run.code).toBe(0);
@@ -373,10 +555,17 @@ describe('npm run clients (PostgreSQL)', () => {
   });
   afterAll(() => server?.close());
 
-  it('writes the client where the running server finds it', async () => {
+  it('writes the client where the running server finds it, its row holding a hash and not the secret', async () => {
     const client = await add(server, ['--name', 'pg batch', '--grant', 'client_credentials', '--secret', '--scope', 'mcp:tools']);
     const auth = { authorization: basic(client.client_id, client.client_secret!) };
     expect((await clientCredentials(server, {}, auth)).status).toBe(200);
+    const { pool, schema } = server.storage.postgres as { pool: Pool; schema: string };
+    const { rows } = await pool.query<{ row: string }>(`SELECT m::text AS row FROM ${schema}.models m WHERE model = 'Client' AND id = $1`, [
+      client.client_id,
+    ]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.row).not.toContain(client.client_secret!);
+    expect(rows[0]!.row).toContain(hashClientSecret(client.client_secret!));
     expect((await clients(server, ['disable', client.client_id])).code).toBe(0);
     expect((await clientCredentials(server, {}, auth)).status).toBe(401);
   });

@@ -6,6 +6,7 @@ import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
 import { loadConfig, loadStorageConfig } from '../config.ts';
 import { ALLOWED_RESOURCES, DISABLED, RESOURCE_SERVER, VERIFIED } from '../provider/client-marks.ts';
+import { isHashedClientSecret } from '../provider/client-secret-hash.ts';
 import type { OperatorClientAuth } from '../provider/operator-clients.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import type { ModelPayload, Storage } from '../storage/store.ts';
@@ -13,7 +14,7 @@ import type { ModelPayload, Storage } from '../storage/store.ts';
 const USAGE = `usage: npm run clients -- <command>
 
   add --name N --grant G… --auth M [--jwks-file F | --jwks-uri U] [--scope "S…"] [--role R]…
-      [--redirect-uri URI]… [--resource URL]… [--verified] [--resource-server] [--json]
+      [--redirect-uri URI]… [--resource URL]… [--verified] [--resource-server] [--client-id ID] [--json]
            create a client the operator answers for. --grant may be repeated: client_credentials
            (tokens without a user: sub = its client id; needs --scope), jwt-bearer (redeems ID-JAGs
            from the enterprise IdPs of AUTH_TRUSTED_IDPS; set it here too), authorization_code
@@ -25,6 +26,8 @@ const USAGE = `usage: npm run clients -- <command>
            --role may be repeated; the roles go into its client_credentials tokens.
            --resource (repeatable) restricts its tokens to these resources.
            --verified: the operator vouches for its name; the consent page does not call it unverified.
+           --client-id: this id instead of a generated mc_… one (e.g. the id the client has at an
+           enterprise IdP whose ID-JAGs name it); an id already taken is refused.
   add --name N --resource-server --secret [--json]
            create a resource server's own client: it may introspect every client's tokens.
   list [--json]
@@ -36,8 +39,9 @@ const USAGE = `usage: npm run clients -- <command>
   remove <client_id>
            delete a client
 
-Secrets are stored as given (oidc-provider compares them itself): protect DATA_DIR or the database
-like KEYS_DIR. With --json, stdout carries only JSON (for add: the client, with client_secret).
+Secrets are stored hashed (SHA-256): shown once by add, never again, and a copy of DATA_DIR or the
+database does not reveal them. So client_secret_jwt, which needs the plain secret on the server, is
+not offered: use private_key_jwt. With --json, stdout carries only JSON (for add: the client, with client_secret).
 Reads DATA_DIR (default ./data) or DATABASE_URL, like the server. Exit codes: 0 done, 1 refused
 (unknown client, settings the server would not accept), 2 bad usage.
 example: npm run clients -- add --name "nightly report" --grant client_credentials --secret --scope mcp:tools --json`;
@@ -68,6 +72,7 @@ const OPTIONS = {
   'redirect-uri': { type: 'string', multiple: true },
   resource: { type: 'string', multiple: true },
   verified: { type: 'boolean' },
+  'client-id': { type: 'string' },
 } as const;
 
 /** Which options each command takes; anything else is a usage error rather than silently ignored. */
@@ -89,6 +94,7 @@ const ALLOWED: CommandTable = {
       'redirect-uri',
       'resource',
       'verified',
+      'client-id',
     ],
   },
   list: { operands: 0, options: ['json'] },
@@ -150,15 +156,19 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
         // oidc-provider is loaded for add alone: every other command stays quick.
         const { buildOperatorClient, clientCheckingProvider, InvalidOperatorClientError } = await import('../provider/operator-clients.ts');
         const provider = await clientCheckingProvider(loadConfig(io.env), storage);
-        let payload: ModelPayload;
+        if (addRequest!.clientId !== undefined && (await storage.models.find('Client', addRequest!.clientId))) {
+          throw new RefusedError(`a client with id "${addRequest!.clientId}" exists already; remove it first or choose another id`);
+        }
+        let built: ReturnType<typeof buildOperatorClient>;
         try {
-          payload = buildOperatorClient(provider, addRequest!);
+          built = buildOperatorClient(provider, addRequest!);
         } catch (error) {
           if (error instanceof InvalidOperatorClientError) throw new RefusedError(error.message);
           throw error;
         }
+        const { payload, secret } = built;
         await storage.models.upsert('Client', payload.client_id as string, payload, undefined);
-        io.stdout.write(json ? `${JSON.stringify(view(payload, { withSecret: true }))}\n` : describeNew(payload));
+        io.stdout.write(json ? `${JSON.stringify(view(payload, secret))}\n` : describeNew(payload, secret));
         return 0;
       }
       case 'list': {
@@ -250,8 +260,13 @@ async function parseAdd(values: Values) {
   for (const uri of [...redirectUris, ...(values.resource ?? [])]) {
     if (!URL.canParse(uri)) throw new UsageError(`not a URL: ${uri}`);
   }
+  const clientId = values['client-id'];
+  if (clientId !== undefined && !/^[\x21-\x7e]{1,200}$/.test(clientId)) {
+    throw new UsageError('--client-id must be 1–200 printable characters without spaces');
+  }
   return {
     name,
+    clientId,
     grantTypes: grants,
     scope: values.scope?.trim().split(/\s+/).join(' '),
     roles: values.role ?? [],
@@ -274,6 +289,11 @@ function authMethodOf(values: Values): AuthMethod {
   const keySources = (['jwks-file', 'jwks-uri'] as const).filter((key) => values[key] !== undefined);
   const method = named[0] ?? (keySources.length ? 'private_key_jwt' : undefined);
   if (method === undefined) throw new UsageError(`add needs --auth (${AUTH_METHODS.join(', ')})`);
+  if (method === 'client_secret_jwt') {
+    throw new UsageError(
+      '--auth client_secret_jwt needs the plain secret on the server, and operator secrets are stored hashed: use --auth private_key_jwt',
+    );
+  }
   if (!(AUTH_METHODS as readonly string[]).includes(method))
     throw new UsageError(`--auth ${method}: use one of ${AUTH_METHODS.join(', ')}`);
   if (method === 'private_key_jwt' && keySources.length !== 1) {
@@ -342,11 +362,18 @@ function isOperatorKind(payload: ModelPayload): boolean {
   );
 }
 
-/** What the CLI shows of a client: the secret only at creation. */
-function view(payload: ModelPayload, options: { withSecret?: boolean } = {}) {
+/**
+ * What the CLI shows of a client: the secret only at creation (`secret`, which the store never
+ * had); afterwards only how it is stored (`hashed`, or `plain` for a client made before hashing),
+ * never the stored value.
+ */
+function view(payload: ModelPayload, secret?: string) {
   return {
     client_id: payload.client_id,
-    ...(options.withSecret && payload.client_secret ? { client_secret: payload.client_secret } : {}),
+    ...(secret ? { client_secret: secret } : {}),
+    ...(typeof payload.client_secret === 'string'
+      ? { client_secret_stored: isHashedClientSecret(payload.client_secret) ? 'hashed' : 'plain' }
+      : {}),
     client_name: payload.client_name,
     token_endpoint_auth_method: payload.token_endpoint_auth_method,
     grant_types: payload.grant_types,
@@ -361,10 +388,9 @@ function view(payload: ModelPayload, options: { withSecret?: boolean } = {}) {
   };
 }
 
-function describeNew(payload: ModelPayload): string {
+function describeNew(payload: ModelPayload, secret?: string): string {
   const lines = [`added ${payload.client_name} — client_id: ${payload.client_id}`];
-  if (payload.client_secret)
-    lines.push(`client_secret: ${payload.client_secret}`, '(the secret is shown only now; keep it where the client runs)');
+  if (secret) lines.push(`client_secret: ${secret}`, '(the secret is shown only now and stored hashed; keep it where the client runs)');
   lines.push(
     `auth: ${payload.token_endpoint_auth_method}  scope: ${payload.scope ?? '-'}  roles: ${(payload.roles as string[] | undefined)?.join(',') || '-'}`,
   );

@@ -3,6 +3,7 @@ import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { findAccountFor } from '../accounts/claims.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ProtectedResourceConfig } from '../config.ts';
+import { dpopProofOf, spendDpopProof } from '../provider/dpop-binding.ts';
 import { resourceIndicators } from '../provider/resources.ts';
 import type { AccountStore, LockStore } from '../storage/store.ts';
 import { FederatedLoginRefused, federatedAccount, type AccountSource } from '../upstream/federated-accounts.ts';
@@ -35,7 +36,8 @@ export interface IdJagGrantDeps {
  *
  * Granted scope: the requested scopes (default: all of the grant's) ∩ the grant's scopes (default:
  * the resource's default scopes) ∩ the resource's scopes. Every refusal is `invalid_grant`, with
- * its reason in the audit log (`id_jag.refused`).
+ * its reason in the audit log (`id_jag.refused`). With a DPoP proof (RFC 9449) the access token is
+ * bound to its key (`cnf.jkt`, token_type DPoP), checked by oidc-provider's own code (dpop-binding.ts).
  *
  * ```ts source="./id-jag-grant.examples.ts#registerIdJagGrant"
  * registerIdJagGrant(provider, { issuer, idps: config.trustedIdps, resources: config.resources, accounts, locks, audit });
@@ -60,6 +62,8 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagGrantDeps): vo
     if (typeof params.assertion !== 'string' || params.assertion === '') {
       throw new errors.InvalidRequest("missing required parameter 'assertion'");
     }
+    // RFC 9449: a DPoP proof binds the access token to the client's key, as client_credentials does.
+    const dPoP = await dpopProofOf(ctx);
 
     let grant: VerifiedIdJag;
     try {
@@ -90,6 +94,8 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagGrantDeps): vo
     const granted = grantedScopes(params.scope, grant.scopes ?? resource.defaultScopes, resource.scopes, client.scope);
     if (granted.length === 0) throw refuse('no_scope', 'no requested scope is granted by the assertion', where);
 
+    // A replayed DPoP proof must not burn the grant either, so its jti goes first.
+    const jkt = await spendDpopProof(ctx, dPoP);
     // Last check, so a refused request does not burn the grant; held until the grant has expired for good.
     const ttlMs = (grant.expiresAt + CLOCK_TOLERANCE) * 1000 - now();
     const key = `id-jag:${createHash('sha256').update(`${grant.idp.issuer}\n${grant.jti}`).digest('base64url')}`;
@@ -114,6 +120,7 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagGrantDeps): vo
     // No Grant behind it: nothing here outlives the access token (no refresh token, no consent to revoke).
     const token = new ctx.oidc.provider.AccessToken({ accountId, client, gty: 'jwt_bearer', scope: granted.join(' ') } as never);
     token.resourceServer = new ctx.oidc.provider.ResourceServer(grant.resource, info);
+    if (jkt) token.setThumbprint('jkt', jkt);
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
     deps.audit.info({ event: 'id_jag.redeemed', client_id: client.clientId, ...where, scope: token.scope }, 'ID-JAG redeemed');

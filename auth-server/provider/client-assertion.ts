@@ -4,6 +4,22 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 export const MAX_CLIENT_ASSERTION_LIFETIME = 300;
 
 /**
+ * The `typ` values a client assertion may carry (RFC 7523bis §4 registers
+ * `application/client-authentication+jwt`; `JWT` is what RFC 7523-era clients send). No `typ` is
+ * accepted too: RFC 7523 never asked for one, and most clients send none.
+ */
+const ASSERTION_TYPES = new Set(['jwt', 'client-authentication+jwt']);
+
+/**
+ * A `typ` as RFC 7515 §4.1.9 has it compared: a media type, so case-insensitive, with
+ * `application/` implied when there is no `/`.
+ */
+function mediaTypeOf(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+/**
  * oidc-provider's `assertJwtClientAuthClaimsAndHeader`: the checks on private_key_jwt (RFC 7523)
  * assertions it leaves to us. oidc-provider itself already verifies the signature against the
  * client's JWKS with an asymmetric algorithm only (HS* is filtered out for private_key_jwt), the
@@ -17,9 +33,24 @@ export const MAX_CLIENT_ASSERTION_LIFETIME = 300;
  *   against RFC 7523 as first published.
  * - The assertion lives at most MAX_CLIENT_ASSERTION_LIFETIME: a leaked one is worth little, and
  *   the replay cache need not keep its `jti` for long.
+ * - Explicit typing (RFC 7523bis, RFC 8725 §3.11): a `typ` header, when present, must be `JWT`
+ *   or `client-authentication+jwt`. Any other JWT the client's key signed (an ID-JAG
+ *   `oauth-id-jag+jwt`, a DPoP proof `dpop+jwt`, an access token `at+jwt`…) that happens to carry
+ *   `iss` = `sub` = the client id, our `aud`, a short `exp` and a `jti` is never taken for a client
+ *   assertion. Always on: it costs a client that types its assertions correctly nothing.
  */
 export function clientAssertionPolicy(options: { compat: boolean }) {
-  return async function assertJwtClientAuthClaimsAndHeader(ctx: KoaContextWithOIDC, claims: Record<string, unknown>): Promise<void> {
+  return async function assertJwtClientAuthClaimsAndHeader(
+    ctx: KoaContextWithOIDC,
+    claims: Record<string, unknown>,
+    header: Record<string, unknown>,
+  ): Promise<void> {
+    const { typ } = header;
+    if (typ !== undefined && (typeof typ !== 'string' || !ASSERTION_TYPES.has(mediaTypeOf(typ)))) {
+      throw new errors.InvalidClientAuth(
+        `a client assertion's typ must be client-authentication+jwt or JWT (or absent), not ${JSON.stringify(typ)}`,
+      );
+    }
     const { aud, exp, iat } = claims;
     if (options.compat) {
       // oidc-provider has already checked aud against its own set (issuer, token or called endpoint).

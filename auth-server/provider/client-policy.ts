@@ -1,5 +1,6 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ALLOWED_RESOURCES, RESOURCE_SERVER, VERIFIED } from './client-marks.ts';
+import { refuseSymmetricUseOfHashedSecret } from './client-secret-hash.ts';
 
 export { RESOURCE_SERVER };
 
@@ -47,6 +48,7 @@ export function clientPolicy(
       checkClientCredentials(ctx, metadata, options.registrationNeedsToken);
       checkConfidentialOnly(metadata, JWT_BEARER);
       checkConfidentialOnly(metadata, TOKEN_EXCHANGE);
+      refuseSymmetricUseOfHashedSecret(metadata);
       loopbackClientsAreNative(metadata);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');

@@ -4,7 +4,7 @@ import { buildOperatorClient } from './operator-clients.ts';
 
 export function buildOperatorClientExample(provider: Provider) {
   //#region buildOperatorClient
-  const payload = buildOperatorClient(provider, {
+  const { payload, secret } = buildOperatorClient(provider, {
     name: 'nightly report',
     grantTypes: ['client_credentials'],
     auth: { method: 'client_secret_basic' },

@@ -11,6 +11,7 @@ import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
 import { ALLOWED_RESOURCES, DISABLED, RESOURCE_SERVER, VERIFIED } from './client-marks.ts';
+import { hashClientSecret } from './client-secret-hash.ts';
 
 export { DISABLED };
 import { providerConfiguration } from './configuration.ts';
@@ -56,13 +57,21 @@ export function newClientId(): string {
   return `mc_${randomBytes(18).toString('base64url')}`;
 }
 
+/** An operator's client as stored, and its secret in plain: shown once, never stored. */
+export interface BuiltOperatorClient {
+  payload: ModelPayload;
+  /** For the secret methods only. */
+  secret?: string;
+}
+
 /**
  * The stored form of an operator's client, checked by oidc-provider's own Client class with our
  * client policy (the same code that loads it at /token), so what the operator gets refused here
- * would be refused there too. Throws InvalidOperatorClientError.
+ * would be refused there too. A secret is stored hashed (client-secret-hash.ts) and returned
+ * beside the payload, for the operator to see once. Throws InvalidOperatorClientError.
  *
  * ```ts source="./operator-clients.examples.ts#buildOperatorClient"
- * const payload = buildOperatorClient(provider, {
+ * const { payload, secret } = buildOperatorClient(provider, {
  *   name: 'nightly report',
  *   grantTypes: ['client_credentials'],
  *   auth: { method: 'client_secret_basic' },
@@ -70,7 +79,7 @@ export function newClientId(): string {
  * });
  * ```
  */
-export function buildOperatorClient(provider: Provider, request: OperatorClientRequest): ModelPayload {
+export function buildOperatorClient(provider: Provider, request: OperatorClientRequest): BuiltOperatorClient {
   const clientId = request.clientId ?? newClientId();
   if (looksLikeAccountId(clientId)) {
     // A token's sub equals its client_id only without a user; an account-shaped id would blur that.
@@ -86,11 +95,12 @@ export function buildOperatorClient(provider: Provider, request: OperatorClientR
     redirect_uris: request.redirectUris ?? [],
     token_endpoint_auth_method: auth.method,
   };
+  let secret: string | undefined;
   if (auth.method !== 'private_key_jwt') {
-    // Stored as is: oidc-provider compares client_secret itself (Client#compareClientSecret) and
-    // uses it as the key for client_secret_jwt and HS* signing, so a hash would need its internals
-    // replaced. The store is protected like KEYS_DIR instead.
-    metadata.client_secret = auth.secret ?? randomBytes(32).toString('base64url');
+    // Hashed: Client#compareClientSecret knows the form (compareHashedClientSecrets), and the
+    // client policy refuses whatever would use it as a key (client_secret_jwt, HS*, AES).
+    secret = auth.secret ?? randomBytes(32).toString('base64url');
+    metadata.client_secret = hashClientSecret(secret);
     metadata.client_secret_expires_at = 0;
   } else if ('jwks' in auth) {
     metadata.jwks = auth.jwks;
@@ -105,7 +115,7 @@ export function buildOperatorClient(provider: Provider, request: OperatorClientR
   try {
     // The typings leave out the constructor; it is how oidc-provider itself builds every client.
     const Client = provider.Client as unknown as new (metadata: object) => { metadata(): object };
-    return new Client(metadata).metadata() as ModelPayload;
+    return { payload: new Client(metadata).metadata() as ModelPayload, secret };
   } catch (error) {
     if (error instanceof errors.InvalidClientMetadata || error instanceof errors.InvalidRedirectUri) {
       throw new InvalidOperatorClientError(error.error_description ?? error.message);

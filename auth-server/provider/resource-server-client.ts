@@ -29,7 +29,7 @@ export async function provisionResourceServerClient(
     return;
   }
   const existing = await models.find('Client', rs.clientId);
-  const payload = buildOperatorClient(provider, {
+  const { payload } = buildOperatorClient(provider, {
     name: 'MCP resource server',
     clientId: rs.clientId,
     auth: { method: 'client_secret_basic', secret: rs.secret },
