@@ -7,6 +7,7 @@ import { consolePath } from './admin-session.ts';
 import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
 import {
   addUser,
+  freePort,
   loginAndGetTokens,
   postForm,
   RESOURCE,
@@ -383,5 +384,30 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       expect(html).toContain('resource_server_token_refusals_total');
       expect(html).not.toMatch(/<script|\sstyle=|\son\w+=/i);
     });
+  });
+});
+
+describe('admin console behind TLS', () => {
+  it('binds its sign-in to the browser with a __Host- cookie (Secure, Path=/, no Domain, HttpOnly, SameSite=Lax)', async () => {
+    const port = await freePort();
+    const tls = await startAuthServer({ AUTH_PORT: String(port), AUTH_ISSUER: `https://localhost:${port}`, AUTH_TRUST_PROXY: '1' });
+    try {
+      const response = await fetch(`http://localhost:${port}/admin/users`, {
+        headers: { 'x-forwarded-proto': 'https' },
+        redirect: 'manual',
+      });
+      expect(response.status).toBe(303);
+      const cookie = response.headers.getSetCookie().find((c) => c.startsWith('__Host-admin-login='));
+      expect(cookie).toMatch(/; path=\/;/i);
+      expect(cookie).toMatch(/; secure/i);
+      expect(cookie).toMatch(/; httponly/i);
+      expect(cookie).toMatch(/; samesite=lax/i);
+      expect(cookie).not.toMatch(/domain=/i);
+      expect(new URL(response.headers.get('location')!, 'https://x').searchParams.get('redirect_uri')).toBe(
+        `https://localhost:${port}/admin/callback`,
+      );
+    } finally {
+      await tls.close();
+    }
   });
 });
