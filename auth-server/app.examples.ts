@@ -2,9 +2,9 @@
 import { listen } from '../common/http-server.ts';
 import { createAuthServer, type AuthServerDeps } from './app.ts';
 
-export async function createAuthServerExample({ config, storage, keys, logger }: AuthServerDeps) {
+export async function createAuthServerExample({ config, storage, keys, signingKeys, logger }: AuthServerDeps) {
   //#region createAuthServer
-  const { app } = createAuthServer({ config, storage, keys, logger });
+  const { app } = createAuthServer({ config, storage, keys, signingKeys, logger });
   await listen(app, config.port);
   //#endregion createAuthServer
 }

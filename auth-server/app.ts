@@ -1,45 +1,42 @@
 import Koa from 'koa';
-import mount from 'koa-mount';
-import Provider from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import type { Logger } from '../common/logger.ts';
 import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
-import { findAccountFor } from './accounts/claims.ts';
 import { auditTrail, type AuditTrail } from './admin/audit-trail.ts';
 import { adminRoutes } from './admin/routes.ts';
 import type { AuthServerConfig } from './config.ts';
 import { createPages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
-import type { KeyMaterial } from './keys/key-store.ts';
 import { authMetrics, authRouteOf, type AuthMetrics } from './metrics.ts';
-import { auditEvents } from './provider/audit-events.ts';
 import { issuerUrls } from './provider/issuer-urls.ts';
 import { metadataCaching } from './provider/metadata-caching.ts';
 import { registrationCors } from './provider/registration-cors.ts';
-import { tolerateUnsavedSessions } from './provider/session-persist.ts';
 import { untrustedProxyWarning, warnAboutProxyTrust } from './proxy-trust.ts';
-import { keepClientsThatGetTokens } from './provider/unused-clients.ts';
 import { ownRoutes } from './own-routes.ts';
 import { deviceCodeLimits } from './security/device-code-limits.ts';
 import { endpointLimits } from './security/endpoint-limits.ts';
 import { loginThrottle } from './security/login-throttle.ts';
 import { createRateLimiters } from './security/rate-limits.ts';
-import { providerConfiguration } from './provider/configuration.ts';
 import { registrationDefaults } from './provider/registration-defaults.ts';
 import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
-import { createAdapterFactory } from './storage/adapter.ts';
-import { registerIdJagGrant } from './enterprise/id-jag-grant.ts';
-import { compareHashedClientSecrets } from './provider/client-secret-hash.ts';
-import { registerTokenExchangeGrant, TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
+import { TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
+import type { SigningKeySet } from './keys/signing-key-set.ts';
+import type { SigningKeys } from './keys/signing-keys.ts';
+import { buildProvider } from './provider/build-provider.ts';
+import { createLiveProvider, type LiveProvider } from './provider/live-provider.ts';
 import { upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
   app: Koa;
-  provider: Provider;
+  /** The provider serving requests now; a key rotation replaces it (provider/live-provider.ts). */
+  provider: () => Provider;
+  /** The hot-swapping holder: `refresh()` checks the key store now, `stop()` ends its polling. */
+  live: LiveProvider;
   metrics: AuthMetrics;
   /** The audit logger that also records to the store; flush() writes what is buffered. */
   audit: AuditTrail;
@@ -48,7 +45,10 @@ export interface AuthServer {
 export interface AuthServerDeps {
   config: AuthServerConfig;
   storage: Storage;
-  keys: KeyMaterial;
+  /** Cookie-signing secrets, kept with the signing keys (keys/signing-key-store.ts loadCookieKeys). */
+  keys: { cookieKeys: string[] };
+  /** The signing-key store and the set loaded at start (keys/signing-keys.ts). */
+  signingKeys: { keys: SigningKeys; initial: SigningKeySet };
   logger: Logger;
   /** Epoch ms for the admin console's 10-minute rule (tests move it); default Date.now. */
   now?: () => number;
@@ -59,11 +59,11 @@ export interface AuthServerDeps {
  * our interaction pages, health check, registration CORS and parameter hygiene.
  *
  * ```ts source="./app.examples.ts#createAuthServer"
- * const { app } = createAuthServer({ config, storage, keys, logger });
+ * const { app } = createAuthServer({ config, storage, keys, signingKeys, logger });
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, logger, now }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, signingKeys, logger, now }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   // Every audit line is logged and recorded in the store's bounded audit table (the admin console).
@@ -71,44 +71,16 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
   const audit = trail.logger;
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
-
-  const provider = new Provider(
-    config.issuer,
-    providerConfiguration({
-      config,
-      jwks: keys.jwks,
-      cookieKeys: keys.cookieKeys,
-      adapter: createAdapterFactory(storage.models, { unusedClientTtl: config.unusedClientTtl }),
-      findAccount: findAccountFor(storage.accounts),
-      accounts: storage.accounts,
-      pages,
-      prefix,
-    }),
-  );
-  provider.proxy = config.trustProxy;
-  tolerateUnsavedSessions(provider);
-  compareHashedClientSecrets(provider);
-  keepClientsThatGetTokens(provider, storage.models);
-  auditEvents(provider, audit, storage.accounts);
-  if (config.trustedIdps.length) {
-    registerIdJagGrant(provider, {
-      issuer: config.issuer,
-      idps: config.trustedIdps,
-      resources: config.resources,
-      accounts: storage.accounts,
-      locks: storage.locks,
-      audit,
-    });
-  }
-  if (config.idJagTargets.length) {
-    registerTokenExchangeGrant(provider, {
-      issuer: config.issuer,
-      targets: config.idJagTargets,
-      keys: keys.jwks,
-      accounts: storage.accounts,
-      audit,
-    });
-  }
+  const metrics = authMetrics();
+  const live = createLiveProvider({
+    keys: signingKeys.keys,
+    initial: signingKeys.initial,
+    build: (jwks) => buildProvider({ config, storage, cookieKeys: keys.cookieKeys, pages, prefix, audit, metrics }, jwks),
+    prefix,
+    pollMs: config.signingKeys.pollMs,
+    logger,
+  });
+  const provider = live.current;
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -118,7 +90,6 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
   // Must equal the provider's cookie keys, or interactionDetails cannot read its cookie.
   app.keys = keys.cookieKeys;
   app.silent = true;
-  const metrics = authMetrics(provider);
   warnAboutProxyTrust(config, logger);
   app.use(errorBoundary(logger));
   // Before anything reads the request's URL: absolute URLs come from the issuer, never from Host.
@@ -128,7 +99,20 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config, pages).routes());
-  app.use(adminRoutes({ provider: () => provider, pages, storage, config, cookieKeys: keys.cookieKeys, trail, prefix, now }).routes());
+  app.use(
+    adminRoutes({
+      provider,
+      pages,
+      storage,
+      config,
+      cookieKeys: keys.cookieKeys,
+      trail,
+      signingKeys: signingKeys.keys,
+      live,
+      prefix,
+      now,
+    }).routes(),
+  );
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
@@ -149,7 +133,7 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
     defaultScope(config.resources, { authorization: route('/auth'), par: route('/request'), deviceAuthorization: route('/device/auth') }),
   );
   app.use(endpointLimits(limiters, { registration: route('/reg'), token: route('/token') }));
-  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider.cookieName('session'), pages, audit }));
+  app.use(deviceCodeLimits(limiters, { path: route('/device'), sessionCookie: provider().cookieName('session'), pages, audit }));
   // After resourceParameter, which parses the token request's form this one reads.
   app.use(
     tokenRequestLock({
@@ -187,6 +171,6 @@ export function createAuthServer({ config, storage, keys, logger, now }: AuthSer
       localLogin: config.localLogin,
     }).routes(),
   );
-  app.use(mount(prefix || '/', provider as unknown as Koa));
-  return { app, provider, metrics, audit: trail };
+  app.use(live.middleware);
+  return { app, provider, live, metrics, audit: trail };
 }

@@ -1,5 +1,5 @@
 /** Type-checked examples for config.ts (its JSDoc shows these regions). */
-import { rotateKeys } from './keys/key-store.ts';
+import { loadOrCreateCookieKeys } from './keys/key-store.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { loadConfig, loadEncryptionSettings, loadKeysDir, loadStorageConfig } from './config.ts';
 import { loadEncryptionKeys } from './keys/secrets-at-rest.ts';
@@ -18,7 +18,7 @@ export async function loadStorageConfigExample() {
 
 export async function loadKeysDirExample() {
   //#region loadKeysDir
-  await rotateKeys(loadKeysDir(process.env));
+  const cookieKeys = await loadOrCreateCookieKeys(loadKeysDir(process.env));
   //#endregion loadKeysDir
 }
 

@@ -66,6 +66,17 @@ export interface AuthServerConfig extends StorageOptions {
   idJagTargets: IdJagTarget[];
   /** The key for secrets at rest (keys/secrets-at-rest.ts): AUTH_ENCRYPTION_KEY and AUTH_ENCRYPTION_KEY_PREVIOUS. */
   encryption: EncryptionSettings;
+  /** Signing keys (keys/signing-keys.ts): where they live, how often instances look for a rotation. */
+  signingKeys: SigningKeySettings;
+}
+
+export interface SigningKeySettings {
+  /** AUTH_KEY_STORE: KEYS_DIR/private-jwks.json, or the database (sealed with AUTH_ENCRYPTION_KEY). */
+  store: 'file' | 'database';
+  /** AUTH_KEY_POLL_SECONDS in ms: how often each instance checks the key set's generation. */
+  pollMs: number;
+  /** AUTH_KEY_MIN_NEXT_AGE in ms: how long a next key is published before `rotate` may make it sign. */
+  minNextAgeMs: number;
 }
 
 /** AUTH_ENCRYPTION_KEY (undefined: generated in KEYS_DIR outside production) and the keys being rotated out. */
@@ -227,6 +238,25 @@ export const authServerEnv = z.object({
    * (keys/secrets-at-rest.ts), so a bad key names itself.
    */
   AUTH_ENCRYPTION_KEY: z.string().trim().optional(),
+  /**
+   * Where the signing keys live: `file` (KEYS_DIR/private-jwks.json, one machine or a shared
+   * volume) or `database` (the auth server's database, each private key sealed with
+   * AUTH_ENCRYPTION_KEY: instances on several machines). Not implied by DATABASE_URL: switching
+   * stores is a step (`npm run keys -- migrate --to database`), not a side effect.
+   */
+  AUTH_KEY_STORE: z.enum(['file', 'database'], { message: 'must be file or database' }).default('file'),
+  /** Seconds between two checks of the key set by each instance: a rotation signs everywhere within this. */
+  AUTH_KEY_POLL_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0.1).max(300).default(5),
+  /**
+   * Seconds a next key must have been published before `rotate` may make it sign: longer than
+   * AUTH_KEY_POLL_SECONDS + the JWKS's Cache-Control max-age (60) + the resource servers' JWKS
+   * refetch cooldown, so nobody meets a kid they could not have fetched. `rotate --force` skips it.
+   */
+  AUTH_KEY_MIN_NEXT_AGE: z.coerce
+    .number({ message: 'must be a number' })
+    .min(0)
+    .max(7 * DAY)
+    .default(120),
   /** Comma-separated earlier values of AUTH_ENCRYPTION_KEY: they still decrypt, never encrypt (rotation). */
   AUTH_ENCRYPTION_KEY_PREVIOUS: z
     .string()
@@ -311,6 +341,11 @@ const schema = authServerEnv
       idJagTargets: [],
       localLogin: env.AUTH_LOCAL_LOGIN,
       encryption: { key: env.AUTH_ENCRYPTION_KEY, previous: env.AUTH_ENCRYPTION_KEY_PREVIOUS },
+      signingKeys: {
+        store: env.AUTH_KEY_STORE,
+        pollMs: Math.round(env.AUTH_KEY_POLL_SECONDS * 1000),
+        minNextAgeMs: Math.round(env.AUTH_KEY_MIN_NEXT_AGE * 1000),
+      },
       clientAssertionAudCompat: env.AUTH_CLIENT_ASSERTION_AUD_COMPAT,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
@@ -409,10 +444,10 @@ export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): Storage
 }
 
 /**
- * KEYS_DIR alone, for `npm run keys`, resolved as the server resolves it.
+ * KEYS_DIR alone, for tools that need only the key folder, resolved as the server resolves it.
  *
  * ```ts source="./config.examples.ts#loadKeysDir"
- * await rotateKeys(loadKeysDir(process.env));
+ * const cookieKeys = await loadOrCreateCookieKeys(loadKeysDir(process.env));
  * ```
  */
 export function loadKeysDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateKeys } from './keys/key-store.ts';
 import { openPostgresStorage } from './storage/postgres-store.ts';
 import { openSqliteStorage } from './storage/sqlite-store.ts';
 import { spawnAuthServer, type AuthProcess } from './testing/auth-process.ts';
@@ -38,7 +37,6 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       dir = await mkdtemp(join(tmpdir(), `auth-crash-${kind}-`));
       port = await freePort();
       env = { KEYS_DIR: join(dir, 'keys'), DATA_DIR: join(dir, 'data'), AUTH_ISSUER: `http://127.0.0.1:${port}` };
-      await loadOrCreateKeys(env.KEYS_DIR!);
       if (kind === 'postgres') {
         schema = await createTestSchema();
         env.DATABASE_URL = schema.url;

@@ -6,7 +6,8 @@ import { unknownSettings } from '../common/unknown-env.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { demoAccountLines, ensureDemoUser } from './demo-user.ts';
-import { loadOrCreateKeys } from './keys/key-store.ts';
+import { SigningKeyStoreError } from './keys/signing-key-store.ts';
+import { loadSigningKeys, openSigningKeys } from './keys/signing-keys.ts';
 import { provisionResourceServerClient } from './provider/resource-server-client.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { AccountExistsError } from './storage/store.ts';
@@ -21,9 +22,18 @@ async function main(): Promise<void> {
   const storage = await openStorage(config, {
     onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
-  const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, metrics, provider } = createAuthServer({ config, storage, keys, logger });
-  await provisionResourceServerClient(provider, storage.models, config, logger);
+  const signingKeys = await openSigningKeys(config, storage);
+  const initial = await loadSigningKeys(signingKeys);
+  // After the signing keys: a database store that must first be migrated to refuses before it makes any.
+  const cookieKeys = await signingKeys.store.loadCookieKeys();
+  const { app, metrics, provider, live } = createAuthServer({
+    config,
+    storage,
+    keys: { cookieKeys },
+    signingKeys: { keys: signingKeys, initial },
+    logger,
+  });
+  await provisionResourceServerClient(provider(), storage.models, config, logger);
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
   // Before listening: once /healthz answers, setup is over and a SIGTERM finds its handler.
   if (config.createDemoUser) {
@@ -51,6 +61,7 @@ async function main(): Promise<void> {
   );
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');
+    live.stop();
     await server.close();
     await metricsServer?.close();
     await stopSweeper();
@@ -60,7 +71,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A person's mistake gets one line; only our bugs get a stack trace.
-  if (error instanceof ConfigError || error instanceof PortInUseError) {
+  if (error instanceof ConfigError || error instanceof PortInUseError || error instanceof SigningKeyStoreError) {
     process.stderr.write(`auth-server: ${error.message}\n`);
     // A misspelt variable is a likely cause; the logger that would warn about it never started.
     for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);

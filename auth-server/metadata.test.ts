@@ -53,9 +53,9 @@ describe('authorization server metadata (RFC 8414)', () => {
     }
   });
 
-  it('publishes an ES256 and an RS256 public key and no private parts', async () => {
+  it('publishes the ES256 and RS256 public keys (the active and the next one of each) and no private parts', async () => {
     const { keys } = (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
-    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'ES256', 'RS256', 'RS256']);
     for (const key of keys) {
       for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key[secret]).toBeUndefined();
     }

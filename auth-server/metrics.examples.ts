@@ -5,7 +5,8 @@ import { authMetrics, authRouteOf } from './metrics.ts';
 
 export function authMetricsExample(app: Koa, provider: Provider) {
   //#region authMetrics
-  const metrics = authMetrics(provider);
+  const metrics = authMetrics();
+  metrics.observe(provider);
   app.use(metrics.http(authRouteOf));
   //#endregion authMetrics
 }

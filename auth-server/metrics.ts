@@ -10,6 +10,8 @@ export interface AuthMetrics {
   registry: ReturnType<typeof createHttpMetrics>['registry'];
   http: ReturnType<typeof createHttpMetrics>['middleware'];
   login(result: LoginResult): void;
+  /** Counts this provider's token responses; called for every provider a key rotation builds. */
+  observe(provider: Provider): void;
 }
 
 /**
@@ -17,11 +19,12 @@ export interface AuthMetrics {
  * by grant type, token requests refused, logins by result.
  *
  * ```ts source="./metrics.examples.ts#authMetrics"
- * const metrics = authMetrics(provider);
+ * const metrics = authMetrics();
+ * metrics.observe(provider);
  * app.use(metrics.http(authRouteOf));
  * ```
  */
-export function authMetrics(provider: Provider): AuthMetrics {
+export function authMetrics(): AuthMetrics {
   const base = createHttpMetrics('auth_server');
   const registers = [base.registry];
   const issued = new Counter({
@@ -42,10 +45,12 @@ export function authMetrics(provider: Provider): AuthMetrics {
     labelNames: ['result'] as const,
     registers,
   });
-  const emitter = provider as unknown as NodeJS.EventEmitter;
-  emitter.on('grant.success', (ctx: KoaContextWithOIDC) => issued.inc({ grant_type: grantType(ctx.oidc.params?.grant_type) }));
-  emitter.on('grant.error', (_ctx: unknown, error: { error?: string }) => refused.inc({ error: error.error ?? 'server_error' }));
-  return { registry: base.registry, http: base.middleware, login: (result) => logins.inc({ result }) };
+  const observe = (provider: Provider) => {
+    const emitter = provider as unknown as NodeJS.EventEmitter;
+    emitter.on('grant.success', (ctx: KoaContextWithOIDC) => issued.inc({ grant_type: grantType(ctx.oidc.params?.grant_type) }));
+    emitter.on('grant.error', (_ctx: unknown, error: { error?: string }) => refused.inc({ error: error.error ?? 'server_error' }));
+  };
+  return { registry: base.registry, http: base.middleware, login: (result) => logins.inc({ result }), observe };
 }
 
 const KNOWN_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDemoAccount } from './demo-user.ts';
-import { loadOrCreateKeys } from './keys/key-store.ts';
 import { openPostgresStorage } from './storage/postgres-store.ts';
 import type { Storage } from './storage/store.ts';
 import { spawnAuthServer, type AuthProcess } from './testing/auth-process.ts';
@@ -24,8 +23,8 @@ describe('two auth-server processes sharing PostgreSQL (behind one issuer URL)',
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'auth-multi-'));
     schema = await createTestSchema();
-    // Keys are made once and shared (a volume in production): instances must sign alike.
-    await loadOrCreateKeys(join(dir, 'keys'));
+    // One KEYS_DIR (a volume in production): the two first starts race to make the keys and agree
+    // on one set (the key file is written compare-and-set, keys/signing-key-store.ts).
     const [portA, portB] = [await freePort(), await freePort()];
     const env = {
       DATABASE_URL: schema.url,

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rotateKeys } from './keys/key-store.ts';
+import { rotateSigningKeys } from './keys/signing-keys.ts';
 import {
   addUser,
   loginAndGetTokens,
@@ -51,7 +51,8 @@ describe('key rotation', () => {
     const before = await loginAndGetTokens(server, { clientId: client.client_id, redirectUri: client.redirect_uris[0]! });
     const oldKid = decodeProtectedHeader(before.tokens.access_token).kid;
 
-    const [newEcKid] = await rotateKeys(server.config.keysDir);
+    const { activated } = await rotateSigningKeys(server.signingKeys, { actor: 'test', force: true });
+    const newEcKid = activated[0];
     server = await restart(server);
 
     const jwks = await jwksOf(server.url);

@@ -1,6 +1,6 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rotateKeys } from '../auth-server/keys/key-store.ts';
+import { rotateSigningKeys } from '../auth-server/keys/signing-keys.ts';
 import {
   addUser,
   freePort,
@@ -98,7 +98,7 @@ describe('scale-out: stateless resource servers and the auth server', () => {
   it('after a key rotation, old tokens keep verifying and the new kid is picked up without a restart', async () => {
     const before = await token();
     expect((await call(a, before, 'tools/list', {}, 1)).status).toBe(200);
-    await rotateKeys(auth.config.keysDir);
+    await rotateSigningKeys(auth.signingKeys, { actor: 'test', force: true });
     await auth.stop();
     auth = await startAuthServer({ AUTH_PORT: String(auth.config.port), RS_RESOURCE_URL: publicResource }, { dir: auth.dir });
     await new Promise((resolve) => setTimeout(resolve, 250)); // the refetch cooldown of this test

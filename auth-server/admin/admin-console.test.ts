@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClientsCli } from '../cli/clients.ts';
-import { listKeys } from '../keys/key-store.ts';
+import { listSigningKeys, openSigningKeys } from '../keys/signing-keys.ts';
 import { DISABLED, VERIFIED } from '../provider/client-marks.ts';
 import { consolePath } from './admin-session.ts';
 import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
@@ -329,17 +329,46 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       expect((await waitForEvents('admin.session.revoked', 1))[0]).toMatchObject({ accountId: account.id });
     });
 
-    it('rotates the signing keys', async () => {
+    it('shows the key states and rotates: too soon is refused (409) unless forced; then the next keys sign, at once', async () => {
       const { browser, page } = await adminBrowser();
-      const before = await listKeys(server.config.keysDir);
+      const keys = await openSigningKeys(server.config, server.storage);
+      const before = await listSigningKeys(keys);
       const keysPage = await (await browser.get(`${server.url}/admin/keys`)).text();
       for (const key of before) expect(keysPage).toContain(key.kid);
-      const rotated = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf: hiddenField(page.html, 'csrf') });
+      expect(keysPage).toContain('<strong class="state-next">next</strong>');
+      expect(keysPage).toContain('<strong class="state-active">active</strong>');
+      const csrf = hiddenField(page.html, 'csrf');
+
+      // The next keys were published moments ago (AUTH_KEY_MIN_NEXT_AGE is 120 s).
+      const early = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf });
+      expect(early.status).toBe(409);
+      expect(await early.text()).toContain('AUTH_KEY_MIN_NEXT_AGE');
+      expect((await listSigningKeys(keys)).map((k) => [k.kid, k.state])).toEqual(before.map((k) => [k.kid, k.state]));
+
+      const rotated = await browser.postForm(`${server.url}/admin/keys/rotate`, { csrf, force: 'yes' });
       expect(rotated.headers.get('location')).toBe('/admin/keys?done=rotated');
-      const after = await listKeys(server.config.keysDir);
-      expect(after.length).toBe(before.length + 2);
-      expect(await (await browser.get(`${server.url}/admin/keys?done=rotated`)).text()).toContain('New signing keys added.');
-      expect((await waitForEvents('admin.keys.rotated', 1))[0]!.detail).toContain(after[0]!.kid);
+      const after = await listSigningKeys(keys);
+      const next = before.filter((k) => k.state === 'next').map((k) => k.kid);
+      expect(
+        after
+          .filter((k) => k.state === 'active')
+          .map((k) => k.kid)
+          .sort(),
+      ).toEqual([...next].sort());
+      // This instance signs with them at once: a new token's kid is the new active ES256 key.
+      const machine = await operatorClient(`Key check ${store}`);
+      const token = await postForm(
+        `${server.url}/token`,
+        { grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE },
+        { authorization: `Basic ${Buffer.from(`${machine.client_id}:${machine.client_secret}`).toString('base64')}` },
+      );
+      const { access_token } = (await token.json()) as { access_token: string };
+      const header = JSON.parse(Buffer.from(access_token.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      expect(header.kid).toBe(after.find((k) => k.state === 'active' && k.alg === 'ES256')!.kid);
+      expect(await (await browser.get(`${server.url}/admin/keys?done=rotated`)).text()).toContain('Rotated: the next keys sign now');
+      const [event] = await waitForEvents('admin.keys.rotated', 1);
+      expect(event!.detail).toContain(next[0]!);
+      expect(event!.detail).toContain('"force":true');
     });
 
     it('shows the audit events filtered by user, client and event, escaped', async () => {

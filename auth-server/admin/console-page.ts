@@ -3,6 +3,8 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { AuthServerConfig } from '../config.ts';
 import type { Pages } from '../interactions/pages.ts';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { LiveProvider } from '../provider/live-provider.ts';
 import type { Storage } from '../storage/store.ts';
 import type { AdminSessions, AdminVisitor } from './admin-session.ts';
 import type { AuditTrail } from './audit-trail.ts';
@@ -18,6 +20,9 @@ export interface ConsoleDeps {
   /** The audit logger (it also records: admin/audit-trail.ts). */
   audit: Logger;
   trail: AuditTrail;
+  /** The signing-key store (keys/signing-keys.ts), and the provider holder a rotation refreshes. */
+  signingKeys: SigningKeys;
+  live: Pick<LiveProvider, 'refresh'>;
   sessions: AdminSessions;
   /** `${prefix}/admin`. */
   base: string;
@@ -34,7 +39,7 @@ const NOTICES: Record<string, string> = {
   deleted: 'Deleted.',
   verified: 'Marked verified.',
   revoked: 'Revoked.',
-  rotated: 'New signing keys added.',
+  rotated: 'Rotated: the next keys sign now (here at once, on other instances within their key poll).',
 };
 
 const SECTIONS = [
@@ -66,6 +71,11 @@ export function renderConsole(deps: ConsoleDeps, ctx: Context, view: string, dat
     },
     status,
   );
+}
+
+/** Who acts, as the key and revocation modules record it. */
+export function actorOf(ctx: Context): string {
+  return `admin:${(ctx.state.admin as Admin).account.id}`;
 }
 
 /** One audit line for an admin action, naming the admin. */

@@ -2,8 +2,11 @@
 import type Koa from 'koa';
 import { adminRoutes, type AdminRouteDeps } from './routes.ts';
 
-export function adminRoutesExample(app: Koa, { provider, pages, storage, config, cookieKeys, trail, prefix }: AdminRouteDeps) {
+export function adminRoutesExample(
+  app: Koa,
+  { provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }: AdminRouteDeps,
+) {
   //#region adminRoutes
-  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, prefix }).routes());
+  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }).routes());
   //#endregion adminRoutes
 }

@@ -5,6 +5,8 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { AuthServerConfig } from '../config.ts';
 import type { Pages } from '../interactions/pages.ts';
+import type { SigningKeys } from '../keys/signing-keys.ts';
+import type { LiveProvider } from '../provider/live-provider.ts';
 import type { Storage } from '../storage/store.ts';
 import { adminSessions } from './admin-session.ts';
 import { auditPages } from './audit.ts';
@@ -24,6 +26,9 @@ export interface AdminRouteDeps {
   config: AuthServerConfig;
   cookieKeys: string[];
   trail: AuditTrail;
+  /** The signing-key store (keys/signing-keys.ts), and the provider holder a rotation refreshes. */
+  signingKeys: SigningKeys;
+  live: Pick<LiveProvider, 'refresh'>;
   prefix: string;
   /** Epoch ms (default Date.now); tests move it to age the sign-in. */
   now?: () => number;
@@ -35,7 +40,7 @@ export interface AdminRouteDeps {
  * every form post checks its CSRF token and then that the sign-in is at most 10 minutes old.
  *
  * ```ts source="./routes.examples.ts#adminRoutes"
- * app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, prefix }).routes());
+ * app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }).routes());
  * ```
  */
 export function adminRoutes(deps: AdminRouteDeps): Router {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listKeys, rotateKeys } from '../keys/key-store.ts';
+import { listSigningKeys } from '../keys/signing-keys.ts';
 import { addUser, loginAndGetTokens, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
 import { runKeysCli } from './keys.ts';
 
@@ -10,13 +10,13 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function keys(args: string[], keysDir: string): Promise<{ code: number; out: string }> {
+async function keys(args: string[], server: TestAuthServer, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk) => (text += chunk));
   const code = await runKeysCli(
     args,
-    { KEYS_DIR: keysDir },
+    { NODE_ENV: 'test', KEYS_DIR: server.config.keysDir, DATA_DIR: server.config.dataDir, ...env },
     out as unknown as typeof process.stdout,
     out as unknown as typeof process.stderr,
   );
@@ -31,57 +31,76 @@ async function signingKid(server: TestAuthServer): Promise<string> {
   return decodeProtectedHeader(tokens.access_token).kid!;
 }
 
-describe('npm run keys -- list', () => {
-  it('before any rotation, each algorithm has one key and it signs', async () => {
+const published = async (server: TestAuthServer) =>
+  ((await (await fetch(`${server.url}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+
+describe('npm run keys', () => {
+  it('list: the active key signs, the next key is published and says from when a rotation may activate it', async () => {
     const server = await startAuthServer();
     servers.push(server);
-    const { code, out } = await keys(['list'], server.config.keysDir);
+    const { code, out } = await keys(['list'], server);
     expect(code).toBe(0);
-    const [es256] = (await listKeys(server.config.keysDir)).filter((k) => k.alg === 'ES256');
-    expect(out).toContain(`ES256 (access tokens)\n  ${es256!.kid}  signs\n`);
-    expect(await signingKid(server)).toBe(es256!.kid);
+    const listed = await listSigningKeys(server.signingKeys);
+    const active = listed.find((k) => k.alg === 'ES256' && k.state === 'active')!;
+    const next = listed.find((k) => k.alg === 'ES256' && k.state === 'next')!;
+    expect(out).toContain('every running auth server follows this set within 5 s');
+    expect(out).toContain(`ES256 (access tokens)\n  ${next.kid}  next: published, signs after the next rotation (possible from `);
+    expect(out).toMatch(new RegExp(`  ${active.kid}  active: signs \\(since `));
+    expect(await signingKid(server)).toBe(active.kid);
+    expect(await published(server)).toEqual(expect.arrayContaining([active.kid, next.kid]));
   });
 
-  it('after a rotation, does not call the new key in use: it signs after the next restart, and the running server still signs with the previous one', async () => {
+  it('rotate: refused while the next key is too new; then the running server signs with it, no restart', async () => {
     const server = await startAuthServer();
     servers.push(server);
-    const [previous] = (await listKeys(server.config.keysDir)).filter((k) => k.alg === 'ES256');
-    const [rotated] = await rotateKeys(server.config.keysDir, new Date('2030-01-02T03:04:05Z'));
+    const tooSoon = await keys(['rotate'], server);
+    expect(tooSoon.code).toBe(1);
+    expect(tooSoon.out).toMatch(/the next signing key was published \d+ s ago; it must be published for 120 s/);
 
-    const { out } = await keys(['list'], server.config.keysDir);
-    expect(out).toContain(
-      `  ${rotated}  newest: signs after the next restart, unless the server restarted since 2030-01-02 03:04:05 UTC\n`,
-    );
-    expect(out).toContain(
-      `  ${previous!.kid}  signs on a server started before 2030-01-02 03:04:05 UTC; published so its tokens keep verifying\n`,
-    );
-    expect(out).not.toMatch(/^\*/m);
-    // What the list says, the running server does: it signs with the key it loaded at its start.
-    expect(await signingKid(server)).toBe(previous!.kid);
-  });
-
-  it('after two rotations, the middle key signs only for servers started between the two', async () => {
-    const server = await startAuthServer();
-    servers.push(server);
-    const [original] = (await listKeys(server.config.keysDir)).filter((k) => k.alg === 'ES256');
-    const [first] = await rotateKeys(server.config.keysDir, new Date('2030-01-01T00:00:00Z'));
-    const [second] = await rotateKeys(server.config.keysDir, new Date('2030-02-01T00:00:00Z'));
-    const { out } = await keys(['list'], server.config.keysDir);
-    const es256 = out.slice(out.indexOf('ES256'), out.indexOf('RS256'));
-    expect(es256.split('\n').filter((l) => l.startsWith('  '))).toEqual([
-      `  ${second}  newest: signs after the next restart, unless the server restarted since 2030-02-01 00:00:00 UTC`,
-      `  ${first}  signs on a server started after 2030-01-01 00:00:00 UTC and started before 2030-02-01 00:00:00 UTC; published so its tokens keep verifying`,
-      `  ${original!.kid}  signs on a server started before 2030-01-01 00:00:00 UTC; published so its tokens keep verifying`,
-    ]);
-  });
-
-  it('rotate says the new keys sign only after a restart', async () => {
-    const server = await startAuthServer();
-    servers.push(server);
-    const { code, out } = await keys(['rotate'], server.config.keysDir);
+    const before = await listSigningKeys(server.signingKeys);
+    const next = before.find((k) => k.alg === 'ES256' && k.state === 'next')!;
+    const active = before.find((k) => k.alg === 'ES256' && k.state === 'active')!;
+    const { code, out } = await keys(['rotate'], server, { AUTH_KEY_MIN_NEXT_AGE: '0' });
     expect(code).toBe(0);
-    expect(out).toContain(
-      'They sign after the next restart of the auth server (every instance); until then it signs with the keys it started with.',
+    expect(out).toContain(`signing now: ${next.kid}`);
+    expect(out).toContain('Every running auth server signs with the new keys within 5 s (AUTH_KEY_POLL_SECONDS); no restart.');
+    // What the poll does every AUTH_KEY_POLL_SECONDS, done now.
+    expect(await server.live.refresh()).toBe(true);
+    expect(await signingKid(server)).toBe(next.kid);
+    const after = await listSigningKeys(server.signingKeys);
+    const fresh = after.find((k) => k.alg === 'ES256' && k.state === 'next')!;
+    expect(await published(server)).toEqual(expect.arrayContaining([next.kid, active.kid, fresh.kid]));
+    const { out: list } = await keys(['list'], server);
+    expect(list).toMatch(new RegExp(`  ${active.kid}  retiring: no longer signs, published until .* UTC, then removed`));
+  });
+
+  it('migrate --to database moves the keys; the server reads them there after a restart with AUTH_KEY_STORE=database', async () => {
+    const server = await startAuthServer();
+    servers.push(server);
+    const kid = await signingKid(server);
+    const env = { AUTH_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+    await server.stop();
+    const moved = await keys(['migrate', '--to', 'database'], server, env);
+    expect(moved.code).toBe(0);
+    expect(moved.out).toContain('copied 4 signing keys to the database');
+    const again = await keys(['migrate', '--to', 'database'], server, { ...env, AUTH_KEY_STORE: 'database' });
+    expect(again.code).toBe(2);
+    servers.pop();
+    const restarted = await startAuthServer(
+      { AUTH_PORT: String(server.config.port), AUTH_KEY_STORE: 'database', ...env },
+      { dir: server.dir },
     );
+    servers.push(restarted);
+    expect(await signingKid(restarted)).toBe(kid);
+    const { out } = await keys(['list'], restarted, { ...env, AUTH_KEY_STORE: 'database' });
+    expect(out).toContain('Signing keys in the database');
+    expect(out).toContain(`  ${kid}  active: signs`);
+  });
+
+  it('refuses an unknown command and migrate without a target', async () => {
+    const server = await startAuthServer();
+    servers.push(server);
+    expect((await keys(['nope'], server)).code).toBe(2);
+    expect((await keys(['migrate'], server)).out).toContain('migrate needs --to database or --to file');
   });
 });

@@ -2,7 +2,7 @@
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { AuthServerConfig } from '../config.ts';
-import type { KeyMaterial } from '../keys/key-store.ts';
+import type { SigningJwk } from '../keys/key-store.ts';
 import type { AccountStore } from '../storage/store.ts';
 import { registerTokenExchangeGrant } from './token-exchange-grant.ts';
 
@@ -10,7 +10,7 @@ export function registerTokenExchangeGrantExample(
   provider: Provider,
   config: AuthServerConfig,
   issuer: string,
-  keys: KeyMaterial,
+  keys: { jwks: { keys: SigningJwk[] } },
   accounts: AccountStore,
   audit: Logger,
 ) {

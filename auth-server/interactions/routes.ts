@@ -13,7 +13,8 @@ import type { Pages } from './pages.ts';
 import { describeScopes } from './scope-descriptions.ts';
 
 export interface InteractionDeps {
-  provider: Provider;
+  /** The current oidc-provider: a key rotation swaps it (provider/live-provider.ts), so never keep one. */
+  provider: () => Provider;
   pages: Pages;
   accounts: AccountStore;
   resources: ProtectedResourceConfig[];
@@ -51,7 +52,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   /** Loads the interaction or renders the friendly "start again" page. */
   async function load(ctx: Context): Promise<Details | undefined> {
     try {
-      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      const details = await provider().interactionDetails(ctx.req, ctx.res);
       if (details.uid !== ctx.params.uid) throw new Error('interaction mismatch');
       return details;
     } catch {
@@ -75,7 +76,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   }
 
   async function finish(ctx: Context, result: InteractionResults, mergeWithLastSubmission = true): Promise<void> {
-    const location = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
+    const location = await provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission });
     ctx.status = 303;
     ctx.redirect(location);
   }
@@ -139,7 +140,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   /** Loads the client of the interaction for display (CIMD clients are fetched through the cache). */
   async function withClient(ctx: Context, details: Details) {
-    ctx.state.client = await provider.Client.find(String(details.params.client_id)).catch(() => undefined);
+    ctx.state.client = await provider()
+      .Client.find(String(details.params.client_id))
+      .catch(() => undefined);
   }
 
   router.get('/:uid', async (ctx) => {
@@ -213,7 +216,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (details.prompt.name !== 'consent' || !details.session?.accountId) {
       return pages.sendError(ctx, 400, { message: 'There is nothing to approve at this step.', code: 'invalid_step' });
     }
-    const grantId = await saveGrant(provider, details);
+    const grantId = await saveGrant(provider(), details);
     const username = await usernameOf(details.session.accountId);
     audit.info(
       {

@@ -26,6 +26,9 @@ export interface ProviderDeps {
   prefix: string;
 }
 
+/** ID-token lifetime (s); key rotation keeps a retired RS256 key published this long (keys/signing-keys.ts). */
+export const ID_TOKEN_TTL = 3600;
+
 /** Grants whose tokens are issued for a user (and so get a refresh token). */
 const REFRESHABLE = new Set(['AuthorizationCode', 'DeviceCode', 'RefreshToken']);
 
@@ -194,7 +197,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AuthorizationCode: config.ttl.authorizationCode,
       DeviceCode: config.ttl.deviceCode,
-      IdToken: 3600,
+      IdToken: ID_TOKEN_TTL,
       Interaction: config.ttl.interaction,
       Session: config.ttl.session,
       Grant: config.ttl.grant,

@@ -7,9 +7,10 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
  * - Metadata (both well-known documents): changes only with the configuration, and discovery is
  *   what every client fetches first, so clients and shared caches may keep it for 5 minutes; a
  *   configuration change reaches everyone within that time.
- * - JWKS: a rotated key starts signing (and is published) when the server restarts; a resource
- *   server that meets the new `kid` refetches, and whatever cache sits in between must not hide the
- *   new key for long, so one minute.
+ * - JWKS: a key is published as `next` at least AUTH_KEY_MIN_NEXT_AGE (default 120 s) before it
+ *   signs (keys/signing-key-set.ts), and that minimum is set above this max-age: a cache in
+ *   between never hides a key that signs. A resource server that meets an unknown `kid` refetches;
+ *   one minute keeps that refetch from being served a stale copy for long.
  *
  * Both are safe to share only because every URL in them comes from the issuer, never from the
  * request (issuer-urls.ts).

@@ -106,6 +106,29 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS audit_events_at ON $S.audit_events (at);
   CREATE INDEX IF NOT EXISTS audit_events_account ON $S.audit_events (account_id) WHERE account_id IS NOT NULL;
   CREATE INDEX IF NOT EXISTS audit_events_client ON $S.audit_events (client_id) WHERE client_id IS NOT NULL;
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS $S.signing_keys (
+    kid            text NOT NULL PRIMARY KEY,
+    alg            text NOT NULL,
+    state          text NOT NULL,
+    created_at     text NOT NULL,
+    activated_at   text,
+    retiring_since text,
+    remove_after   text,
+    sealed_jwk     text NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS $S.signing_key_generation (
+    id         integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation bigint NOT NULL
+  );
+  INSERT INTO $S.signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS $S.cookie_keys (
+    id          integer NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys text    NOT NULL
+  );
   `,
 ];
 

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { PostgresAuditStore } from './postgres-audit.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
+import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
 import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
@@ -63,6 +64,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
     audit: new PostgresAuditStore(pool, schema, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    signingKeys: new PostgresSigningKeyStore(pool, schema),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

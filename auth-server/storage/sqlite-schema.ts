@@ -97,6 +97,29 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at);
   CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events (account_id) WHERE account_id IS NOT NULL;
   CREATE INDEX IF NOT EXISTS audit_events_client ON audit_events (client_id) WHERE client_id IS NOT NULL;
+  -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
+  -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
+  -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT
+  -- EXISTS): it touches only its own tables, whatever position the merge of migrations gives it.
+  CREATE TABLE IF NOT EXISTS signing_keys (
+    kid            TEXT NOT NULL PRIMARY KEY,
+    alg            TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    activated_at   TEXT,
+    retiring_since TEXT,
+    remove_after   TEXT,
+    sealed_jwk     TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS signing_key_generation (
+    id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+  );
+  INSERT INTO signing_key_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+  CREATE TABLE IF NOT EXISTS cookie_keys (
+    id          INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    sealed_keys TEXT    NOT NULL
+  );
   `,
 ];
 
@@ -138,6 +161,9 @@ export function migrate(db: DatabaseSync): void {
     }
   }
 }
+
+/** The latest schema version this program knows. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 function userVersion(db: DatabaseSync): number {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStorage } from './sqlite-store.ts';
-import { SchemaTooNewError } from './sqlite-schema.ts';
+import { SchemaTooNewError, SQLITE_SCHEMA_VERSION } from './sqlite-schema.ts';
 import { describeStorageContract } from './store.contract.ts';
 
 describeStorageContract('SQLite', async () => {
@@ -41,7 +41,7 @@ describe('openSqliteStorage', () => {
     const db = new DatabaseSync(join(dir, 'auth.db'));
     try {
       expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 5 });
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_SCHEMA_VERSION });
     } finally {
       db.close();
     }

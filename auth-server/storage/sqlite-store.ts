@@ -6,6 +6,7 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteAuditStore } from './sqlite-audit.ts';
+import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
@@ -70,6 +71,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
     audit: new SqliteAuditStore(db, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    signingKeys: new SqliteSigningKeyStore(db),
     async close() {
       if (db.isOpen) db.close();
     },

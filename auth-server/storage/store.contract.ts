@@ -545,5 +545,50 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect((await small.audit.recent({ limit: 10 })).map((e) => e.event)).toEqual(['e.5', 'e.4', 'e.3']);
       });
     });
+
+    describe('signing-key rows', () => {
+      const row = (kid: string, state = 'active') => ({
+        kid,
+        alg: 'ES256',
+        state,
+        createdAt: '2030-01-01T00:00:00.000Z',
+        activatedAt: state === 'active' ? '2030-01-01T00:00:00.000Z' : null,
+        retiringSince: null,
+        removeAfter: null,
+        sealedJwk: `sealed-${kid}`,
+      });
+
+      it('starts at generation 0 with no rows, and replace swaps every row and the generation at once', async () => {
+        expect(await storage.signingKeys.read()).toEqual({ generation: 0, rows: [] });
+        expect(await storage.signingKeys.replace(0, 1, [row('a'), row('b', 'next')])).toBe(true);
+        expect(await storage.signingKeys.generation()).toBe(1);
+        expect(await storage.signingKeys.replace(1, 2, [row('b'), row('c', 'next')])).toBe(true);
+        const { generation, rows } = await storage.signingKeys.read();
+        expect(generation).toBe(2);
+        expect(rows.map((r) => r.kid).sort()).toEqual(['b', 'c']);
+        expect(rows.find((r) => r.kid === 'c')).toEqual(row('c', 'next'));
+      });
+
+      it('refuses a replace based on a stale generation (compare-and-set), and one connection sees what another wrote', async () => {
+        const other = await open();
+        expect(await storage.signingKeys.replace(0, 1, [row('a')])).toBe(true);
+        expect(await other.signingKeys.replace(0, 1, [row('z')])).toBe(false);
+        expect((await other.signingKeys.read()).rows.map((r) => r.kid)).toEqual(['a']);
+        // Two writers from the same generation: exactly one wins.
+        const results = await Promise.all([storage.signingKeys.replace(1, 2, [row('x')]), other.signingKeys.replace(1, 2, [row('y')])]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await storage.signingKeys.read()).rows).toHaveLength(1);
+      });
+
+      it('stores the sealed cookie keys once (the first writer wins) unless told to replace them', async () => {
+        const other = await open();
+        expect(await storage.signingKeys.cookieKeys()).toBeUndefined();
+        expect(await storage.signingKeys.putCookieKeys('first', { replace: false })).toBe(true);
+        expect(await other.signingKeys.putCookieKeys('second', { replace: false })).toBe(false);
+        expect(await other.signingKeys.cookieKeys()).toBe('first');
+        expect(await other.signingKeys.putCookieKeys('third', { replace: true })).toBe(true);
+        expect(await storage.signingKeys.cookieKeys()).toBe('third');
+      });
+    });
   });
 }

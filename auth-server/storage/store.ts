@@ -3,6 +3,7 @@
  * `sqlite-store.ts`) and PostgreSQL (`postgres-store.ts`, selected by DATABASE_URL).
  * oidc-provider reaches it through `adapter.ts`; the CLI and the login page through `accounts`.
  */
+import type { SigningKeyRowStore } from './signing-key-rows.ts';
 
 /** What oidc-provider hands its adapter: an arbitrary JSON object with a few well-known keys. */
 export interface ModelPayload {
@@ -155,6 +156,8 @@ export interface Storage {
   replays: ReplayStore;
   /** The most recent audit events, for the admin console (admin/audit-trail.ts writes them). */
   audit: AuditStore;
+  /** The signing keys when AUTH_KEY_STORE=database (sealed; keys/signing-key-store.ts opens them). */
+  signingKeys: SigningKeyRowStore;
   /**
    * The PostgreSQL pool and schema when this store is PostgreSQL, for the few components that
    * keep their own shared state there (rate limits); undefined for SQLite.

@@ -7,7 +7,8 @@ import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
-import { loadOrCreateKeys } from '../keys/key-store.ts';
+import { loadSigningKeys, openSigningKeys, type SigningKeys } from '../keys/signing-keys.ts';
+import type { LiveProvider } from '../provider/live-provider.ts';
 import { provisionResourceServerClient } from '../provider/resource-server-client.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { createTestSchema } from './postgres.ts';
@@ -24,6 +25,10 @@ export interface TestAuthServer {
   dir: string;
   /** Every log line written so far (JSON). */
   logs: string[];
+  /** The signing-key store this server polls (rotate with keys/signing-keys.ts rotateSigningKeys). */
+  signingKeys: SigningKeys;
+  /** Its hot-swapping provider: `live.refresh()` picks up a rotation now instead of at the next poll. */
+  live: LiveProvider;
   /** Stops the server and closes storage, keeping the directory (for restart tests). */
   stop(): Promise<void>;
   /** stop() and remove the directory. */
@@ -76,11 +81,20 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
     ...env,
   });
   const storage = await openStorage(config);
-  const keys = await loadOrCreateKeys(config.keysDir);
-  const { app, provider } = createAuthServer({ config, storage, keys, logger, now: options.now });
-  await provisionResourceServerClient(provider, storage.models, config, logger);
+  const signingKeys = await openSigningKeys(config, storage);
+  const initial = await loadSigningKeys(signingKeys);
+  const { app, provider, live } = createAuthServer({
+    config,
+    storage,
+    keys: { cookieKeys: await signingKeys.store.loadCookieKeys() },
+    signingKeys: { keys: signingKeys, initial },
+    logger,
+    now: options.now,
+  });
+  await provisionResourceServerClient(provider(), storage.models, config, logger);
   const server = await listen(app, config.port, '127.0.0.1');
   const stop = async () => {
+    live.stop();
     await server.close();
     await storage.close();
   };
@@ -90,6 +104,8 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
     storage,
     dir,
     logs,
+    signingKeys,
+    live,
     stop,
     async close() {
       await stop();

@@ -9,7 +9,8 @@ import { upstreamClient, UpstreamUnavailableError, type UpstreamChecks } from '.
 import type { UpstreamProvider } from './upstream-config.ts';
 
 export interface UpstreamRouteDeps {
-  provider: Provider;
+  /** The current oidc-provider: a key rotation swaps it (provider/live-provider.ts), so never keep one. */
+  provider: () => Provider;
   pages: Pages;
   accounts: AccountStore;
   models: ModelStore;
@@ -63,7 +64,7 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     if (!entry) return pages.sendError(ctx, 404, { message: 'There is no such sign-in provider.', code: 'unknown_provider' });
     let details;
     try {
-      details = await provider.interactionDetails(ctx.req, ctx.res);
+      details = await provider().interactionDetails(ctx.req, ctx.res);
       if (details.uid !== ctx.params.uid) throw new Error('interaction mismatch');
     } catch {
       return expired(ctx);
@@ -162,7 +163,7 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     // interaction is found by the uid the pending sign-in kept, and its result is written as
     // provider.interactionFinished writes it. The resume step then checks oidc-provider's own
     // resume cookie, which binds the end of the flow to the browser that started it.
-    const interaction = await provider.Interaction.find(pending.uid);
+    const interaction = await provider().Interaction.find(pending.uid);
     if (!interaction) return expired(ctx);
     interaction.result = { login: { accountId: account.id } };
     await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
