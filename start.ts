@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadConfig as loadAuthConfig } from './auth-server/config.ts';
+import { loadConfig as loadAuthConfig, loadKeysDir } from './auth-server/config.ts';
 import { loadOrCreateResourceServerCredentials } from './auth-server/keys/resource-server-client-file.ts';
 import { demoAccountLines, isDemoAccountHint, parseDemoAccount } from './auth-server/demo-user.ts';
 import { ConfigError } from './common/config-error.ts';
@@ -151,12 +151,12 @@ if (process.env.NODE_ENV && process.env.NODE_ENV !== 'development') {
 // Children write to a pipe, not a terminal: ask for the pretty format ourselves when we are in one.
 if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
 
-const config = readConfiguration(env);
 // The resource server's own client at the auth server, with no setup: generated once into
-// KEYS_DIR and handed to both servers. A pair in the environment wins.
+// KEYS_DIR and handed to both servers. A pair in the environment wins. Before the configuration
+// is read: some resource-server settings need the pair (RS_UPSTREAM_USERINFO).
 if (!env.RS_CLIENT_ID && !env.RS_CLIENT_SECRET) {
   try {
-    const rs = await loadOrCreateResourceServerCredentials(config.auth.keysDir);
+    const rs = await loadOrCreateResourceServerCredentials(loadKeysDir(env));
     env.RS_CLIENT_ID = rs.client_id;
     env.RS_CLIENT_SECRET = rs.client_secret;
   } catch (error) {
@@ -164,6 +164,7 @@ if (!env.RS_CLIENT_ID && !env.RS_CLIENT_SECRET) {
     process.exit(1);
   }
 }
+const config = readConfiguration(env);
 if (config.resource.issuer !== config.auth.issuer) {
   process.stderr.write(
     `start: warning: the resource server expects issuer ${config.resource.issuer} but the auth server is ${config.auth.issuer}\n`,

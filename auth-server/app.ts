@@ -23,12 +23,15 @@ import { defaultScope } from './provider/default-scope.ts';
 import { resourceParameter } from './provider/resource-parameter.ts';
 import { refuseSectorIdentifier } from './provider/sector-identifier.ts';
 import { tokenRequestLock } from './provider/token-request-lock.ts';
-import { TOKEN_EXCHANGE } from './enterprise/token-exchange-grant.ts';
+import type { EncryptionKeys } from './keys/secrets-at-rest.ts';
 import type { SigningKeySet } from './keys/signing-key-set.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
 import { buildProvider } from './provider/build-provider.ts';
 import { createLiveProvider, type LiveProvider } from './provider/live-provider.ts';
-import { upstreamRoutes } from './upstream/upstream-routes.ts';
+import { TOKEN_EXCHANGE } from './provider/token-exchange.ts';
+import { tokenVault } from './upstream/token-vault.ts';
+import { upstreamClient } from './upstream/upstream-client.ts';
+import { callbackUrl, upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
 
 export interface AuthServer {
@@ -52,6 +55,8 @@ export interface AuthServerDeps {
   logger: Logger;
   /** Epoch ms for the admin console's 10-minute rule (tests move it); default Date.now. */
   now?: () => number;
+  /** The at-rest keys (upstream/token-vault.ts loadVaultKeys); required when an upstream has storeTokens. */
+  encryption?: EncryptionKeys | undefined;
 }
 
 /**
@@ -63,7 +68,7 @@ export interface AuthServerDeps {
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, signingKeys, logger, now }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, signingKeys, logger, encryption, now }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
   // Every audit line is logged and recorded in the store's bounded audit table (the admin console).
@@ -72,10 +77,32 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, n
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
   const metrics = authMetrics();
+  const vaulted = config.upstreams.filter((upstream) => upstream.storeTokens);
+  if (vaulted.length && !encryption)
+    throw new Error(`upstream ${vaulted[0]!.id} has storeTokens: createAuthServer needs the encryption keys`);
+  const vault = vaulted.length ? tokenVault(storage.vault, encryption!) : undefined;
+  // Built once, not per provider: openid-client caches each upstream's discovery.
+  const vaultUpstreams = vaulted.map((upstream) => ({
+    provider: upstream,
+    client: upstreamClient(upstream, callbackUrl(config.issuer, upstream.id)),
+  }));
   const live = createLiveProvider({
     keys: signingKeys.keys,
     initial: signingKeys.initial,
-    build: (jwks) => buildProvider({ config, storage, cookieKeys: keys.cookieKeys, pages, prefix, audit, metrics }, jwks),
+    build: (jwks) =>
+      buildProvider(
+        {
+          config,
+          storage,
+          cookieKeys: keys.cookieKeys,
+          pages,
+          prefix,
+          audit,
+          metrics,
+          vault: vault && { vault, upstreams: vaultUpstreams },
+        },
+        jwks,
+      ),
     prefix,
     pollMs: config.signingKeys.pollMs,
     logger,
@@ -154,6 +181,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, n
       issuer: config.issuer,
       prefix,
       audit,
+      vault,
     }).routes(),
   );
   app.use(

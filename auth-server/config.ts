@@ -52,6 +52,12 @@ export interface AuthServerConfig extends StorageOptions {
   createDemoUser: boolean;
   /** The resource server's own confidential client, upserted at start (undefined: none). */
   resourceServerClient: { clientId: string; secret: string } | undefined;
+  /**
+   * The resources of the resource server that client stands for: RS_RESOURCE_URL, its legacy
+   * `…/sse` sibling and (outside production) their loopback aliases; not AUTH_EXTRA_RESOURCES.
+   * Its token exchange accepts only subject tokens for these (upstream/vault-exchange.ts).
+   */
+  resourceServerResources: string[];
   rateLimits: RateLimitSettings;
   metrics: { allow: string[]; port: number | undefined };
   /** AUTH_CLIENT_ASSERTION_AUD_COMPAT: private_key_jwt assertions may name the token endpoint as `aud` too. */
@@ -334,6 +340,7 @@ const schema = authServerEnv
       createDemoUser: !production,
       resourceServerClient:
         env.RS_CLIENT_ID && env.RS_CLIENT_SECRET ? { clientId: env.RS_CLIENT_ID, secret: env.RS_CLIENT_SECRET } : undefined,
+      resourceServerResources: [...new Set([...mcpResources, ...sseResources])],
       metrics: { allow: env.METRICS_ALLOW, port: env.AUTH_METRICS_PORT },
       // Read by loadConfig, which reports the file's problems together with these.
       upstreams: [],

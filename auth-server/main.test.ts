@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,35 @@ describe('npm run auth-server', () => {
       });
       expect(result.healthy).toBe(true);
       expect(parseDemoAccount(result.stdout)).toBeUndefined();
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('in production, an upstream with storeTokens and no AUTH_ENCRYPTION_KEY stops the start with one line; with the key it starts', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'auth-vault-'));
+    try {
+      const upstreams = join(fresh, 'upstreams.json');
+      await writeFile(
+        upstreams,
+        JSON.stringify([
+          { id: 'corp', name: 'Corp', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's', storeTokens: true },
+        ]),
+      );
+      const env = {
+        NODE_ENV: 'production',
+        AUTH_ISSUER: 'https://auth.example',
+        AUTH_UPSTREAMS: upstreams,
+        DATA_DIR: join(fresh, 'data'),
+        KEYS_DIR: join(fresh, 'keys'),
+      };
+      const without = await run(env);
+      expect(without.healthy).toBe(false);
+      expect(without.code).toBe(1);
+      expect(without.stderr).toContain('auth-server: AUTH_ENCRYPTION_KEY is required in production');
+      expect(without.stderr).not.toMatch(/\n\s+at /);
+      const withKey = await run({ ...env, AUTH_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+      expect(withKey.healthy).toBe(true);
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }

@@ -6,8 +6,10 @@ import { unknownSettings } from '../common/unknown-env.ts';
 import { createAuthServer } from './app.ts';
 import { loadConfig } from './config.ts';
 import { demoAccountLines, ensureDemoUser } from './demo-user.ts';
+import { EncryptionKeyError } from './keys/secrets-at-rest.ts';
 import { SigningKeyStoreError } from './keys/signing-key-store.ts';
 import { loadSigningKeys, openSigningKeys } from './keys/signing-keys.ts';
+import { loadVaultKeys } from './upstream/token-vault.ts';
 import { provisionResourceServerClient } from './provider/resource-server-client.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { AccountExistsError } from './storage/store.ts';
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
   for (const unknown of unknownSettings(process.env))
     logger.warn({ variable: unknown.variable, closest: unknown.closest }, unknown.message);
+  // Before storage: a production server keeping upstream tokens without AUTH_ENCRYPTION_KEY stops here.
+  const encryption = await loadVaultKeys(config);
   const storage = await openStorage(config, {
     onError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
     keys: { cookieKeys },
     signingKeys: { keys: signingKeys, initial },
     logger,
+    encryption,
   });
   await provisionResourceServerClient(provider(), storage.models, config, logger);
   const stopSweeper = startSweeper(storage.models, config.sweepIntervalMs, logger);
@@ -71,7 +76,12 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A person's mistake gets one line; only our bugs get a stack trace.
-  if (error instanceof ConfigError || error instanceof PortInUseError || error instanceof SigningKeyStoreError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof PortInUseError ||
+    error instanceof SigningKeyStoreError ||
+    error instanceof EncryptionKeyError
+  ) {
     process.stderr.write(`auth-server: ${error.message}\n`);
     // A misspelt variable is a likely cause; the logger that would warn about it never started.
     for (const unknown of unknownSettings(process.env)) process.stderr.write(`auth-server: warning: ${unknown.message}\n`);

@@ -76,6 +76,7 @@ export const KNOWN_SETTINGS: readonly string[] = [
   'RS_RESOURCE_URL',
   'RS_TOKEN_CACHE_SIZE',
   'RS_TRUST_PROXY',
+  'RS_UPSTREAM_USERINFO',
 ];
 
 export interface UnknownSetting {

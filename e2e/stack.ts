@@ -35,8 +35,9 @@ export interface Stack {
  */
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'e2e-stack-'));
-  const authPort = await freePort();
-  const rsPort = await freePort();
+  // A caller that must know the issuer before the start (an upstream's redirect URI) names the port.
+  const authPort = env.AUTH_PORT ? Number(env.AUTH_PORT) : await freePort();
+  const rsPort = env.RS_PORT ? Number(env.RS_PORT) : await freePort();
   const dataDir = join(dir, 'data');
   const keysDir = join(dir, 'keys');
   // If this test worker dies, start.ts's stdin pipe ends and it stops the stack (SIGTERM).

@@ -101,6 +101,15 @@ export interface ResourceServerConfig {
    */
   client: { id: string; secret: Secret } | undefined;
   /**
+   * RS_UPSTREAM_USERINFO (unset): `id=URL` pairs, comma separated, naming upstream identity
+   * providers (their AUTH_UPSTREAMS id, with storeTokens) and the userinfo URL of each. With it
+   * (and RS_CLIENT_ID/RS_CLIENT_SECRET) the demo tools gain `upstream_profile`, which exchanges the
+   * caller's token at the auth server for their kept upstream token (RFC 8693) and reads that
+   * URL with it. The URLs are this server's own knowledge of the APIs it calls; the auth server
+   * publishes nothing for it.
+   */
+  upstreamUserinfo: { id: string; url: string }[];
+  /**
    * MCP_TOOLS_MODULE (unset): a module (path, relative to the working directory) whose tools are
    * served instead of the demo tools: your own tools without forking (tools-module.ts).
    */
@@ -183,6 +192,17 @@ export const resourceServerEnv = z.object({
   RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
   // Not trimmed: a secret is compared byte for byte by the auth server.
   RS_CLIENT_SECRET: z.string().optional(),
+  RS_UPSTREAM_USERINFO: list.pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9_-]{0,31}=https?:\/\/\S+$/,
+          'each entry must be <upstream id>=<userinfo URL>, e.g. github=https://api.github.com/user',
+        )
+        .refine((entry) => URL.canParse(entry.slice(entry.indexOf('=') + 1)), 'each URL must be an absolute http(s) URL'),
+    ),
+  ),
   MCP_TOOLS_MODULE: z.string().trim().optional(),
   MCP_TOOL_POLICY: z.string().trim().optional(),
   MCP_UPSTREAM_URL: httpUrl.optional(),
@@ -238,6 +258,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   }
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
+  if (e.RS_UPSTREAM_USERINFO.length > 0 && e.RS_CLIENT_ID === undefined) {
+    problems.push('RS_UPSTREAM_USERINFO: needs RS_CLIENT_ID and RS_CLIENT_SECRET (the token exchange authenticates as this server)');
+  }
   const resourceUrl = e.RS_RESOURCE_URL ?? `http://localhost:${e.RS_PORT}/mcp`;
   const resource = new URL(resourceUrl);
   // The SDK client normalises the resource with new URL().href; a URL that changes under that
@@ -301,6 +324,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
       e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined
         ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) }
         : undefined,
+    upstreamUserinfo: e.RS_UPSTREAM_USERINFO.map((entry) => ({
+      id: entry.slice(0, entry.indexOf('=')),
+      url: entry.slice(entry.indexOf('=') + 1),
+    })),
     toolsModule: e.MCP_TOOLS_MODULE,
     toolPolicy,
     upstream:

@@ -4,7 +4,9 @@ import { ConfigError } from '../common/config-error.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { createGateway } from './gateway/gateway.ts';
 import { createUpstreamJwt } from './gateway/upstream-jwt.ts';
+import { demoTools } from './tools/index.ts';
 import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
+import { upstreamProfile } from './tools/upstream-profile.ts';
 
 /**
  * Loads MCP_TOOLS_MODULE: your tools, served instead of the demo tools, without forking. The
@@ -57,12 +59,22 @@ function isToolDefinition(value: unknown): value is ToolDefinition {
 
 /**
  * The tools the configuration names: an upstream's (gateway mode, MCP_UPSTREAM_URL/COMMAND), a
- * module's (MCP_TOOLS_MODULE), or undefined for the demo tools.
+ * module's (MCP_TOOLS_MODULE), the demo tools with `upstream_profile` (RS_UPSTREAM_USERINFO), or
+ * undefined for the demo tools alone.
  */
 export async function configuredTools(
   config: Pick<
     ResourceServerConfig,
-    'toolsModule' | 'upstream' | 'upstreamIdentity' | 'upstreamAudience' | 'upstreamJwtKeyFile' | 'sessionIdleTtlMs' | 'resourceUrl'
+    | 'toolsModule'
+    | 'upstream'
+    | 'upstreamIdentity'
+    | 'upstreamAudience'
+    | 'upstreamJwtKeyFile'
+    | 'sessionIdleTtlMs'
+    | 'resourceUrl'
+    | 'issuer'
+    | 'client'
+    | 'upstreamUserinfo'
   >,
 ): Promise<ToolRegistry | undefined> {
   if (config.upstream) {
@@ -78,5 +90,13 @@ export async function configuredTools(
         : undefined;
     return createGateway({ upstream: config.upstream, identity: config.upstreamIdentity, idleTtlMs: config.sessionIdleTtlMs, jwt });
   }
-  return config.toolsModule === undefined ? undefined : loadToolsModule(config.toolsModule);
+  if (config.toolsModule !== undefined) return loadToolsModule(config.toolsModule);
+  // loadConfig refuses RS_UPSTREAM_USERINFO without the client.
+  if (config.upstreamUserinfo.length > 0 && config.client) {
+    return createToolRegistry([
+      ...demoTools.tools,
+      upstreamProfile({ issuer: config.issuer, client: config.client, upstreams: config.upstreamUserinfo }),
+    ]);
+  }
+  return undefined;
 }

@@ -3,10 +3,11 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { AuthServerConfig } from '../config.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
+import { registerTokenExchange } from '../provider/token-exchange.ts';
 import type { AccountStore } from '../storage/store.ts';
-import { registerTokenExchangeGrant } from './token-exchange-grant.ts';
+import { idJagExchangeHandler } from './token-exchange-grant.ts';
 
-export function registerTokenExchangeGrantExample(
+export function idJagExchangeHandlerExample(
   provider: Provider,
   config: AuthServerConfig,
   issuer: string,
@@ -14,7 +15,9 @@ export function registerTokenExchangeGrantExample(
   accounts: AccountStore,
   audit: Logger,
 ) {
-  //#region registerTokenExchangeGrant
-  registerTokenExchangeGrant(provider, { issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit });
-  //#endregion registerTokenExchangeGrant
+  //#region idJagExchangeHandler
+  registerTokenExchange(provider, {
+    idJag: idJagExchangeHandler({ issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit }),
+  });
+  //#endregion idJagExchangeHandler
 }

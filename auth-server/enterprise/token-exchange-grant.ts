@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import { findAccountFor } from '../accounts/claims.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
@@ -8,8 +8,6 @@ import type { AccountStore } from '../storage/store.ts';
 import { CLOCK_TOLERANCE, ID_JAG_TYP } from './id-jag.ts';
 import type { IdJagTarget } from './id-jag-targets.ts';
 
-/** RFC 8693 §2.1. */
-export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** The token type of an ID-JAG (SEP-990 §4). */
 export const ID_JAG_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
 /** RFC 8693 §3: an OpenID Connect ID token. */
@@ -36,7 +34,7 @@ interface ExchangeParams {
 }
 
 /**
- * Registers RFC 8693 token exchange for one purpose: this server as the enterprise IdP of
+ * RFC 8693 token exchange of an ID token for an ID-JAG: this server as the enterprise IdP of
  * Enterprise-Managed Authorization (SEP-990 §4). A confidential client presents the ID token we
  * issued to it for a user (`subject_token`), names another organisation's authorization server
  * (`audience`, one of AUTH_ID_JAG_TARGETS) and its MCP server (`resource`), and gets an ID-JAG
@@ -49,11 +47,16 @@ interface ExchangeParams {
  * Refusals follow RFC 8693 §2.2.2: `invalid_request` for a bad request or subject token,
  * `invalid_target` for an audience or resource we do not issue for, `invalid_scope`.
  *
- * ```ts source="./token-exchange-grant.examples.ts#registerTokenExchangeGrant"
- * registerTokenExchangeGrant(provider, { issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit });
+ * The grant itself is registered once, by provider/token-exchange.ts, which sends requests with
+ * `subject_token_type` id_token here.
+ *
+ * ```ts source="./token-exchange-grant.examples.ts#idJagExchangeHandler"
+ * registerTokenExchange(provider, {
+ *   idJag: idJagExchangeHandler({ issuer, targets: config.idJagTargets, keys: keys.jwks, accounts, audit }),
+ * });
  * ```
  */
-export function registerTokenExchangeGrant(provider: Provider, deps: TokenExchangeDeps): void {
+export function idJagExchangeHandler(deps: TokenExchangeDeps): (ctx: KoaContextWithOIDC) => Promise<void> {
   const now = deps.now ?? Date.now;
   const findAccount = findAccountFor(deps.accounts);
   let signingKey: Promise<{ key: CryptoKey; kid: string }> | undefined;
@@ -166,14 +169,5 @@ export function registerTokenExchangeGrant(provider: Provider, deps: TokenExchan
     };
   }
 
-  provider.registerGrantType(TOKEN_EXCHANGE, handler, [
-    'requested_token_type',
-    'subject_token',
-    'subject_token_type',
-    'actor_token',
-    'actor_token_type',
-    'audience',
-    'resource',
-    'scope',
-  ]);
+  return handler;
 }

@@ -3,16 +3,19 @@ import type { Logger } from '../../common/logger.ts';
 import { findAccountFor } from '../accounts/claims.ts';
 import type { AuthServerConfig } from '../config.ts';
 import { registerIdJagGrant } from '../enterprise/id-jag-grant.ts';
-import { registerTokenExchangeGrant } from '../enterprise/token-exchange-grant.ts';
+import { idJagExchangeHandler } from '../enterprise/token-exchange-grant.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import type { AuthMetrics } from '../metrics.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { Storage } from '../storage/store.ts';
+import type { TokenVault } from '../upstream/token-vault.ts';
+import { vaultExchangeHandler, type VaultExchangeDeps } from '../upstream/vault-exchange.ts';
 import { auditEvents } from './audit-events.ts';
 import { compareHashedClientSecrets } from './client-secret-hash.ts';
 import { providerConfiguration } from './configuration.ts';
 import { tolerateUnsavedSessions } from './session-persist.ts';
+import { registerTokenExchange } from './token-exchange.ts';
 import { keepClientsThatGetTokens } from './unused-clients.ts';
 
 export interface ProviderBuildDeps {
@@ -23,6 +26,8 @@ export interface ProviderBuildDeps {
   prefix: string;
   audit: Logger;
   metrics: AuthMetrics;
+  /** The token vault and its upstreams (with their clients), when some upstream has storeTokens. */
+  vault?: { vault: TokenVault; upstreams: VaultExchangeDeps['upstreams'] } | undefined;
 }
 
 /**
@@ -68,15 +73,23 @@ export function buildProvider(deps: ProviderBuildDeps, jwks: { keys: SigningJwk[
       audit,
     });
   }
-  if (config.idJagTargets.length) {
+  // Both exchanges verify or sign with this provider's keys, so they are rebuilt with it at a rotation.
+  registerTokenExchange(provider, {
     // ID-JAGs are signed with the active ES256 key: providerJwks puts it first.
-    registerTokenExchangeGrant(provider, {
-      issuer: config.issuer,
-      targets: config.idJagTargets,
-      keys: jwks,
-      accounts: storage.accounts,
-      audit,
-    });
-  }
+    idJag: config.idJagTargets.length
+      ? idJagExchangeHandler({ issuer: config.issuer, targets: config.idJagTargets, keys: jwks, accounts: storage.accounts, audit })
+      : undefined,
+    vault: deps.vault
+      ? vaultExchangeHandler({
+          issuer: config.issuer,
+          upstreams: deps.vault.upstreams,
+          vault: deps.vault.vault,
+          keys: jwks,
+          accounts: storage.accounts,
+          locks: storage.locks,
+          audit,
+        })
+      : undefined,
+  });
   return provider;
 }

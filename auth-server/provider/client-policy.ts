@@ -11,7 +11,7 @@ const MAX_URI_LENGTH = 2000;
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 /** RFC 7523 JWT bearer: ID-JAGs from a trusted enterprise IdP (enterprise/id-jag-grant.ts). */
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-/** RFC 8693 token exchange: a user's ID token for an ID-JAG (enterprise/token-exchange-grant.ts). */
+/** RFC 8693 token exchange: an ID token for an ID-JAG, or an MCP token for a kept upstream token (provider/token-exchange.ts). */
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** Grants whose tokens act for a user (an ID-JAG names its user too); the IdP or the user's consent decides the scope. */
 const USER_GRANTS = ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code', JWT_BEARER];

@@ -6,7 +6,7 @@ import { looksLikeAccountId } from '../accounts/new-account.ts';
 import type { AuthServerConfig } from '../config.ts';
 import { createPages } from '../interactions/pages.ts';
 import { registerIdJagGrant } from '../enterprise/id-jag-grant.ts';
-import { registerTokenExchangeGrant } from '../enterprise/token-exchange-grant.ts';
+import { idJagExchangeHandler } from '../enterprise/token-exchange-grant.ts';
 import { generateSigningKey } from '../keys/key-store.ts';
 import { createAdapterFactory } from '../storage/adapter.ts';
 import type { ModelPayload, ModelStore, Storage } from '../storage/store.ts';
@@ -15,6 +15,7 @@ import { hashClientSecret } from './client-secret-hash.ts';
 
 export { DISABLED };
 import { providerConfiguration } from './configuration.ts';
+import { registerTokenExchange } from './token-exchange.ts';
 
 /** How an operator's client authenticates at the token endpoint. */
 export type OperatorClientAuth =
@@ -159,14 +160,20 @@ export async function clientCheckingProvider(config: AuthServerConfig, storage: 
       audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
     });
   }
-  if (config.idJagTargets.length) {
-    registerTokenExchangeGrant(provider, {
-      issuer: config.issuer,
-      targets: config.idJagTargets,
-      keys: { keys: [] },
-      accounts: storage.accounts,
-      audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
-    });
-  }
+  registerTokenExchange(provider, {
+    idJag: config.idJagTargets.length
+      ? idJagExchangeHandler({
+          issuer: config.issuer,
+          targets: config.idJagTargets,
+          keys: { keys: [] },
+          accounts: storage.accounts,
+          audit: createLogger({ name: 'auth-server', level: 'silent', pretty: false }),
+        })
+      : undefined,
+    // This provider only checks clients and never answers a token request.
+    vault: config.upstreams.some((upstream) => upstream.storeTokens)
+      ? () => Promise.reject(new Error('the client-checking provider serves no token requests'))
+      : undefined,
+  });
   return provider;
 }

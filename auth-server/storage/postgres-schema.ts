@@ -130,6 +130,18 @@ const MIGRATIONS: readonly string[] = [
     sealed_keys text    NOT NULL
   );
   `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS $S.upstream_tokens (
+    account_id  text    NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
+    upstream_id text    NOT NULL,
+    sealed      text    NOT NULL,
+    version     integer NOT NULL,
+    updated_at  bigint  NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

@@ -100,7 +100,7 @@ describe('PostgreSQL', () => {
       const before = await open(url);
       const alice = await before.accounts.add({ username: 'alice', password: 'correct horse' });
       await before.close();
-      // Back to the version before it (and before upstream links), as a database written then would be.
+      // Back to version 2 (before disabled_at and upstream links), as a database written then would be.
       await query(`DROP TABLE "${schema}".upstream_links`);
       await query(`DROP INDEX "${schema}".accounts_email`);
       await query(`ALTER TABLE "${schema}".accounts DROP COLUMN disabled_at`);

@@ -5,6 +5,7 @@ import { PostgresAuditStore } from './postgres-audit.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
+import { PostgresVaultStore } from './postgres-vault.ts';
 import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface PostgresStorageOptions {
@@ -65,6 +66,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     replays: new PostgresReplayStore(pool, schema, now),
     audit: new PostgresAuditStore(pool, schema, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
     signingKeys: new PostgresSigningKeyStore(pool, schema),
+    vault: new PostgresVaultStore(pool, schema, now),
     postgres: { pool, schema: schemaName },
     close() {
       closed ??= pool.end();

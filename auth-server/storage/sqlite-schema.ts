@@ -121,7 +121,22 @@ const MIGRATIONS: readonly string[] = [
     sealed_keys TEXT    NOT NULL
   );
   `,
+  `
+  -- The token vault (upstream/token-vault.ts): an upstream's tokens for one account, sealed with
+  -- AUTH_ENCRYPTION_KEY and bound to (account, upstream); never in clear.
+  CREATE TABLE IF NOT EXISTS upstream_tokens (
+    account_id  TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    upstream_id TEXT    NOT NULL,
+    sealed      TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, upstream_id)
+  );
+  `,
 ];
+
+/** The latest schema version this program knows. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Raised when the file was written by a newer version of this program. */
 export class SchemaTooNewError extends Error {
@@ -161,9 +176,6 @@ export function migrate(db: DatabaseSync): void {
     }
   }
 }
-
-/** The latest schema version this program knows. */
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
 function userVersion(db: DatabaseSync): number {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;

@@ -8,6 +8,7 @@ import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteAuditStore } from './sqlite-audit.ts';
 import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
+import { SqliteVaultStore } from './sqlite-vault.ts';
 import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
@@ -72,6 +73,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     replays: new SqliteReplayStore(db, now),
     audit: new SqliteAuditStore(db, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
     signingKeys: new SqliteSigningKeyStore(db),
+    vault: new SqliteVaultStore(db, now),
     async close() {
       if (db.isOpen) db.close();
     },

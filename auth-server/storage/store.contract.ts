@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { SealedSecretError, type EncryptionKeys } from '../keys/secrets-at-rest.ts';
+import { tokenVault } from '../upstream/token-vault.ts';
 import { AccountExistsError, InvalidAccountError, type AuditEntry, type Storage } from './store.ts';
 
 /** One backing store (a file, a database schema) that can be opened more than once. */
@@ -588,6 +591,72 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         expect(await other.signingKeys.cookieKeys()).toBe('first');
         expect(await other.signingKeys.putCookieKeys('third', { replace: true })).toBe(true);
         expect(await storage.signingKeys.cookieKeys()).toBe('third');
+      });
+    });
+
+    describe('token vault', () => {
+      const keys: EncryptionKeys = { current: new Uint8Array(randomBytes(32)), previous: [] };
+      const tokens = { accessToken: 'upstream-at-123', refreshToken: 'upstream-rt-456', expiresAt: 1_900_000_000, scope: 'read:user' };
+
+      it('keeps tokens per (account, upstream), sealed: the row never holds them in clear, and they open again', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const vault = tokenVault(storage.vault, keys);
+        expect(await vault.load(alice.id, 'github')).toBeUndefined();
+        clock = START + 7;
+        await vault.save(alice.id, 'github', tokens);
+        const row = await storage.vault.get(alice.id, 'github');
+        expect(row).toMatchObject({ version: 1, updatedAt: START + 7 });
+        expect(row!.sealed).not.toContain('upstream-at-123');
+        expect(row!.sealed).not.toContain('upstream-rt-456');
+        expect(await vault.load(alice.id, 'github')).toEqual({ tokens, version: 1 });
+        // Another upstream of the same account is another row.
+        expect(await vault.load(alice.id, 'google')).toBeUndefined();
+        // A reopened store (a restart) reads the same value.
+        const reopened = await open();
+        expect(await tokenVault(reopened.vault, keys).load(alice.id, 'github')).toEqual({ tokens, version: 1 });
+      });
+
+      it('refuses a sealed value copied into another account’s row, and one sealed with an unknown key', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const bob = await storage.accounts.add({ username: 'bob', password: 'pw' });
+        await tokenVault(storage.vault, keys).save(alice.id, 'github', tokens);
+        const sealed = (await storage.vault.get(alice.id, 'github'))!.sealed;
+        await storage.vault.put(bob.id, 'github', sealed);
+        await expect(tokenVault(storage.vault, keys).load(bob.id, 'github')).rejects.toThrow(SealedSecretError);
+        const otherKey: EncryptionKeys = { current: new Uint8Array(randomBytes(32)), previous: [] };
+        await expect(tokenVault(storage.vault, otherKey).load(alice.id, 'github')).rejects.toThrow(SealedSecretError);
+        // Rotation: the old key as a previous one still opens it.
+        expect(await tokenVault(storage.vault, { current: otherKey.current, previous: [keys.current] }).load(alice.id, 'github')).toEqual({
+          tokens,
+          version: 1,
+        });
+      });
+
+      it('replaces only over the version it read: of two refreshes, one lands', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const vault = tokenVault(storage.vault, keys);
+        await vault.save(alice.id, 'github', tokens);
+        const first = { ...tokens, accessToken: 'first' };
+        const second = { ...tokens, accessToken: 'second' };
+        expect(await vault.update(alice.id, 'github', 1, first)).toBe(true);
+        expect(await vault.update(alice.id, 'github', 1, second)).toBe(false);
+        expect(await vault.load(alice.id, 'github')).toEqual({ tokens: first, version: 2 });
+        // A new sign-in replaces whatever is there.
+        await vault.save(alice.id, 'github', tokens);
+        expect(await vault.load(alice.id, 'github')).toEqual({ tokens, version: 3 });
+        expect(await vault.update(alice.id, 'nowhere', 1, first)).toBe(false);
+      });
+
+      it('removes a row, and removing the account removes all of its rows', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const vault = tokenVault(storage.vault, keys);
+        await vault.save(alice.id, 'github', tokens);
+        await vault.save(alice.id, 'google', tokens);
+        expect(await vault.remove(alice.id, 'github')).toBe(true);
+        expect(await vault.remove(alice.id, 'github')).toBe(false);
+        expect(await storage.vault.get(alice.id, 'github')).toBeUndefined();
+        expect(await storage.accounts.remove('alice')).toBe(true);
+        expect(await storage.vault.get(alice.id, 'google')).toBeUndefined();
       });
     });
   });

@@ -149,6 +149,33 @@ export interface ReplayStore {
   get(key: string): Promise<ReplayEntry | undefined>;
 }
 
+/** One sealed value of the token vault and the version that wrote it. */
+export interface VaultRow {
+  /** What upstream/token-vault.ts sealed (encrypted, bound to the account and upstream); opaque here. */
+  sealed: string;
+  /** Starts at 1 and grows with every write: `replace` writes only over the version it read. */
+  version: number;
+  /** Epoch ms of the last write. */
+  updatedAt: number;
+}
+
+/**
+ * The token vault's rows: one sealed value per (account, upstream id). Removing the account
+ * removes its rows. Storage never sees a token in clear: sealing is the vault's job.
+ */
+export interface VaultStore {
+  get(accountId: string, upstreamId: string): Promise<VaultRow | undefined>;
+  /** Inserts, or replaces whatever is there (a new sign-in brings new tokens). */
+  put(accountId: string, upstreamId: string, sealed: string): Promise<void>;
+  /**
+   * Replaces the value only while it is still at `version` (no other refresh landed since it was
+   * read); returns whether it did.
+   */
+  replace(accountId: string, upstreamId: string, version: number, sealed: string): Promise<boolean>;
+  /** Returns whether a row was removed. */
+  remove(accountId: string, upstreamId: string): Promise<boolean>;
+}
+
 export interface Storage {
   models: ModelStore;
   accounts: AccountStore;
@@ -158,6 +185,7 @@ export interface Storage {
   audit: AuditStore;
   /** The signing keys when AUTH_KEY_STORE=database (sealed; keys/signing-key-store.ts opens them). */
   signingKeys: SigningKeyRowStore;
+  vault: VaultStore;
   /**
    * The PostgreSQL pool and schema when this store is PostgreSQL, for the few components that
    * keep their own shared state there (rate limits); undefined for SQLite.

@@ -15,7 +15,8 @@ export interface FakeUser {
  * A small OIDC (and GitHub-shaped OAuth 2) upstream for negative tests: it signs ID tokens with
  * jose, and a test can bend what it signs (`idToken`) to play a wrong issuer, audience, nonce or
  * expiry. Its /authorize approves at once (no user step) and redirects with a code; /token checks
- * PKCE S256 like a real server.
+ * PKCE S256 like a real server, and refreshes with rotating refresh tokens (the token vault's
+ * tests revoke them with `revokeRefreshTokens`).
  *
  * @example
  * const upstream = await startFakeUpstream({ clientId: 'down', user: { sub: 'u1', email: 'a@corp.example' } });
@@ -26,6 +27,7 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
   const jwk = { ...(await exportJWK(publicKey)), kid: 'fake-1', alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { nonce: string | undefined; challenge: string | undefined }>();
   const tokens = new Set<string>();
+  const refreshTokens = new Set<string>();
 
   const state = {
     url: '',
@@ -36,6 +38,14 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
     authorizeExtra: {} as Record<string, string>,
     /** How many token requests arrived. */
     tokenRequests: 0,
+    /** How many of them were refreshes. */
+    refreshes: 0,
+    /** Seconds its access tokens live (expires_in). */
+    accessTokenTtl: 300,
+    /** Every bearer token presented at /userinfo and /user (to check what reached the upstream). */
+    bearers: [] as string[],
+    /** Forgets every refresh token, as a user revoking the app at the provider does. */
+    revokeRefreshTokens: () => refreshTokens.clear(),
     close: () => new Promise<void>((done) => server.close(() => done())),
   };
 
@@ -77,6 +87,21 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
         let body = '';
         for await (const chunk of req) body += String(chunk);
         const form = new URLSearchParams(body);
+        if (form.get('grant_type') === 'refresh_token') {
+          // Rotating, like GitHub's expiring user tokens: the old refresh token is spent.
+          state.refreshes++;
+          if (!refreshTokens.delete(form.get('refresh_token') ?? '')) return json(400, { error: 'invalid_grant' });
+          const accessToken = randomBytes(16).toString('hex');
+          const refreshToken = randomBytes(16).toString('hex');
+          tokens.add(accessToken);
+          refreshTokens.add(refreshToken);
+          return json(200, {
+            access_token: accessToken,
+            refresh_token: refreshToken,
+            token_type: 'Bearer',
+            expires_in: state.accessTokenTtl,
+          });
+        }
         const issued = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? '');
         const verifier = form.get('code_verifier') ?? '';
@@ -84,7 +109,9 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
           return json(400, { error: 'invalid_grant' });
         }
         const accessToken = randomBytes(16).toString('hex');
+        const refreshToken = randomBytes(16).toString('hex');
         tokens.add(accessToken);
+        refreshTokens.add(refreshToken);
         const now = Math.floor(Date.now() / 1000);
         const claims = state.idToken({
           iss: state.url,
@@ -94,13 +121,14 @@ export async function startFakeUpstream(options: { clientId: string; user: FakeU
           iat: now,
           exp: now + 300,
         });
-        const response = { access_token: accessToken, token_type: 'Bearer', expires_in: 300 };
+        const response = { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: state.accessTokenTtl };
         // An ID token only for an OpenID request (one with a nonce), as a plain OAuth 2 server has none.
         if (!issued.nonce) return json(200, response);
         const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(privateKey);
         return json(200, { ...response, id_token: idToken });
       }
       const bearer = req.headers.authorization?.replace(/^Bearer /i, '') ?? '';
+      if (bearer) state.bearers.push(bearer);
       if (url.pathname === '/userinfo') return tokens.has(bearer) ? json(200, state.user) : json(401, { error: 'invalid_token' });
       if (url.pathname === '/user') {
         // The GitHub shape: a numeric id, the login, no `sub`.

@@ -9,6 +9,7 @@ import { createAuthServer } from '../app.ts';
 import { loadConfig, type AuthServerConfig } from '../config.ts';
 import { loadSigningKeys, openSigningKeys, type SigningKeys } from '../keys/signing-keys.ts';
 import type { LiveProvider } from '../provider/live-provider.ts';
+import { loadVaultKeys } from '../upstream/token-vault.ts';
 import { provisionResourceServerClient } from '../provider/resource-server-client.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { createTestSchema } from './postgres.ts';
@@ -83,12 +84,14 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
   const storage = await openStorage(config);
   const signingKeys = await openSigningKeys(config, storage);
   const initial = await loadSigningKeys(signingKeys);
+  const encryption = await loadVaultKeys(config);
   const { app, provider, live } = createAuthServer({
     config,
     storage,
     keys: { cookieKeys: await signingKeys.store.loadCookieKeys() },
     signingKeys: { keys: signingKeys, initial },
     logger,
+    encryption,
     now: options.now,
   });
   await provisionResourceServerClient(provider(), storage.models, config, logger);

@@ -3,13 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formAction, hiddenField, TestBrowser } from '../testing/browser.ts';
+import { TestBrowser } from '../testing/browser.ts';
+import { Browsers, federatedFlow, redeem } from '../testing/federated-sign-in.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
 import {
   addUser,
   freePort,
   pkcePair,
-  postForm,
   postJson,
   RESOURCE,
   registerPublicClient,
@@ -30,109 +30,6 @@ let upstream: TestAuthServer;
 let fake: FakeUpstream;
 let down: TestAuthServer;
 let downPort: number;
-
-/** One cookie jar per origin, as a browser keeps them per site; redirects followed across sites. */
-class Browsers {
-  readonly #jars = new Map<string, TestBrowser>();
-  jar(url: string): TestBrowser {
-    const origin = new URL(url).origin;
-    if (!this.#jars.has(origin)) this.#jars.set(origin, new TestBrowser());
-    return this.#jars.get(origin)!;
-  }
-  get(url: string) {
-    return this.jar(url).get(url);
-  }
-  postForm(url: string, form: Record<string, string>) {
-    return this.jar(url).postForm(url, form);
-  }
-  /** Follows redirects until a page answers or the location starts with `until`. */
-  async follow(response: Response, until: string): Promise<{ response: Response; url: string }> {
-    let current = response;
-    let url = current.url;
-    for (let hops = 0; hops < 15; hops++) {
-      const location = current.headers.get('location');
-      if (!location || current.status < 300 || current.status >= 400) return { response: current, url };
-      url = new URL(location, url).href;
-      if (url.startsWith(until)) return { response: current, url };
-      current = await this.get(url);
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-interface FlowResult {
-  /** The client's redirect URI with code (or error), when the flow got there. */
-  callback?: URL;
-  /** The last page shown otherwise. */
-  html?: string;
-  status: number;
-  verifier: string;
-  browsers: Browsers;
-}
-
-/**
- * A person at the downstream login page clicks "Continue with <provider>", signs in at our own
- * upstream AS as `upstreamUser` (consenting there), then consents at the downstream.
- */
-async function federatedFlow(options: {
-  clientId: string;
-  redirectUri: string;
-  scope: string;
-  resource?: string;
-  provider: string;
-  upstreamUser?: string;
-  browsers?: Browsers;
-}): Promise<FlowResult> {
-  const browsers = options.browsers ?? new Browsers();
-  const { verifier, challenge } = pkcePair();
-  const params = new URLSearchParams({
-    client_id: options.clientId,
-    redirect_uri: options.redirectUri,
-    response_type: 'code',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state: randomBytes(8).toString('hex'),
-    scope: options.scope,
-  });
-  if (options.resource) params.set('resource', options.resource);
-  let { response, url } = await browsers.follow(await browsers.get(`${down.url}/auth?${params}`), options.redirectUri);
-  for (let step = 0; step < 8 && !url.startsWith(options.redirectUri); step++) {
-    const html = await response.text();
-    const here = new URL(url).origin;
-    const continueLink = new RegExp(`href="([^"]*/upstream/${options.provider})"`).exec(html);
-    if (continueLink && here === new URL(down.url).origin) {
-      response = await browsers.get(new URL(continueLink[1]!.replaceAll('&amp;', '&'), down.url).href);
-    } else if (html.includes('/login"')) {
-      response = await browsers.postForm(new URL(formAction(html, '/login'), here).href, {
-        csrf: hiddenField(html, 'csrf'),
-        username: options.upstreamUser ?? 'carol',
-        password: PASSWORD,
-      });
-    } else if (html.includes('/confirm"')) {
-      response = await browsers.postForm(new URL(formAction(html, '/confirm'), here).href, { csrf: hiddenField(html, 'csrf') });
-    } else {
-      return { html, status: response.status, verifier, browsers };
-    }
-    ({ response, url } = await browsers.follow(response, options.redirectUri));
-  }
-  return { callback: new URL(url), status: response.status, verifier, browsers };
-}
-
-async function redeem(result: FlowResult, clientId: string, redirectUri: string, resource?: string) {
-  const code = result.callback?.searchParams.get('code');
-  if (!code) throw new Error(`no code: ${result.callback?.href ?? result.html?.slice(0, 400)}`);
-  const response = await postForm(`${down.url}/token`, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: redirectUri,
-    client_id: clientId,
-    code_verifier: result.verifier,
-    ...(resource ? { resource } : {}),
-  });
-  const body = (await response.json()) as Record<string, string>;
-  if (response.status !== 200) throw new Error(`token: ${response.status} ${JSON.stringify(body)}`);
-  return body;
-}
 
 /** Starts the downstream with these providers; a previous downstream is closed first. */
 async function startDownstream(providers: unknown[], env: Record<string, string> = {}) {
@@ -219,14 +116,14 @@ describe('sign-in through an upstream OpenID provider (our own auth server as th
 
   it('creates the account just in time: the token’s sub is it, its roles are mapped, the ID token carries the upstream’s name and email', async () => {
     const client = await registerPublicClient(down);
-    const result = await federatedFlow({
+    const result = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'openid profile email mcp:tools',
       resource: RESOURCE,
       provider: 'ours',
     });
-    const tokens = await redeem(result, client.client_id, client.redirect_uris[0]!, RESOURCE);
+    const tokens = await redeem(down, result, client.client_id, client.redirect_uris[0]!, RESOURCE);
     const { payload } = await jwtVerify(tokens.access_token!, createRemoteJWKSet(new URL(`${down.url}/jwks`)), {
       issuer: down.url,
       audience: RESOURCE,
@@ -243,13 +140,13 @@ describe('sign-in through an upstream OpenID provider (our own auth server as th
   it('a second sign-in of the same person reuses the linked account, and OIDC scopes alone give a userinfo token with their name and email', async () => {
     const client = await registerPublicClient(down);
     const before = await down.storage.accounts.count();
-    const result = await federatedFlow({
+    const result = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'openid profile email',
       provider: 'ours',
     });
-    const tokens = await redeem(result, client.client_id, client.redirect_uris[0]!);
+    const tokens = await redeem(down, result, client.client_id, client.redirect_uris[0]!);
     expect(await down.storage.accounts.count()).toBe(before);
     const userinfo = await fetch(`${down.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(userinfo.status).toBe(200);
@@ -260,7 +157,7 @@ describe('sign-in through an upstream OpenID provider (our own auth server as th
   it('makes the username unique when a local account already has it', async () => {
     await addUser(down, 'dave', [], PASSWORD);
     const client = await registerPublicClient(down);
-    const result = await federatedFlow({
+    const result = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'mcp:tools',
@@ -268,7 +165,7 @@ describe('sign-in through an upstream OpenID provider (our own auth server as th
       provider: 'ours',
       upstreamUser: 'dave',
     });
-    const tokens = await redeem(result, client.client_id, client.redirect_uris[0]!, RESOURCE);
+    const tokens = await redeem(down, result, client.client_id, client.redirect_uris[0]!, RESOURCE);
     const federated = await down.storage.accounts.findByUsername('dave-2');
     expect(decodeJwt(tokens.access_token!).sub).toBe(federated!.id);
     expect(federated!.roles).toEqual(['user']);
@@ -278,7 +175,7 @@ describe('sign-in through an upstream OpenID provider (our own auth server as th
     await down.storage.accounts.setDisabled('carol', true);
     try {
       const client = await registerPublicClient(down);
-      const result = await federatedFlow({
+      const result = await federatedFlow(down, {
         clientId: client.client_id,
         redirectUri: client.redirect_uris[0]!,
         scope: 'mcp:tools',
@@ -321,7 +218,7 @@ describe('refused upstream answers (a fake OIDC upstream signing with jose)', ()
 
   async function viaFake(provider = 'fake') {
     const client = await registerPublicClient(down);
-    return federatedFlow({ clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:tools', provider });
+    return federatedFlow(down, { clientId: client.client_id, redirectUri: client.redirect_uris[0]!, scope: 'mcp:tools', provider });
   }
 
   function restore() {
@@ -435,14 +332,14 @@ describe('a plain OAuth 2 provider in the GitHub shape', () => {
   it('signs in through the userinfo document: id, login, name and email map onto a new account', async () => {
     fake.user = { sub: '583231', email: 'octo@github.example', name: 'The Octocat', preferred_username: 'octocat' };
     const client = await registerPublicClient(down);
-    const result = await federatedFlow({
+    const result = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'mcp:tools',
       resource: RESOURCE,
       provider: 'github',
     });
-    const tokens = await redeem(result, client.client_id, client.redirect_uris[0]!, RESOURCE);
+    const tokens = await redeem(down, result, client.client_id, client.redirect_uris[0]!, RESOURCE);
     const account = await down.storage.accounts.findByUsername('octocat');
     expect(account).toMatchObject({ name: 'The Octocat', email: 'octo@github.example', roles: ['user'] });
     expect(decodeJwt(tokens.access_token!).sub).toBe(account!.id);
@@ -456,7 +353,7 @@ describe('an upstream that is down', () => {
     await startDownstream([{ ...fakeOidc(), id: 'down', name: 'Gone IdP', issuer: `http://127.0.0.1:${closedPort}` }]);
     await addUser(down, 'alice', [], PASSWORD);
     const client = await registerPublicClient(down);
-    const result = await federatedFlow({
+    const result = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'mcp:tools',
@@ -465,7 +362,7 @@ describe('an upstream that is down', () => {
     expect(result.status).toBe(502);
     expect(result.html).toContain('Gone IdP is not answering');
     expect((await fetch(`${down.url}/healthz`)).status).toBe(200);
-    const { callback } = await federatedFlow({
+    const { callback } = await federatedFlow(down, {
       clientId: client.client_id,
       redirectUri: client.redirect_uris[0]!,
       scope: 'mcp:tools',

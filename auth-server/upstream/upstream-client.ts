@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import type { UpstreamProvider } from './upstream-config.ts';
+import type { UpstreamTokens } from './token-vault.ts';
 
 /** Who the upstream says the user is, in one shape for OIDC and plain OAuth 2 upstreams. */
 export interface UpstreamIdentity {
@@ -113,11 +114,12 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
     },
 
     /**
-     * Redeems the code the callback got and returns who the user is. Throws openid-client's
+     * Redeems the code the callback got and returns who the user is, with the upstream's tokens
+     * (for the token vault; dropped unless the provider has storeTokens). Throws openid-client's
      * errors for a response that fails a check (state, iss, ID token) and UpstreamUnavailableError
      * when the upstream cannot be reached.
      */
-    async finish(currentUrl: URL, checks: UpstreamChecks): Promise<UpstreamIdentity> {
+    async finish(currentUrl: URL, checks: UpstreamChecks): Promise<{ identity: UpstreamIdentity; tokens: UpstreamTokens }> {
       const config = await configurationOf();
       let tokens;
       try {
@@ -139,12 +141,15 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
         }
         const claims: Record<string, unknown> = { ...idToken, ...info, sub: idToken.sub };
         return {
-          subject: idToken.sub,
-          email: text(claims.email),
-          emailVerified: claims.email_verified === true,
-          name: text(claims.name),
-          username: text(claims.preferred_username),
-          claims,
+          identity: {
+            subject: idToken.sub,
+            email: text(claims.email),
+            emailVerified: claims.email_verified === true,
+            name: text(claims.name),
+            username: text(claims.preferred_username),
+            claims,
+          },
+          tokens: vaultable(tokens),
         };
       }
       const response = await oauth.fetchProtectedResource(config, tokens.access_token, new URL(provider.userinfoUrl), 'GET');
@@ -155,14 +160,46 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
         throw new UpstreamUnavailableError(`userinfo has no ${provider.fields.id}`);
       }
       return {
-        subject: String(id),
-        email: text(claims[provider.fields.email]),
-        emailVerified: false,
-        name: text(claims[provider.fields.name]),
-        username: text(claims[provider.fields.username]),
-        claims,
+        identity: {
+          subject: String(id),
+          email: text(claims[provider.fields.email]),
+          emailVerified: false,
+          name: text(claims[provider.fields.name]),
+          username: text(claims[provider.fields.username]),
+          claims,
+        },
+        tokens: vaultable(tokens),
       };
     },
+
+    /**
+     * A refresh at the upstream (token vault). Returns the new tokens; an upstream that rotates
+     * refresh tokens sends a new one, else the old one stays valid and is kept. Throws
+     * UpstreamUnavailableError when the upstream cannot be reached, openid-client's
+     * ResponseBodyError when it refuses (`invalid_grant`: revoked or expired).
+     */
+    async refresh(refreshToken: string): Promise<UpstreamTokens> {
+      const config = await configurationOf();
+      let tokens;
+      try {
+        tokens = await oauth.refreshTokenGrant(config, refreshToken);
+      } catch (error) {
+        throw unreachable(error) ? new UpstreamUnavailableError('refresh request failed', { cause: error }) : error;
+      }
+      const fresh = vaultable(tokens);
+      return { ...fresh, refreshToken: fresh.refreshToken ?? refreshToken };
+    },
+  };
+}
+
+/** What the vault keeps of a token response. */
+function vaultable(tokens: oauth.TokenEndpointResponse & oauth.TokenEndpointResponseHelpers): UpstreamTokens {
+  const expiresIn = tokens.expiresIn();
+  return {
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    expiresAt: expiresIn === undefined ? undefined : Math.floor(Date.now() / 1000) + expiresIn,
+    scope: tokens.scope,
   };
 }
 

@@ -29,6 +29,21 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('AUTH_UPSTREAMS: the upstream providers file', () => {
+  it('accepts storeTokens (the token vault), off by default, and refuses a non-boolean', async () => {
+    const entry = { id: 'corp', name: 'Corp', type: 'oidc', issuer: 'https://idp.example', clientId: 'c', clientSecret: 's' };
+    const kept = loadConfig({
+      AUTH_UPSTREAMS: await file([
+        { ...entry, storeTokens: true },
+        { ...entry, id: 'other' },
+      ]),
+    });
+    expect(kept.upstreams.map((u) => [u.id, u.storeTokens])).toEqual([
+      ['corp', true],
+      ['other', false],
+    ]);
+    expect(problems({ AUTH_UPSTREAMS: await file([{ ...entry, storeTokens: 'yes' }]) }).join('\n')).toMatch(/storeTokens/);
+  });
+
   it('reads OIDC and GitHub-shaped OAuth 2 providers with their defaults, the secret from the named variable', async () => {
     const path = await file([
       {

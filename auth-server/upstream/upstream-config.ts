@@ -23,7 +23,10 @@ export interface UpstreamProviderBase {
   roles: { claim: string; map: Record<string, string[]> } | undefined;
   /** A role every account signing in here gets (null: none). */
   defaultRole: string | null;
-  /** Keep the upstream's tokens (token vault; not built yet: refused at start). */
+  /**
+   * Keep the upstream's access and refresh tokens after each sign-in, sealed with
+   * AUTH_ENCRYPTION_KEY (token-vault.ts), for the resource server to exchange (vault-exchange.ts).
+   */
   storeTokens: boolean;
   /** How we authenticate at the upstream's token endpoint. */
   tokenAuthMethod: 'client_secret_basic' | 'client_secret_post';
@@ -143,7 +146,6 @@ export function loadUpstreams(
     } else if (entry.clientSecret === undefined) {
       problems.push(`${at}: needs clientSecret or clientSecretEnv`);
     }
-    if (entry.storeTokens) problems.push(`${at}.storeTokens: the token vault is not available in this version; leave it out`);
     const base = {
       id: entry.id,
       name: entry.name,

@@ -7,6 +7,7 @@ import type { AccountStore, ModelStore } from '../storage/store.ts';
 import { FederatedLoginRefused, federatedAccount } from './federated-accounts.ts';
 import { upstreamClient, UpstreamUnavailableError, type UpstreamChecks } from './upstream-client.ts';
 import type { UpstreamProvider } from './upstream-config.ts';
+import type { TokenVault } from './token-vault.ts';
 
 export interface UpstreamRouteDeps {
   /** The current oidc-provider: a key rotation swaps it (provider/live-provider.ts), so never keep one. */
@@ -19,6 +20,8 @@ export interface UpstreamRouteDeps {
   /** The issuer's path ('' at the root). */
   prefix: string;
   audit: Logger;
+  /** Where the tokens of providers with storeTokens go (undefined: no provider keeps them). */
+  vault?: TokenVault | undefined;
 }
 
 /** What a started upstream sign-in keeps server-side until its callback (single use). */
@@ -138,8 +141,17 @@ export function upstreamRoutes(deps: UpstreamRouteDeps): Router {
     currentUrl.search = ctx.querystring;
     let account;
     try {
-      const identity = await client.finish(currentUrl, pending);
+      const { identity, tokens } = await client.finish(currentUrl, pending);
       account = await federatedAccount(deps.accounts, upstream, identity);
+      if (upstream.storeTokens) {
+        // app.ts refuses to start with storeTokens and no vault; this is the type system's check.
+        if (!deps.vault) throw new Error(`upstream ${upstream.id} has storeTokens but the auth server has no token vault`);
+        await deps.vault.save(account.id, upstream.id, tokens);
+        audit.info(
+          { event: 'vault.stored', upstream: upstream.id, sub: account.id, refreshable: tokens.refreshToken !== undefined },
+          'upstream tokens kept',
+        );
+      }
     } catch (error) {
       if (error instanceof UpstreamUnavailableError) return unavailable(ctx, upstream, pending.uid, error);
       if (error instanceof FederatedLoginRefused) {
