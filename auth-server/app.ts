@@ -33,6 +33,10 @@ import { tokenVault } from './upstream/token-vault.ts';
 import { upstreamClient } from './upstream/upstream-client.ts';
 import { callbackUrl, upstreamRoutes } from './upstream/upstream-routes.ts';
 import type { Storage } from './storage/store.ts';
+import { revocationContext } from './revocation/context.ts';
+import { revocationRoutes } from './revocation/feed-routes.ts';
+import { accountSessions } from './account/account-session.ts';
+import { tokenPageRoutes } from './account/token-routes.ts';
 
 export interface AuthServer {
   app: Koa;
@@ -76,6 +80,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
   const audit = trail.logger;
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
+  const revocation = revocationContext(config, storage, audit);
   const metrics = authMetrics();
   const vaulted = config.upstreams.filter((upstream) => upstream.storeTokens);
   if (vaulted.length && !encryption)
@@ -100,6 +105,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
           audit,
           metrics,
           vault: vault && { vault, upstreams: vaultUpstreams },
+          revocation,
         },
         jwks,
       ),
@@ -143,6 +149,8 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
+  // The revocation feed, and PAT introspection in front of oidc-provider's (revocation/).
+  app.use(revocationRoutes({ provider, revocations: storage.revocations, pats: revocation, prefix }).routes());
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
   app.use(registrationCors(route('/reg')));
   app.use(registrationDefaults(route('/reg')));
@@ -182,6 +190,17 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
       prefix,
       audit,
       vault,
+    }).routes(),
+  );
+  app.use(
+    tokenPageRoutes({
+      pats: revocation,
+      sessions: accountSessions({ provider, cookieKeys: keys.cookieKeys, secure: config.issuer.startsWith('https://'), prefix }),
+      pages,
+      throttle,
+      audit,
+      prefix,
+      localLogin: config.localLogin,
     }).routes(),
   );
   app.use(

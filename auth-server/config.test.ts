@@ -97,3 +97,13 @@ describe('auth server configuration: every variable through the schema', () => {
     expect(loadKeysDir({ KEYS_DIR: 'secrets/keys' })).toBe(loadConfig({ KEYS_DIR: 'secrets/keys' }).keysDir);
   });
 });
+
+describe('auth server configuration: personal access tokens', () => {
+  it('caps PAT lifetimes at 90 days unless AUTH_PAT_MAX_DAYS says otherwise, and refuses a cap that is not a positive number of days', () => {
+    expect(loadConfig({}).patMaxDays).toBe(90);
+    expect(loadConfig({ AUTH_PAT_MAX_DAYS: '7' }).patMaxDays).toBe(7);
+    for (const value of ['0', '-1', 'forever', '1.5']) {
+      expect(problems(() => loadConfig({ AUTH_PAT_MAX_DAYS: value })).join('\n'), value).toMatch(/AUTH_PAT_MAX_DAYS/);
+    }
+  });
+});

@@ -72,6 +72,8 @@ export interface AuthServerConfig extends StorageOptions {
   idJagTargets: IdJagTarget[];
   /** The key for secrets at rest (keys/secrets-at-rest.ts): AUTH_ENCRYPTION_KEY and AUTH_ENCRYPTION_KEY_PREVIOUS. */
   encryption: EncryptionSettings;
+  /** AUTH_PAT_MAX_DAYS (90): the longest lifetime a personal access token may be given, in days (revocation/personal-access-tokens.ts). */
+  patMaxDays: number;
   /** Signing keys (keys/signing-keys.ts): where they live, how often instances look for a rotation. */
   signingKeys: SigningKeySettings;
 }
@@ -162,6 +164,12 @@ export const authServerEnv = z.object({
   AUTH_DEFAULT_SCOPES: scopeList('mcp:tools'),
   /** Access-token lifetime in seconds (keep short: JWTs cannot be revoked). */
   AUTH_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(DAY).default(600),
+  /**
+   * Longest lifetime of a personal access token in days (npm run tokens, /account/tokens). A PAT
+   * is checked by introspection at every use and revoked through the feed, so a long one is not
+   * unrevocable, but a leaked one works until noticed: keep it as short as the scripts allow.
+   */
+  AUTH_PAT_MAX_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Lifetime of a grant in seconds: bounds the whole refresh-token chain. */
   AUTH_GRANT_TTL: z.coerce
     .number()
@@ -354,6 +362,7 @@ const schema = authServerEnv
         minNextAgeMs: Math.round(env.AUTH_KEY_MIN_NEXT_AGE * 1000),
       },
       clientAssertionAudCompat: env.AUTH_CLIENT_ASSERTION_AUD_COMPAT,
+      patMaxDays: env.AUTH_PAT_MAX_DAYS,
       rateLimits: {
         enabled: env.AUTH_RATE_LIMITS,
         loginFailuresPerAccountIp: env.AUTH_LOGIN_MAX_FAILURES,

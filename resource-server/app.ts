@@ -15,6 +15,8 @@ import { resourceMetrics, resourceRouteOf, type ResourceMetrics } from './metric
 import { notFound } from './not-found.ts';
 import { createOriginPolicy } from './origin.ts';
 import { createTokenGate } from './require-token.ts';
+import { createPatVerifier, PAT_PREFIX } from './personal-access-tokens.ts';
+import { createRevocationFeed, type RevocationFeed } from './revocation-feed.ts';
 import { servedResources } from './served-resources.ts';
 import { SessionStore } from './sessions.ts';
 import { StatelessHttpTransport } from './stateless-transport.ts';
@@ -60,8 +62,34 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
 
   // Sessions are created below; the gauge reads them lazily when scraped.
   let sessionCount = () => 0;
-  const metrics = resourceMetrics(() => sessionCount());
+  // The revocation feed and PAT introspection need this server's own client at the auth server.
+  const client = config.authDisabled ? undefined : config.client;
+  const feed: RevocationFeed | undefined = client
+    ? createRevocationFeed({
+        url: `${config.authInternalUrl}/revocations`,
+        client,
+        pollMs: config.revocationPollSeconds * 1000,
+        maxStalenessMs: config.revocationMaxStalenessSeconds === undefined ? undefined : config.revocationMaxStalenessSeconds * 1000,
+        // A pull is off the request path: it may take longer than a key fetch, but not past the next poll.
+        timeoutMs: Math.min(5_000, config.revocationPollSeconds * 1000),
+        log,
+      })
+    : undefined;
+  const metrics = resourceMetrics(() => sessionCount(), feed ? () => ({ ageSeconds: feed.ageSeconds(), entries: feed.size() }) : undefined);
   const verify = createBearerVerifier({
+    personalAccessTokens: client
+      ? {
+          prefix: PAT_PREFIX,
+          verify: createPatVerifier({
+            introspectionUrl: `${config.authInternalUrl}/token/introspection`,
+            issuer: config.issuer,
+            client,
+            // Never longer than a poll: a revocation arrives through the feed or the next introspection.
+            cacheMs: config.revocationPollSeconds * 1000,
+            timeoutMs: Math.max(config.fetchTimeoutMs, 2_000),
+          }),
+        }
+      : undefined,
     onJwksFetch: metrics.jwksFetched,
     // At most one line per JWKS cooldown (failed discoveries are not retried sooner).
     onKeyDiscoveryError: (error) => {
@@ -96,9 +124,9 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   }
   if (!config.client) {
     log.warn(
-      { features_off: ['token introspection', 'token exchange', 'revocation feed'] },
-      'RS_CLIENT_ID and RS_CLIENT_SECRET are not set: this resource server has no client at the auth server, so token introspection, ' +
-        'token exchange and the revocation feed are off (access tokens are verified locally as JWTs only)',
+      { features_off: ['personal access tokens', 'token exchange', 'revocation feed'] },
+      'RS_CLIENT_ID and RS_CLIENT_SECRET are not set: this resource server has no client at the auth server, so personal access tokens, ' +
+        'token exchange and the revocation feed are off (access tokens are verified locally as JWTs only, and stay valid until they expire)',
     );
   }
   // A user (sub differs from client_id), so tools that need a user can be tried too.
@@ -117,7 +145,9 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     // A failed key fetch is not retried sooner than the cooldown (issuer-keys.ts): no point coming back earlier.
     retryAfterSec: Math.max(1, Math.ceil(config.jwksCooldownMs / 1000)),
     challengeScopes: registry.basicScopes,
+    revocations: feed,
   });
+  feed?.start();
   const routes = mcpRoutes({
     config,
     registry,
@@ -148,6 +178,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     app,
     metrics,
     async close() {
+      await feed?.stop();
       await sessions.closeAll();
       await statelessServer?.close();
       await modern.close();

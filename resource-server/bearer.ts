@@ -57,6 +57,11 @@ export interface BearerVerifierOptions {
   onJwksFetch?: () => void;
   /** Called when finding the issuer's keys fails (e.g. a jwks_uri on a foreign origin), for the log. */
   onKeyDiscoveryError?: (error: Error) => void;
+  /**
+   * Opaque personal access tokens (personal-access-tokens.ts): a Bearer token starting with
+   * `prefix` goes to `verify` instead of the JWT checks. Undefined: such tokens are refused.
+   */
+  personalAccessTokens?: { prefix: string; verify: (token: string, audience: string) => Promise<AuthInfo> } | undefined;
 }
 
 /** What the verifier needs from an HTTP request. */
@@ -80,6 +85,7 @@ interface AccessTokenClaims extends JWTPayload {
   client_id?: unknown;
   scope?: unknown;
   roles?: unknown;
+  grant_id?: unknown;
   cnf?: { jkt?: unknown };
 }
 
@@ -157,6 +163,12 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: 'expected Authorization: Bearer <token>' });
     const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
     const token = match[2]!;
+    const pats = options.personalAccessTokens;
+    if (pats && token.startsWith(pats.prefix)) {
+      // A PAT is a plain bearer token: there is no key for a DPoP proof to bind it to.
+      if (scheme === 'DPoP') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
+      return pats.verify(token, request.audience ?? options.audience);
+    }
     let authInfo: AuthInfo;
     try {
       authInfo = await verifyToken(token, request.audience ?? options.audience);
@@ -193,7 +205,17 @@ function toAuthInfo(token: string, payload: AccessTokenClaims, audience: string)
     scopes,
     expiresAt: payload.exp,
     resource: new URL(audience),
-    extra: { sub: payload.sub, roles, iss: payload.iss, jti: payload.jti, ...(jkt ? { jkt } : {}) },
+    extra: {
+      sub: payload.sub,
+      roles,
+      iss: payload.iss,
+      jti: payload.jti,
+      // For the revocation feed (revocation-feed.ts): grants are named by grant_id, accounts and
+      // clients refuse what was issued before they were disabled.
+      iat: payload.iat,
+      ...(typeof payload.grant_id === 'string' ? { grant_id: payload.grant_id } : {}),
+      ...(jkt ? { jkt } : {}),
+    },
   };
 }
 

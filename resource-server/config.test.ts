@@ -67,6 +67,37 @@ describe('resource server configuration', () => {
     expect(() => loadConfig({ RS_RESOURCE_URL: 'http://LOCALHOST:3001/mcp' })).toThrow(/normal form/);
   });
 
+  it('reads the revocation feed settings: a 10 s poll, no max staleness, the issuer as the internal URL by default', () => {
+    const client = { RS_CLIENT_ID: 'rs', RS_CLIENT_SECRET: 'secret' };
+    const defaults = loadConfig({ AUTH_ISSUER: 'https://auth.example.com' });
+    expect(defaults).toMatchObject({
+      revocationPollSeconds: 10,
+      revocationMaxStalenessSeconds: undefined,
+      authInternalUrl: 'https://auth.example.com',
+    });
+    expect(
+      loadConfig({
+        ...client,
+        RS_REVOCATION_POLL_SECONDS: '2',
+        RS_REVOCATION_MAX_STALENESS: '60',
+        AUTH_INTERNAL_URL: 'http://auth-server:3000/',
+      }),
+    ).toMatchObject({
+      revocationPollSeconds: 2,
+      revocationMaxStalenessSeconds: 60,
+      authInternalUrl: 'http://auth-server:3000',
+    });
+  });
+
+  it('refuses a poll that is not positive, a max staleness not longer than the poll, and a max staleness without the RS client', () => {
+    const client = { RS_CLIENT_ID: 'rs', RS_CLIENT_SECRET: 'secret' };
+    expect(() => loadConfig({ ...client, RS_REVOCATION_POLL_SECONDS: '0' })).toThrow(/RS_REVOCATION_POLL_SECONDS/);
+    expect(() => loadConfig({ ...client, RS_REVOCATION_POLL_SECONDS: 'often' })).toThrow(/RS_REVOCATION_POLL_SECONDS/);
+    expect(() => loadConfig({ ...client, RS_REVOCATION_MAX_STALENESS: '10' })).toThrow(/RS_REVOCATION_MAX_STALENESS: must be longer/);
+    expect(() => loadConfig({ RS_REVOCATION_MAX_STALENESS: '60' })).toThrow(/RS_REVOCATION_MAX_STALENESS: needs RS_CLIENT_ID/);
+    expect(() => loadConfig({ AUTH_INTERNAL_URL: 'not a url' })).toThrow(/AUTH_INTERNAL_URL/);
+  });
+
   it('refuses allowed origins that are not origins, and a clock tolerance above 30 s', () => {
     expect(() => loadConfig({ MCP_ALLOWED_ORIGINS: 'https://app.example.com/path' })).toThrow(/MCP_ALLOWED_ORIGINS/);
     expect(() => loadConfig({ RS_CLOCK_TOLERANCE_S: '300' })).toThrow(/RS_CLOCK_TOLERANCE_S/);
@@ -146,7 +177,7 @@ describe("the resource server's own client (RS_CLIENT_ID, RS_CLIENT_SECRET)", ()
         .map((l) => JSON.parse(l) as { level: number; msg: string })
         .filter((l) => l.msg.includes('RS_CLIENT_ID'));
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({ level: 40, features_off: ['token introspection', 'token exchange', 'revocation feed'] });
+      expect(warnings[0]).toMatchObject({ level: 40, features_off: ['personal access tokens', 'token exchange', 'revocation feed'] });
     } finally {
       await server.close();
     }

@@ -94,13 +94,34 @@ export interface ResourceServerConfig {
   metricsPort: number | undefined;
   /**
    * RS_CLIENT_ID and RS_CLIENT_SECRET (unset; set both or neither): this resource server's own
-   * confidential client at the auth server, which identifies it there: for token introspection,
-   * and later token exchange and a revocation feed. Nothing uses them yet; without them one
-   * warning at start names the features that stay off. The secret is a {@link Secret}, so
-   * logging the config cannot leak it; neither value is ever logged.
+   * confidential client at the auth server, which identifies it there: it pulls the revocation
+   * feed and introspects personal access tokens with them. Without them one warning at start
+   * names the features that stay off. The secret is a {@link Secret}, so logging the config
+   * cannot leak it; neither value is ever logged.
    */
   client: { id: string; secret: Secret } | undefined;
   /**
+   * AUTH_INTERNAL_URL (AUTH_ISSUER): the issuer's URL as this server reaches it, when the public
+   * one is not reachable from here (docker compose: http://auth-server:3000). The revocation feed
+   * (<url>/revocations) and PAT introspection (<url>/token/introspection) are fetched there.
+   */
+  authInternalUrl: string;
+  /**
+   * RS_REVOCATION_POLL_SECONDS (10): how often the revocation feed is pulled (revocation-feed.ts).
+   * A revoked grant, disabled user or client, or revoked personal access token is refused here
+   * at most this long (plus one request to the auth server) after it happened.
+   */
+  revocationPollSeconds: number;
+  /**
+   * RS_REVOCATION_MAX_STALENESS (unset: never): seconds after the last successful pull of the
+   * revocation feed from which every token is refused (503), instead of served on a list that
+   * may miss revocations. Unset, a down auth server never takes this server down: the feed only
+   * adds refusals, so a stale list serves tokens that were revoked meanwhile, until they expire
+   * (AUTH_ACCESS_TOKEN_TTL). Set it when that window is worse than an outage.
+   */
+  revocationMaxStalenessSeconds: number | undefined;
+  /**
+   * MCP_TOOLS_MODULE (unset): a module
    * RS_UPSTREAM_USERINFO (unset): `id=URL` pairs, comma separated, naming upstream identity
    * providers (their AUTH_UPSTREAMS id, with storeTokens) and the userinfo URL of each. With it
    * (and RS_CLIENT_ID/RS_CLIENT_SECRET) the demo tools gain `upstream_profile`, which exchanges the
@@ -192,6 +213,13 @@ export const resourceServerEnv = z.object({
   RS_CLIENT_ID: z.string().trim().min(1, 'must not be blank').optional(),
   // Not trimmed: a secret is compared byte for byte by the auth server.
   RS_CLIENT_SECRET: z.string().optional(),
+  AUTH_INTERNAL_URL: httpUrl.optional(),
+  RS_REVOCATION_POLL_SECONDS: z.coerce
+    .number({ message: 'must be a number' })
+    .positive('must be positive')
+    .max(3600, 'must be at most 3600')
+    .default(10),
+  RS_REVOCATION_MAX_STALENESS: z.coerce.number({ message: 'must be a number' }).positive('must be positive').optional(),
   RS_UPSTREAM_USERINFO: list.pipe(
     z.array(
       z
@@ -258,6 +286,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
   }
   if (!parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
+  if (e.RS_REVOCATION_MAX_STALENESS !== undefined && e.RS_REVOCATION_MAX_STALENESS <= e.RS_REVOCATION_POLL_SECONDS) {
+    problems.push('RS_REVOCATION_MAX_STALENESS: must be longer than RS_REVOCATION_POLL_SECONDS, or every poll would be late');
+  }
+  if (e.RS_REVOCATION_MAX_STALENESS !== undefined && e.RS_CLIENT_ID === undefined) {
+    problems.push(
+      'RS_REVOCATION_MAX_STALENESS: needs RS_CLIENT_ID/RS_CLIENT_SECRET (without them there is no feed, and every token would be refused)',
+    );
+  }
   if (e.RS_UPSTREAM_USERINFO.length > 0 && e.RS_CLIENT_ID === undefined) {
     problems.push('RS_UPSTREAM_USERINFO: needs RS_CLIENT_ID and RS_CLIENT_SECRET (the token exchange authenticates as this server)');
   }
@@ -324,6 +360,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ResourceServer
       e.RS_CLIENT_ID !== undefined && e.RS_CLIENT_SECRET !== undefined
         ? { id: e.RS_CLIENT_ID, secret: new Secret(e.RS_CLIENT_SECRET) }
         : undefined,
+    authInternalUrl: (e.AUTH_INTERNAL_URL ?? e.AUTH_ISSUER ?? `http://localhost:${e.AUTH_PORT}`).replace(/\/$/, ''),
+    revocationPollSeconds: e.RS_REVOCATION_POLL_SECONDS,
+    revocationMaxStalenessSeconds: e.RS_REVOCATION_MAX_STALENESS,
     upstreamUserinfo: e.RS_UPSTREAM_USERINFO.map((entry) => ({
       id: entry.slice(0, entry.indexOf('=')),
       url: entry.slice(entry.indexOf('=') + 1),

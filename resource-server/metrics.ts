@@ -12,13 +12,16 @@ export interface ResourceMetrics {
 
 /**
  * The resource server's Prometheus metrics: requests by route, refusals by reason, JWKS fetches,
- * and open MCP sessions (read when scraped).
+ * open MCP sessions and, with a revocation feed, its age and size (read when scraped).
  *
  * ```ts source="./metrics.examples.ts#resourceMetrics"
  * const metrics = resourceMetrics(() => sessions.size);
  * ```
  */
-export function resourceMetrics(openSessions: () => number): ResourceMetrics {
+export function resourceMetrics(
+  openSessions: () => number,
+  revocationFeed?: () => { ageSeconds: number; entries: number } | undefined,
+): ResourceMetrics {
   const base = createHttpMetrics('resource_server');
   const registers = [base.registry];
   const refusals = new Counter({
@@ -36,6 +39,27 @@ export function resourceMetrics(openSessions: () => number): ResourceMetrics {
       this.set(openSessions());
     },
   });
+  // Only with a feed (RS_CLIENT_ID): a series that is absent says "no feed", not "fresh".
+  if (revocationFeed) {
+    new Gauge({
+      name: 'resource_server_revocation_feed_age_seconds',
+      help: 'Seconds since the revocation feed was last pulled successfully (since start before the first pull); alert when it grows',
+      registers,
+      collect() {
+        const feed = revocationFeed();
+        if (feed) this.set(feed.ageSeconds);
+      },
+    });
+    new Gauge({
+      name: 'resource_server_revocation_entries',
+      help: 'Revocation feed entries held (revoked grants, disabled accounts and clients, revoked personal access tokens)',
+      registers,
+      collect() {
+        const feed = revocationFeed();
+        if (feed) this.set(feed.entries);
+      },
+    });
+  }
   return {
     registry: base.registry,
     http: base.middleware,

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import { AuthError, IssuerUnavailableError, type CredentialsRequest } from './bearer.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
 import type { ResourceMetrics } from './metrics.ts';
+import type { RevocationFeed } from './revocation-feed.ts';
 import type { EndpointKind, ServedResource, ServedResources } from './served-resources.ts';
 import { challengeHeader, type Challenge } from './www-authenticate.ts';
 
@@ -30,6 +31,12 @@ export interface TokenGateOptions {
    * basicScopes, never offline_access). Empty: no scope, clients fall back to scopes_supported.
    */
   challengeScopes: readonly string[];
+  /**
+   * The revocation feed (revocation-feed.ts), asked after every verification, cached ones
+   * included: a revoked token gets 401 invalid_token, every token 503 once the list is older
+   * than RS_REVOCATION_MAX_STALENESS. Undefined (no RS client): tokens are checked locally only.
+   */
+  revocations?: Pick<RevocationFeed, 'check'> | undefined;
 }
 
 export interface TokenGate {
@@ -110,6 +117,40 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     );
   };
 
+  /** 503: the revocation list is older than RS_REVOCATION_MAX_STALENESS. The token may be good. */
+  const stale = (ctx: Context, caller: AuthInfo) => {
+    metrics.refused(503, 'temporarily_unavailable', 'revocation list stale');
+    ctx.status = 503;
+    ctx.set('Retry-After', String(options.retryAfterSec));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      error: 'temporarily_unavailable',
+      error_description:
+        "the authorization server's revocation list could not be fetched for too long, so no token is accepted right now; keep it and retry later",
+    };
+    log.warn(
+      {
+        audit: true,
+        event: 'token.unverifiable',
+        path: ctx.path,
+        status: 503,
+        sub: caller.extra?.sub,
+        client_id: caller.clientId,
+        ip: ctx.ip,
+      },
+      'mcp request not served: the revocation list is older than RS_REVOCATION_MAX_STALENESS',
+    );
+  };
+
+  /** The feed's verdict on a verified caller: undefined when it may go on, after answering otherwise. */
+  function checkRevocation(ctx: Context, resource: ServedResource, auth: AuthInfo): AuthInfo | undefined {
+    const verdict = options.revocations?.check(auth);
+    if (verdict === undefined) return auth;
+    if (verdict === 'stale') stale(ctx, auth);
+    else refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'token revoked' }, auth);
+    return undefined;
+  }
+
   async function authenticate(ctx: Context, resource: ServedResource): Promise<AuthInfo | undefined> {
     if (options.anonymous) return options.anonymous;
     // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
@@ -122,7 +163,7 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
       return undefined;
     }
     try {
-      return await options.verify({
+      const auth = await options.verify({
         authorization: ctx.get('Authorization') || undefined,
         dpop: ctx.get('DPoP') || undefined,
         method: ctx.method,
@@ -130,6 +171,7 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
         url: new URL(ctx.path, resource.url).href,
         audience: resource.url,
       });
+      return checkRevocation(ctx, resource, auth);
     } catch (error) {
       if (error instanceof AuthError) refuse(ctx, resource, error.status, error.challenge);
       else if (error instanceof IssuerUnavailableError) unavailable(ctx, error);

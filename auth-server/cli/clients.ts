@@ -9,6 +9,8 @@ import { ALLOWED_RESOURCES, DISABLED, RESOURCE_SERVER, VERIFIED } from '../provi
 import { isHashedClientSecret } from '../provider/client-secret-hash.ts';
 import type { OperatorClientAuth } from '../provider/operator-clients.ts';
 import { openStorage } from '../storage/open-storage.ts';
+import { revocationContext } from '../revocation/context.ts';
+import { disableClient, enableClient, removeClient } from '../revocation/revocations.ts';
 import type { ModelPayload, Storage } from '../storage/store.ts';
 
 const USAGE = `usage: npm run clients -- <command>
@@ -35,7 +37,8 @@ const USAGE = `usage: npm run clients -- <command>
   show <client_id> [--json]
            one client's settings (never its secret)
   disable <client_id> / enable <client_id>
-           a disabled client gets invalid_client everywhere until enabled again
+           a disabled client gets invalid_client everywhere until enabled again; resource
+           servers refuse the access tokens it had (the revocation feed)
   remove <client_id>
            delete a client
 
@@ -183,17 +186,19 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
       }
       case 'disable':
       case 'enable': {
-        const payload = await mustFind(storage, clientId);
-        if (parsed.command === 'disable') payload[DISABLED] = true;
-        else delete payload[DISABLED];
-        // Without a lifetime, as every operator client: a disabled client stays until removed.
-        await storage.models.upsert('Client', clientId, payload, undefined);
+        await mustFind(storage, clientId);
+        // Through revocations.ts: disabling also feeds the revocation feed, so resource servers
+        // refuse the client's access tokens issued before now.
+        const ctx = revocationContext(loadConfig(io.env), storage);
+        if (parsed.command === 'disable') await disableClient(ctx, clientId, 'cli');
+        else await enableClient(ctx, clientId, 'cli');
         io.stderr.write(`${parsed.command}d ${clientId}\n`);
         return 0;
       }
       case 'remove': {
         await mustFind(storage, clientId);
-        await storage.models.destroy('Client', clientId);
+        // Through revocations.ts, like disable: resource servers refuse the tokens it had.
+        await removeClient(revocationContext(loadConfig(io.env), storage), clientId, 'cli');
         io.stderr.write(`removed ${clientId}\n`);
         return 0;
       }

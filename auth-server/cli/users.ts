@@ -4,9 +4,12 @@ import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './c
 import { Writable, type Readable } from 'node:stream';
 import { isMain } from '../../common/is-main.ts';
 import { checkPasswordPolicy } from '../accounts/password-policy.ts';
-import { loadStorageConfig } from '../config.ts';
+import { ConfigError } from '../../common/config-error.ts';
+import { loadConfig, loadStorageConfig } from '../config.ts';
+import { revocationContext } from '../revocation/context.ts';
+import { disableAccount, enableAccount, NotFoundError, removeAccount, signOutAccount } from '../revocation/revocations.ts';
 import { openStorage } from '../storage/open-storage.ts';
-import { AccountExistsError, InvalidAccountError, type Account, type AccountStore, type Storage } from '../storage/store.ts';
+import { AccountExistsError, InvalidAccountError, type Account, type AccountStore } from '../storage/store.ts';
 
 const USAGE = `usage: npm run users -- <command>
 
@@ -18,7 +21,8 @@ const USAGE = `usage: npm run users -- <command>
            replace the password (read as for add) and sign the account out everywhere:
            its sessions, grants and refresh tokens end
   disable <username>
-           the account can no longer sign in; it is signed out everywhere as above
+           the account can no longer sign in; it is signed out everywhere as above, its
+           personal access tokens are revoked, and resource servers refuse its access tokens
   enable <username>
            let a disabled account sign in again
   list     show every account: username, name, email, roles, status, id (the OIDC "sub"), and
@@ -116,6 +120,9 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
   try {
     const { accounts } = storage;
     const [username = ''] = parsed.operands;
+    // Disabling, removing and a new password also feed the revocation feed (revocation/revocations.ts),
+    // whose entries live as long as an access token: that lifetime is in the server's configuration.
+    const revocation = () => revocationContext(loadConfig(io.env), storage);
     const unknown = () => {
       io.stderr.write(`users: no account named "${username}"\n`);
       return 1;
@@ -140,30 +147,25 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
         const account = await accounts.findByUsername(username);
         if (!account) return unknown();
         checkPasswordPolicy(password!, account);
+        const ctx = revocation();
         if (!(await accounts.setPassword(username, password!))) return unknown();
-        io.stdout.write(`set the password of ${account.username}; ${await signOutEverywhere(storage, account)}\n`);
+        io.stdout.write(`set the password of ${account.username}; ${signedOut(await signOutAccount(ctx, account, 'cli'))}\n`);
         return 0;
       }
       case 'disable': {
-        // Disabled first, so no new login, refresh or code exchange succeeds for it while its
-        // sessions and grants are being removed.
-        const account = await accounts.setDisabled(username, true);
-        if (!account) return unknown();
-        io.stdout.write(`disabled ${account.username}; ${await signOutEverywhere(storage, account)}\n`);
+        const { account, removed } = await disableAccount(revocation(), username, 'cli');
+        io.stdout.write(`disabled ${account.username}; ${signedOut(removed)}\n`);
         return 0;
       }
       case 'enable': {
-        const account = await accounts.setDisabled(username, false);
-        if (!account) return unknown();
+        const account = await enableAccount(revocation(), username, 'cli');
         io.stdout.write(`enabled ${account.username}\n`);
         return 0;
       }
       case 'remove': {
-        const account = await accounts.findByUsername(username);
-        if (!account || !(await accounts.remove(username))) return unknown();
-        // Its tokens already fail (no account), but a live browser session would still carry its
-        // id, and oidc-provider answers such a session with server_error instead of a login page.
-        await storage.models.revokeByAccountId(account.id);
+        // Its sessions go too: a live browser session would still carry its id, and oidc-provider
+        // answers such a session with server_error instead of a login page.
+        await removeAccount(revocation(), username, 'cli');
         io.stdout.write(`removed ${username}\n`);
         return 0;
       }
@@ -171,8 +173,12 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
         throw new Error(`unhandled command ${parsed.command}`);
     }
   } catch (error) {
-    if (error instanceof AccountExistsError || error instanceof InvalidAccountError) {
+    if (error instanceof AccountExistsError || error instanceof InvalidAccountError || error instanceof NotFoundError) {
       io.stderr.write(`users: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr.write(`users: cannot read the server's configuration: ${error.message}\n`);
       return 1;
     }
     throw error;
@@ -198,12 +204,12 @@ function parseCommand(argv: string[]): 'help' | { command: string; operands: str
 }
 
 /**
- * Ends the account's browser sessions and removes its grants with their refresh tokens, so a
- * password that someone else may know stops working everywhere at once. JWT access tokens
- * already issued are not stored and stay valid until they expire (AUTH_ACCESS_TOKEN_TTL).
+ * What signOutAccount did: the account's browser sessions ended and its grants removed with their
+ * refresh tokens, so a password that someone else may know stops working everywhere at once; its
+ * JWT access tokens and personal access tokens are refused by resource servers through the
+ * revocation feed (within RS_REVOCATION_POLL_SECONDS).
  */
-async function signOutEverywhere(storage: Storage, account: Account): Promise<string> {
-  const removed = await storage.models.revokeByAccountId(account.id);
+function signedOut(removed: number): string {
   return `signed out everywhere (${removed} session, grant and token record${removed === 1 ? '' : 's'} removed)`;
 }
 

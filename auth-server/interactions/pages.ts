@@ -74,6 +74,8 @@ function titleOf(view: string): string {
     'logout-success': 'Signed out',
     error: 'Error',
     home: 'Authorization server',
+    'account-login': 'Sign in',
+    'account-tokens': 'Personal access tokens',
   };
   return titles[view] ?? 'MCP OAuth';
 }

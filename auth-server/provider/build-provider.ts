@@ -17,6 +17,7 @@ import { providerConfiguration } from './configuration.ts';
 import { tolerateUnsavedSessions } from './session-persist.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { keepClientsThatGetTokens } from './unused-clients.ts';
+import { recordClientDeletion, recordGrantRevocation, type RevocationContext } from '../revocation/revocations.ts';
 
 export interface ProviderBuildDeps {
   config: AuthServerConfig;
@@ -28,6 +29,8 @@ export interface ProviderBuildDeps {
   metrics: AuthMetrics;
   /** The token vault and its upstreams (with their clients), when some upstream has storeTokens. */
   vault?: { vault: TokenVault; upstreams: VaultExchangeDeps['upstreams'] } | undefined;
+  /** Where oidc-provider's own grant revocations and client deletions are fed (revocation/revocations.ts). */
+  revocation?: RevocationContext | undefined;
 }
 
 /**
@@ -50,7 +53,11 @@ export function buildProvider(deps: ProviderBuildDeps, jwks: { keys: SigningJwk[
       config,
       jwks,
       cookieKeys: deps.cookieKeys,
-      adapter: createAdapterFactory(storage.models, { unusedClientTtl: config.unusedClientTtl }),
+      adapter: createAdapterFactory(storage.models, {
+        unusedClientTtl: config.unusedClientTtl,
+        // The adapter is where every grant oidc-provider revokes passes: there it feeds resource servers.
+        ...(deps.revocation ? revocationHooks(deps.revocation) : {}),
+      }),
       findAccount: findAccountFor(storage.accounts),
       accounts: storage.accounts,
       pages: deps.pages,
@@ -92,4 +99,11 @@ export function buildProvider(deps: ProviderBuildDeps, jwks: { keys: SigningJwk[
       : undefined,
   });
   return provider;
+}
+
+function revocationHooks(revocation: RevocationContext) {
+  return {
+    onGrantRevoked: (grantId: string) => recordGrantRevocation(revocation, grantId),
+    onClientDeleted: (clientId: string) => recordClientDeletion(revocation, clientId),
+  };
 }

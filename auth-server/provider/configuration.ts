@@ -187,10 +187,12 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
         const roles = (ctx.oidc.client?.metadata() as UnknownObject | undefined)?.roles;
         return { roles: Array.isArray(roles) ? roles : [] };
       }
-      const accountId = (token as { accountId?: string }).accountId;
+      const { accountId, grantId } = token as { accountId?: string; grantId?: string };
       if (!accountId) return undefined;
       const account = await deps.accounts.findById(accountId);
-      return { roles: account?.roles ?? [] };
+      // grant_id: the revocation feed names revoked grants by it, so resource servers can refuse
+      // this JWT when its grant is revoked (revocation/revocations.ts). Not secret: it grants nothing.
+      return { roles: account?.roles ?? [], ...(grantId ? { grant_id: grantId } : {}) };
     },
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,

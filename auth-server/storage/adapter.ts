@@ -18,7 +18,20 @@ import type { ModelPayload, ModelStore } from './store.ts';
  * const provider = new Provider(issuer, { adapter: createAdapterFactory(storage.models) });
  * ```
  */
-export function createAdapterFactory(models: ModelStore, options: { unusedClientTtl?: number } = {}): AdapterConstructor {
+export function createAdapterFactory(
+  models: ModelStore,
+  options: {
+    unusedClientTtl?: number | undefined;
+    /**
+     * Called once per grant oidc-provider revokes (refresh-token revocation, reuse detection, a
+     * replayed code), after its stored tokens are gone: the revocation feed (revocation/revocations.ts),
+     * so resource servers refuse its JWT access tokens too, which are not stored.
+     */
+    onGrantRevoked?: (grantId: string) => Promise<void>;
+    /** Called when oidc-provider deletes a client (RFC 7592 DELETE /reg/:id): its tokens go through the feed too. */
+    onClientDeleted?: (clientId: string) => Promise<void>;
+  } = {},
+): AdapterConstructor {
   const revoking = new Map<string, Promise<void>>();
 
   return class StorageAdapter implements Adapter {
@@ -54,12 +67,16 @@ export function createAdapterFactory(models: ModelStore, options: { unusedClient
 
     async destroy(id: string): Promise<void> {
       await models.destroy(this.name, id);
+      if (this.name === 'Client') await options.onClientDeleted?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       let pending = revoking.get(grantId);
       if (!pending) {
-        pending = models.revokeByGrantId(grantId).finally(() => revoking.delete(grantId));
+        pending = models
+          .revokeByGrantId(grantId)
+          .then(() => options.onGrantRevoked?.(grantId))
+          .finally(() => revoking.delete(grantId));
         revoking.set(grantId, pending);
       }
       await pending;

@@ -142,6 +142,37 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, upstream_id)
   );
   `,
+  `
+  -- The revocation feed resource servers pull (revocation/revocations.ts): one row per revoked
+  -- grant, account, client or personal access token, swept once no token it names can be alive.
+  -- Idempotent (IF NOT EXISTS), touching only its own tables: its position among merged migrations does not matter.
+  CREATE TABLE IF NOT EXISTS $S.revocations (
+    type        text   NOT NULL,
+    id          text   NOT NULL,
+    revoked_at  bigint NOT NULL,
+    recorded_at bigint NOT NULL,
+    expires_at  bigint NOT NULL,
+    PRIMARY KEY (type, id)
+  );
+  CREATE INDEX IF NOT EXISTS revocations_recorded_at ON $S.revocations (recorded_at);
+  CREATE INDEX IF NOT EXISTS revocations_expires_at ON $S.revocations (expires_at);
+
+  -- Personal access tokens (revocation/personal-access-tokens.ts): the SHA-256 of the token, never the token.
+  CREATE TABLE IF NOT EXISTS $S.personal_access_tokens (
+    id           text   NOT NULL PRIMARY KEY,
+    account_id   text   NOT NULL REFERENCES $S.accounts (id) ON DELETE CASCADE,
+    name         text   NOT NULL,
+    token_hash   text   NOT NULL UNIQUE,
+    scope        text   NOT NULL,
+    resource     text   NOT NULL,
+    created_by   text   NOT NULL,
+    created_at   bigint NOT NULL,
+    expires_at   bigint NOT NULL,
+    last_used_at bigint,
+    UNIQUE (account_id, name)
+  );
+  CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON $S.personal_access_tokens (expires_at);
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

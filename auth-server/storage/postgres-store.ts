@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { PostgresAuditStore } from './postgres-audit.ts';
+import { PostgresPersonalAccessTokenStore, PostgresRevocationStore } from './postgres-revocations.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
@@ -65,6 +66,8 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
     audit: new PostgresAuditStore(pool, schema, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    revocations: new PostgresRevocationStore(pool, schema, now),
+    personalAccessTokens: new PostgresPersonalAccessTokenStore(pool, schema, now),
     signingKeys: new PostgresSigningKeyStore(pool, schema),
     vault: new PostgresVaultStore(pool, schema, now),
     postgres: { pool, schema: schemaName },
@@ -172,7 +175,7 @@ class PostgresModelStore implements ModelStore {
     let removed = 0;
     // Small batches, each its own statement: no long transaction, and SKIP LOCKED passes over rows
     // a request (or another instance's sweeper) holds instead of waiting for them.
-    for (const table of ['models', 'token_locks', 'token_replays']) {
+    for (const table of ['models', 'token_locks', 'token_replays', 'revocations', 'personal_access_tokens']) {
       const t = `${this.#schema}.${table}`;
       for (;;) {
         const { rowCount } = await this.#pool.query(

@@ -133,6 +133,39 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, upstream_id)
   );
   `,
+  `
+  -- The revocation feed resource servers pull (revocation/revocations.ts): one row per revoked
+  -- grant, account, client or personal access token, swept once no token it names can be alive.
+  -- Idempotent (IF NOT EXISTS), touching only its own tables: its position among merged migrations does not matter.
+  CREATE TABLE IF NOT EXISTS revocations (
+    type        TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    -- epoch ms: when it was revoked, and when it was (last) recorded, the feed's cursor
+    revoked_at  INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    -- epoch ms: the entry's "until"
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (type, id)
+  );
+  CREATE INDEX IF NOT EXISTS revocations_recorded_at ON revocations (recorded_at);
+  CREATE INDEX IF NOT EXISTS revocations_expires_at ON revocations (expires_at);
+
+  -- Personal access tokens (revocation/personal-access-tokens.ts): the SHA-256 of the token, never the token.
+  CREATE TABLE IF NOT EXISTS personal_access_tokens (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    account_id   TEXT    NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    scope        TEXT    NOT NULL,
+    resource     TEXT    NOT NULL,
+    created_by   TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    UNIQUE (account_id, name)
+  );
+  CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON personal_access_tokens (expires_at);
+  `,
 ];
 
 /** The latest schema version this program knows. */

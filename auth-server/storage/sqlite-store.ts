@@ -6,6 +6,7 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteAuditStore } from './sqlite-audit.ts';
+import { SqlitePersonalAccessTokenStore, SqliteRevocationStore } from './sqlite-revocations.ts';
 import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import { SqliteVaultStore } from './sqlite-vault.ts';
@@ -72,6 +73,8 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
     audit: new SqliteAuditStore(db, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    revocations: new SqliteRevocationStore(db, now),
+    personalAccessTokens: new SqlitePersonalAccessTokenStore(db, now),
     signingKeys: new SqliteSigningKeyStore(db),
     vault: new SqliteVaultStore(db, now),
     async close() {
@@ -123,8 +126,10 @@ class SqliteModelStore implements ModelStore {
       DELETE FROM models WHERE json_extract(payload, '$.accountId') = :accountId
         OR json_extract(payload, '$.session.accountId') = :accountId
         OR json_extract(payload, '$.result.login.accountId') = :accountId`);
-    // Token-request leases and replays expire too; the same sweeper clears them.
-    this.#sweeps = ['models', `${EPHEMERAL}.token_locks`, `${EPHEMERAL}.token_replays`].map((table) =>
+    // Token-request leases and replays, revocation entries and personal access tokens expire
+    // too; the same sweeper clears them.
+    const tables = ['models', `${EPHEMERAL}.token_locks`, `${EPHEMERAL}.token_replays`, 'revocations', 'personal_access_tokens'];
+    this.#sweeps = tables.map((table) =>
       db.prepare(`
         DELETE FROM ${table} WHERE rowid IN (
           SELECT rowid FROM ${table} WHERE expires_at IS NOT NULL AND expires_at <= :now LIMIT ${SWEEP_BATCH})`),

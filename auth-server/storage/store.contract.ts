@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { SealedSecretError, type EncryptionKeys } from '../keys/secrets-at-rest.ts';
 import { tokenVault } from '../upstream/token-vault.ts';
-import { AccountExistsError, InvalidAccountError, type AuditEntry, type Storage } from './store.ts';
+import {
+  AccountExistsError,
+  InvalidAccountError,
+  PersonalAccessTokenExistsError,
+  type AuditEntry,
+  type PersonalAccessToken,
+  type Storage,
+} from './store.ts';
 
 /** One backing store (a file, a database schema) that can be opened more than once. */
 export interface StorageTarget {
@@ -546,6 +553,125 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         await small.audit.append([entry('e.1'), entry('e.2')]);
         await small.audit.append([entry('e.3'), entry('e.4'), entry('e.5')]);
         expect((await small.audit.recent({ limit: 10 })).map((e) => e.event)).toEqual(['e.5', 'e.4', 'e.3']);
+      });
+    });
+
+    describe('revocation feed', () => {
+      it('returns live entries recorded since a cursor, in the order recorded, to any connection', async () => {
+        await storage.revocations.add({ type: 'grant', id: 'g1', at: START, until: START + 60_000 });
+        clock += 1_000;
+        await storage.revocations.add({ type: 'account', id: 'acc1', at: clock, until: START + 120_000 });
+        clock += 1_000;
+        await storage.revocations.add({ type: 'client', id: 'c1', at: clock, until: START + 120_000 });
+        await storage.revocations.add({ type: 'pat', id: 'p1', at: clock, until: START + 120_000 });
+        const other = await open();
+        expect((await other.revocations.recordedSince(0)).map((e) => `${e.type}:${e.id}`)).toEqual([
+          'grant:g1',
+          'account:acc1',
+          'client:c1',
+          'pat:p1',
+        ]);
+        expect(await other.revocations.recordedSince(START + 1_000)).toEqual([
+          { type: 'account', id: 'acc1', at: START + 1_000, until: START + 120_000 },
+          { type: 'client', id: 'c1', at: START + 2_000, until: START + 120_000 },
+          { type: 'pat', id: 'p1', at: START + 2_000, until: START + 120_000 },
+        ]);
+      });
+
+      it('keeps an entry until its until, then drops it from reads and the sweep removes it', async () => {
+        await storage.revocations.add({ type: 'grant', id: 'short', at: START, until: START + 10_000 });
+        await storage.revocations.add({ type: 'grant', id: 'long', at: START, until: START + 20_000 });
+        clock = START + 10_000;
+        expect((await storage.revocations.recordedSince(0)).map((e) => e.id)).toEqual(['long']);
+        expect(await storage.models.sweepExpired()).toBe(1);
+        clock = START + 20_000;
+        expect(await storage.revocations.recordedSince(0)).toEqual([]);
+      });
+
+      it('recording the same entry again keeps the later at and until and makes it new for incremental readers', async () => {
+        await storage.revocations.add({ type: 'account', id: 'a', at: START, until: START + 50_000 });
+        clock += 5_000;
+        await storage.revocations.add({ type: 'account', id: 'a', at: START + 5_000, until: START + 30_000 });
+        expect(await storage.revocations.recordedSince(START + 5_000)).toEqual([
+          { type: 'account', id: 'a', at: START + 5_000, until: START + 50_000 },
+        ]);
+      });
+    });
+
+    describe('personal access tokens', () => {
+      const pat = (accountId: string, overrides: Partial<PersonalAccessToken> = {}): PersonalAccessToken => ({
+        id: `id-${Math.random().toString(36).slice(2)}`,
+        accountId,
+        name: 'ci',
+        scope: 'mcp:tools',
+        resource: 'http://localhost:3001/mcp',
+        createdBy: 'cli',
+        createdAt: clock,
+        expiresAt: clock + 60_000,
+        lastUsedAt: null,
+        ...overrides,
+      });
+
+      it('finds a token by its hash until it expires, lists it per account, and never stores the token', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const bob = await storage.accounts.add({ username: 'bob', password: 'pw' });
+        const a = pat(alice.id);
+        const b = pat(bob.id, { name: 'deploy', scope: 'mcp:tools mcp:admin' });
+        await storage.personalAccessTokens.add(a, 'hash-a');
+        await storage.personalAccessTokens.add(b, 'hash-b');
+        const other = await open();
+        expect(await other.personalAccessTokens.findByHash('hash-a')).toEqual(a);
+        expect(await other.personalAccessTokens.findByHash('nope')).toBeUndefined();
+        expect(await other.personalAccessTokens.list(alice.id)).toEqual([a]);
+        expect((await other.personalAccessTokens.list()).map((t) => t.name).sort()).toEqual(['ci', 'deploy']);
+        clock += 60_000;
+        expect(await storage.personalAccessTokens.findByHash('hash-a')).toBeUndefined();
+        expect(await storage.personalAccessTokens.list()).toEqual([]);
+        expect(await storage.models.sweepExpired()).toBe(2);
+      });
+
+      it('refuses a second live token of the same name for one account, but not for another or once the first expired', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const bob = await storage.accounts.add({ username: 'bob', password: 'pw' });
+        await storage.personalAccessTokens.add(pat(alice.id), 'h1');
+        await expect(storage.personalAccessTokens.add(pat(alice.id), 'h2')).rejects.toBeInstanceOf(PersonalAccessTokenExistsError);
+        await storage.personalAccessTokens.add(pat(bob.id), 'h3');
+        clock += 60_000;
+        const again = pat(alice.id);
+        await storage.personalAccessTokens.add(again, 'h4');
+        expect(await storage.personalAccessTokens.findByHash('h4')).toEqual(again);
+        expect(await storage.personalAccessTokens.findByHash('h1')).toBeUndefined();
+      });
+
+      it('removes a token by account and name, returning it; an unknown one returns undefined', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        const a = pat(alice.id);
+        await storage.personalAccessTokens.add(a, 'h1');
+        expect(await storage.personalAccessTokens.remove(alice.id, 'nope')).toBeUndefined();
+        expect(await storage.personalAccessTokens.remove(alice.id, 'ci')).toEqual(a);
+        expect(await storage.personalAccessTokens.findByHash('h1')).toBeUndefined();
+        expect(await storage.personalAccessTokens.remove(alice.id, 'ci')).toBeUndefined();
+      });
+
+      it('records last use at most once per interval', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        await storage.personalAccessTokens.add(pat(alice.id, { expiresAt: START + 3_600_000 }), 'h1');
+        const lastUsed = async () => (await storage.personalAccessTokens.findByHash('h1'))!.lastUsedAt;
+        await storage.personalAccessTokens.touch((await storage.personalAccessTokens.findByHash('h1'))!.id, 60_000);
+        expect(await lastUsed()).toBe(START);
+        clock += 30_000;
+        await storage.personalAccessTokens.touch((await storage.personalAccessTokens.findByHash('h1'))!.id, 60_000);
+        expect(await lastUsed()).toBe(START);
+        clock += 30_000;
+        await storage.personalAccessTokens.touch((await storage.personalAccessTokens.findByHash('h1'))!.id, 60_000);
+        expect(await lastUsed()).toBe(START + 60_000);
+      });
+
+      it('removing an account removes its tokens', async () => {
+        const alice = await storage.accounts.add({ username: 'alice', password: 'pw' });
+        await storage.personalAccessTokens.add(pat(alice.id), 'h1');
+        await storage.accounts.remove('alice');
+        expect(await storage.personalAccessTokens.findByHash('h1')).toBeUndefined();
       });
     });
 

@@ -38,7 +38,7 @@ export interface ModelStore {
    * admin action (password change, disabling), not for request paths.
    */
   revokeByAccountId(accountId: string): Promise<number>;
-  /** Deletes expired rows (models, locks, replays) in small batches; returns how many were removed. */
+  /** Deletes expired rows (models, locks, replays, revocation entries, personal access tokens) in small batches; returns how many were removed. */
   sweepExpired(): Promise<number>;
 }
 
@@ -149,6 +149,73 @@ export interface ReplayStore {
   get(key: string): Promise<ReplayEntry | undefined>;
 }
 
+/** What a revocation feed entry revokes: one grant's tokens, or every token of an account, client or personal access token. */
+export type RevocationType = 'grant' | 'account' | 'client' | 'pat';
+
+/** One entry of the revocation feed resource servers pull (revocation/revocations.ts). */
+export interface RevocationEntry {
+  type: RevocationType;
+  /** The grant id, account id (`sub`), client id or personal access token id. */
+  id: string;
+  /** When it was revoked (epoch ms). For accounts and clients, tokens issued after it are not affected (re-enabled). */
+  at: number;
+  /** Epoch ms after which no token it affects can still be valid: the entry is kept until then, then swept. */
+  until: number;
+}
+
+/** The revocation feed, shared by every auth-server instance. */
+export interface RevocationStore {
+  /**
+   * Records an entry. Recording one that exists (same type and id) keeps the later `at` and
+   * `until`, and makes it new again for incremental readers.
+   */
+  add(entry: RevocationEntry): Promise<void>;
+  /**
+   * Entries still live (`until` after now) recorded at or after `recordedSince` (epoch ms), in
+   * the order they were recorded; 0 reads them all.
+   */
+  recordedSince(recordedSince: number): Promise<RevocationEntry[]>;
+}
+
+/** A personal access token as stored: never the token itself, only its SHA-256. */
+export interface PersonalAccessToken {
+  /** Random id: the feed names revoked tokens by it, and the resource server's client id is `pat:<id>`. */
+  id: string;
+  accountId: string;
+  /** Unique per account among its live tokens. */
+  name: string;
+  /** Space-separated scopes. */
+  scope: string;
+  /** The one resource (audience) it is valid for. */
+  resource: string;
+  /** Who created it: `cli`, the account itself (`self`), or an admin's account id. */
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Last time a resource server introspected it (epoch ms, written at most once a minute). */
+  lastUsedAt: number | null;
+}
+
+export interface PersonalAccessTokenStore {
+  /** Stores a new token under its hash; throws PersonalAccessTokenExistsError when the account has one by that name. */
+  add(token: PersonalAccessToken, hash: string): Promise<void>;
+  /** The live (unexpired) token with this hash, or undefined. */
+  findByHash(hash: string): Promise<PersonalAccessToken | undefined>;
+  /** Live tokens of one account, or of every account, by account then name. */
+  list(accountId?: string): Promise<PersonalAccessToken[]>;
+  /** Deletes the account's token by that name and returns it, or undefined when it has none. */
+  remove(accountId: string, name: string): Promise<PersonalAccessToken | undefined>;
+  /** Sets lastUsedAt to now unless it was set less than `minIntervalMs` ago (one write per interval). */
+  touch(id: string, minIntervalMs: number): Promise<void>;
+}
+
+export class PersonalAccessTokenExistsError extends Error {
+  constructor(name: string) {
+    super(`a personal access token named "${name}" already exists for this account`);
+    this.name = 'PersonalAccessTokenExistsError';
+  }
+}
+
 /** One sealed value of the token vault and the version that wrote it. */
 export interface VaultRow {
   /** What upstream/token-vault.ts sealed (encrypted, bound to the account and upstream); opaque here. */
@@ -183,6 +250,8 @@ export interface Storage {
   replays: ReplayStore;
   /** The most recent audit events, for the admin console (admin/audit-trail.ts writes them). */
   audit: AuditStore;
+  revocations: RevocationStore;
+  personalAccessTokens: PersonalAccessTokenStore;
   /** The signing keys when AUTH_KEY_STORE=database (sealed; keys/signing-key-store.ts opens them). */
   signingKeys: SigningKeyRowStore;
   vault: VaultStore;

@@ -253,7 +253,9 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
   });
 
   it('a hung upstream: the client gets a JSON-RPC error after MCP_UPSTREAM_TIMEOUT_MS, other sessions and /healthz keep working, and the session keeps its process', async () => {
-    const { rs, token, pidOf } = await startGateway({ MCP_UPSTREAM_TIMEOUT_MS: '500' });
+    // The timeout also bounds starting a session's process and its initialize: 3 s leaves room for a
+    // busy machine starting node, while the hang still ends well before the test's own limit.
+    const { rs, token, pidOf } = await startGateway({ MCP_UPSTREAM_TIMEOUT_MS: '3000' });
     const alice = await bearerClient(rs.mcpUrl, await token('user-alice'));
     const bob = await bearerClient(rs.mcpUrl, await token('user-bob'));
     const pid = await pidOf(alice);
@@ -267,8 +269,8 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect(await pidOf(alice)).toBe(pid);
     expect((await fetch(`${rs.url}/healthz`)).status).toBe(200);
     const error = await hung;
-    expect(error?.message).toMatch(/upstream MCP server failed: it did not answer within 500 ms \(MCP_UPSTREAM_TIMEOUT_MS\)/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error?.message).toMatch(/upstream MCP server failed: it did not answer within 3000 ms \(MCP_UPSTREAM_TIMEOUT_MS\)/);
+    expect(Date.now() - started).toBeLessThan(15_000);
     // The SDK cancelled the call upstream; the process is not leaked but kept: the session's next call reuses it.
     expect(await pidOf(alice)).toBe(pid);
     expect(alive(pid)).toBe(true);
