@@ -142,6 +142,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
       trail,
       signingKeys: signingKeys.keys,
       live,
+      revocation,
       prefix,
       now,
     }).routes(),

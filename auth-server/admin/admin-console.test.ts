@@ -329,6 +329,55 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       expect((await waitForEvents('admin.session.revoked', 1))[0]).toMatchObject({ accountId: account.id });
     });
 
+    it('creates a personal access token for a user (shown once) and revokes it; revocations reach the feed', async () => {
+      const { browser } = await adminBrowser();
+      const gina = await addUser(server, 'gina');
+      const { html } = await userPage(browser, 'gina');
+      const csrf = hiddenField(html, 'csrf');
+      const created = await browser.postForm(`${server.url}/admin/users/${gina.id}/tokens`, {
+        csrf,
+        name: 'nightly build',
+        scope: 'mcp:tools',
+        days: '7',
+      });
+      expect(created.status).toBe(201);
+      const token = /<code id="pat">([^<]+)<\/code>/.exec(await created.text())![1]!;
+      expect(token).toMatch(/^mcp_pat_/);
+      const [pat] = await server.storage.personalAccessTokens.list(gina.id);
+      expect(pat).toMatchObject({ name: 'nightly build', scope: 'mcp:tools', createdBy: expect.stringMatching(/^admin:/) });
+      // The page shows it afterwards without the token itself.
+      const page = (await userPage(browser, 'gina')).html;
+      expect(page).toContain('nightly build');
+      expect(page).not.toContain(token);
+
+      // Refused by the data: an admin scope for a user without the role, a taken name, a bad expiry.
+      for (const form of [
+        { name: 'x', scope: 'mcp:admin', days: '7' },
+        { name: 'nightly build', scope: 'mcp:tools', days: '7' },
+        { name: 'y', scope: 'mcp:tools', days: '-1' },
+      ]) {
+        expect((await browser.postForm(`${server.url}/admin/users/${gina.id}/tokens`, { csrf, ...form })).status).toBe(400);
+      }
+
+      const revoked = await browser.postForm(`${server.url}/admin/users/${gina.id}/tokens/revoke`, {
+        csrf,
+        name: 'nightly build',
+        back: `/admin/users/${gina.id}`,
+      });
+      expect(revoked.headers.get('location')).toBe(`/admin/users/${gina.id}?done=pat-revoked`);
+      expect(await server.storage.personalAccessTokens.list(gina.id)).toEqual([]);
+      expect((await browser.postForm(`${server.url}/admin/users/${gina.id}/tokens/revoke`, { csrf, name: 'nightly build' })).status).toBe(
+        400,
+      );
+
+      await browser.postForm(`${server.url}/admin/users/${gina.id}/disable`, { csrf });
+      const feed = (await server.storage.revocations.recordedSince(0)).map((e) => `${e.type}:${e.id}`);
+      expect(feed).toEqual(expect.arrayContaining([`pat:${pat!.id}`, `account:${gina.id}`]));
+      // What the earlier tests revoked and disabled is in the feed too.
+      expect(feed.some((e) => e.startsWith('grant:'))).toBe(true);
+      expect(feed.some((e) => e.startsWith('client:'))).toBe(true);
+    });
+
     it('shows the key states and rotates: too soon is refused (409) unless forced; then the next keys sign, at once', async () => {
       const { browser, page } = await adminBrowser();
       const keys = await openSigningKeys(server.config, server.storage);

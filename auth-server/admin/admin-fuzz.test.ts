@@ -44,6 +44,8 @@ describe.each(['sqlite', 'postgres'] as const)('fuzzing the admin console on %s'
         `${user}/profile`,
         `${user}/disable`,
         `${user}/enable`,
+        `${user}/tokens`,
+        `${user}/tokens/revoke`,
         '/admin/clients',
         clientPath,
         `${clientPath}/disable`,

@@ -1,7 +1,8 @@
 import type { Context } from 'koa';
 import { DISABLED, RESOURCE_SERVER, VERIFIED } from '../provider/client-marks.ts';
 import type { ModelPayload } from '../storage/store.ts';
-import { recordAction, redirectBack, renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
+import { disableClient, enableClient, revokeGrant } from '../revocation/revocations.ts';
+import { actorOf, recordAction, redirectBack, renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
 import { listGrants, listSessions, withUsernames } from './grants.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -87,7 +88,7 @@ export function clientPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
   });
 
   /** Stores a changed client without a lifetime, as the CLI does: an operator decision keeps it. */
-  async function mark(ctx: Context, change: (payload: ModelPayload) => void, event: string, notice: 'disabled' | 'enabled' | 'verified') {
+  async function mark(ctx: Context, change: (payload: ModelPayload) => void, event: string, notice: 'verified') {
     const payload = await load(ctx);
     if (!payload) return;
     change(payload);
@@ -96,8 +97,19 @@ export function clientPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     redirectBack(deps, ctx, notice);
   }
 
-  routes.action('/clients/:id/disable', (ctx) => mark(ctx, (p) => void (p[DISABLED] = true), 'client.disabled', 'disabled'));
-  routes.action('/clients/:id/enable', (ctx) => mark(ctx, (p) => void delete p[DISABLED], 'client.enabled', 'enabled'));
+  // Disabled: unknown to oidc-provider, and the feed refuses the access tokens it already has.
+  routes.action('/clients/:id/disable', async (ctx) => {
+    if (!(await load(ctx))) return;
+    await disableClient(deps.revocation, ctx.params.id!, actorOf(ctx));
+    recordAction(deps, ctx, 'client.disabled', { client_id: ctx.params.id }, 'client disabled by an admin');
+    redirectBack(deps, ctx, 'disabled');
+  });
+  routes.action('/clients/:id/enable', async (ctx) => {
+    if (!(await load(ctx))) return;
+    await enableClient(deps.revocation, ctx.params.id!, actorOf(ctx));
+    recordAction(deps, ctx, 'client.enabled', { client_id: ctx.params.id }, 'client enabled by an admin');
+    redirectBack(deps, ctx, 'enabled');
+  });
 
   routes.action('/clients/:id/verify', async (ctx) => {
     const payload = await load(ctx);
@@ -118,10 +130,9 @@ export function clientPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     const clientId = ctx.params.id!;
     // Its grants and their stored tokens go first: nothing may outlive the client.
     const grants = await listGrants(models, { clientId });
-    for (const grant of grants) {
-      await models.revokeByGrantId(grant.id);
-      await models.destroy('Grant', grant.id);
-    }
+    for (const grant of grants) await revokeGrant(deps.revocation, grant.id, actorOf(ctx));
+    // Disabled first, which feeds its access tokens to the resource servers; then gone.
+    await disableClient(deps.revocation, clientId, actorOf(ctx));
     await models.destroy('Client', clientId);
     recordAction(deps, ctx, 'client.deleted', { client_id: clientId, grants_revoked: grants.length }, 'client deleted by an admin');
     redirectBack(deps, ctx, 'deleted', `${deps.base}/clients`);

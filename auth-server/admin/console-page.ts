@@ -5,6 +5,7 @@ import type { AuthServerConfig } from '../config.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { LiveProvider } from '../provider/live-provider.ts';
+import type { PatContext } from '../revocation/personal-access-tokens.ts';
 import type { Storage } from '../storage/store.ts';
 import type { AdminSessions, AdminVisitor } from './admin-session.ts';
 import type { AuditTrail } from './audit-trail.ts';
@@ -23,6 +24,8 @@ export interface ConsoleDeps {
   /** The signing-key store (keys/signing-keys.ts), and the provider holder a rotation refreshes. */
   signingKeys: SigningKeys;
   live: Pick<LiveProvider, 'refresh'>;
+  /** Revocations that reach the resource servers (revocation/revocations.ts) and PATs. */
+  revocation: PatContext;
   sessions: AdminSessions;
   /** `${prefix}/admin`. */
   base: string;
@@ -40,6 +43,7 @@ const NOTICES: Record<string, string> = {
   verified: 'Marked verified.',
   revoked: 'Revoked.',
   rotated: 'Rotated: the next keys sign now (here at once, on other instances within their key poll).',
+  'pat-revoked': 'Personal access token revoked.',
 };
 
 const SECTIONS = [

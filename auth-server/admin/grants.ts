@@ -1,6 +1,7 @@
 import type { AccountStore, ModelStore } from '../storage/store.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
-import { recordAction, redirectBack, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
+import { revokeGrant } from '../revocation/revocations.ts';
+import { actorOf, recordAction, redirectBack, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
 
 /** A grant as the console shows it: what a user allowed a client, when. */
 export interface GrantView {
@@ -93,8 +94,8 @@ export function grantActions(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     const id = ctx.params.id!;
     const grant = await models.find('Grant', id);
     if (!grant) return redirectBack(deps, ctx, undefined);
-    await models.revokeByGrantId(id);
-    await models.destroy('Grant', id);
+    // Its stored tokens go, and the feed tells resource servers to refuse its access tokens.
+    await revokeGrant(deps.revocation, id, actorOf(ctx));
     const account = await deps.storage.accounts.findById(String(grant.accountId));
     recordAction(
       deps,

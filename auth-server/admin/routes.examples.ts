@@ -4,9 +4,9 @@ import { adminRoutes, type AdminRouteDeps } from './routes.ts';
 
 export function adminRoutesExample(
   app: Koa,
-  { provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }: AdminRouteDeps,
+  { provider, pages, storage, config, cookieKeys, trail, signingKeys, live, revocation, prefix }: AdminRouteDeps,
 ) {
   //#region adminRoutes
-  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }).routes());
+  app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, revocation, prefix }).routes());
   //#endregion adminRoutes
 }

@@ -7,6 +7,7 @@ import type { AuthServerConfig } from '../config.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { LiveProvider } from '../provider/live-provider.ts';
+import type { PatContext } from '../revocation/personal-access-tokens.ts';
 import type { Storage } from '../storage/store.ts';
 import { adminSessions } from './admin-session.ts';
 import { auditPages } from './audit.ts';
@@ -29,6 +30,8 @@ export interface AdminRouteDeps {
   /** The signing-key store (keys/signing-keys.ts), and the provider holder a rotation refreshes. */
   signingKeys: SigningKeys;
   live: Pick<LiveProvider, 'refresh'>;
+  /** revocation/context.ts: what the revocation functions and PATs need. */
+  revocation: PatContext;
   prefix: string;
   /** Epoch ms (default Date.now); tests move it to age the sign-in. */
   now?: () => number;
@@ -40,7 +43,7 @@ export interface AdminRouteDeps {
  * every form post checks its CSRF token and then that the sign-in is at most 10 minutes old.
  *
  * ```ts source="./routes.examples.ts#adminRoutes"
- * app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, prefix }).routes());
+ * app.use(adminRoutes({ provider, pages, storage, config, cookieKeys, trail, signingKeys, live, revocation, prefix }).routes());
  * ```
  */
 export function adminRoutes(deps: AdminRouteDeps): Router {

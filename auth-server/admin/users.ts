@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { checkPasswordPolicy } from '../accounts/password-policy.ts';
 import { AccountExistsError, InvalidAccountError, type Account } from '../storage/store.ts';
-import { field, recordAction, redirectBack, renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
+import { disableAccount, enableAccount } from '../revocation/revocations.ts';
+import { actorOf, field, recordAction, redirectBack, renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
 import { listGrants, listSessions } from './grants.ts';
+import { tokenActions, tokenSection } from './tokens.ts';
 
 const SHOWN = 200;
 
@@ -72,13 +74,14 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     renderConsole(deps, ctx, 'user-created', { section: 'Users', user: account, password }, 201);
   });
 
-  async function detailPage(ctx: Context, account: Account, extra: { error?: string } = {}, status = 200) {
+  async function detailPage(ctx: Context, account: Account, extra: Record<string, unknown> = {}, status = 200) {
     await deps.trail.flush();
-    const [grants, sessions, links, events] = await Promise.all([
+    const [grants, sessions, links, events, tokens] = await Promise.all([
       listGrants(models, { accountId: account.id }).then((list) => list.map((g) => ({ ...g, username: account.username }))),
       listSessions(models, { accountId: account.id }).then((list) => list.map((x) => ({ ...x, username: account.username }))),
       accounts.listLinks().then((all) => all.filter((l) => l.accountId === account.id)),
       deps.storage.audit.recent({ accountId: account.id, limit: 10 }),
+      tokenSection(deps, account),
     ]);
     renderConsole(
       deps,
@@ -92,6 +95,7 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
         sessions,
         links,
         events,
+        ...tokens,
         self: account.id === (ctx.state.admin as { account: Account }).account.id,
         ...extra,
       },
@@ -138,9 +142,8 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     const account = await load(ctx);
     if (!account) return;
     if (account.id === admin.account.id) return detailPage(ctx, account, { error: 'You cannot disable your own account.' }, 400);
-    await accounts.setDisabled(account.username, true);
-    // Disabling alone stops new sign-ins; revoking ends its sessions, grants and stored tokens now.
-    const revoked = await models.revokeByAccountId(account.id);
+    // No new sign-in; its sessions, grants and stored tokens go; the feed refuses its access tokens and PATs.
+    const { removed: revoked } = await disableAccount(deps.revocation, account.username, actorOf(ctx));
     recordAction(deps, ctx, 'user.disabled', { sub: account.id, username: account.username, revoked }, 'user disabled by an admin');
     redirectBack(deps, ctx, 'user-disabled');
   });
@@ -148,8 +151,10 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
   routes.action('/users/:id/enable', async (ctx) => {
     const account = await load(ctx);
     if (!account) return;
-    await accounts.setDisabled(account.username, false);
+    await enableAccount(deps.revocation, account.username, actorOf(ctx));
     recordAction(deps, ctx, 'user.enabled', { sub: account.id, username: account.username }, 'user enabled by an admin');
     redirectBack(deps, ctx, 'enabled');
   });
+
+  tokenActions(routes, deps, detailPage);
 }
