@@ -46,7 +46,7 @@ test('a form post without the page’s CSRF token is refused, and nothing happen
   await expect(page.locator('tbody tr')).toHaveCount(keys);
 });
 
-test('create a user → revoke their grant → disable their client → rotate the keys', async ({ page, browser }, testInfo) => {
+test('create a user → revoke their grant (and a PAT) → disable their client → rotate the keys', async ({ page, browser }, testInfo) => {
   await signInToConsole(page, stack.demo);
   await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
 
@@ -86,10 +86,23 @@ test('create a user → revoke their grant → disable their client → rotate t
   await expect(grants).toHaveCount(1);
   await expect(grants).toContainText(clientId);
   await expect(grants).toContainText('mcp:tools');
-  await screenshot(page, testInfo, 'admin-user');
   await grants.getByRole('button', { name: 'Revoke grant' }).click();
   await expect(page.getByRole('status')).toHaveText('Revoked.');
   await expect(page.getByText('No grants.')).toBeVisible();
+
+  // A personal access token for Carol: shown once, then revoked.
+  await page.getByLabel('Token name').fill('nightly build');
+  await page.getByRole('button', { name: 'Create token for carol' }).click();
+  await expect(page.locator('#pat')).toContainText('mcp_pat_');
+  const pats = page.locator('#pats tbody tr');
+  await expect(pats).toHaveCount(1);
+  await expect(pats).toContainText('nightly build');
+  // The part of the page with grants, sessions and the new token in view.
+  await page.getByRole('heading', { name: 'Grants' }).evaluate((heading) => heading.scrollIntoView());
+  await screenshot(page, testInfo, 'admin-user', { fullPage: false });
+  await pats.getByRole('button', { name: 'Revoke token' }).click();
+  await expect(page.getByRole('status')).toHaveText('Personal access token revoked.');
+  await expect(page.getByText('No personal access tokens.')).toBeVisible();
 
   // Disable her client from the Clients page.
   await page.getByRole('link', { name: 'Clients', exact: true }).click();
@@ -120,7 +133,14 @@ test('create a user → revoke their grant → disable their client → rotate t
   await page.getByRole('link', { name: 'Audit' }).click();
   await page.getByLabel('Event').fill('admin');
   await page.getByRole('button', { name: 'Filter' }).click();
-  for (const event of ['admin.user.created', 'admin.grant.revoked', 'admin.client.disabled', 'admin.keys.rotated']) {
+  for (const event of [
+    'admin.user.created',
+    'admin.grant.revoked',
+    'admin.pat.created',
+    'admin.pat.revoked',
+    'admin.client.disabled',
+    'admin.keys.rotated',
+  ]) {
     await expect(page.locator('tbody code', { hasText: event })).toHaveCount(1);
   }
   await screenshot(page, testInfo, 'admin-audit');

@@ -70,6 +70,7 @@ export function renderConsole(deps: ConsoleDeps, ctx: Context, view: string, dat
       notice: done,
       signOut: `${deps.config.issuer.replace(/\/$/, '')}/session/end`,
       formatTime,
+      shorten,
       ...data,
       title: `${String(data.title ?? data.section ?? 'Admin')} · Admin`,
     },
@@ -117,4 +118,9 @@ export function formatTime(ms: number | null | undefined): string {
 export interface ConsoleRoutes {
   page(path: string, handler: (ctx: Context, admin: Admin) => Promise<void>): void;
   action(path: string, handler: (ctx: Context, admin: Admin) => Promise<void>): void;
+}
+
+/** A long id cut for a table cell (the whole id is in the cell's title and link). */
+export function shorten(id: string): string {
+  return id.length > 14 ? `${id.slice(0, 12)}…` : id;
 }

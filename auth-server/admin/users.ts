@@ -80,7 +80,7 @@ export function userPages(routes: ConsoleRoutes, deps: ConsoleDeps): void {
       listGrants(models, { accountId: account.id }).then((list) => list.map((g) => ({ ...g, username: account.username }))),
       listSessions(models, { accountId: account.id }).then((list) => list.map((x) => ({ ...x, username: account.username }))),
       accounts.listLinks().then((all) => all.filter((l) => l.accountId === account.id)),
-      deps.storage.audit.recent({ accountId: account.id, limit: 10 }),
+      deps.storage.audit.recent({ accountId: account.id, limit: 5 }),
       tokenSection(deps, account),
     ]);
     renderConsole(
