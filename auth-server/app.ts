@@ -32,6 +32,7 @@ import { TOKEN_EXCHANGE } from './provider/token-exchange.ts';
 import { tokenVault } from './upstream/token-vault.ts';
 import { upstreamClient } from './upstream/upstream-client.ts';
 import { callbackUrl, upstreamRoutes } from './upstream/upstream-routes.ts';
+import { withRefreshContext } from './storage/adapter.ts';
 import type { Storage } from './storage/store.ts';
 import { revocationContext } from './revocation/context.ts';
 import { revocationRoutes } from './revocation/feed-routes.ts';
@@ -177,6 +178,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
       locks: storage.locks,
       replays: storage.replays,
       graceSeconds: config.refreshGraceSeconds,
+      prefetchRefresh: (token, clientId, next) => withRefreshContext(storage.models, token, clientId, next),
     }),
   );
   const throttle = loginThrottle(limiters, keys.cookieKeys[0]!);

@@ -4,7 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../common/free-port.ts';
 import { isHealthy } from '../common/health.ts';
+
+export { freePort };
 
 export const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -27,6 +30,10 @@ export interface SpawnOptions {
   name: string;
   /** Script relative to the repository root, run with this node. */
   entry: string;
+  /** Node options before the entry (e.g. --cpu-prof). */
+  execArgv?: string[];
+  /** A command that runs node (e.g. strace -c): then pid, memory and CPU are the wrapper's. */
+  wrapper?: string[];
   env: Record<string, string>;
   /** Polled every 10 ms until it answers 2xx (bounded by `timeoutMs`). */
   readyUrl: string | string[];
@@ -45,9 +52,17 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> {
   const fd = openSync(options.logFile, 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [options.entry], {
+  const argv = [process.execPath, ...(options.execArgv ?? []), options.entry];
+  const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      // BENCH_SERVER_NODE_OPTIONS: node options for every server the benchmark starts (a memory
+      // or CPU probe, e.g. --heapsnapshot-signal=SIGUSR2), never the benchmark's own.
+      ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
@@ -106,4 +121,33 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
   const path = await mkdtemp(join(tmpdir(), `bench-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
-export { freePort } from '../common/free-port.ts';
+
+let floor: Promise<number> | undefined;
+
+/**
+ * Idle RSS (MB) of the bare node:http .ts server (bench/bare-server.ts) a second after it is
+ * ready: the floor the memory targets are ratios of. Measured once per benchmark run (median of
+ * three), so each part can compare with it without running the startup part.
+ */
+export function floorRssMb(logDir: string): Promise<number> {
+  floor ??= (async () => {
+    const samples: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const port = await freePort();
+      const bare = await spawnServer({
+        name: 'bare node:http .ts server',
+        entry: 'bench/bare-server.ts',
+        env: { RS_PORT: String(port) },
+        readyUrl: `http://127.0.0.1:${port}/healthz`,
+        logFile: join(logDir, 'bare-server.log'),
+      });
+      await sleep(FLOOR_SETTLE_MS);
+      samples.push(bare.memory().rssMb);
+      await bare.stop();
+    }
+    return samples.sort((a, b) => a - b)[1]!;
+  })();
+  return floor;
+}
+/** How long a server sits without traffic before its idle RSS is read. */
+export const FLOOR_SETTLE_MS = 1000;

@@ -87,6 +87,8 @@ export async function writeResults(path: string, sections: Section[], extra: { c
     '',
     'Written by `npm run bench` (bench/run.ts). Every ratio compares measurements taken in this same run on this',
     'same machine, so it means more than any absolute number here: the machine is shared and has 2 cores.',
+    'Where the time and the memory go (profiles, round trips, heap snapshots), and what was changed because of it:',
+    '[FINDINGS.md](FINDINGS.md).',
     '',
     `- Date: ${info.date}`,
     `- CPU: ${info.cpu}, ${info.cores} cores`,

@@ -8,10 +8,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchAuthServer } from './auth-server.ts';
-import { benchCrypto } from './crypto.ts';
-import { benchResourceServer } from './resource-server.ts';
-import { benchStartup } from './startup.ts';
+import { startTestPostgres, type TestPostgres } from '../auth-server/testing/postgres-server.ts';
 import { markdownSection, systemInfo, writeResults, type Section } from './report.ts';
 import { lineChart, type Series } from './svg-chart.ts';
 
@@ -19,11 +16,12 @@ const HERE = new URL('.', import.meta.url).pathname;
 
 type Part = (logDir: string) => Promise<{ section: Section; series?: Series[] }>;
 
+// Imported when run: the auth part's PostgreSQL URL must be in the environment before its modules load.
 const PARTS: Record<string, Part> = {
-  resource: benchResourceServer,
-  auth: benchAuthServer,
-  crypto: benchCrypto,
-  startup: benchStartup,
+  resource: async (logDir) => (await import('./resource-server.ts')).benchResourceServer(logDir),
+  auth: async (logDir) => (await import('./auth-server.ts')).benchAuthServer(logDir),
+  crypto: async () => (await import('./crypto.ts')).benchCrypto(),
+  startup: async (logDir) => (await import('./startup.ts')).benchStartup(logDir),
 };
 
 const args = process.argv.slice(2);
@@ -40,6 +38,17 @@ const info = systemInfo();
 console.log(
   `bench: ${selected.join(', ')} on ${info.cpu} (${info.cores} cores), Node ${info.node}, ${process.env.BENCH_DURATION || 5} s per measurement`,
 );
+// The PostgreSQL half of the auth part: the server PG_TESTS_URL / TEST_DATABASE_URL names, else
+// the embedded one the tests use (started here, stopped at the end).
+let postgres: TestPostgres | undefined;
+if (selected.includes('auth')) {
+  try {
+    postgres = await startTestPostgres(process.env);
+    process.env.TEST_DATABASE_URL = postgres.url;
+  } catch (error) {
+    console.error(`bench: no PostgreSQL (${(error as Error).message}); the auth part runs on SQLite only`);
+  }
+}
 const logDir = await mkdtemp(join(tmpdir(), 'bench-logs-'));
 const started = performance.now();
 const sections: Section[] = [];
@@ -57,6 +66,7 @@ for (const name of selected) {
     console.error(`bench: part ${name} failed: ${error instanceof Error ? error.stack : String(error)}\n(server logs in ${logDir})`);
   }
 }
+await postgres?.stop();
 const seconds = (performance.now() - started) / 1000;
 console.log(`\nbench: done in ${Math.round(seconds)} s`);
 if (!failed) await rm(logDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { createDpopVerifier, DpopProofError } from './dpop.ts';
@@ -22,6 +22,14 @@ export const ACCESS_TOKEN_ALGORITHMS = [
   'EdDSA',
   'Ed25519',
 ];
+
+/**
+ * Bytes the verification cache may hold (an estimate: UTF-16 token plus a fixed overhead per entry).
+ * 10,000 typical 1 KB tokens fit; 16 KB tokens (the header limit) are capped at about 500.
+ */
+const TOKEN_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+/** AuthInfo, its claims, the URL of the audience and the map entry, roughly. */
+const ENTRY_OVERHEAD_BYTES = 1024;
 
 /** A refused request: the status and the challenge to send (the caller adds resource_metadata). */
 export class AuthError extends Error {
@@ -71,7 +79,7 @@ export interface CredentialsRequest {
   /** The DPoP header (a proof JWT), for sender-constrained tokens. */
   dpop: string | undefined;
   method: string;
-  /** The request's public URL (no query), for the DPoP proof's htu. */
+  /** The request's public URL (no query), for the DPoP proof's htu. Read only for DPoP requests (a getter can build it lazily). */
   url: string;
   /**
    * The resource this request is for, when the server has more than one (/mcp and /sse, loopback
@@ -97,9 +105,9 @@ interface AccessTokenClaims extends JWTPayload {
  * URL, exp/nbf with bounded skew, and the required claims. A token bound to a key (cnf.jkt)
  * additionally needs the DPoP scheme and a valid proof for this very request (RFC 9449).
  *
- * Successful verifications are cached by SHA-256 of the token (and the audience) until `exp`, so
- * a client's repeated requests cost no signature check; DPoP proofs are still checked on every
- * request.
+ * Successful verifications are cached by SHA-256 of the Authorization header (and the audience)
+ * until `exp`, so a client's repeated requests cost one hash and a map lookup, no signature check;
+ * DPoP proofs are still checked on every request.
  *
  * ```ts source="./bearer.examples.ts#createBearerVerifier"
  * const verify = createBearerVerifier({ issuer: 'http://localhost:3000', audience: 'http://localhost:3001/mcp' });
@@ -125,17 +133,16 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
       onJwksFetch: options.onJwksFetch,
       onDiscoveryError: options.onKeyDiscoveryError,
     });
-  const cache = new ExpiringCache<AuthInfo>(options.cacheSize ?? 10_000);
+  const cache = new ExpiringCache<Verified>(options.cacheSize ?? 10_000, {
+    // The token twice at most (the key hashes it; AuthInfo and the entry hold the same string) plus the claims we keep.
+    maxBytes: TOKEN_CACHE_MAX_BYTES,
+    sizeOf: (entry) => 2 * entry.token.length + ENTRY_OVERHEAD_BYTES,
+  });
   const checkDpop = createDpopVerifier({ iatWindowSec: Math.max(clockTolerance, 60) });
 
   async function verifyToken(token: string, audience: string): Promise<AuthInfo> {
-    // The audience is part of the key: a token verified for /mcp says nothing about /sse.
-    const cacheKey = createHash('sha256').update(audience).update('\n').update(token).digest('base64url');
-    const cached = cache.get(cacheKey, now());
-    if (cached) return cached;
-    let payload: AccessTokenClaims;
     try {
-      ({ payload } = await jwtVerify<AccessTokenClaims>(token, keys, {
+      const { payload } = await jwtVerify<AccessTokenClaims>(token, keys, {
         issuer: options.issuer,
         audience,
         typ: 'at+jwt',
@@ -143,7 +150,8 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
         clockTolerance,
         currentDate: new Date(now()),
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
-      }));
+      });
+      return toAuthInfo(token, payload, audience);
     } catch (error) {
       // Keys we could not fetch say nothing about the token: not a 401, which makes clients drop it.
       if (error instanceof IssuerUnavailableError) throw error;
@@ -151,14 +159,17 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
         throw new IssuerUnavailableError('signing keys unavailable: the JWKS fetch timed out', { cause: error });
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: describe(error) });
     }
-    const authInfo = toAuthInfo(token, payload, audience);
-    cache.set(cacheKey, authInfo, (payload.exp as number) * 1000);
-    return authInfo;
   }
 
-  return async (request) => {
-    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(request.authorization ?? '');
-    if (!request.authorization) throw new AuthError(401, { scheme: 'Bearer' });
+  /** The header's scheme and token after the syntax check, the token verified: cached, or checked now. */
+  async function verified(authorization: string, audience: string): Promise<Verified> {
+    // One SHA-256 and a map lookup per request with a warm cache. The key is the header exactly
+    // as sent (so a hit implies it passed the syntax check below when it was cached) and the
+    // audience (a token verified for /mcp says nothing about /sse).
+    const cacheKey = hash('sha256', `${audience}\n${authorization}`, 'base64url');
+    const cached = cache.get(cacheKey, now());
+    if (cached) return cached;
+    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
     if (!match)
       throw new AuthError(401, { scheme: 'Bearer', error: 'invalid_token', description: 'expected Authorization: Bearer <token>' });
     const scheme = match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
@@ -167,15 +178,24 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     if (pats && token.startsWith(pats.prefix)) {
       // A PAT is a plain bearer token: there is no key for a DPoP proof to bind it to.
       if (scheme === 'DPoP') throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
-      return pats.verify(token, request.audience ?? options.audience);
+      // Not cached here: pats.verify keeps its own introspection cache, bounded by the poll interval.
+      return { scheme, token, authInfo: await pats.verify(token, audience) };
     }
     let authInfo: AuthInfo;
     try {
-      authInfo = await verifyToken(token, request.audience ?? options.audience);
+      authInfo = await verifyToken(token, audience);
     } catch (error) {
       if (error instanceof AuthError && scheme === 'DPoP') throw new AuthError(401, { ...error.challenge, scheme: 'DPoP' });
       throw error;
     }
+    const entry: Verified = { scheme, token, authInfo };
+    cache.set(cacheKey, entry, authInfo.expiresAt! * 1000);
+    return entry;
+  }
+
+  return async (request) => {
+    if (!request.authorization) throw new AuthError(401, { scheme: 'Bearer' });
+    const { scheme, token, authInfo } = await verified(request.authorization, request.audience ?? options.audience);
     const jkt = authInfo.extra?.jkt;
     if (scheme === 'Bearer') {
       // RFC 9449 §7.2: a sender-constrained token must not be usable as a plain bearer token.
@@ -186,6 +206,7 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     if (typeof jkt !== 'string')
       throw new AuthError(401, { scheme: 'DPoP', error: 'invalid_token', description: 'token is not DPoP-bound' });
     try {
+      // Read only here: the URL is built (a URL parse) only for DPoP requests.
       await checkDpop({ proof: request.dpop, method: request.method, url: request.url, accessToken: token, jkt });
     } catch (error) {
       const description = error instanceof DpopProofError ? error.message : 'invalid DPoP proof';
@@ -193,6 +214,13 @@ export function createBearerVerifier(options: BearerVerifierOptions): (request: 
     }
     return authInfo;
   };
+}
+
+/** A verified Authorization header, as the cache keeps it. */
+interface Verified {
+  scheme: 'Bearer' | 'DPoP';
+  token: string;
+  authInfo: AuthInfo;
 }
 
 function toAuthInfo(token: string, payload: AccessTokenClaims, audience: string): AuthInfo {

@@ -5,6 +5,9 @@ import { ExpiringCache } from './expiring-cache.ts';
 /** Asymmetric JWS algorithms accepted for DPoP proofs (advertised in the metadata). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'EdDSA', 'Ed25519'] as const;
 
+/** Bytes the remembered jtis may take (UTF-16 keys plus a map entry each, roughly). */
+const REPLAY_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+
 export class DpopProofError extends Error {
   override name = 'DpopProofError';
 }
@@ -41,7 +44,12 @@ export interface DpopVerifierOptions {
  * ```
  */
 export function createDpopVerifier(options: DpopVerifierOptions): (check: DpopCheck) => Promise<void> {
-  const seen = new ExpiringCache<true>(options.replayCacheSize ?? 100_000);
+  // Bounded by count and by bytes: a jti is up to 256 characters of the client's choosing, so
+  // 100,000 of the longest would take ~70 MB; typical ones (a UUID) stay under the count bound.
+  const seen = new ExpiringCache<true>(options.replayCacheSize ?? 100_000, {
+    maxBytes: REPLAY_CACHE_MAX_BYTES,
+    sizeOf: (_value, key) => 2 * key.length + 100,
+  });
   const windowSec = options.iatWindowSec;
 
   return async (check) => {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
+import { coalesceWrites } from './coalesced-writes.ts';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
 import type { SessionCap, SessionOwner, SessionRefusal, SessionStore } from './sessions.ts';
@@ -52,6 +53,8 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
       // Unknown, expired, another transport's, another subject's or another client's: all look
       // the same (404), which tells the client to start a new session.
       if (session?.kind !== 'streamable') return writeJsonRpcError(res, SESSION_NOT_FOUND);
+      // A POST's answer is an SSE stream written in pieces: one send per turn instead of one per piece.
+      if (req.method === 'POST') coalesceWrites(res);
       return session.transport.handleRequest(req, res, body);
     }
     const initializes = req.method === 'POST' && (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));

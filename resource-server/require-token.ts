@@ -154,7 +154,7 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
   async function authenticate(ctx: Context, resource: ServedResource): Promise<AuthInfo | undefined> {
     if (options.anonymous) return options.anonymous;
     // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
-    if (/(?:^|&)access_token=/.test(ctx.querystring)) {
+    if (ctx.req.url!.includes('?') && /(?:^|&)access_token=/.test(ctx.querystring)) {
       refuse(ctx, resource, 401, {
         scheme: 'Bearer',
         error: 'invalid_token',
@@ -162,13 +162,18 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
       });
       return undefined;
     }
+    const path = ctx.path;
+    const headers = ctx.req.headers;
     try {
       const auth = await options.verify({
-        authorization: ctx.get('Authorization') || undefined,
-        dpop: ctx.get('DPoP') || undefined,
+        authorization: headers.authorization || undefined,
+        dpop: (headers.dpop as string | undefined) || undefined,
         method: ctx.method,
         // The public URL of this path under the resource the client called: a DPoP proof's htu.
-        url: new URL(ctx.path, resource.url).href,
+        // A getter: only a DPoP-bound token reads it, so a Bearer request pays no URL parse.
+        get url() {
+          return new URL(path, resource.url).href;
+        },
         audience: resource.url,
       });
       return checkRevocation(ctx, resource, auth);
@@ -190,8 +195,9 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
         const resource = options.resources.resolve(kind, ctx.host);
         const auth = await authenticate(ctx, resource);
         if (!auth) return;
-        const state: TokenState = { auth, resource };
-        Object.assign(ctx.state, state);
+        const state = ctx.state as TokenState;
+        state.auth = auth;
+        state.resource = resource;
         // Where the SDK's transports look for it (they pass it to tools as `extra.authInfo`).
         (ctx.req as typeof ctx.req & { auth?: AuthInfo }).auth = auth;
         await next();

@@ -51,6 +51,7 @@ export function servedResources(config: Pick<ResourceServerConfig, 'resourceUrl'
     // The root form, for clients that look there first: the primary (Streamable HTTP) resource.
     ['/.well-known/oauth-protected-resource', 'mcp'],
   ]);
+  const origins = new Map<string, string | null>();
   /** Origin of each loopback alias → its resources. */
   const aliases = new Map<string, Record<EndpointKind, ServedResource>>();
   if (config.nodeEnv !== 'production') {
@@ -68,11 +69,21 @@ export function servedResources(config: Pick<ResourceServerConfig, 'resourceUrl'
     canonical,
     resolve(kind, host) {
       if (aliases.size === 0) return canonical[kind];
-      const origin = originOf(resource.protocol, host);
+      // Every request resolves its Host: remember the answer rather than parse a URL each time.
+      // The Host comes from the client, so the memo is bounded (cleared when full).
+      let origin = origins.get(host);
+      if (origin === undefined) {
+        origin = originOf(resource.protocol, host) ?? null;
+        if (origins.size >= MAX_REMEMBERED_HOSTS) origins.clear();
+        origins.set(host, origin);
+      }
       return (origin && aliases.get(origin)?.[kind]) || canonical[kind];
     },
   };
 }
+
+/** Host headers whose origin is remembered (a handful in practice: the loopback aliases). */
+const MAX_REMEMBERED_HOSTS = 64;
 
 /** The origin a Host header names (normalised: case, default port), or undefined when it is not a host. */
 function originOf(protocol: string, host: string): string | undefined {

@@ -12,8 +12,19 @@ import type { AccountStore } from '../storage/store.ts';
  * ```
  */
 export function findAccountFor(accounts: AccountStore): FindAccount {
-  return async (_ctx, sub) => {
-    const account = await accounts.findById(sub);
+  // oidc-provider looks the account up more than once in one request (a refresh: the grant
+  // check, then the token's claims); one read per request and subject is enough, and the memo
+  // goes away with the request's context.
+  const perRequest = new WeakMap<object, Map<string, ReturnType<AccountStore['findById']>>>();
+  return async (ctx, sub) => {
+    let memo = typeof ctx === 'object' && ctx !== null ? perRequest.get(ctx) : undefined;
+    if (!memo && typeof ctx === 'object' && ctx !== null) perRequest.set(ctx, (memo = new Map()));
+    let lookup = memo?.get(sub);
+    if (!lookup) {
+      lookup = accounts.findById(sub);
+      memo?.set(sub, lookup);
+    }
+    const account = await lookup;
     // A disabled account is "not found" to oidc-provider: it then refuses its refresh tokens,
     // authorization codes and userinfo requests, whatever was issued before it was disabled.
     if (!account || account.disabledAt !== null) return undefined;
@@ -21,6 +32,8 @@ export function findAccountFor(accounts: AccountStore): FindAccount {
       accountId: account.id,
       // Not a claim: audit lines name the user by it (provider/audit-events.ts).
       username: account.username,
+      // Not a claim either: extraTokenClaims puts them in the access token without reading the account again.
+      roles: account.roles,
       async claims() {
         return {
           sub: account.id,

@@ -189,10 +189,14 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       }
       const { accountId, grantId } = token as { accountId?: string; grantId?: string };
       if (!accountId) return undefined;
-      const account = await deps.accounts.findById(accountId);
       // grant_id: the revocation feed names revoked grants by it, so resource servers can refuse
       // this JWT when its grant is revoked (revocation/revocations.ts). Not secret: it grants nothing.
-      return { roles: account?.roles ?? [], ...(grantId ? { grant_id: grantId } : {}) };
+      const grant = grantId ? { grant_id: grantId } : {};
+      // The request loaded the account already (findAccountFor, with its roles): no second read.
+      const loaded = ctx.oidc.account as { accountId?: string; roles?: unknown } | undefined;
+      if (loaded?.accountId === accountId && Array.isArray(loaded.roles)) return { roles: loaded.roles, ...grant };
+      const account = await deps.accounts.findById(accountId);
+      return { roles: account?.roles ?? [], ...grant };
     },
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,

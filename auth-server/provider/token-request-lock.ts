@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
-import type { LockStore, ReplayStore } from '../storage/store.ts';
+import type { LockStore, ReplayEntry, ReplayStore } from '../storage/store.ts';
 import { oauthError } from './request-body.ts';
 
 export interface TokenRequestLockOptions {
@@ -13,6 +13,11 @@ export interface TokenRequestLockOptions {
   graceSeconds: number;
   /** How long a lease lasts if its holder dies without releasing it (ms). */
   leaseMs?: number;
+  /**
+   * Runs the rest of a refresh_token request once it holds the lease, with the rows it will read
+   * fetched ahead in one round trip (storage/adapter.ts withRefreshContext). Optional.
+   */
+  prefetchRefresh?: (refreshToken: string, clientId: string | undefined, next: () => Promise<void>) => Promise<void>;
 }
 
 /** Between polls of a lease another instance holds (ms); grows up to the second value. */
@@ -70,28 +75,43 @@ export function tokenRequestLock(options: TokenRequestLockOptions): Middleware {
       ctx.body = replay.body;
       return true;
     };
-    // A replay is written once, by the lease holder, after the refresh: reading it needs no lease.
-    // Checking first also answers a retry whose first attempt's instance died holding the lease.
-    if (await replayed()) return;
-
     await inQueue(queues, key, async () => {
-      if (!(await takeLease(options.locks, key, owner, leaseMs))) {
+      // The lease first: a request without a duplicate (nearly all) then costs this one statement
+      // and the replay check below, not a replay read before it as well. A replay is written by
+      // the lease holder in the statement that releases the lease, so once we hold it, a replay
+      // that exists is visible to the next statement.
+      let leased = await options.locks.acquire(key, owner, leaseMs);
+      if (!leased) {
+        // Held elsewhere: a replay answers now (also a retry whose first attempt's instance died
+        // holding the lease); else wait for the lease.
+        if (await replayed()) return;
+        leased = await takeLease(options.locks, key, owner, leaseMs);
+      }
+      if (!leased) {
         ctx.set('Retry-After', '1');
         return oauthError(ctx, 503, 'temporarily_unavailable', 'another request for this token is still running; retry');
       }
+      let replay: { entry: ReplayEntry; ttlMs: number } | undefined;
       try {
         if (await replayed()) return;
-        await next();
+        if (options.prefetchRefresh && grantType === 'refresh_token') {
+          await options.prefetchRefresh(value, typeof form!.client_id === 'string' ? form!.client_id : undefined, next);
+        } else {
+          await next();
+        }
         if (fingerprint && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
           const body = JSON.stringify(ctx.body);
-          // The refresh already happened: a failed put must not cost the client its new tokens.
-          await options.replays.put(key, { fingerprint, body }, graceMs).catch(() => {});
+          replay = { entry: { fingerprint, body }, ttlMs: graceMs };
           ctx.body = body;
           ctx.type = 'application/json; charset=utf-8';
         }
       } finally {
-        // A release that fails leaves a lease that expires on its own after leaseMs.
-        await options.locks.release(key, owner).catch(() => {});
+        // One write: the replay (if any) and the release. If it fails, the refresh already
+        // happened (the client keeps its new tokens): release without it, and a lease that
+        // cannot be released expires on its own after leaseMs.
+        await options.locks
+          .release(key, owner, replay)
+          .catch(() => (replay ? options.locks.release(key, owner).catch(() => {}) : undefined));
       }
     });
   };

@@ -1,6 +1,30 @@
 import type { Adapter, AdapterConstructor, AdapterPayload } from 'oidc-provider';
 import { DISABLED } from '../provider/client-marks.ts';
-import type { ModelPayload, ModelStore } from './store.ts';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { modelKey, type ModelPayload, type ModelStore } from './store.ts';
+
+const prefetchedRows = new AsyncLocalStorage<Map<string, ModelPayload | undefined>>();
+
+/**
+ * Runs `next` (the rest of a refresh_token request) with the rows it is about to read already
+ * fetched in one round trip (ModelStore.findRefreshContext): the adapter's finds for them are
+ * answered from memory, once each. Must run under the token-request lease, so no other request
+ * for this refresh token changes them in between.
+ *
+ * ```ts source="./adapter.examples.ts#withRefreshContext"
+ * await withRefreshContext(storage.models, refreshToken, clientId, next);
+ * ```
+ */
+export async function withRefreshContext(
+  models: ModelStore,
+  refreshTokenId: string,
+  clientId: string | undefined,
+  next: () => Promise<void>,
+): Promise<void> {
+  if (!models.findRefreshContext) return next();
+  const rows = await models.findRefreshContext(refreshTokenId, clientId);
+  return prefetchedRows.run(rows, next);
+}
 
 /**
  * Makes the class oidc-provider wants as its `adapter` setting: it constructs one instance per
@@ -47,7 +71,16 @@ export function createAdapterFactory(
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const payload = await models.find(this.name, id);
+      // Rows this request prefetched (withRefreshContext) are served once each, then storage again.
+      const prefetched = prefetchedRows.getStore();
+      const key = modelKey(this.name, id);
+      let payload: ModelPayload | undefined;
+      if (prefetched?.has(key)) {
+        payload = prefetched.get(key);
+        prefetched.delete(key);
+      } else {
+        payload = await models.find(this.name, id);
+      }
       // A client the operator disabled is not found: every endpoint answers invalid_client.
       if (this.name === 'Client' && payload?.[DISABLED] === true) return undefined;
       return payload as AdapterPayload | undefined;

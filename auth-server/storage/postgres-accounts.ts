@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { prepared, type Prepared } from './postgres-prepared.ts';
 import { hashPassword, verifyPassword } from '../accounts/password.ts';
 import { isValidUsername, newAccountRecord, validateNewAccount } from '../accounts/new-account.ts';
 import { AccountExistsError, type Account, type AccountStore, type NewAccount, type UpstreamLink } from './store.ts';
@@ -40,10 +41,13 @@ export class PostgresAccountStore implements AccountStore {
   readonly #table: string;
   readonly #links: string;
   readonly #now: () => number;
+  /** Every refresh reads its account: prepared once per connection. */
+  readonly #findById: Prepared;
 
   constructor(pool: Pool, schema: string, now: () => number) {
     this.#pool = pool;
     this.#table = `${schema}.accounts`;
+    this.#findById = prepared(`SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`);
     this.#links = `${schema}.upstream_links`;
     this.#now = now;
   }
@@ -60,7 +64,7 @@ export class PostgresAccountStore implements AccountStore {
   }
 
   async findById(id: string): Promise<Account | undefined> {
-    const { rows } = await this.#pool.query<AccountRow>(`SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`, [id]);
+    const { rows } = await this.#pool.query<AccountRow>({ ...this.#findById, values: [id] });
     return toAccount(rows[0]);
   }
 

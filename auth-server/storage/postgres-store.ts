@@ -3,11 +3,20 @@ import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { PostgresAuditStore } from './postgres-audit.ts';
 import { PostgresPersonalAccessTokenStore, PostgresRevocationStore } from './postgres-revocations.ts';
+import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
 import { PostgresVaultStore } from './postgres-vault.ts';
-import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
+import {
+  AUDIT_EVENTS_KEPT,
+  CLOCK_TOLERANCE_SECONDS,
+  GRANTABLE_MODELS,
+  modelKey,
+  type ModelPayload,
+  type ModelStore,
+  type Storage,
+} from './store.ts';
 
 export interface PostgresStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -92,23 +101,63 @@ class PostgresModelStore implements ModelStore {
   readonly #schema: string;
   readonly #table: string;
   readonly #now: () => number;
+  /** The statements every token request runs, prepared once per connection. */
+  readonly #upsert: Prepared;
+  readonly #consume: Prepared;
+  readonly #findBy: Record<'id' | 'uid' | 'user_code', Prepared>;
+  readonly #refreshContext: Prepared;
 
   constructor(pool: Pool, schema: string, now: () => number) {
     this.#pool = pool;
     this.#schema = schema;
     this.#table = `${schema}.models`;
     this.#now = now;
-  }
-
-  async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
-    await this.#pool.query(
+    this.#upsert = prepared(
       `INSERT INTO ${this.#table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
          user_code = excluded.user_code, expires_at = excluded.expires_at, consumed = excluded.consumed`,
-      [
+    );
+    this.#consume = prepared(
+      `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
+       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
+    );
+    const findBy = (column: string) =>
+      prepared(`SELECT payload FROM ${this.#table}
+       WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`);
+    this.#findBy = { id: findBy('id'), uid: findBy('uid'), user_code: findBy('user_code') };
+    this.#refreshContext = prepared(
+      `SELECT m.model, m.id, m.payload FROM ${this.#table} m
+       WHERE (m.expires_at IS NULL OR m.expires_at > $3)
+         AND ((m.model = 'RefreshToken' AND m.id = $1)
+           OR (m.model = 'Client' AND m.id = $2)
+           OR (m.model = 'Grant' AND m.id = (SELECT r.payload->>'grantId' FROM ${this.#table} r
+                                             WHERE r.model = 'RefreshToken' AND r.id = $1
+                                               AND (r.expires_at IS NULL OR r.expires_at > $3))))`,
+    );
+  }
+
+  async findRefreshContext(refreshTokenId: string, clientId: string | undefined): Promise<Map<string, ModelPayload | undefined>> {
+    const { rows } = await this.#pool.query<{ model: string; id: string; payload: ModelPayload }>({
+      ...this.#refreshContext,
+      values: [refreshTokenId, clientId ?? null, this.#now()],
+    });
+    const found = new Map<string, ModelPayload | undefined>();
+    // What was asked for and is not there is known to be missing, so the provider's find needs no second look.
+    found.set(modelKey('RefreshToken', refreshTokenId), undefined);
+    if (clientId !== undefined) found.set(modelKey('Client', clientId), undefined);
+    for (const row of rows) found.set(modelKey(row.model, row.id), row.payload);
+    const grantId = found.get(modelKey('RefreshToken', refreshTokenId))?.grantId;
+    if (typeof grantId === 'string' && !found.has(modelKey('Grant', grantId))) found.set(modelKey('Grant', grantId), undefined);
+    return found;
+  }
+
+  async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
+    await this.#pool.query({
+      ...this.#upsert,
+      values: [
         model,
         id,
         JSON.stringify(payload),
@@ -118,7 +167,7 @@ class PostgresModelStore implements ModelStore {
         expiresAt,
         typeof payload.consumed === 'number' ? payload.consumed : null,
       ],
-    );
+    });
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -145,11 +194,7 @@ class PostgresModelStore implements ModelStore {
   async consume(model: string, id: string): Promise<void> {
     const now = this.#now();
     const consumed = Math.floor(now / 1000);
-    await this.#pool.query(
-      `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
-       WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
-      [model, id, consumed, now],
-    );
+    await this.#pool.query({ ...this.#consume, values: [model, id, consumed, now] });
   }
 
   async destroy(model: string, id: string): Promise<void> {
@@ -191,11 +236,7 @@ class PostgresModelStore implements ModelStore {
   }
 
   async #one(column: 'id' | 'uid' | 'user_code', model: string, value: string): Promise<ModelPayload | undefined> {
-    const { rows } = await this.#pool.query<{ payload: ModelPayload }>(
-      `SELECT payload FROM ${this.#table}
-       WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > $3) LIMIT 1`,
-      [model, value, this.#now()],
-    );
+    const { rows } = await this.#pool.query<{ payload: ModelPayload }>({ ...this.#findBy[column], values: [model, value, this.#now()] });
     return rows[0]?.payload;
   }
 }

@@ -17,9 +17,11 @@ export class SqliteLockStore implements LockStore {
   readonly #now: () => number;
   readonly #acquire;
   readonly #release;
+  readonly #replays: SqliteReplayStore;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
+    this.#replays = new SqliteReplayStore(db, now);
     this.#acquire = db.prepare(`
       INSERT INTO ${EPHEMERAL}.token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
       ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
@@ -32,7 +34,9 @@ export class SqliteLockStore implements LockStore {
     return Number(this.#acquire.run({ key, owner, expiresAt: now + ttlMs, now }).changes) > 0;
   }
 
-  async release(key: string, owner: string): Promise<void> {
+  async release(key: string, owner: string, replay?: { entry: ReplayEntry; ttlMs: number }): Promise<void> {
+    // Synchronous statements: nothing else in this process runs between the two.
+    if (replay) await this.#replays.put(key, replay.entry, replay.ttlMs);
     this.#release.run({ key, owner });
   }
 }

@@ -278,6 +278,16 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         await storage.locks.release('k', 'crashed');
         expect(await storage.locks.acquire('k', 'third', 10_000)).toBe(false);
       });
+
+      it('stores the replay given with a release in the same write, seen by the next holder on any connection', async () => {
+        const other = await open();
+        expect(await storage.locks.acquire('k', 'a', 10_000)).toBe(true);
+        await storage.locks.release('k', 'a', { entry: { fingerprint: 'f', body: '{"access_token":"x"}' }, ttlMs: 5_000 });
+        expect(await other.locks.acquire('k', 'b', 10_000)).toBe(true);
+        expect(await other.replays.get('k')).toEqual({ fingerprint: 'f', body: '{"access_token":"x"}' });
+        clock = START + 5_000;
+        expect(await other.replays.get('k')).toBeUndefined();
+      });
     });
 
     describe('token replays', () => {

@@ -15,6 +15,11 @@ export interface ModelPayload {
 }
 
 /** oidc-provider models, persisted as rows keyed by (model, id). */
+/** The key of one model row in a map of prefetched rows. */
+export function modelKey(model: string, id: string): string {
+  return `${model}\u0000${id}`;
+}
+
 export interface ModelStore {
   /** Inserts or replaces. `expiresIn` is seconds from now; rows are kept that long plus tolerance. */
   upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void>;
@@ -24,6 +29,13 @@ export interface ModelStore {
   findByUid(model: string, uid: string): Promise<ModelPayload | undefined>;
   /** DeviceCode lookup by its `userCode`. */
   findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>;
+  /**
+   * Optional: the rows a refresh_token grant reads — the RefreshToken `refreshTokenId`, the
+   * Client `clientId` (when the form names it) and the Grant that refresh token names — in one
+   * round trip, keyed by `modelKey(model, id)`; a missing or expired row is there as undefined.
+   * Left out by a store whose finds cost no round trip (SQLite).
+   */
+  findRefreshContext?(refreshTokenId: string, clientId: string | undefined): Promise<Map<string, ModelPayload | undefined>>;
   /** Every live row of `model`, by id (for operator tools: `npm run clients -- list`). */
   list(model: string): Promise<{ id: string; payload: ModelPayload }[]>;
   /** Marks the row consumed (sets payload.consumed to the current epoch seconds). */
@@ -129,8 +141,12 @@ export class AccountExistsError extends Error {
 export interface LockStore {
   /** Takes `key` for `ttlMs` when it is free or its lease has expired; returns whether it did. */
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Gives `key` back, but only if `owner` still holds it (an expired lease may have moved on). */
-  release(key: string, owner: string): Promise<void>;
+  /**
+   * Gives `key` back, but only if `owner` still holds it (an expired lease may have moved on).
+   * With `replay`, also stores that replay under `key` (as ReplayStore.put) in the same write, so
+   * the next holder of the lease sees it and a refresh costs one round trip less.
+   */
+  release(key: string, owner: string, replay?: { entry: ReplayEntry; ttlMs: number }): Promise<void>;
 }
 
 /** A token response kept for the refresh grace window. */
