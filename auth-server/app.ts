@@ -3,6 +3,8 @@ import type Provider from 'oidc-provider';
 import type { Logger } from '../common/logger.ts';
 import { metricsEndpoint } from '../common/metrics.ts';
 import { errorBoundary, requestLog } from '../common/request-log.ts';
+import { auditTrail, type AuditTrail } from './admin/audit-trail.ts';
+import { adminRoutes } from './admin/routes.ts';
 import type { AuthServerConfig } from './config.ts';
 import { createPages } from './interactions/pages.ts';
 import { interactionRoutes } from './interactions/routes.ts';
@@ -44,6 +46,8 @@ export interface AuthServer {
   /** The hot-swapping holder: `refresh()` checks the key store now, `stop()` ends its polling. */
   live: LiveProvider;
   metrics: AuthMetrics;
+  /** The audit logger that also records to the store; flush() writes what is buffered. */
+  audit: AuditTrail;
 }
 
 export interface AuthServerDeps {
@@ -54,6 +58,8 @@ export interface AuthServerDeps {
   /** The signing-key store and the set loaded at start (keys/signing-keys.ts). */
   signingKeys: { keys: SigningKeys; initial: SigningKeySet };
   logger: Logger;
+  /** Epoch ms for the admin console's 10-minute rule (tests move it); default Date.now. */
+  now?: () => number;
   /** The at-rest keys (upstream/token-vault.ts loadVaultKeys); required when an upstream has storeTokens. */
   encryption?: EncryptionKeys | undefined;
 }
@@ -67,10 +73,12 @@ export interface AuthServerDeps {
  * await listen(app, config.port);
  * ```
  */
-export function createAuthServer({ config, storage, keys, signingKeys, logger, encryption }: AuthServerDeps): AuthServer {
+export function createAuthServer({ config, storage, keys, signingKeys, logger, encryption, now }: AuthServerDeps): AuthServer {
   const prefix = new URL(config.issuer).pathname.replace(/\/$/, '');
   const pages = createPages({ issuer: config.issuer, assets: `${prefix}/assets` });
-  const audit = logger.child({ audit: true });
+  // Every audit line is logged and recorded in the store's bounded audit table (the admin console).
+  const trail = auditTrail(logger.child({ audit: true }), storage.audit);
+  const audit = trail.logger;
   // With PostgreSQL, limits live in the database so every instance counts the same attempts.
   const limiters = config.rateLimits.enabled ? createRateLimiters(config.rateLimits, storage.postgres) : undefined;
   const revocation = revocationContext(config, storage, audit);
@@ -125,6 +133,21 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
   app.use(requestLog(logger));
   app.use(metricsEndpoint(metrics.registry, config.metrics.allow));
   app.use(ownRoutes(prefix, config, pages).routes());
+  app.use(
+    adminRoutes({
+      provider,
+      pages,
+      storage,
+      config,
+      cookieKeys: keys.cookieKeys,
+      trail,
+      signingKeys: signingKeys.keys,
+      live,
+      revocation,
+      prefix,
+      now,
+    }).routes(),
+  );
   app.use(metadataCaching());
 
   const route = (name: string) => `${prefix}${name}`;
@@ -199,5 +222,5 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
     }).routes(),
   );
   app.use(live.middleware);
-  return { app, provider, live, metrics };
+  return { app, provider, live, metrics, audit: trail };
 }

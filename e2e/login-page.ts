@@ -92,8 +92,9 @@ export class UserAtBrowser {
  * Saves a screenshot with the test report; with UPDATE_SCREENSHOTS=1 also as
  * e2e/screenshots/<name>.png (the README shows those), so a plain test run leaves git clean.
  */
-export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
-  const body = await page.screenshot({ fullPage: true });
+export async function screenshot(page: Page, testInfo: TestInfo, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  // The whole page by default; `fullPage: false` keeps a long page's picture to what is in view.
+  const body = await page.screenshot({ fullPage: options.fullPage ?? true });
   await testInfo.attach(name, { body, contentType: 'image/png' });
   if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   const dir = join(ROOT, 'e2e', 'screenshots');

@@ -6,6 +6,7 @@ import type { Pages } from '../interactions/pages.ts';
 import type { AccountStore } from '../storage/store.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { ID_JAG_PROFILE } from '../enterprise/id-jag-grant.ts';
+import { adminConsoleClient, loadExistingGrant } from '../admin/admin-client.ts';
 import { clientAssertionPolicy } from './client-assertion.ts';
 import { clientPolicy } from './client-policy.ts';
 import { OUTGOING_BODY_LIMIT, outgoingFetch } from './outgoing-fetch.ts';
@@ -48,6 +49,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   return {
     adapter: deps.adapter,
     findAccount: deps.findAccount,
+    // The admin console signs in through our login as a first-party client (admin/admin-client.ts).
+    clients: [adminConsoleClient(config.issuer)],
+    loadExistingGrant,
     jwks: deps.jwks,
     // Resource scopes are listed here too: dynamic registrations that name them are then accepted.
     scopes: ['openid', 'offline_access', 'profile', 'email', ...resourceScopes],

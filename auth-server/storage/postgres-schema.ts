@@ -87,6 +87,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX accounts_email ON $S.accounts (lower(email)) WHERE email IS NOT NULL;
   `,
   `
+  -- The newest audit events, for the admin console (storage/postgres-audit.ts trims it on append).
+  CREATE TABLE IF NOT EXISTS $S.audit_events (
+    id         bigserial PRIMARY KEY,
+    -- epoch milliseconds
+    at         bigint NOT NULL,
+    event      text   NOT NULL,
+    level      text   NOT NULL,
+    account_id text,
+    username   text,
+    client_id  text,
+    admin_id   text,
+    grant_type text,
+    ip         text,
+    message    text   NOT NULL,
+    detail     text   NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS audit_events_at ON $S.audit_events (at);
+  CREATE INDEX IF NOT EXISTS audit_events_account ON $S.audit_events (account_id) WHERE account_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS audit_events_client ON $S.audit_events (client_id) WHERE client_id IS NOT NULL;
   -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
   -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
   -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT

@@ -9,7 +9,7 @@ import type { Storage } from './store.ts';
 describe('PostgreSQL', () => {
   describeStorageContract('PostgreSQL', async () => {
     const { url, drop } = await createTestSchema();
-    return { open: ({ now }) => openPostgresStorage(url, { now, poolSize: 3 }), cleanup: drop };
+    return { open: ({ now, auditEventsKept }) => openPostgresStorage(url, { now, poolSize: 3, auditEventsKept }), cleanup: drop };
   });
 
   describe('openPostgresStorage', () => {

@@ -1,13 +1,22 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
+import { PostgresAuditStore } from './postgres-audit.ts';
 import { PostgresPersonalAccessTokenStore, PostgresRevocationStore } from './postgres-revocations.ts';
 import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
 import { PostgresSigningKeyStore } from './postgres-signing-keys.ts';
 import { PostgresLockStore, PostgresReplayStore } from './postgres-token-requests.ts';
 import { PostgresVaultStore } from './postgres-vault.ts';
-import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, modelKey, type ModelPayload, type ModelStore, type Storage } from './store.ts';
+import {
+  AUDIT_EVENTS_KEPT,
+  CLOCK_TOLERANCE_SECONDS,
+  GRANTABLE_MODELS,
+  modelKey,
+  type ModelPayload,
+  type ModelStore,
+  type Storage,
+} from './store.ts';
 
 export interface PostgresStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -20,6 +29,8 @@ export interface PostgresStorageOptions {
   connectionTimeoutMs?: number;
   /** Told about errors on idle connections (the database restarted, …); the pool replaces them. */
   onError?: (error: Error) => void;
+  /** How many audit events to keep (default AUDIT_EVENTS_KEPT); tests make it small. */
+  auditEventsKept?: number;
 }
 
 const SWEEP_BATCH = 500;
@@ -63,6 +74,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     accounts: new PostgresAccountStore(pool, schema, now),
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
+    audit: new PostgresAuditStore(pool, schema, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
     revocations: new PostgresRevocationStore(pool, schema, now),
     personalAccessTokens: new PostgresPersonalAccessTokenStore(pool, schema, now),
     signingKeys: new PostgresSigningKeyStore(pool, schema),

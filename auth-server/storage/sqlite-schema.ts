@@ -78,6 +78,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX accounts_email ON accounts (email COLLATE NOCASE) WHERE email IS NOT NULL;
   `,
   `
+  -- The newest audit events, for the admin console (storage/sqlite-audit.ts trims it on append).
+  CREATE TABLE IF NOT EXISTS audit_events (
+    id         INTEGER NOT NULL PRIMARY KEY,
+    -- epoch milliseconds
+    at         INTEGER NOT NULL,
+    event      TEXT    NOT NULL,
+    level      TEXT    NOT NULL,
+    account_id TEXT,
+    username   TEXT,
+    client_id  TEXT,
+    admin_id   TEXT,
+    grant_type TEXT,
+    ip         TEXT,
+    message    TEXT    NOT NULL,
+    detail     TEXT    NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at);
+  CREATE INDEX IF NOT EXISTS audit_events_account ON audit_events (account_id) WHERE account_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS audit_events_client ON audit_events (client_id) WHERE client_id IS NOT NULL;
   -- Signing keys when AUTH_KEY_STORE=database (keys/signing-key-store.ts): one row per key, the
   -- private JWK sealed with AUTH_ENCRYPTION_KEY; one generation counter every instance polls; the
   -- cookie-signing secrets, sealed too (every instance must sign cookies alike). Idempotent (IF NOT

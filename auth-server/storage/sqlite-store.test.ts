@@ -10,7 +10,7 @@ import { describeStorageContract } from './store.contract.ts';
 describeStorageContract('SQLite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'auth-sqlite-'));
   return {
-    open: async ({ now }) => openSqliteStorage(dir, { now }),
+    open: async ({ now, auditEventsKept }) => openSqliteStorage(dir, { now, auditEventsKept }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });

@@ -5,11 +5,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
+import { SqliteAuditStore } from './sqlite-audit.ts';
 import { SqlitePersonalAccessTokenStore, SqliteRevocationStore } from './sqlite-revocations.ts';
 import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import { SqliteVaultStore } from './sqlite-vault.ts';
-import { CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
+import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
 
 export interface SqliteStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -26,6 +27,8 @@ export interface SqliteStorageOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** How long a connection waits for another process's write lock before failing (ms). */
   busyTimeoutMs?: number;
+  /** How many audit events to keep (default AUDIT_EVENTS_KEPT); tests make it small. */
+  auditEventsKept?: number;
 }
 
 const SWEEP_BATCH = 500;
@@ -69,6 +72,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     accounts,
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
+    audit: new SqliteAuditStore(db, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
     revocations: new SqliteRevocationStore(db, now),
     personalAccessTokens: new SqlitePersonalAccessTokenStore(db, now),
     signingKeys: new SqliteSigningKeyStore(db),

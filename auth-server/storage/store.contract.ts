@@ -6,6 +6,7 @@ import {
   AccountExistsError,
   InvalidAccountError,
   PersonalAccessTokenExistsError,
+  type AuditEntry,
   type PersonalAccessToken,
   type Storage,
 } from './store.ts';
@@ -13,7 +14,7 @@ import {
 /** One backing store (a file, a database schema) that can be opened more than once. */
 export interface StorageTarget {
   /** Opens a connection to the same data every time, with the given clock (epoch ms). */
-  open(options: { now: () => number }): Promise<Storage>;
+  open(options: { now: () => number; auditEventsKept?: number }): Promise<Storage>;
   /** Removes the data. Called after every connection opened by the suite is closed. */
   cleanup(): Promise<void>;
 }
@@ -494,6 +495,74 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
           /invalid role/,
         );
         expect(await storage.accounts.updateProfile('nobody', { name: null, email: null, roles: [] })).toBeUndefined();
+      });
+    });
+
+    describe('audit events', () => {
+      const entry = (event: string, fields: Partial<AuditEntry> = {}): AuditEntry => ({
+        at: clock,
+        event,
+        level: 'info',
+        accountId: null,
+        username: null,
+        clientId: null,
+        adminId: null,
+        grantType: null,
+        ip: null,
+        message: event,
+        detail: '{}',
+        ...fields,
+      });
+
+      it('returns the newest first, filtered by account, client and event or event family', async () => {
+        await storage.audit.append([
+          entry('login.success', { accountId: 'u1', username: 'alice', ip: '127.0.0.1' }),
+          entry('grant.success', { accountId: 'u1', clientId: 'c1', grantType: 'authorization_code' }),
+          entry('login.failed', { username: 'bob' }),
+          entry('grant.success', { clientId: 'c2', grantType: 'client_credentials', detail: '{"scope":"mcp:tools"}' }),
+        ]);
+        const all = await storage.audit.recent({ limit: 10 });
+        expect(all.map((e) => e.event)).toEqual(['grant.success', 'login.failed', 'grant.success', 'login.success']);
+        expect(all[0]).toMatchObject({ clientId: 'c2', grantType: 'client_credentials', detail: '{"scope":"mcp:tools"}', at: START });
+        expect((await storage.audit.recent({ limit: 10, accountId: 'u1' })).map((e) => e.event)).toEqual([
+          'grant.success',
+          'login.success',
+        ]);
+        expect((await storage.audit.recent({ limit: 10, clientId: 'c1' })).map((e) => e.accountId)).toEqual(['u1']);
+        expect((await storage.audit.recent({ limit: 10, event: 'login' })).map((e) => e.event)).toEqual(['login.failed', 'login.success']);
+        expect((await storage.audit.recent({ limit: 10, event: 'login.failed' })).map((e) => e.username)).toEqual(['bob']);
+        // A family is a whole name segment: "log" is not "login".
+        expect(await storage.audit.recent({ limit: 10, event: 'log' })).toEqual([]);
+        expect(await storage.audit.recent({ limit: 1 })).toHaveLength(1);
+      });
+
+      it('counts events per hour and grant type, and knows when each client last got a token', async () => {
+        const hour = 3_600_000;
+        await storage.audit.append([
+          entry('grant.success', { clientId: 'c1', grantType: 'authorization_code', at: START + 10 }),
+          entry('grant.success', { clientId: 'c1', grantType: 'authorization_code', at: START + 20 }),
+          entry('grant.success', { clientId: 'c2', grantType: 'client_credentials', at: START + hour + 5 }),
+          entry('login.failed', { at: START + hour + 6 }),
+          entry('grant.success', { clientId: 'c1', grantType: 'refresh_token', at: START - hour }),
+        ]);
+        const counts = await storage.audit.hourly(START, ['grant.success', 'login.failed']);
+        expect(counts).toEqual(
+          expect.arrayContaining([
+            { hour: START, event: 'grant.success', grantType: 'authorization_code', count: 2 },
+            { hour: START + hour, event: 'grant.success', grantType: 'client_credentials', count: 1 },
+            { hour: START + hour, event: 'login.failed', grantType: null, count: 1 },
+          ]),
+        );
+        expect(counts).toHaveLength(3);
+        expect(Object.fromEntries(await storage.audit.lastTokens())).toEqual({ c1: START + 20, c2: START + hour + 5 });
+      });
+
+      it('keeps only the newest events beyond its bound', async () => {
+        const small = await target.open({ now, auditEventsKept: 3 });
+        opened.push(small);
+        await small.audit.append([entry('e.1'), entry('e.2')]);
+        await small.audit.append([entry('e.3'), entry('e.4'), entry('e.5')]);
+        expect((await small.audit.recent({ limit: 10 })).map((e) => e.event)).toEqual(['e.5', 'e.4', 'e.3']);
       });
     });
 

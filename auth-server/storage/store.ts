@@ -264,6 +264,8 @@ export interface Storage {
   accounts: AccountStore;
   locks: LockStore;
   replays: ReplayStore;
+  /** The most recent audit events, for the admin console (admin/audit-trail.ts writes them). */
+  audit: AuditStore;
   revocations: RevocationStore;
   personalAccessTokens: PersonalAccessTokenStore;
   /** The signing keys when AUTH_KEY_STORE=database (sealed; keys/signing-key-store.ts opens them). */
@@ -277,6 +279,66 @@ export interface Storage {
   /** Flushes and closes; the store is unusable afterwards. */
   close(): Promise<void>;
 }
+
+/** One audit line as the admin console keeps it (the full line also goes to the log). */
+export interface AuditEntry {
+  /** Epoch milliseconds. */
+  at: number;
+  /** `login.failed`, `grant.success`, `admin.user.disabled`, … */
+  event: string;
+  level: 'info' | 'warn' | 'error';
+  /** The subject (`sub`) the event is about, when it has one. */
+  accountId: string | null;
+  username: string | null;
+  clientId: string | null;
+  /** The admin who acted, for `admin.*` events. */
+  adminId: string | null;
+  /** For token events: the grant type, which the dashboard counts by. */
+  grantType: string | null;
+  ip: string | null;
+  message: string;
+  /** The line's other fields as JSON (bounded). */
+  detail: string;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: number;
+}
+
+export interface AuditFilter {
+  accountId?: string;
+  clientId?: string;
+  /** An event name (`login.failed`), or a family (`login` matches `login.*`). */
+  event?: string;
+  /** At most this many, newest first. */
+  limit: number;
+}
+
+/** Events per hour, for the dashboard. */
+export interface AuditHourCount {
+  /** Start of the hour, epoch ms. */
+  hour: number;
+  event: string;
+  grantType: string | null;
+  count: number;
+}
+
+/**
+ * A bounded table of the most recent audit events: only the newest AUDIT_EVENTS_KEPT survive an
+ * append, so it never needs a sweeper and never grows with traffic. The log keeps everything.
+ */
+export interface AuditStore {
+  /** Appends the entries (one batch, one statement), then drops what is beyond the bound. */
+  append(entries: readonly AuditEntry[]): Promise<void>;
+  recent(filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Counts of the given events since `since` (epoch ms), per hour and grant type. */
+  hourly(since: number, events: readonly string[]): Promise<AuditHourCount[]>;
+  /** When each client last got a token (the newest `grant.success` kept), by client id. */
+  lastTokens(): Promise<Map<string, number>>;
+}
+
+/** How many audit events the store keeps (the newest). */
+export const AUDIT_EVENTS_KEPT = 50_000;
 
 /** Thrown for account input that can never be stored (bad username, empty password, …). */
 export class InvalidAccountError extends Error {

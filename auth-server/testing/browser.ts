@@ -38,6 +38,11 @@ export class TestBrowser {
     throw new Error('too many redirects');
   }
 
+  /** The Cookie header this browser sends (for tools that make their own requests, like the fuzzer). */
+  cookieHeader(): string {
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
   clearCookies(): void {
     this.#cookies.clear();
   }

@@ -43,6 +43,8 @@ export interface StartOptions {
   dir?: string;
   /** 'postgres' runs on a fresh schema of the test database that close() drops. */
   store?: StoreKind;
+  /** The clock of the admin console's 10-minute rule (epoch ms). */
+  now?: () => number;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function startAuthServer(env: Record<string, string> = {}, options:
     signingKeys: { keys: signingKeys, initial },
     logger,
     encryption,
+    now: options.now,
   });
   await provisionResourceServerClient(provider(), storage.models, config, logger);
   const server = await listen(app, config.port, '127.0.0.1');

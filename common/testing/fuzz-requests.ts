@@ -172,7 +172,12 @@ export async function fuzz(
   paths: readonly string[],
   count: number,
   seed: number,
-  options: { concurrency?: number; validAuthorization?: string } = {},
+  options: {
+    concurrency?: number;
+    validAuthorization?: string;
+    /** A signed-in browser's cookies, and form fields its forms carry (a CSRF token): pages behind a sign-in. */
+    signedIn?: { cookie: string; form?: Record<string, string> };
+  } = {},
 ) {
   const concurrency = options.concurrency ?? 8;
   const requests = fc.sample(fuzzRequests(paths), { numRuns: count, seed });
@@ -180,6 +185,17 @@ export async function fuzz(
   if (options.validAuthorization) {
     requests.forEach((request, i) => {
       if (i % 3 === 0) request.headers.authorization = options.validAuthorization!;
+    });
+  }
+  // Likewise a third come from the signed-in browser, posting forms with its valid fields added.
+  if (options.signedIn) {
+    const { cookie, form = {} } = options.signedIn;
+    requests.forEach((request, i) => {
+      if (i % 3 !== 1) return;
+      request.headers.cookie = cookie;
+      if (request.method !== 'POST') return;
+      request.headers['content-type'] = 'application/x-www-form-urlencoded';
+      request.body = [request.body?.slice(0, 4096), new URLSearchParams(form).toString()].filter(Boolean).join('&');
     });
   }
   const failures: { request: FuzzRequest; status?: number; error?: string; body?: string }[] = [];
