@@ -455,7 +455,7 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       const response = await browser.get(`${server.url}/admin`);
       const html = await response.text();
       expect(html.match(/<svg /g)).toHaveLength(4);
-      expect(html).toContain("Token refusals at the resource servers per hour");
+      expect(html).toContain('Token refusals at the resource servers per hour');
       expect(html).toMatch(/authorization_code \(\d+\)/);
       expect(html).toMatch(/client_credentials \(\d+\)/);
       expect(html).toMatch(/ok \(\d+\)/);
