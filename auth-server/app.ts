@@ -152,7 +152,7 @@ export function createAuthServer({ config, storage, keys, signingKeys, logger, e
 
   const route = (name: string) => `${prefix}${name}`;
   // The revocation feed, and PAT introspection in front of oidc-provider's (revocation/).
-  app.use(revocationRoutes({ provider, revocations: storage.revocations, pats: revocation, prefix }).routes());
+  app.use(revocationRoutes({ provider, revocations: storage.revocations, refusals: storage.refusals, pats: revocation, prefix }).routes());
   // oidc-provider has no CORS on registration; scoping ours to /reg leaves its per-client CORS on /token intact.
   app.use(registrationCors(route('/reg')));
   app.use(registrationDefaults(route('/reg')));

@@ -6,7 +6,9 @@ import { freePort, startStack, type Stack } from './stack.ts';
 let stack: Stack;
 test.beforeAll(async () => {
   // Next keys may sign as soon as they exist: the test rotates right after the start.
-  stack = await startStack({ AUTH_KEY_MIN_NEXT_AGE: '0' });
+  // A 1-second feed poll: the MCP server's refusals (the client's first request has no token)
+  // reach the dashboard long before the test looks at it.
+  stack = await startStack({ AUTH_KEY_MIN_NEXT_AGE: '0', RS_REVOCATION_POLL_SECONDS: '1' });
 });
 test.afterAll(async () => {
   await stack?.stop();
@@ -146,8 +148,9 @@ test('create a user → revoke their grant (and a PAT) → disable their client 
   await screenshot(page, testInfo, 'admin-audit');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
-  await expect(page.locator('svg.chart')).toHaveCount(3);
+  await expect(page.locator('svg.chart')).toHaveCount(4);
   await expect(page.locator('svg.chart').first()).toContainText('authorization_code (1)');
+  await expect(page.locator('svg.chart').nth(3)).toContainText(/401 missing_token \(\d+\)/);
   await screenshot(page, testInfo, 'admin-dashboard');
   await page.getByRole('link', { name: 'Users' }).click();
   await screenshot(page, testInfo, 'admin-users');

@@ -16,6 +16,7 @@ import { notFound } from './not-found.ts';
 import { createOriginPolicy } from './origin.ts';
 import { createTokenGate } from './require-token.ts';
 import { createPatVerifier, PAT_PREFIX } from './personal-access-tokens.ts';
+import { refusalTally } from './refusal-tally.ts';
 import { createRevocationFeed, type RevocationFeed } from './revocation-feed.ts';
 import { servedResources } from './served-resources.ts';
 import { SessionStore } from './sessions.ts';
@@ -36,6 +37,8 @@ export interface ResourceServer {
   /** Ends every session and the shared stateless server; call after the HTTP server stopped accepting. */
   close(): Promise<void>;
   metrics: ResourceMetrics;
+  /** The revocation feed when there is one (RS_CLIENT_ID): tests pull it now instead of waiting a poll. */
+  revocationFeed?: RevocationFeed | undefined;
 }
 
 /**
@@ -64,6 +67,8 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   let sessionCount = () => 0;
   // The revocation feed and PAT introspection need this server's own client at the auth server.
   const client = config.authDisabled ? undefined : config.client;
+  // Refusals reach the auth server's dashboard with the feed's pulls (only when there is a feed).
+  const refusals = client ? refusalTally() : undefined;
   const feed: RevocationFeed | undefined = client
     ? createRevocationFeed({
         url: `${config.authInternalUrl}/revocations`,
@@ -73,9 +78,14 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
         // A pull is off the request path: it may take longer than a key fetch, but not past the next poll.
         timeoutMs: Math.min(5_000, config.revocationPollSeconds * 1000),
         log,
+        refusals,
       })
     : undefined;
-  const metrics = resourceMetrics(() => sessionCount(), feed ? () => ({ ageSeconds: feed.ageSeconds(), entries: feed.size() }) : undefined);
+  const metrics = resourceMetrics(
+    () => sessionCount(),
+    feed ? () => ({ ageSeconds: feed.ageSeconds(), entries: feed.size() }) : undefined,
+    refusals && ((status, error) => refusals.count(status, error)),
+  );
   const verify = createBearerVerifier({
     personalAccessTokens: client
       ? {
@@ -177,6 +187,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
   return {
     app,
     metrics,
+    revocationFeed: feed,
     async close() {
       await feed?.stop();
       await sessions.closeAll();

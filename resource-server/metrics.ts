@@ -21,6 +21,8 @@ export interface ResourceMetrics {
 export function resourceMetrics(
   openSessions: () => number,
   revocationFeed?: () => { ageSeconds: number; entries: number } | undefined,
+  /** Also told of every refusal: the tally the revocation feed reports to the auth server. */
+  onRefused?: (status: number, error: string | undefined) => void,
 ): ResourceMetrics {
   const base = createHttpMetrics('resource_server');
   const registers = [base.registry];
@@ -63,8 +65,10 @@ export function resourceMetrics(
   return {
     registry: base.registry,
     http: base.middleware,
-    refused: (status, error, description) =>
-      refusals.inc({ status: String(status), error: error ?? 'missing_token', reason: description ?? (error ? error : 'no token') }),
+    refused: (status, error, description) => {
+      refusals.inc({ status: String(status), error: error ?? 'missing_token', reason: description ?? (error ? error : 'no token') });
+      onRefused?.(status, error);
+    },
     jwksFetched: () => jwks.inc(),
   };
 }

@@ -1,5 +1,7 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Logger } from '../common/logger.ts';
+import { REFUSAL_REPORT_HEADER } from '../common/refusal-report.ts';
+import type { RefusalTally } from './refusal-tally.ts';
 import type { Secret } from './secret.ts';
 
 /** One entry of the auth server's feed (auth-server/revocation/feed-routes.ts); times in epoch ms. */
@@ -22,6 +24,11 @@ export interface RevocationFeedOptions {
   /** Bound on each pull (AUTH_FETCH_TIMEOUT_MS is for the request path; a pull may take longer). */
   timeoutMs: number;
   log: Logger;
+  /**
+   * This server's token refusals not yet reported: each pull carries them to the auth server's
+   * dashboard (common/refusal-report.ts), and only a 200 acknowledges them.
+   */
+  refusals?: RefusalTally | undefined;
   /** The clock, epoch ms (tests). */
   now?: () => number;
 }
@@ -100,11 +107,11 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   async function pullOnce(): Promise<boolean> {
     const url = new URL(options.url);
     if (cursor !== undefined) url.searchParams.set('since', String(cursor));
+    const report = options.refusals?.report();
+    const headers: Record<string, string> = { authorization: basic, accept: 'application/json' };
+    if (report) headers[REFUSAL_REPORT_HEADER] = report.header;
     try {
-      const response = await fetch(url, {
-        headers: { authorization: basic, accept: 'application/json' },
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
       if (!response.ok) {
         await response.body?.cancel();
         throw new Error(
@@ -116,6 +123,8 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       const body = (await response.json()) as { entries?: unknown; cursor?: unknown };
       if (!Array.isArray(body.entries) || typeof body.cursor !== 'number') throw new Error('the answer is not a revocation feed');
       for (const entry of body.entries as FeedEntry[]) merge(entry);
+      // The auth server answers only after it recorded the report.
+      if (report) options.refusals?.acknowledge(report);
       cursor = body.cursor;
       lastSuccess = now();
       dropExpired();

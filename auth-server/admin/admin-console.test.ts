@@ -454,7 +454,8 @@ describe.each(['sqlite', 'postgres'] as const)('admin console on %s', (store) =>
       await waitForEvents('grant.success', 2);
       const response = await browser.get(`${server.url}/admin`);
       const html = await response.text();
-      expect(html.match(/<svg /g)).toHaveLength(3);
+      expect(html.match(/<svg /g)).toHaveLength(4);
+      expect(html).toContain('Token refusals at the resource servers per hour');
       expect(html).toMatch(/authorization_code \(\d+\)/);
       expect(html).toMatch(/client_credentials \(\d+\)/);
       expect(html).toMatch(/ok \(\d+\)/);

@@ -1,4 +1,4 @@
-import type { AuditHourCount } from '../storage/store.ts';
+import { REFUSAL_KINDS } from '../../common/refusal-report.ts';
 import { renderConsole, type ConsoleDeps, type ConsoleRoutes } from './console-page.ts';
 import { stackedBars, type BarSeries } from './svg-chart.ts';
 
@@ -24,7 +24,12 @@ function shortGrant(grantType: string | null): string {
 }
 
 /** Buckets `counts` into one series per name (as `nameOf` maps them), over `hours`. */
-function seriesOf(counts: AuditHourCount[], hours: number[], nameOf: (c: AuditHourCount) => string | undefined, order: string[] = []) {
+function seriesOf<C extends { hour: number; count: number }>(
+  counts: C[],
+  hours: number[],
+  nameOf: (c: C) => string | undefined,
+  order: string[] = [],
+) {
   const byName = new Map<string, number[]>(order.map((name) => [name, hours.map(() => 0)]));
   for (const c of counts) {
     const name = nameOf(c);
@@ -42,9 +47,11 @@ function seriesOf(counts: AuditHourCount[], hours: number[], nameOf: (c: AuditHo
 
 /**
  * Dashboard: per hour over the last day, tokens issued by grant type, logins (ok, failed,
- * locked) and the requests this server refused, as server-rendered SVG from the audit table.
- * Refusals at the resource server happen in another process with no access to this database:
- * they are its `resource_server_token_refusals_total` counter on its /metrics, and the page says so.
+ * locked) and the requests this server refused, as server-rendered SVG from the audit table;
+ * and the token refusals at the resource servers by status and error. Those happen in other
+ * processes with no access to this database: each resource server reports its counts with its
+ * revocation-feed pulls (revocation/feed-routes.ts), so they are here one poll interval late,
+ * and only from resource servers with a feed (RS_CLIENT_ID).
  */
 export function dashboardPage(routes: ConsoleRoutes, deps: ConsoleDeps): void {
   routes.page('', async (ctx) => {
@@ -56,6 +63,13 @@ export function dashboardPage(routes: ConsoleRoutes, deps: ConsoleDeps): void {
     const tokens = seriesOf(counts, hours, (c) => (c.event === 'grant.success' ? shortGrant(c.grantType) : undefined));
     const logins = seriesOf(counts, hours, (c) => LOGINS[c.event], ['ok', 'failed', 'locked']);
     const refusals = seriesOf(counts, hours, (c) => REFUSALS[c.event]);
+    const reported = await deps.storage.refusals.hourly(hours[0]!);
+    // Known kinds in a fixed order (the colours stay put from one day to the next); only those seen.
+    const atResourceServers = seriesOf(reported, hours, (c) => c.kind).sort(
+      (a, b) => REFUSAL_KINDS.indexOf(a.name) - REFUSAL_KINDS.indexOf(b.name),
+    );
+    const reporters = new Map<string, number>();
+    for (const c of reported) reporters.set(c.clientId, (reporters.get(c.clientId) ?? 0) + c.count);
     const total = (series: BarSeries[]) => series.reduce((sum, s) => sum + s.values.reduce((a, b) => a + b, 0), 0);
     renderConsole(deps, ctx, 'dashboard', {
       section: 'Dashboard',
@@ -63,7 +77,12 @@ export function dashboardPage(routes: ConsoleRoutes, deps: ConsoleDeps): void {
         { svg: stackedBars('Tokens issued per hour, by grant type (UTC)', labels, tokens), total: total(tokens) },
         { svg: stackedBars('Logins per hour (UTC)', labels, logins), total: total(logins) },
         { svg: stackedBars('Requests refused by this server per hour (UTC)', labels, refusals), total: total(refusals) },
+        {
+          svg: stackedBars('Token refusals at the resource servers per hour, by status and error (UTC)', labels, atResourceServers),
+          total: total(atResourceServers),
+        },
       ],
+      reporters: [...reporters].map(([clientId, count]) => ({ clientId, count })),
       resourceMetrics: [...new Set(deps.config.resources.map((r) => `${new URL(r.url).origin}/metrics`))],
     });
   });

@@ -13,23 +13,37 @@ export type CallerCheck = 'resource-server' | 'other-client' | 'unauthenticated'
  * unauthenticated, like a wrong secret.
  */
 export async function checkResourceServer(provider: Provider, ctx: Context): Promise<CallerCheck> {
+  return (await authenticateResourceServer(provider, ctx)).check;
+}
+
+/** checkResourceServer, with the resource server's client id when it is one (who reported refusals). */
+export async function authenticateResourceServer(
+  provider: Provider,
+  ctx: Context,
+): Promise<{ check: 'resource-server'; clientId: string } | { check: Exclude<CallerCheck, 'resource-server'> }> {
+  const check = await callerOf(provider, ctx);
+  return check.check === 'resource-server' ? check : { check: check.check };
+}
+
+async function callerOf(provider: Provider, ctx: Context): Promise<{ check: CallerCheck; clientId: string }> {
+  const unauthenticated = { check: 'unauthenticated' as const, clientId: '' };
   const match = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(ctx.get('Authorization'));
-  if (!match) return 'unauthenticated';
+  if (!match) return unauthenticated;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) return 'unauthenticated';
+  if (colon < 0) return unauthenticated;
   let id: string;
   let secret: string;
   try {
     id = decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
     secret = decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' '));
   } catch {
-    return 'unauthenticated';
+    return unauthenticated;
   }
-  if (!id || !secret || id.length > 200 || secret.length > 500) return 'unauthenticated';
+  if (!id || !secret || id.length > 200 || secret.length > 500) return unauthenticated;
   const client = await provider.Client.find(id).catch(() => undefined);
-  if (!client?.clientSecret) return 'unauthenticated';
+  if (!client?.clientSecret) return unauthenticated;
   const matches = await (client as unknown as { compareClientSecret(secret: string): Promise<boolean> }).compareClientSecret(secret);
-  if (!matches) return 'unauthenticated';
-  return isResourceServerClient(client) ? 'resource-server' : 'other-client';
+  if (!matches) return unauthenticated;
+  return { check: isResourceServerClient(client) ? 'resource-server' : 'other-client', clientId: id };
 }

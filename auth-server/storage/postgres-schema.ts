@@ -173,6 +173,16 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON $S.personal_access_tokens (expires_at);
   `,
+  `
+  -- Token refusals the resource servers reported with their feed pulls, per hour (storage/postgres-refusals.ts).
+  CREATE TABLE IF NOT EXISTS $S.resource_server_refusals (
+    hour      bigint NOT NULL,
+    client_id text   NOT NULL,
+    kind      text   NOT NULL,
+    count     bigint NOT NULL,
+    PRIMARY KEY (hour, client_id, kind)
+  );
+  `,
 ];
 
 /** Schema names we accept: plain identifiers, so quoting them is all the escaping needed. */

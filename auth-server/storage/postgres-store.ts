@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Pool } from 'pg';
 import { PostgresAccountStore } from './postgres-accounts.ts';
 import { PostgresAuditStore } from './postgres-audit.ts';
+import { PostgresRefusalStore } from './postgres-refusals.ts';
 import { PostgresPersonalAccessTokenStore, PostgresRevocationStore } from './postgres-revocations.ts';
 import { prepared, type Prepared } from './postgres-prepared.ts';
 import { migrate, quoteSchema } from './postgres-schema.ts';
@@ -75,6 +76,7 @@ export async function openPostgresStorage(url: string, options: PostgresStorageO
     locks: new PostgresLockStore(pool, schema, now),
     replays: new PostgresReplayStore(pool, schema, now),
     audit: new PostgresAuditStore(pool, schema, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    refusals: new PostgresRefusalStore(pool, schema),
     revocations: new PostgresRevocationStore(pool, schema, now),
     personalAccessTokens: new PostgresPersonalAccessTokenStore(pool, schema, now),
     signingKeys: new PostgresSigningKeyStore(pool, schema),

@@ -166,6 +166,16 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS personal_access_tokens_expires_at ON personal_access_tokens (expires_at);
   `,
+  `
+  -- Token refusals the resource servers reported with their feed pulls, per hour (storage/sqlite-refusals.ts).
+  CREATE TABLE IF NOT EXISTS resource_server_refusals (
+    hour      INTEGER NOT NULL,
+    client_id TEXT    NOT NULL,
+    kind      TEXT    NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (hour, client_id, kind)
+  );
+  `,
 ];
 
 /** The latest schema version this program knows. */

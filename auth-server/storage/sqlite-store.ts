@@ -6,6 +6,7 @@ import { attachEphemeral, EPHEMERAL } from './sqlite-ephemeral.ts';
 import { migrate } from './sqlite-schema.ts';
 import { SqliteAccountStore } from './sqlite-accounts.ts';
 import { SqliteAuditStore } from './sqlite-audit.ts';
+import { SqliteRefusalStore } from './sqlite-refusals.ts';
 import { SqlitePersonalAccessTokenStore, SqliteRevocationStore } from './sqlite-revocations.ts';
 import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
@@ -73,6 +74,7 @@ export function openSqliteStorage(dataDir: string, options: SqliteStorageOptions
     locks: new SqliteLockStore(db, now),
     replays: new SqliteReplayStore(db, now),
     audit: new SqliteAuditStore(db, options.auditEventsKept ?? AUDIT_EVENTS_KEPT),
+    refusals: new SqliteRefusalStore(db),
     revocations: new SqliteRevocationStore(db, now),
     personalAccessTokens: new SqlitePersonalAccessTokenStore(db, now),
     signingKeys: new SqliteSigningKeyStore(db),

@@ -9,6 +9,7 @@ import {
   type AuditEntry,
   type PersonalAccessToken,
   type Storage,
+  REFUSAL_HOURS_KEPT,
 } from './store.ts';
 
 /** One backing store (a file, a database schema) that can be opened more than once. */
@@ -563,6 +564,38 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         await small.audit.append([entry('e.1'), entry('e.2')]);
         await small.audit.append([entry('e.3'), entry('e.4'), entry('e.5')]);
         expect((await small.audit.recent({ limit: 10 })).map((e) => e.event)).toEqual(['e.5', 'e.4', 'e.3']);
+      });
+    });
+
+    describe('resource-server refusals', () => {
+      const hour = 3_600_000;
+      const h0 = Math.floor(START / hour) * hour;
+
+      it('adds reports to their hour per resource server and kind, and reads them back from an hour on', async () => {
+        await storage.refusals.add(h0, 'rs-a', { '401 invalid_token': 2, '403 insufficient_scope': 1 });
+        await storage.refusals.add(h0, 'rs-a', { '401 invalid_token': 3, '401 missing_token': 0 });
+        await storage.refusals.add(h0, 'rs-b', { '401 invalid_token': 1 });
+        await storage.refusals.add(h0 + hour, 'rs-a', { '401 missing_token': 4 });
+        await storage.refusals.add(h0 - hour, 'rs-a', { other: 9 });
+        await storage.refusals.add(h0, 'rs-a', {});
+        expect(await storage.refusals.hourly(h0)).toEqual([
+          { hour: h0, clientId: 'rs-a', kind: '401 invalid_token', count: 5 },
+          { hour: h0, clientId: 'rs-a', kind: '403 insufficient_scope', count: 1 },
+          { hour: h0, clientId: 'rs-b', kind: '401 invalid_token', count: 1 },
+          { hour: h0 + hour, clientId: 'rs-a', kind: '401 missing_token', count: 4 },
+        ]);
+        expect(await storage.refusals.hourly(h0 - hour)).toHaveLength(5);
+      });
+
+      it('drops hours older than REFUSAL_HOURS_KEPT when a newer report is added', async () => {
+        await storage.refusals.add(h0, 'rs-a', { other: 1 });
+        await storage.refusals.add(h0 + hour, 'rs-a', { other: 3 });
+        const later = h0 + (REFUSAL_HOURS_KEPT + 1) * hour;
+        await storage.refusals.add(later, 'rs-a', { other: 2 });
+        expect(await storage.refusals.hourly(0)).toEqual([
+          { hour: h0 + hour, clientId: 'rs-a', kind: 'other', count: 3 },
+          { hour: later, clientId: 'rs-a', kind: 'other', count: 2 },
+        ]);
       });
     });
 

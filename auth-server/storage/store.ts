@@ -266,6 +266,8 @@ export interface Storage {
   replays: ReplayStore;
   /** The most recent audit events, for the admin console (admin/audit-trail.ts writes them). */
   audit: AuditStore;
+  /** Token refusals the resource servers reported, per hour (revocation/feed-routes.ts records them). */
+  refusals: RefusalStore;
   revocations: RevocationStore;
   personalAccessTokens: PersonalAccessTokenStore;
   /** The signing keys when AUTH_KEY_STORE=database (sealed; keys/signing-key-store.ts opens them). */
@@ -336,6 +338,32 @@ export interface AuditStore {
   /** When each client last got a token (the newest `grant.success` kept), by client id. */
   lastTokens(): Promise<Map<string, number>>;
 }
+
+/** Refusals one resource server reported for one hour and kind (common/refusal-report.ts). */
+export interface RefusalHourCount {
+  /** Start of the hour, epoch ms. */
+  hour: number;
+  /** The resource server's client id. */
+  clientId: string;
+  /** `401 invalid_token`, `403 insufficient_scope`, … */
+  kind: string;
+  count: number;
+}
+
+/**
+ * Counts per (hour, resource server, kind): a report adds to its hour's rows, so the table holds
+ * at most hours × resource servers × kinds rows however many requests were refused, and hours
+ * older than REFUSAL_HOURS_KEPT are dropped on each add (no sweeper).
+ */
+export interface RefusalStore {
+  /** Adds the counts (kind → count) to the hour's rows of this resource server, in one transaction. */
+  add(hour: number, clientId: string, counts: Readonly<Record<string, number>>): Promise<void>;
+  /** Every row from `since` (epoch ms) on. */
+  hourly(since: number): Promise<RefusalHourCount[]>;
+}
+
+/** How many hours of reported refusals the store keeps (the dashboard shows the last 24). */
+export const REFUSAL_HOURS_KEPT = 24 * 7;
 
 /** How many audit events the store keeps (the newest). */
 export const AUDIT_EVENTS_KEPT = 50_000;

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { listen } from '../../common/http-server.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createResourceServer } from '../app.ts';
+import { createResourceServer, type ResourceServer } from '../app.ts';
 import { loadConfig, type ResourceServerConfig } from '../config.ts';
 import type { ToolRegistry } from '../tools/registry.ts';
 import { configuredTools } from '../tools-module.ts';
@@ -16,6 +16,8 @@ export interface RunningResourceServer {
   config: ResourceServerConfig;
   /** Every log line written so far (JSON), when started with `{ captureLogs: true }`. */
   logs: string[];
+  /** Its revocation feed, with RS_CLIENT_ID (`pull()` now rather than on the poll). */
+  revocationFeed: ResourceServer['revocationFeed'];
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startResourceServer(
     mcpUrl: config.resourceUrl,
     config,
     logs,
+    revocationFeed: resourceServer.revocationFeed,
     async close() {
       const stopped = http.close();
       await resourceServer.close();
