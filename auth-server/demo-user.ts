@@ -51,6 +51,12 @@ export function parseDemoAccount(text: string): { username: string; password: st
   return match ? { username: match[1]!, password: match[2]! } : undefined;
 }
 
+/**
+ * The demo-account line's pattern (as `RegExp` source) and the hint under it, for a reader that
+ * cannot import this module: npm start's JavaScript launcher (start.mjs, via start-preflight.ts).
+ */
+export const demoAccountFormat = { pattern: DEMO_LINE.source, hint: DEMO_HINT };
+
 /** Whether a line is the hint printed under the demo account. */
 export function isDemoAccountHint(line: string): boolean {
   return line.trim() === DEMO_HINT;

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import pinoPretty from 'pino-pretty';
 
 /**
  * Paths that must never reach a log line. pino's redaction is path based, so list every
@@ -70,6 +70,9 @@ export function createLogger(config: LoggerConfig, destination?: NodeJS.Writable
   };
   let logger: Logger;
   if (config.pretty && destination) {
+    // Loaded only here (in process, tests): a JSON logger never needs pino-pretty, and the
+    // terminal case loads it in pino's worker (bench/FINDINGS.md, idle memory).
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     logger = pino(options, pinoPretty({ ...PRETTY_OPTIONS, colorize: false, destination, sync: true }));
   } else if (config.pretty) {
     logger = pino({ ...options, transport: { target: 'pino-pretty', options: { ...PRETTY_OPTIONS, colorize: true } } });

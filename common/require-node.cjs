@@ -19,4 +19,6 @@ if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
+// A current Node: cache the stripped .ts sources on disk for the next start (compile-cache.cjs).
+require('./compile-cache.cjs');
 module.exports = { nodeVersionProblem };

@@ -37,12 +37,12 @@ afterEach(async () => {
   for (const blocker of blockers.splice(0)) blocker.close();
 });
 
-/** `npm start` (node start.ts) on free ports with its own DATA_DIR/KEYS_DIR. */
+/** `npm start` (node start.mjs) on free ports with its own DATA_DIR/KEYS_DIR. */
 async function start(reuse?: Run, env: Record<string, string> = {}): Promise<Run> {
   const dir = reuse?.dir ?? (await mkdtemp(join(tmpdir(), 'npm-start-')));
   const authPort = reuse?.authPort ?? (await freePort());
   const rsPort = reuse?.rsPort ?? (await freePort());
-  const child = spawn(process.execPath, ['start.ts'], {
+  const child = spawn(process.execPath, ['start.mjs'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

@@ -25,7 +25,7 @@ export interface Stack {
 }
 
 /**
- * Runs `node start.ts` (what `npm start` runs) on free ports with a fresh DATA_DIR and KEYS_DIR,
+ * Runs `node start.mjs` (what `npm start` runs) on free ports with a fresh DATA_DIR and KEYS_DIR,
  * both servers bound to 127.0.0.1, and resolves once its banner says the stack is ready.
  *
  * @example
@@ -40,9 +40,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const rsPort = env.RS_PORT ? Number(env.RS_PORT) : await freePort();
   const dataDir = join(dir, 'data');
   const keysDir = join(dir, 'keys');
-  // If this test worker dies, start.ts's stdin pipe ends and it stops the stack (SIGTERM).
+  // If this test worker dies, start.mjs's stdin pipe ends and it stops the stack (SIGTERM).
   const stopWithWorker = `data:text/javascript,${encodeURIComponent("process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')); process.stdin.resume(); process.stdin.unref();")}`;
-  const child = spawn(process.execPath, ['--import', stopWithWorker, 'start.ts'], {
+  const child = spawn(process.execPath, ['--import', stopWithWorker, 'start.mjs'], {
     cwd: ROOT,
     env: {
       ...process.env,

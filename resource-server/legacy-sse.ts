@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
 import { SESSION_NOT_FOUND, writeSessionRefusal, type McpSession } from './mcp-transport.ts';
@@ -25,6 +24,8 @@ export function createLegacySse(registry: ToolRegistry, sessions: SessionStore<M
     async open(res: ServerResponse, owner: SessionOwner): Promise<void> {
       const refusal = sessions.refusal(owner);
       if (refusal) return writeSessionRefusal(res, refusal);
+      // Loaded on the first legacy client: most servers never see one (bench/FINDINGS.md).
+      const { SSEServerTransport } = await import('@modelcontextprotocol/server-legacy/sse');
       const transport = new SSEServerTransport(messagesPath, res);
       const server = createMcpServer(registry);
       const id = transport.sessionId;

@@ -2,11 +2,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../common/config-error.ts';
 import type { ResourceServerConfig } from './config.ts';
-import { createGateway } from './gateway/gateway.ts';
-import { createUpstreamJwt } from './gateway/upstream-jwt.ts';
 import { demoTools } from './tools/index.ts';
 import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/registry.ts';
-import { upstreamProfile } from './tools/upstream-profile.ts';
 
 /**
  * Loads MCP_TOOLS_MODULE: your tools, served instead of the demo tools, without forking. The
@@ -77,7 +74,13 @@ export async function configuredTools(
     | 'upstreamUserinfo'
   >,
 ): Promise<ToolRegistry | undefined> {
+  // The gateway (the MCP client SDK, cross-spawn) and upstream_profile (openid-client) are loaded
+  // only when configured: a server with the demo tools idles without them (bench/FINDINGS.md).
   if (config.upstream) {
+    const [{ createGateway }, { createUpstreamJwt }] = await Promise.all([
+      import('./gateway/gateway.ts'),
+      import('./gateway/upstream-jwt.ts'),
+    ]);
     const jwt =
       config.upstreamIdentity === 'jwt' && config.upstreamAudience !== undefined
         ? await createUpstreamJwt({
@@ -93,6 +96,7 @@ export async function configuredTools(
   if (config.toolsModule !== undefined) return loadToolsModule(config.toolsModule);
   // loadConfig refuses RS_UPSTREAM_USERINFO without the client.
   if (config.upstreamUserinfo.length > 0 && config.client) {
+    const { upstreamProfile } = await import('./tools/upstream-profile.ts');
     return createToolRegistry([
       ...demoTools.tools,
       upstreamProfile({ issuer: config.issuer, client: config.client, upstreams: config.upstreamUserinfo }),

@@ -1,4 +1,3 @@
-import { openPostgresStorage } from './postgres-store.ts';
 import { openSqliteStorage } from './sqlite-store.ts';
 import type { Storage } from './store.ts';
 
@@ -24,6 +23,8 @@ export interface StorageOptions {
  */
 export async function openStorage(storage: StorageOptions, options: { onError?: (error: Error) => void } = {}): Promise<Storage> {
   if (storage.databaseUrl) {
+    // pg and the PostgreSQL store are loaded only when selected: a SQLite server idles without them (bench/FINDINGS.md).
+    const { openPostgresStorage } = await import('./postgres-store.ts');
     return openPostgresStorage(storage.databaseUrl, { poolSize: storage.databasePoolSize, onError: options.onError });
   }
   return openSqliteStorage(storage.dataDir, { synchronous: storage.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
