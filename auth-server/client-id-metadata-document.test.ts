@@ -10,6 +10,8 @@ let server: TestAuthServer;
 let documents: Server;
 let base: string;
 const served = new Map<string, unknown>();
+/** Every path the document server was asked for, in order. */
+const requested: string[] = [];
 const originalCAs = tls.getCACertificates('default');
 
 beforeAll(async () => {
@@ -17,6 +19,7 @@ beforeAll(async () => {
   // The auth server runs in this process: trust the test certificate the way NODE_EXTRA_CA_CERTS would.
   tls.setDefaultCACertificates([...originalCAs, cert]);
   documents = createServer({ key, cert }, (req, res) => {
+    requested.push(req.url ?? '');
     const doc = served.get(req.url ?? '');
     res.writeHead(doc ? 200 : 404, { 'content-type': 'application/json', 'cache-control': 'max-age=60' });
     res.end(doc ? JSON.stringify(doc) : '{}');
@@ -136,6 +139,33 @@ describe('Client ID Metadata Documents (URL client_id)', () => {
       expect(response.status, other).toBe(400);
       expect(response.headers.get('location')).toBeNull();
     }
+  });
+
+  it('refuses a document that names a sector_identifier_uri (400 invalid_client_metadata) without fetching that URL', async () => {
+    // A valid sector document on the same loopback server: were it fetched, it would be accepted.
+    served.set('/clients/sector.json', ['http://127.0.0.1:7777/cb']);
+    const clientId = publish('/clients/sectored.json', { sector_identifier_uri: `${base}/clients/sector.json` });
+    const before = requested.length;
+    const { challenge } = pkcePair();
+    const response = await fetch(
+      `${server.url}/auth?${new URLSearchParams({ client_id: clientId, redirect_uri: 'http://127.0.0.1:7777/cb', response_type: 'code', scope: 'mcp:tools', code_challenge: challenge, code_challenge_method: 'S256' })}`,
+      { redirect: 'manual' },
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    const page = await response.text();
+    expect(page).toContain('invalid_client_metadata');
+    expect(page).toContain('sector_identifier_uri is not accepted in a client ID metadata document');
+    // The token endpoint refuses the same client (a refused document is not cached: fetched again).
+    const token = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId });
+    expect(token.status).toBe(400);
+    expect(await token.json()).toMatchObject({
+      error: 'invalid_client_metadata',
+      error_description: 'sector_identifier_uri is not accepted in a client ID metadata document',
+    });
+    // Only the document was ever asked for, never the sector URL.
+    expect(requested.slice(before).length).toBeGreaterThan(0);
+    expect(new Set(requested.slice(before))).toEqual(new Set(['/clients/sectored.json']));
   });
 
   it('refuses a redirect URI the document does not list', async () => {

@@ -14,6 +14,8 @@ export interface Parsed {
   device: boolean;
   browser: boolean;
   noOpen: boolean;
+  /** --qr / --no-qr: a QR code of the device flow's URL; undefined = only on a terminal. */
+  qr?: boolean;
   clientCredentials: boolean;
   dpop: boolean;
   idJagIdp?: string;
@@ -54,6 +56,7 @@ export function parse(argv: string[]): Parsed {
   if (first !== undefined && !(COMMANDS as readonly string[]).includes(first))
     throw new CliError(`unknown command "${first}" (commands: ${COMMANDS.join(', ')})\nRun mcp-oauth --help for usage.`, 2);
   if (values.device && values.browser) throw new CliError('--device and --browser exclude each other', 2);
+  if (values.qr && values['no-qr']) throw new CliError('--qr and --no-qr exclude each other', 2);
   return {
     command: first as Command | undefined,
     positionals: rest,
@@ -64,6 +67,7 @@ export function parse(argv: string[]): Parsed {
     device: !!values.device,
     browser: !!values.browser,
     noOpen: !!values['no-open'],
+    qr: values.qr ? true : values['no-qr'] ? false : undefined,
     clientCredentials: !!values['client-credentials'],
     dpop: !!values.dpop,
     idJagIdp: values['id-jag-idp'],
@@ -93,6 +97,8 @@ function parseOptions(args: string[]) {
       device: { type: 'boolean' },
       browser: { type: 'boolean' },
       'no-open': { type: 'boolean' },
+      qr: { type: 'boolean' },
+      'no-qr': { type: 'boolean' },
       'client-credentials': { type: 'boolean' },
       dpop: { type: 'boolean' },
       'id-jag-idp': { type: 'string' },

@@ -9,6 +9,7 @@ import { CliError, checkTransport, makeFetch, oauthOptions } from './http.ts';
 import { callTool, connect, listTools } from './mcp.ts';
 import type { IdJagSource } from './grants.ts';
 import { clientAuth, describeOAuthError } from './registration.ts';
+import { wantsQr } from './qr.ts';
 import { Session } from './session.ts';
 import type { Store, TokenRecord } from './store.ts';
 
@@ -81,6 +82,7 @@ async function session(url: URL, parsed: Parsed, io: Io, interactive: boolean): 
     clientMetadataUrl: parsed.clientMetadataUrl,
     open: parsed.noOpen ? () => undefined : (u) => openBrowser(u),
     say: io.err,
+    qr: wantsQr(parsed, io.stderrIsTty),
   });
 }
 

@@ -3,6 +3,7 @@ import * as oauth from 'oauth4webapi';
 import { listenForCallback } from './browser.ts';
 import { retryOnDpopNonce } from './dpop.ts';
 import { CliError, oauthOptions } from './http.ts';
+import { terminalQr } from './qr.ts';
 import { clientAuth, describeOAuthError } from './registration.ts';
 import type { ClientRecord, TokenRecord } from './store.ts';
 
@@ -16,6 +17,8 @@ export interface GrantContext {
   say: (line: string) => void;
   /** With --dpop: proofs at the token endpoint, so the tokens are bound to this key (RFC 9449 §5). */
   dpop?: oauth.DPoPHandle;
+  /** Device flow: also print a QR code of verification_uri_complete (qr.ts says when). */
+  qr?: boolean;
 }
 
 type TokenResponse = oauth.TokenEndpointResponse;
@@ -74,8 +77,8 @@ export async function browserGrant(ctx: GrantContext, open: (url: string) => Pro
 }
 
 /**
- * RFC 8628: prints verification_uri_complete on a line of its own (easy to copy) and the user
- * code, then polls at `interval`, adding 5 s on every slow_down (§3.5).
+ * RFC 8628: prints verification_uri_complete on a line of its own (easy to copy), with `ctx.qr` a
+ * QR code of it, and the user code, then polls at `interval`, adding 5 s on every slow_down (§3.5).
  */
 export async function deviceGrant(
   ctx: GrantContext,
@@ -101,6 +104,11 @@ export async function deviceGrant(
   ctx.say('');
   ctx.say(device.verification_uri_complete ?? device.verification_uri);
   ctx.say('');
+  // Only the complete URI (RFC 8628 §3.3.1): scanning it fills in the code, which is the point.
+  if (ctx.qr && device.verification_uri_complete) {
+    ctx.say('or scan it with a phone:');
+    ctx.say(await terminalQr(device.verification_uri_complete));
+  }
   ctx.say(`and check that it shows the code: ${device.user_code}`);
   if (!device.verification_uri_complete) ctx.say(`(enter the code at ${device.verification_uri})`);
   ctx.say('Waiting for approval…');

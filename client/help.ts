@@ -31,6 +31,8 @@ discovery), registers this client (or uses --client-id / --client-metadata-url),
   --device                  device flow (RFC 8628): a URL and a code to approve on any device
                             (default over SSH or without a display, when the server offers it)
   --no-open                 print the URL, do not open a browser
+  --qr, --no-qr             device flow: a QR code of the URL on stderr (default: only when stderr
+                            is a terminal; never with --json)
   --scope "a b"             scopes to ask for (default: the challenge's, else the server's list)
   --client-id ID            a client registered at the authorization server
   --client-secret S         its secret (confidential clients)

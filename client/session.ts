@@ -36,6 +36,8 @@ export interface SessionOptions {
   /** Shows the authorization URL: open a browser (or, in the conformance adapter, follow it over HTTP). */
   open: (url: string) => Promise<void> | void;
   say: (line: string) => void;
+  /** Device flow: print a QR code of the verification URI too (qr.ts `wantsQr`). */
+  qr?: boolean;
   /** How many step-up re-authorizations one request may cause before we give up. */
   stepUpLimit?: number;
   /** Refresh this many seconds before the access token expires. */
@@ -167,6 +169,7 @@ export class Session {
       scope: chosen,
       fetch: fetchImpl,
       say: this.options.say,
+      qr: this.options.qr,
       dpop: dpop?.handle,
     };
     const response = this.options.idJag

@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../common/free-port.ts';
 import { createLogger } from '../common/logger.ts';
 import { startAuthServer, type TestAuthServer } from '../auth-server/testing/harness.ts';
 import { createRevocationFeed } from './revocation-feed.ts';
@@ -32,6 +34,34 @@ function feedWithClock(start: number, options: { maxStalenessMs?: number; secret
 }
 
 describe('createRevocationFeed', () => {
+  it('at start, an auth server not up yet is logged as info; once a poll interval has passed without an answer, as a warning', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    let clock = 1_000_000;
+    const feed = createRevocationFeed({
+      url: `http://127.0.0.1:${await freePort()}/revocations`, // nothing listens there
+      client: { id: RS_ID, secret: new Secret(RS_SECRET) },
+      pollMs: 10_000,
+      timeoutMs: 2_000,
+      log: createLogger(
+        { name: 'test', level: 'info', pretty: false },
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
+            done();
+          },
+        }),
+      ),
+      now: () => clock,
+    });
+    expect(await feed.pull()).toBe(false);
+    expect(lines.map((l) => [l.level, l.msg.split(':')[0]])).toEqual([
+      [30, 'revocation feed not reachable yet (the auth server may still be starting)'],
+    ]);
+    clock += 10_000;
+    expect(await feed.pull()).toBe(false);
+    expect(lines.at(-1)).toMatchObject({ level: 40, msg: expect.stringMatching(/^revocation feed unreachable, keeping the last list/) });
+  });
+
   it("refuses an account's and a client's tokens issued before the revocation, not those issued after (enabled again)", async () => {
     const at = Date.now();
     await auth.storage.revocations.add({ type: 'account', id: 'acct-1', at, until: at + 600_000 });

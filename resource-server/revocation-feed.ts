@@ -134,6 +134,15 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     } catch (error) {
       dropExpired();
       failing = true;
+      // At start the auth server may simply not be up yet (npm start launches both at once): until
+      // one poll interval has passed with no answer, that is news, not a warning.
+      if (lastSuccess === undefined && now() - startedAt < options.pollMs) {
+        options.log.info(
+          { url: options.url, next_try_seconds: options.pollMs / 1000 },
+          `revocation feed not reachable yet (the auth server may still be starting): ${(error as Error).message}`,
+        );
+        return false;
+      }
       options.log.warn(
         { url: options.url, err: error, age_seconds: Math.round(ageSeconds()), keeps_serving: options.maxStalenessMs === undefined },
         `revocation feed unreachable, keeping the last list: ${(error as Error).message}`,

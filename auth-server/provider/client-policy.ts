@@ -1,6 +1,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { ALLOWED_RESOURCES, RESOURCE_SERVER, VERIFIED } from './client-marks.ts';
 import { refuseSymmetricUseOfHashedSecret } from './client-secret-hash.ts';
+import { refuseSectorIdentifierInMetadataDocument } from './sector-identifier.ts';
 
 export { RESOURCE_SERVER };
 
@@ -49,6 +50,7 @@ export function clientPolicy(
       checkConfidentialOnly(metadata, JWT_BEARER);
       checkConfidentialOnly(metadata, TOKEN_EXCHANGE);
       refuseSymmetricUseOfHashedSecret(metadata);
+      refuseSectorIdentifierInMetadataDocument(metadata);
       loopbackClientsAreNative(metadata);
       checkRedirectUris(metadata, 'redirect_uris');
       checkRedirectUris(metadata, 'post_logout_redirect_uris');

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { errors } from 'oidc-provider';
 import { oauthError } from './request-body.ts';
 
 /**
@@ -22,4 +23,19 @@ export function refuseSectorIdentifier(registrationPath: string, options: { open
     if (!options.open || !isRegistration || !body || typeof body !== 'object' || !('sector_identifier_uri' in body)) return next();
     return oauthError(ctx, 400, 'invalid_client_metadata', 'sector_identifier_uri is not accepted in open registration');
   };
+}
+
+/**
+ * A Client ID Metadata Document (URL client_id) may not name a `sector_identifier_uri` either.
+ *
+ * Why: the document is as much a stranger's input as an open registration, and oidc-provider
+ * would fetch the sector URL while building the client from it: a second URL of the client's
+ * choosing, on every request that loads the client. Called from the client policy
+ * (client-policy.ts), which oidc-provider runs before that fetch; the error reaches the
+ * authorization request's error page and the token endpoint like any other refused document.
+ */
+export function refuseSectorIdentifierInMetadataDocument(metadata: Record<string, unknown>): void {
+  const urlClientId = typeof metadata.client_id === 'string' && /^https?:\/\//.test(metadata.client_id);
+  if (!urlClientId || metadata.sector_identifier_uri === undefined) return;
+  throw new errors.InvalidClientMetadata('sector_identifier_uri is not accepted in a client ID metadata document');
 }
