@@ -26,8 +26,9 @@ export class NotJsonRpcError extends Error {
  * ReadBuffer skips a line that is not JSON without a word (a valid JSON line that is not JSON-RPC
  * does reach onerror), so a program that prints "Server ready" on stdout left the request waiting
  * for MCP_UPSTREAM_TIMEOUT_MS. We only watch: the SDK still reads every message; a line that
- * cannot start a JSON-RPC message (its first character is not `{`) is reported through onerror as
- * a NotJsonRpcError and the process is ended, which fails what is pending on it at once.
+ * cannot start a JSON-RPC message (its first character is not `{`), or one the SDK reports as not
+ * matching JSON-RPC, is reported through onerror as a NotJsonRpcError and the process is ended,
+ * which fails what is pending on it at once.
  *
  * A line starting with `{` that is not JSON is still skipped by the SDK: telling it apart would
  * mean parsing every message twice.
@@ -37,6 +38,13 @@ export class CheckedStdioClientTransport extends StdioClientTransport {
   #failed = false;
 
   override async start(): Promise<void> {
+    // A JSON line that is not JSON-RPC (a JSON log line) the SDK does report, as a schema error,
+    // then carries on waiting: make it the same failure. (Protocol.connect set onerror before start.)
+    const report = this.onerror;
+    this.onerror = (error) => {
+      if (!this.#failed && error.name === 'ZodError') this.#fail('a JSON value that is not a JSON-RPC message');
+      else report?.(error);
+    };
     await super.start();
     // The SDK keeps its process private; without it (a future SDK) only the timeout is left.
     const stdout = (this as unknown as { _process?: ChildProcess })._process?.stdout;
@@ -51,10 +59,14 @@ export class CheckedStdioClientTransport extends StdioClientTransport {
     for (const line of lines) {
       const trimmed = line.trim();
       if (trimmed === '' || trimmed.startsWith('{')) continue;
-      this.#failed = true;
-      this.onerror?.(new NotJsonRpcError(trimmed));
-      void this.close().catch(() => undefined);
+      this.#fail(trimmed);
       return;
     }
+  }
+
+  #fail(line: string): void {
+    this.#failed = true;
+    this.onerror?.(new NotJsonRpcError(line));
+    void this.close().catch(() => undefined);
   }
 }

@@ -426,6 +426,13 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     const fresh = await pidOf(alice);
     expect(fresh).not.toBe(alicePid);
     expect(alive(fresh)).toBe(true);
+    // A JSON line that is not JSON-RPC (a JSON logger on stdout) fails just as fast.
+    const again = Date.now();
+    await expect(alice.callTool({ name: 'json-garbage', arguments: {} })).rejects.toThrow(
+      /wrote something that is not JSON-RPC on stdout: "a JSON value that is not a JSON-RPC message"; it was ended/,
+    );
+    expect(Date.now() - again).toBeLessThan(2_000);
+    expect(await pidOf(alice)).not.toBe(fresh);
   });
 
   it("resources/subscribe and unsubscribe reach the session's own upstream; its resources/updated reach that session only", async () => {

@@ -9,7 +9,7 @@ import { z } from 'zod';
  * `ask-model`, `ask-user` and `roots` ask the client back (sampling, elicitation, roots) during
  * the call; `log-and-grow` logs at two levels and adds a tool (tools/list_changed).
  * `touch` changes the `fixture://counter` resource (resources/updated to a subscriber);
- * `garbage` prints a line that is not JSON-RPC on stdout and never answers. Completions answer
+ * `garbage` prints a line that is not JSON-RPC on stdout and never answers (`json-garbage`: a JSON one). Completions answer
  * for any prompt name, even the `hidden` one it does not list: the gateway must refuse that.
  * With `--plain` it offers neither subscriptions nor completions (nor prompts and templates).
  */
@@ -77,6 +77,10 @@ server.registerTool('touch', { description: 'Changes fixture://counter' }, async
   // What a server does: tell only about what was subscribed to.
   if (subscribed.has('fixture://counter')) await server.server.sendResourceUpdated({ uri: 'fixture://counter' });
   return text(String(counter));
+});
+server.registerTool('json-garbage', { description: 'Prints a JSON log line on stdout' }, () => {
+  process.stdout.write('{"level":30,"msg":"a JSON log line, not JSON-RPC"}\n');
+  return new Promise<never>(() => undefined);
 });
 server.registerTool('garbage', { description: 'Prints something that is not JSON-RPC on stdout' }, () => {
   process.stdout.write('Server ready on port 8080 (this is not JSON-RPC)\n');
