@@ -15,6 +15,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
   type CreateMessageRequest,
@@ -345,7 +346,7 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('added-1');
   });
 
-  it('an upstream that is not MCP (an HTML page, a 404, a program printing garbage) gives a clear JSON-RPC error that leaks no token', async () => {
+  it('an upstream that is not MCP (an HTML page, a 404, a program printing garbage, a silent one) gives a clear JSON-RPC error that leaks no token', async () => {
     const web = createServer((req, res) => {
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'text/html' }).end('<html><body>a web page</body></html>');
     });
@@ -366,6 +367,15 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
             '-e',
             `require('fs').writeFileSync(${JSON.stringify(garbage)}, String(process.pid)); console.log('hello'); setInterval(() => {}, 1000)`,
           ]),
+          // Caught on the line, not by the timeout.
+          MCP_UPSTREAM_TIMEOUT_MS: '600000',
+        },
+        /could not be reached: the upstream MCP server wrote something that is not JSON-RPC on stdout: "hello"/,
+      ],
+      [
+        {
+          MCP_UPSTREAM_COMMAND: process.execPath,
+          MCP_UPSTREAM_ARGS: JSON.stringify(['-e', 'setInterval(() => {}, 1000)']),
           MCP_UPSTREAM_TIMEOUT_MS: '500',
         },
         /could not be reached: it did not answer initialize within 500 ms \(MCP_UPSTREAM_TIMEOUT_MS\); is it an MCP server\?/,
@@ -392,6 +402,138 @@ describe('gateway isolation and failures (stdio fixture, tokens from a test issu
     // The program that never spoke MCP was ended, not left running.
     const pid = Number(readFileSync(garbage, 'utf8'));
     await waitUntil(() => !alive(pid), 'the garbage-printing upstream ended');
+  });
+
+  it('an upstream that writes something not JSON-RPC on stdout after initialize: the call fails at once with a clear error, that process ends, other sessions and /healthz are fine, the next call gets a fresh process', async () => {
+    // The timeout is far away: only the detection can answer within the test's limits.
+    const { rs, token, pidOf } = await startGateway({ MCP_UPSTREAM_TIMEOUT_MS: '600000' });
+    const alice = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const bob = await bearerClient(rs.mcpUrl, await token('user-bob'));
+    const [alicePid, bobPid] = [await pidOf(alice), await pidOf(bob)];
+    const started = Date.now();
+    const error = await alice.callTool({ name: 'garbage', arguments: {} }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const took = Date.now() - started;
+    expect(error?.message).toMatch(
+      /The upstream MCP server wrote something that is not JSON-RPC on stdout: "Server ready on port 8080 \(this is not JSON-RPC\)"; it was ended, and the next request starts a new one/,
+    );
+    expect(took).toBeLessThan(2_000);
+    await waitUntil(() => !alive(alicePid), "alice's garbage-printing upstream ended");
+    expect((await fetch(`${rs.url}/healthz`)).status).toBe(200);
+    expect(await pidOf(bob)).toBe(bobPid);
+    const fresh = await pidOf(alice);
+    expect(fresh).not.toBe(alicePid);
+    expect(alive(fresh)).toBe(true);
+    // A JSON line that is not JSON-RPC (a JSON logger on stdout) fails just as fast.
+    const again = Date.now();
+    await expect(alice.callTool({ name: 'json-garbage', arguments: {} })).rejects.toThrow(
+      /wrote something that is not JSON-RPC on stdout: "a JSON value that is not a JSON-RPC message"; it was ended/,
+    );
+    expect(Date.now() - again).toBeLessThan(2_000);
+    expect(await pidOf(alice)).not.toBe(fresh);
+  });
+
+  it("resources/subscribe and unsubscribe reach the session's own upstream; its resources/updated reach that session only", async () => {
+    const { rs, token } = await startGateway();
+    const watch = async (sub: string) => {
+      const client = new Client({ name: 'gateway-test', version: '1' });
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => void updates.push(notification.params.uri));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(rs.mcpUrl), {
+          requestInit: { headers: { authorization: `Bearer ${await token(sub)}` } },
+        }),
+      );
+      cleanups.push(() => client.close());
+      return { client, updates };
+    };
+    const alice = await watch('user-alice');
+    const bob = await watch('user-bob');
+    // The upstream offers subscriptions, so the gateway does too.
+    expect(alice.client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    expect(alice.client.getServerCapabilities()?.completions).toEqual({});
+    await alice.client.subscribeResource({ uri: 'fixture://counter' });
+    const touch = async (client: Client) => textOf((await client.callTool({ name: 'touch', arguments: {} })) as CallToolResult);
+    await touch(alice.client);
+    await waitUntil(() => alice.updates.length === 1, 'alice was told of the update');
+    expect(alice.updates).toEqual(['fixture://counter']);
+    // Bob's session has its own upstream, where nothing was subscribed: he hears nothing of it.
+    await touch(bob.client);
+    await touch(alice.client);
+    await waitUntil(() => alice.updates.length === 2, 'alice was told of her second update');
+    expect(bob.updates).toEqual([]);
+    await alice.client.unsubscribeResource({ uri: 'fixture://counter' });
+    await touch(alice.client);
+    // The tool's answer comes after any notification it sent: none came.
+    expect(alice.updates).toHaveLength(2);
+    expect(bob.updates).toEqual([]);
+  });
+
+  it('subscriptions without a session (stateless, 2026-07-28) are refused with a clear error; the capability is not advertised there', async () => {
+    const { rs, token } = await startGateway({ MCP_STATELESS: '1' });
+    const stateless = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    await expect(stateless.subscribeResource({ uri: 'fixture://counter' })).rejects.toThrow(
+      /cannot pass resources\/subscribe on: resource updates need a downstream MCP session/,
+    );
+
+    const session = await startGateway();
+    const modern = new V2Client({ name: 'gateway-test', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await modern.connect(
+      new V2StreamableHTTPClientTransport(new URL(session.rs.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${await session.token('user-bob')}` } },
+      }),
+    );
+    cleanups.push(() => modern.close());
+    expect(modern.getServerCapabilities()?.resources?.subscribe).toBeFalsy();
+    // 2026-07-28 has no resources/subscribe at all: the SDK client refuses to send it (the gateway's
+    // handler refuses it without a session too, as the stateless case above shows).
+    const refused = await Promise.resolve()
+      .then(() =>
+        (modern as unknown as { request(r: object): Promise<unknown> }).request({
+          method: 'resources/subscribe',
+          params: { uri: 'fixture://counter' },
+        }),
+      )
+      .then(
+        () => 'subscribed',
+        (e: Error) => e.message,
+      );
+    expect(refused).toMatch(/resources\/subscribe/);
+  });
+
+  it('completion/complete reaches the upstream for a prompt or template the caller is shown; one it is not shown is refused like an unknown one', async () => {
+    const { rs, token } = await startGateway();
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    const prompt = await client.complete({ ref: { type: 'ref/prompt', name: 'greeting' }, argument: { name: 'name', value: 'Al' } });
+    expect(prompt.completion.values).toEqual(['greeting:Al-completed']);
+    const template = await client.complete({
+      ref: { type: 'ref/resource', uri: 'fixture://files/{name}' },
+      argument: { name: 'name', value: 're' },
+    });
+    expect(template.completion.values).toEqual(['fixture://files/{name}:re-completed']);
+    // The fixture would complete anything; the gateway checks what it lists to this caller.
+    await expect(client.complete({ ref: { type: 'ref/prompt', name: 'hidden' }, argument: { name: 'name', value: 'x' } })).rejects.toThrow(
+      /Prompt hidden not found/,
+    );
+    await expect(
+      client.complete({ ref: { type: 'ref/resource', uri: 'fixture://secret/{name}' }, argument: { name: 'name', value: 'x' } }),
+    ).rejects.toThrow(/Resource fixture:\/\/secret\/\{name\} not found/);
+  });
+
+  it('an upstream without subscriptions or completions: the gateway advertises neither and refuses both clearly', async () => {
+    const { rs, token } = await startGateway({ MCP_UPSTREAM_ARGS: JSON.stringify([FIXTURE, '--plain']) });
+    const client = await bearerClient(rs.mcpUrl, await token('user-alice'));
+    expect(client.getServerCapabilities()?.resources).toBeTruthy();
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBeFalsy();
+    expect(client.getServerCapabilities()?.completions).toBeUndefined();
+    await expect(client.subscribeResource({ uri: 'fixture://counter' })).rejects.toThrow(
+      /The upstream MCP server offers no resource subscriptions/,
+    );
+    await expect(
+      client.complete({ ref: { type: 'ref/resource', uri: 'fixture://counter' }, argument: { name: 'x', value: 'y' } }),
+    ).rejects.toThrow(/The upstream MCP server offers no completions/);
   });
 
   it('an upstream command that cannot start gives a JSON-RPC error, not a crash', async () => {

@@ -12,8 +12,8 @@ import {
   type Result,
   type Transport,
 } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { SERVER_INFO } from '../mcp-server.ts';
+import { CheckedStdioClientTransport, NotJsonRpcError } from './checked-stdio-transport.ts';
 
 export interface ForwardOptions {
   signal: AbortSignal;
@@ -53,6 +53,8 @@ const SESSION_NOTIFICATIONS = [
   'notifications/tools/list_changed',
   'notifications/resources/list_changed',
   'notifications/prompts/list_changed',
+  // Only for what this session subscribed to: its own upstream saw only its subscriptions.
+  'notifications/resources/updated',
 ] as const;
 
 /**
@@ -92,9 +94,11 @@ export interface Upstream {
    */
   request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions): Promise<Result>;
   /** What the upstream declared at initialize. */
-  capabilities: { tools?: object; resources?: object; prompts?: object; logging?: object };
+  capabilities: { tools?: object; resources?: { subscribe?: boolean }; prompts?: object; logging?: object; completions?: object };
   /** Set when the connection ended without our close(): the upstream crashed or hung up. */
   readonly ended: boolean;
+  /** Why it ended, when we know better than "unexpectedly" (it wrote something that is not JSON-RPC). */
+  readonly failure?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -162,7 +166,7 @@ export async function connectUpstream(
   const transport: Transport =
     config.kind === 'http'
       ? new StreamableHTTPClientTransport(new URL(config.url), identity ? { fetch: withIdentity(identity) } : {})
-      : new StdioClientTransport({
+      : new CheckedStdioClientTransport({
           command: config.command,
           args: config.args,
           env: upstreamEnv(config.env, identity?.current),
@@ -227,7 +231,12 @@ export async function connectUpstream(
   // What the transport could not read (a stdio program printing non-JSON-RPC to stdout, an HTTP
   // answer that is not MCP): named in the error when initialize then fails or times out.
   let unreadable: Error | undefined;
-  client.onerror = (error) => void (unreadable ??= error);
+  let failure: string | undefined;
+  client.onerror = (error) => {
+    unreadable ??= error;
+    // Not JSON-RPC on stdout: the transport ends the process, which fails what is pending at once.
+    if (error instanceof NotJsonRpcError) failure ??= error.message;
+  };
   try {
     await client.connect(transport, { timeout });
   } catch (error) {
@@ -239,6 +248,9 @@ export async function connectUpstream(
     capabilities: client.getServerCapabilities() ?? {},
     get ended() {
       return ended;
+    },
+    get failure() {
+      return failure;
     },
     async request(method, params, options) {
       // Never the downstream client's token: ours, unique on this connection (or none).
@@ -285,6 +297,8 @@ function timedOut(timeout: number): Error {
 
 /** Why connecting failed, in words the client can act on (the upstream's fault, not theirs). */
 function notMcp(error: Error, unreadable: Error | undefined, timeout: number): Error {
+  // It printed something else on stdout: the transport ended it at once, and that is the reason.
+  if (unreadable instanceof NotJsonRpcError) return new Error(unreadable.message);
   const timeoutError = error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
   // A program that prints something else (or nothing) on stdout never answers initialize.
   const reason = timeoutError
