@@ -254,6 +254,13 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
     void shutdown(0);
   });
 }
+// `npm start` runs us under `sh -c`: a SIGTERM to npm (a process manager, `kill <npm pid>`) ends npm
+// and the shell but never reaches us, and we would run on, re-parented, with both servers. So a
+// launcher whose parent is gone stops as on SIGTERM. process.ppid is read live on every access.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) void shutdown(0);
+}, 500).unref();
 // Whatever happens to us, never leave a server behind.
 process.on('exit', () => {
   for (const server of servers.filter(running)) server.child.kill('SIGKILL');

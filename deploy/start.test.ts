@@ -179,6 +179,42 @@ describe('npm start', { timeout: 45_000 }, () => {
     await until(() => servers.every((pid) => !isAlive(pid)), 'both server processes to exit', 10_000);
   });
 
+  it('its parent gone (npm and its `sh -c` killed by SIGTERM, which never reaches the launcher), npm start stops both servers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'npm-start-'));
+    const authPort = await freePort();
+    const rsPort = await freePort();
+    // `; true` keeps the shell as the launcher's parent, as npm's script shell does.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" start.mjs; true`], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        AUTH_PORT: String(authPort),
+        RS_PORT: String(rsPort),
+        AUTH_HOST: '127.0.0.1',
+        RS_HOST: '127.0.0.1',
+        DATA_DIR: join(dir, 'data'),
+        KEYS_DIR: join(dir, 'keys'),
+      },
+      stdio: 'ignore',
+    });
+    const shellExited = new Promise((done) => shell.once('close', done));
+    let pids: number[] = [];
+    try {
+      await until(async () => (await healthy(authPort)) && (await healthy(rsPort)), 'both servers', 20_000);
+      const [launcher] = childrenOf(shell.pid!);
+      pids = [launcher!, ...childrenOf(launcher!)];
+      expect(pids).toHaveLength(3);
+      shell.kill('SIGTERM');
+      await shellExited;
+      await until(() => pids.every((pid) => !isAlive(pid)), 'the launcher and both servers to exit', 10_000);
+      expect(await healthy(authPort)).toBe(false);
+    } finally {
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (shell.exitCode === null && shell.signalCode === null) shell.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a taken port stops npm start before anything starts: one line naming the port and AUTH_PORT/RS_PORT, no stack trace', async () => {
     const rsPort = await freePort();
     const blocker = createServer();
