@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './command-line.ts';
+import { checkCommand, parseStrict, UsageError, type CommandTable } from './command-line.ts';
 import type { Writable } from 'node:stream';
 import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
@@ -220,18 +219,10 @@ export async function runClientsCli(argv: string[], io: ClientsCliIo): Promise<n
   }
 }
 
-function parseStrict(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usageErrorFrom(error);
-  }
-}
-
-type Values = ReturnType<typeof parseStrict>['values'];
+type Values = ReturnType<typeof parseStrict<typeof OPTIONS>>['values'];
 
 function parseCommand(argv: string[]): 'help' | { command: string; operands: string[]; values: Values } {
-  const { values, positionals } = parseStrict(argv);
+  const { values, positionals } = parseStrict(argv, OPTIONS);
   const checked = checkCommand(positionals, values, ALLOWED, 'client_id');
   return checked === 'help' ? 'help' : { ...checked, values };
 }

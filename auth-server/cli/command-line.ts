@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+
 /** Bad usage of a CLI (unknown command or option, wrong operands): exit code 2 with one line. */
 export class UsageError extends Error {}
 
@@ -10,6 +12,15 @@ export type CommandTable = Record<string, { operands: number; options: readonly 
  */
 export function usageErrorFrom(parseArgsError: unknown): UsageError {
   return new UsageError((parseArgsError as Error).message.split(/\.\s/)[0]!);
+}
+
+/** parseArgs, strict and with positionals, its mistakes turned into UsageErrors: for every CLI here. */
+export function parseStrict<T extends ParseArgsOptionsConfig>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageErrorFrom(error);
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { ConfigError } from '../../common/config-error.ts';
 import { isMain } from '../../common/is-main.ts';
@@ -15,7 +14,7 @@ import {
 import { NotFoundError } from '../revocation/revocations.ts';
 import { openStorage } from '../storage/open-storage.ts';
 import { PersonalAccessTokenExistsError, type Storage } from '../storage/store.ts';
-import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './command-line.ts';
+import { checkCommand, parseStrict, UsageError, type CommandTable } from './command-line.ts';
 
 const USAGE = `usage: npm run tokens -- <command>
 
@@ -69,7 +68,7 @@ export async function runTokensCli(argv: string[], io: TokensCliIo): Promise<num
   let parsed;
   let expiresInDays: number | undefined;
   try {
-    const { values, positionals } = parseStrict(argv);
+    const { values, positionals } = parseStrict(argv, OPTIONS);
     const checked = checkCommand(positionals, values, ALLOWED, 'argument');
     if (checked === 'help') {
       io.stdout.write(`${USAGE}\n`);
@@ -149,14 +148,6 @@ export async function runTokensCli(argv: string[], io: TokensCliIo): Promise<num
     throw error;
   } finally {
     await storage.close();
-  }
-}
-
-function parseStrict(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usageErrorFrom(error);
   }
 }
 

@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
-import { checkCommand, usageErrorFrom, UsageError, type CommandTable } from './command-line.ts';
+import { checkCommand, parseStrict, UsageError, type CommandTable } from './command-line.ts';
 import { Writable, type Readable } from 'node:stream';
 import { isMain } from '../../common/is-main.ts';
 import { checkPasswordPolicy } from '../accounts/password-policy.ts';
@@ -187,18 +186,10 @@ export async function runUsersCli(argv: string[], io: UsersCliIo): Promise<numbe
   }
 }
 
-function parseStrict(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usageErrorFrom(error);
-  }
-}
-
-type Values = ReturnType<typeof parseStrict>['values'];
+type Values = ReturnType<typeof parseStrict<typeof OPTIONS>>['values'];
 
 function parseCommand(argv: string[]): 'help' | { command: string; operands: string[]; values: Values } {
-  const { values, positionals } = parseStrict(argv);
+  const { values, positionals } = parseStrict(argv, OPTIONS);
   const checked = checkCommand(positionals, values, ALLOWED, 'username');
   return checked === 'help' ? 'help' : { ...checked, values };
 }
