@@ -7,6 +7,7 @@ import type { SigningJwk } from '../keys/key-store.ts';
 import type { AccountStore } from '../storage/store.ts';
 import { CLOCK_TOLERANCE, ID_JAG_TYP } from './id-jag.ts';
 import type { IdJagTarget } from './id-jag-targets.ts';
+import type { TokenExchangeParams } from '../provider/token-exchange.ts';
 
 /** The token type of an ID-JAG (SEP-990 §4). */
 export const ID_JAG_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
@@ -21,16 +22,6 @@ export interface TokenExchangeDeps {
   accounts: AccountStore;
   audit: Logger;
   now?: () => number;
-}
-
-interface ExchangeParams {
-  requested_token_type?: string;
-  subject_token?: string;
-  subject_token_type?: string;
-  actor_token?: string;
-  audience?: string | string[];
-  resource?: string | string[];
-  scope?: string;
 }
 
 /**
@@ -71,7 +62,7 @@ export function idJagExchangeHandler(deps: TokenExchangeDeps): (ctx: KoaContextW
 
   async function handler(ctx: KoaContextWithOIDC) {
     const client = ctx.oidc.client!;
-    const params = ctx.oidc.params as ExchangeParams;
+    const params = ctx.oidc.params as TokenExchangeParams;
     const refuse = <E extends Error>(error: E, reason: string, details: Record<string, unknown> = {}) => {
       deps.audit.warn(
         { event: 'id_jag.exchange_refused', client_id: client.clientId, reason, ip: ctx.ip, ...details },

@@ -8,6 +8,17 @@ export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 
 type ExchangeHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
 
+/** The request parameters both handlers read: the ones registered with the grant below. */
+export interface TokenExchangeParams {
+  requested_token_type?: string;
+  subject_token?: string;
+  subject_token_type?: string;
+  actor_token?: string;
+  audience?: string | string[];
+  resource?: string | string[];
+  scope?: string;
+}
+
 /**
  * RFC 8693 token exchange, registered once: oidc-provider takes one handler per grant type, and
  * this server exchanges two kinds of subject token for two purposes. The request's

@@ -7,7 +7,7 @@ import { SealedSecretError } from '../keys/secrets-at-rest.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
 import { ALLOWED_RESOURCES } from '../provider/client-marks.ts';
 import { isResourceServerClient } from '../provider/client-policy.ts';
-import { ACCESS_TOKEN_TYPE } from '../provider/token-exchange.ts';
+import { ACCESS_TOKEN_TYPE, type TokenExchangeParams } from '../provider/token-exchange.ts';
 import type { AccountStore, LockStore } from '../storage/store.ts';
 import type { TokenVault, UpstreamTokens } from './token-vault.ts';
 import { UpstreamUnavailableError, type UpstreamClient } from './upstream-client.ts';
@@ -32,16 +32,6 @@ export interface VaultExchangeDeps {
   locks: LockStore;
   audit: Logger;
   now?: () => number;
-}
-
-interface ExchangeParams {
-  requested_token_type?: string;
-  subject_token?: string;
-  subject_token_type?: string;
-  actor_token?: string;
-  audience?: string | string[];
-  resource?: string | string[];
-  scope?: string;
 }
 
 /**
@@ -72,7 +62,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
 
   return async function vaultExchange(ctx: KoaContextWithOIDC): Promise<void> {
     const client = ctx.oidc.client!;
-    const params = ctx.oidc.params as ExchangeParams;
+    const params = ctx.oidc.params as TokenExchangeParams;
     const refuse = <E extends Error>(error: E, reason: string, details: Record<string, unknown> = {}) => {
       deps.audit.warn(
         { event: 'vault.exchange_refused', client_id: client.clientId, reason, ip: ctx.ip, ...details },
