@@ -28,7 +28,10 @@ export function attachEphemeral(db: DatabaseSync, dataDir: string): void {
       owner      TEXT    NOT NULL,
       expires_at INTEGER NOT NULL -- epoch ms; a lease past it is free for the taking
     );
-    CREATE INDEX IF NOT EXISTS ${EPHEMERAL}.token_locks_expires_at ON token_locks (expires_at);
+    -- No index on token_locks.expires_at (dropped where an older version made one): every
+    -- acquire and release wrote it, one more WAL frame each, and the sweeper's scan of the table
+    -- finds only leases in flight and those a crashed holder left.
+    DROP INDEX IF EXISTS ${EPHEMERAL}.token_locks_expires_at;
     CREATE TABLE IF NOT EXISTS ${EPHEMERAL}.token_replays (
       key         TEXT    NOT NULL PRIMARY KEY,
       fingerprint TEXT    NOT NULL,

@@ -17,10 +17,16 @@ export class SqliteLockStore implements LockStore {
   readonly #now: () => number;
   readonly #acquire;
   readonly #release;
+  readonly #begin;
+  readonly #commit;
+  readonly #rollback;
   readonly #replays: SqliteReplayStore;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
+    this.#begin = db.prepare('BEGIN');
+    this.#commit = db.prepare('COMMIT');
+    this.#rollback = db.prepare('ROLLBACK');
     this.#replays = new SqliteReplayStore(db, now);
     this.#acquire = db.prepare(`
       INSERT INTO ${EPHEMERAL}.token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
@@ -35,9 +41,23 @@ export class SqliteLockStore implements LockStore {
   }
 
   async release(key: string, owner: string, replay?: { entry: ReplayEntry; ttlMs: number }): Promise<void> {
-    // Synchronous statements: nothing else in this process runs between the two.
-    if (replay) await this.#replays.put(key, replay.entry, replay.ttlMs);
-    this.#release.run({ key, owner });
+    if (!replay) {
+      this.#release.run({ key, owner });
+      return;
+    }
+    // One transaction, so one commit (WAL write and file locks) for both: 6 fewer fcntl calls
+    // per refresh. A plain BEGIN: its first statement writes, so it takes the ephemeral file's
+    // write lock only (IMMEDIATE would lock auth.db as well). Synchronous statements: nothing
+    // else in this process runs between them.
+    this.#begin.run();
+    try {
+      this.#replays.putNow(key, replay.entry, replay.ttlMs);
+      this.#release.run({ key, owner });
+      this.#commit.run();
+    } catch (error) {
+      this.#rollback.run();
+      throw error;
+    }
   }
 }
 
@@ -62,6 +82,11 @@ export class SqliteReplayStore implements ReplayStore {
   }
 
   async put(key: string, entry: ReplayEntry, ttlMs: number): Promise<void> {
+    this.putNow(key, entry, ttlMs);
+  }
+
+  /** put, synchronously: for a caller's own transaction. */
+  putNow(key: string, entry: ReplayEntry, ttlMs: number): void {
     this.#put.run({ key, fingerprint: entry.fingerprint, body: entry.body, expiresAt: this.#now() + ttlMs });
   }
 
