@@ -3,13 +3,25 @@ import { DISABLED } from '../provider/client-marks.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { modelKey, type ModelPayload, type ModelStore } from './store.ts';
 
-const prefetchedRows = new AsyncLocalStorage<Map<string, ModelPayload | undefined>>();
+interface RefreshContext {
+  /** Rows prefetched by findRefreshContext, served once each. */
+  rows: Map<string, ModelPayload | undefined>;
+  /** A RefreshToken oidc-provider consumed whose write waits for the new one's (ModelStore.rotate). */
+  consumed?: string;
+}
+
+const refreshContext = new AsyncLocalStorage<RefreshContext>();
 
 /**
  * Runs `next` (the rest of a refresh_token request) with the rows it is about to read already
  * fetched in one round trip (ModelStore.findRefreshContext): the adapter's finds for them are
- * answered from memory, once each. Must run under the token-request lease, so no other request
- * for this refresh token changes them in between.
+ * answered from memory, once each. And with ModelStore.rotate, the old RefreshToken's consume
+ * is written together with the new RefreshToken (one write where oidc-provider makes two calls);
+ * a consume no new token follows (the request failed in between) is written when `next` ends,
+ * or before any other read or delete of this request, so nothing sees the token unconsumed
+ * that would have seen it consumed before, and the response is not sent before it is written.
+ * Must run under the token-request lease, so no other request for this refresh token changes
+ * the rows or reads the token in between.
  *
  * ```ts source="./adapter.examples.ts#withRefreshContext"
  * await withRefreshContext(storage.models, refreshToken, clientId, next);
@@ -21,9 +33,23 @@ export async function withRefreshContext(
   clientId: string | undefined,
   next: () => Promise<void>,
 ): Promise<void> {
-  if (!models.findRefreshContext) return next();
-  const rows = await models.findRefreshContext(refreshTokenId, clientId);
-  return prefetchedRows.run(rows, next);
+  if (!models.findRefreshContext && !models.rotate) return next();
+  const context: RefreshContext = {
+    rows: models.findRefreshContext ? await models.findRefreshContext(refreshTokenId, clientId) : new Map(),
+  };
+  try {
+    await refreshContext.run(context, next);
+  } finally {
+    await writeConsumed(models, context);
+  }
+}
+
+/** Writes a consume withRefreshContext held back, if one is still waiting. */
+async function writeConsumed(models: ModelStore, context: RefreshContext | undefined): Promise<void> {
+  const id = context?.consumed;
+  if (id === undefined) return;
+  context!.consumed = undefined;
+  await models.consume('RefreshToken', id);
 }
 
 /**
@@ -67,12 +93,23 @@ export function createAdapterFactory(
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const ttl = expiresIn ?? (this.name === 'Client' ? options.unusedClientTtl : undefined);
+      const context = refreshContext.getStore();
+      if (this.name === 'RefreshToken' && context?.consumed !== undefined && models.rotate) {
+        // The rotation's new token: written with the old one's consume (withRefreshContext).
+        const consumed = context.consumed;
+        context.consumed = undefined;
+        await models.rotate(this.name, consumed, id, payload as ModelPayload, ttl);
+        return;
+      }
+      await writeConsumed(models, context);
       await models.upsert(this.name, id, payload as ModelPayload, ttl);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       // Rows this request prefetched (withRefreshContext) are served once each, then storage again.
-      const prefetched = prefetchedRows.getStore();
+      const context = refreshContext.getStore();
+      await writeConsumed(models, context);
+      const prefetched = context?.rows;
       const key = modelKey(this.name, id);
       let payload: ModelPayload | undefined;
       if (prefetched?.has(key)) {
@@ -95,15 +132,25 @@ export function createAdapterFactory(
     }
 
     async consume(id: string): Promise<void> {
+      const context = refreshContext.getStore();
+      if (this.name === 'RefreshToken' && context && models.rotate) {
+        // Held back until the rotation writes the new token (upsert above), at the latest until
+        // the request ends (withRefreshContext).
+        await writeConsumed(models, context);
+        context.consumed = id;
+        return;
+      }
       await models.consume(this.name, id);
     }
 
     async destroy(id: string): Promise<void> {
+      await writeConsumed(models, refreshContext.getStore());
       await models.destroy(this.name, id);
       if (this.name === 'Client') await options.onClientDeleted?.(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      await writeConsumed(models, refreshContext.getStore());
       let pending = revoking.get(grantId);
       if (!pending) {
         pending = models

@@ -106,6 +106,7 @@ class PostgresModelStore implements ModelStore {
   /** The statements every token request runs, prepared once per connection. */
   readonly #upsert: Prepared;
   readonly #consume: Prepared;
+  readonly #rotate: Prepared;
   readonly #findBy: Record<'id' | 'uid' | 'user_code', Prepared>;
   readonly #refreshContext: Prepared;
 
@@ -124,6 +125,17 @@ class PostgresModelStore implements ModelStore {
     this.#consume = prepared(
       `UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($3::bigint)), consumed = $3
        WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $4)`,
+    );
+    // The UPDATE in WITH runs whether or not the INSERT reads it, in the same statement.
+    this.#rotate = prepared(
+      `WITH consumed AS (
+         UPDATE ${this.#table} SET payload = jsonb_set(payload, '{consumed}', to_jsonb($9::bigint)), consumed = $9
+         WHERE model = $1 AND id = $10 AND (expires_at IS NULL OR expires_at > $11))
+       INSERT INTO ${this.#table} (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (model, id) DO UPDATE SET
+         payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+         user_code = excluded.user_code, expires_at = excluded.expires_at, consumed = excluded.consumed`,
     );
     const findBy = (column: string) =>
       prepared(`SELECT payload FROM ${this.#table}
@@ -156,20 +168,20 @@ class PostgresModelStore implements ModelStore {
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
-    await this.#pool.query({
-      ...this.#upsert,
-      values: [
-        model,
-        id,
-        JSON.stringify(payload),
-        GRANTABLE_MODELS.has(model) ? text(payload.grantId) : null,
-        text(payload.uid),
-        text(payload.userCode),
-        expiresAt,
-        typeof payload.consumed === 'number' ? payload.consumed : null,
-      ],
-    });
+    await this.#pool.query({ ...this.#upsert, values: this.#upsertValues(model, id, payload, expiresIn, this.#now()) });
+  }
+
+  #upsertValues(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined, now: number): unknown[] {
+    return [
+      model,
+      id,
+      JSON.stringify(payload),
+      GRANTABLE_MODELS.has(model) ? text(payload.grantId) : null,
+      text(payload.uid),
+      text(payload.userCode),
+      typeof expiresIn === 'number' ? now + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null,
+      typeof payload.consumed === 'number' ? payload.consumed : null,
+    ];
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
@@ -197,6 +209,14 @@ class PostgresModelStore implements ModelStore {
     const now = this.#now();
     const consumed = Math.floor(now / 1000);
     await this.#pool.query({ ...this.#consume, values: [model, id, consumed, now] });
+  }
+
+  async rotate(model: string, consumedId: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    const now = this.#now();
+    await this.#pool.query({
+      ...this.#rotate,
+      values: [...this.#upsertValues(model, id, payload, expiresIn, now), Math.floor(now / 1000), consumedId, now],
+    });
   }
 
   async destroy(model: string, id: string): Promise<void> {

@@ -103,10 +103,16 @@ class SqliteModelStore implements ModelStore {
   readonly #revoke;
   readonly #revokeAccount;
   readonly #sweeps;
+  readonly #begin;
+  readonly #commit;
+  readonly #rollback;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#db = db;
     this.#now = now;
+    this.#begin = db.prepare('BEGIN');
+    this.#commit = db.prepare('COMMIT');
+    this.#rollback = db.prepare('ROLLBACK');
     const live = '(expires_at IS NULL OR expires_at > :now)';
     this.#upsert = db.prepare(`
       INSERT INTO models (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
@@ -139,6 +145,10 @@ class SqliteModelStore implements ModelStore {
   }
 
   async upsert(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    this.#upsertNow(model, id, payload, expiresIn);
+  }
+
+  #upsertNow(model: string, id: string, payload: ModelPayload, expiresIn: number | undefined): void {
     const expiresAt = typeof expiresIn === 'number' ? this.#now() + (expiresIn + CLOCK_TOLERANCE_SECONDS) * 1000 : null;
     this.#upsert.run({
       model,
@@ -172,8 +182,26 @@ class SqliteModelStore implements ModelStore {
   }
 
   async consume(model: string, id: string): Promise<void> {
+    this.#consumeNow(model, id);
+  }
+
+  #consumeNow(model: string, id: string): void {
     const now = this.#now();
     this.#consume.run({ model, id, now, consumed: Math.floor(now / 1000) });
+  }
+
+  async rotate(model: string, consumedId: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
+    // One commit for both (a WAL write and its file locks, not two). Synchronous statements, no
+    // await: nothing else in this process runs inside the transaction.
+    this.#begin.run();
+    try {
+      this.#consumeNow(model, consumedId);
+      this.#upsertNow(model, id, payload, expiresIn);
+      this.#commit.run();
+    } catch (error) {
+      this.#rollback.run();
+      throw error;
+    }
   }
 
   async destroy(model: string, id: string): Promise<void> {

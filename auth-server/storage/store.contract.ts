@@ -141,6 +141,25 @@ export function describeStorageContract(name: string, makeTarget: () => Promise<
         });
       });
 
+      it('rotate consumes one row and writes the other, like consume then upsert', async () => {
+        if (!storage.models.rotate) return;
+        await storage.models.upsert('RefreshToken', 'rt1', { grantId: 'g', jti: 'rt1' }, 3600);
+        clock = START + 1_500;
+        await storage.models.rotate('RefreshToken', 'rt1', 'rt2', { grantId: 'g', jti: 'rt2' }, 60);
+        expect(await storage.models.find('RefreshToken', 'rt1')).toEqual({
+          grantId: 'g',
+          jti: 'rt1',
+          consumed: Math.floor((START + 1_500) / 1000),
+        });
+        expect(await storage.models.find('RefreshToken', 'rt2')).toEqual({ grantId: 'g', jti: 'rt2' });
+        // Stored like upsert's rows: revoked with its grant, and gone after its TTL.
+        clock += 80_000;
+        expect(await storage.models.find('RefreshToken', 'rt2')).toBeUndefined();
+        await storage.models.rotate('RefreshToken', 'rt1', 'rt3', { grantId: 'g', jti: 'rt3' }, 3600);
+        await storage.models.revokeByGrantId('g');
+        expect(await storage.models.find('RefreshToken', 'rt3')).toBeUndefined();
+      });
+
       it('consume of a missing id does nothing', async () => {
         await storage.models.consume('RefreshToken', 'missing');
         expect(await storage.models.find('RefreshToken', 'missing')).toBeUndefined();

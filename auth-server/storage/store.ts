@@ -40,6 +40,12 @@ export interface ModelStore {
   list(model: string): Promise<{ id: string; payload: ModelPayload }[]>;
   /** Marks the row consumed (sets payload.consumed to the current epoch seconds). */
   consume(model: string, id: string): Promise<void>;
+  /**
+   * Optional: consume(model, consumedId) and upsert(model, id, payload, expiresIn) as one write
+   * (one statement, or one transaction), both or neither: a refresh rotation's old and new
+   * RefreshToken (storage/adapter.ts withRefreshContext).
+   */
+  rotate?(model: string, consumedId: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   /** Removes every token of every model that belongs to the grant. */
   revokeByGrantId(grantId: string): Promise<void>;
