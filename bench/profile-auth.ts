@@ -107,7 +107,7 @@ try {
       next: () => ({ body: body(tokens[next++]!) }),
       server,
     });
-  await refresh(warm);
+  if (warm >= 16) await refresh(warm);
   trace = await straced('refresh_token');
   from = monotonicUs();
   r = await refresh(tokens.length - next);
