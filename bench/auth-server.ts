@@ -209,7 +209,9 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
   try {
     const account = await demoAccount(logFile);
     const log = (what: string, r: { rate: number; failed: number }) =>
-      console.log(`  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s${r.failed ? `  FAILED ${r.failed}` : ''}`);
+      console.log(
+        `  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s  peak RSS so far ${num(server.memory().peakMb, 0)} MB${r.failed ? `  FAILED ${r.failed}` : ''}`,
+      );
 
     // client_credentials
     // Machine clients come from the operator (open registration refuses client_credentials).
