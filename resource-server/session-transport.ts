@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  isInitializeRequest,
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  type AuthInfo,
-  type JSONRPCMessage,
-  type RequestId,
-  type Transport,
-} from '@modelcontextprotocol/server';
+import type { AuthInfo, JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
-import { PostExchange, SSE_HEADERS, sseEvent, validatePost, validateProtocolVersion } from './post-exchange.ts';
+import {
+  isInitialize,
+  isRequest,
+  isResponse,
+  PostExchange,
+  SSE_HEADERS,
+  sseEvent,
+  validatePost,
+  validateProtocolVersion,
+} from './post-exchange.ts';
 
 /** A comment line on an idle GET stream, so that proxies and load balancers do not cut it (the SDK's interval). */
 const KEEP_ALIVE_MS = 15_000;
@@ -74,7 +74,7 @@ export class SessionHttpTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void> {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isResponse(message)) {
       // No exchange: its POST was closed by the client or by close(); no id: nothing to answer.
       const exchange = message.id === undefined ? undefined : this.#byRequest.get(message.id);
       if (!exchange) return;
@@ -112,14 +112,14 @@ export class SessionHttpTransport implements Transport {
 
   #post(req: IncomingMessage, res: ServerResponse, body: unknown, authInfo: AuthInfo | undefined): void {
     const messages = validatePost(req, body);
-    if (messages.some(isInitializeRequest)) {
+    if (messages.some(isInitialize)) {
       if (this.#initialized) throw new JsonRpcHttpError(400, -32600, 'Invalid Request: Server already initialized');
       if (messages.length > 1) throw new JsonRpcHttpError(400, -32600, 'Invalid Request: Only one initialization request is allowed');
       this.#initialized = true;
     } else if (!this.#initialized) {
       throw new JsonRpcHttpError(400, -32000, 'Bad Request: Server not initialized');
     }
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     // One client per session, so its ids name its requests; one still in flight cannot be reused
     // (its answer would go to the wrong POST, and the SDK's Protocol tracks requests by id).
     for (const request of requests) {

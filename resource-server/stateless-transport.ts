@@ -1,16 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  type AuthInfo,
-  type JSONRPCMessage,
-  type RequestId,
-  type Transport,
-} from '@modelcontextprotocol/server';
+import type { AuthInfo, JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
-import { PostExchange, validatePost } from './post-exchange.ts';
+import { isNotification, isRequest, isResponse, PostExchange, validatePost } from './post-exchange.ts';
 
 /** A request in flight: the POST that carried it and the id its client chose. */
 interface Pending {
@@ -66,14 +57,14 @@ export class StatelessHttpTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void> {
-    const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
-    const internalId = isResponse ? message.id : options?.relatedRequestId;
+    const response = isResponse(message);
+    const internalId = response ? message.id : options?.relatedRequestId;
     // Without a related request there is nowhere to send it: no standalone stream when stateless.
     const pending = typeof internalId === 'number' ? this.#byRequest.get(internalId) : undefined;
     if (!pending) return;
-    if (!isResponse) {
+    if (!response) {
       // Server-to-client requests need the answer in a later POST, which stateless cannot route.
-      if (!isJSONRPCRequest(message)) pending.exchange.event(message);
+      if (!isRequest(message)) pending.exchange.event(message);
       return;
     }
     this.#byRequest.delete(internalId as number);
@@ -90,10 +81,10 @@ export class StatelessHttpTransport implements Transport {
       if (error instanceof JsonRpcHttpError) return writeJsonRpcError(res, error);
       throw error;
     }
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     // notifications/cancelled names another request by id; ids are ours now, and a client must
     // not cancel someone else's request, so cancellation is by closing the HTTP request instead.
-    const notifications = messages.filter((m) => isJSONRPCNotification(m) && m.method !== 'notifications/cancelled');
+    const notifications = messages.filter((m) => isNotification(m) && m.method !== 'notifications/cancelled');
     for (const notification of notifications) this.onmessage?.(notification, { authInfo });
     if (requests.length === 0) {
       res.writeHead(202).end();
