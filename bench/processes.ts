@@ -109,6 +109,18 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
   };
 }
 
+/**
+ * The node options `npm run <script>` starts that server with (package.json's script, between
+ * `node` and the entry): the benchmarks start the servers exactly so, the compile-cache preload and
+ * any V8 flag included, so what they measure is what `npm run` runs.
+ */
+export function npmNodeOptions(script: 'auth-server' | 'resource-server'): string[] {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [node, ...args] = (scripts[script] ?? '').split(' ');
+  if (node !== 'node' || !args.at(-1)?.endsWith('.ts')) throw new Error(`package.json's ${script} script is not \`node … <entry>.ts\``);
+  return args.slice(0, -1);
+}
+
 /** VmRSS and VmHWM of a process, in MB. */
 export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

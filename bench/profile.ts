@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { startTestIssuer } from '../resource-server/testing/test-issuer.ts';
 import { load, perCpu } from './load.ts';
-import { freePort, ROOT, spawnServer } from './processes.ts';
+import { freePort, npmNodeOptions, ROOT, spawnServer } from './processes.ts';
 
 const VARIANTS: Record<string, { env: Record<string, string>; auth: boolean }> = {
   'stateless-auth': { env: { MCP_STATELESS: '1' }, auth: true },
@@ -83,6 +83,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
     entry: 'resource-server/main.ts',
     ...(values.strace ? { wrapper: ['strace', '-f', '-c', '-o', join(dir, 'strace.txt')] } : {}),
     execArgv: [
+      ...npmNodeOptions('resource-server'),
       ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
       ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
       ...values.flags.split(' ').filter(Boolean),
