@@ -252,8 +252,8 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
         server: measured,
       });
     // A warm-up with the first tenth, as client_credentials gets one: until now the refresh
-    // path's code has not run (JIT), and a run of a few seconds measured it cold (~10 % fewer
-    // refreshes per CPU-second than warm, bench/profile-auth.ts).
+    // path's code has not run hot (JIT), and the run lasts only a second or two (each token is
+    // used once), so without one much of it measured cold code.
     const warm = Math.floor(refreshTokens.length / 10);
     if (warm >= CONNECTIONS) await refreshLoad(warm);
     const refresh = await refreshLoad(refreshTokens.length - next, server);

@@ -1,6 +1,6 @@
 /**
  * `node bench/profile-auth.ts [--store sqlite|postgres] [--tokens N]`: a CPU profile of the auth
- * server (`node auth-server/main.ts`, as bench/auth-server.ts starts it) under client_credentials
+ * server (as bench/auth-server.ts starts it: `npm run auth-server`'s node options) under client_credentials
  * and then rotating refresh_token load, each summarised as self time per grant (µs, from the
  * shares of busy samples × the server's CPU per grant) by frame and by package, so the two grants
  * can be compared frame by frame. Also prints grants per server CPU-second.
@@ -13,7 +13,7 @@ import { createTestSchema, type TestSchema } from '../auth-server/testing/postgr
 import { RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { addMachineClient, demoAccount, makeRefreshTokens } from './auth-server.ts';
 import { load, perCpu, type LoadResult } from './load.ts';
-import { freePort, ROOT, spawnServer, tempDir } from './processes.ts';
+import { freePort, npmNodeOptions, ROOT, spawnServer, tempDir } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +54,7 @@ const logFile = join(dir.path, 'server.log');
 const server = await spawnServer({
   name: 'auth server',
   entry: 'auth-server/main.ts',
-  execArgv: values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir.path],
+  execArgv: [...npmNodeOptions('auth-server'), ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir.path])],
   env: {
     NODE_ENV: 'development',
     AUTH_PORT: String(port),
