@@ -21,6 +21,7 @@ import { createRevocationFeed, type RevocationFeed } from './revocation-feed.ts'
 import { servedResources } from './served-resources.ts';
 import { SessionStore } from './sessions.ts';
 import { StatelessHttpTransport } from './stateless-transport.ts';
+import { streamLifetime } from './stream-lifetime.ts';
 import { applyToolPolicy } from './tool-policy.ts';
 import { demoTools } from './tools/index.ts';
 import type { ToolRegistry } from './tools/registry.ts';
@@ -168,6 +169,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     handleSession: createSessionHandler(registry, sessions),
     modern,
     legacy: createLegacySse(registry, sessions, resources.paths.messages),
+    bindToToken: streamLifetime({ feed, log }),
     stateless: stateless && statelessServer ? { transport: stateless, ready: statelessServer.connect(stateless) } : undefined,
   });
 

@@ -1,4 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import Router from '@koa/router';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from '../common/logger.ts';
 import type { ResourceServerConfig } from './config.ts';
@@ -31,6 +33,8 @@ export interface McpRoutesOptions {
   /** 2026-07-28, stateless per request (modern-entry.ts), on the same URL as the 2025 sessions. */
   modern: ReturnType<typeof createModernEntry>;
   legacy: ReturnType<typeof createLegacySse>;
+  /** Ends an event stream when the token that opened it expires or is revoked (stream-lifetime.ts). */
+  bindToToken?: ((res: ServerResponse, auth: AuthInfo) => void) | undefined;
   /** MCP_STATELESS: the shared transport, and its server's connect() to wait for. */
   stateless?: { transport: StatelessHttpTransport; ready: Promise<void> } | undefined;
 }
@@ -147,11 +151,19 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
     // From here the SDK writes the Node response itself; headers set so far (CORS) stay on it.
     ctx.respond = false;
     const owner = { subject, clientId: auth.clientId, ip: ctx.ip };
-    if (route === 'sse') return options.legacy.open(ctx.res, owner);
+    if (route === 'sse') {
+      await options.legacy.open(ctx.res, owner);
+      return options.bindToToken?.(ctx.res, auth);
+    }
     if (route === 'messages') return options.legacy.post(ctx.req, ctx.res, body, owner);
     if (ctx.method === 'POST' && isModernRequest(ctx.req, body)) return options.modern.serve(ctx.req, ctx.res, body);
     const stateless = options.stateless;
-    if (!stateless) return options.handleSession(ctx.req, ctx.res, body, owner);
+    if (!stateless) {
+      await options.handleSession(ctx.req, ctx.res, body, owner);
+      // A GET is the session's event stream (or was refused, and is over already).
+      if (ctx.method === 'GET') options.bindToToken?.(ctx.res, auth);
+      return;
+    }
     if (ctx.method === 'POST') {
       await stateless.ready;
       return stateless.transport.handle(ctx.req, ctx.res, body, auth);

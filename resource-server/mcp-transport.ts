@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type AuthInfo } from '@modelcontextprotocol/server';
 import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
-import { coalesceWrites } from './coalesced-writes.ts';
 import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
 import { createMcpServer } from './mcp-server.ts';
+import { SessionHttpTransport } from './session-transport.ts';
 import type { SessionCap, SessionOwner, SessionRefusal, SessionStore } from './sessions.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 
 /** An open session: its transport (one McpServer behind it) and how to end it. */
 export type McpSession =
-  | { kind: 'streamable'; transport: NodeStreamableHTTPServerTransport; close(): Promise<void> }
+  | { kind: 'streamable'; transport: SessionHttpTransport; close(): Promise<void> }
   | { kind: 'sse'; transport: SSEServerTransport; close(): Promise<void> };
 
 export const SESSION_NOT_FOUND = new JsonRpcHttpError(404, -32001, 'Session not found');
@@ -35,7 +34,7 @@ export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal
 }
 
 /**
- * Streamable HTTP with sessions, for 2025-era clients (the SDK's transport; 2026-07-28 has no
+ * Streamable HTTP with sessions, for 2025-era clients (session-transport.ts; 2026-07-28 has no
  * sessions and is served by modern-entry.ts): an initialize request opens a session,
  * bound to the caller's subject and client, with its own McpServer; later requests carry
  * Mcp-Session-Id. The request must already be authenticated (req.auth set) and its body parsed.
@@ -53,29 +52,23 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
       // Unknown, expired, another transport's, another subject's or another client's: all look
       // the same (404), which tells the client to start a new session.
       if (session?.kind !== 'streamable') return writeJsonRpcError(res, SESSION_NOT_FOUND);
-      // A POST's answer is an SSE stream written in pieces: one send per turn instead of one per piece.
-      if (req.method === 'POST') coalesceWrites(res);
-      return session.transport.handleRequest(req, res, body);
+      return session.transport.handle(req, res, body, req.auth);
     }
     const initializes = req.method === 'POST' && (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));
     if (!initializes) {
       return writeJsonRpcError(res, new JsonRpcHttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required'));
     }
-    // Between this check and onsessioninitialized there is no I/O (the body is already parsed),
+    // Between this check and sessions.add there is no I/O (the body is already parsed),
     // so parallel initializes cannot all pass it and overshoot a cap (mcp.test.ts checks that).
     const refusal = sessions.refusal(owner);
     if (refusal) return writeSessionRefusal(res, refusal);
     const server = createMcpServer(registry);
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => sessions.add(id, owner, { kind: 'streamable', transport, close: () => server.close() }),
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
-    };
+    const transport = new SessionHttpTransport(randomUUID());
+    sessions.add(transport.sessionId, owner, { kind: 'streamable', transport, close: () => server.close() });
+    transport.onclose = () => sessions.delete(transport.sessionId);
     await server.connect(transport);
-    await transport.handleRequest(req, res, body);
-    // An initialize that failed validation never became a session: release its server.
-    if (!transport.sessionId) await server.close();
+    transport.handle(req, res, body, req.auth);
+    // An initialize that failed the transport's checks (a batch, a bad header) never became a session.
+    if (!transport.initialized) await server.close();
   };
 }

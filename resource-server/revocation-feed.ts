@@ -45,6 +45,11 @@ export interface RevocationFeed {
   size(): number;
   /** One pull now (start() runs them on the poll interval); resolves whether it succeeded. */
   pull(): Promise<boolean>;
+  /**
+   * Calls `listener` after each pull that brought new entries (open event streams ask `check`
+   * again then: stream-lifetime.ts). Returns the unsubscribe function.
+   */
+  onUpdate(listener: () => void): () => void;
   start(): void;
   /** Stops polling; resolves once no pull is running. */
   stop(): Promise<void>;
@@ -79,6 +84,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
   const pats = new Map<string, number>();
   const accounts = new Map<string, { at: number; until: number }>();
   const clients = new Map<string, { at: number; until: number }>();
+  const listeners = new Set<() => void>();
   let cursor: number | undefined;
   let lastSuccess: number | undefined;
   let failing = false;
@@ -123,6 +129,7 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
       const body = (await response.json()) as { entries?: unknown; cursor?: unknown };
       if (!Array.isArray(body.entries) || typeof body.cursor !== 'number') throw new Error('the answer is not a revocation feed');
       for (const entry of body.entries as FeedEntry[]) merge(entry);
+      if (body.entries.length > 0) for (const listener of [...listeners]) listener();
       // The auth server answers only after it recorded the report.
       if (report) options.refusals?.acknowledge(report);
       cursor = body.cursor;
@@ -183,6 +190,10 @@ export function createRevocationFeed(options: RevocationFeedOptions): Revocation
     ageSeconds,
     size,
     pull,
+    onUpdate(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     start() {
       if (!stopped) return;
       stopped = false;

@@ -238,6 +238,68 @@ describe('revocation reaches every resource server', () => {
   });
 });
 
+describe('event streams end with their token', () => {
+  /** Reads an event stream in the background: `ended` turns true when the server ends it. */
+  function watch(response: Response) {
+    const state = { ended: false, done: Promise.resolve() };
+    state.done = (async () => {
+      const reader = response.body!.getReader();
+      while (!(await reader.read()).done);
+      state.ended = true;
+    })().catch(() => undefined); // cut when the test's servers close: not an end the server chose
+    return state;
+  }
+
+  it("a session's GET stream ends at the feed pull that brings its grant's revocation; another user's stream stays open", async () => {
+    const session = await startResourceServer({
+      RS_RESOURCE_URL: publicResource,
+      AUTH_ISSUER: auth.url,
+      RS_CLIENT_ID: RS_ID,
+      RS_CLIENT_SECRET: RS_SECRET,
+      // Pulled by the test, not on a timer.
+      RS_REVOCATION_POLL_SECONDS: '3600',
+    });
+    try {
+      await addUser(auth, 'frank');
+      await addUser(auth, 'grace');
+      const open = async (token: string) => {
+        const headers = { authorization: `Bearer ${token}`, 'mcp-protocol-version': '2025-11-25' };
+        const init = await fetch(`${session.url}/mcp`, {
+          method: 'POST',
+          headers: { ...MCP_POST_HEADERS, ...headers },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+          }),
+        });
+        expect(init.status).toBe(200);
+        await init.text();
+        const sessionHeaders = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+        const stream = await fetch(`${session.url}/mcp`, { headers: { ...sessionHeaders, accept: 'text/event-stream' } });
+        expect(stream.status).toBe(200);
+        return watch(stream);
+      };
+      const frank = await userTokens('frank');
+      const grace = await userTokens('grace');
+      const revoked = await open(frank.access_token);
+      const bystander = await open(grace.access_token);
+      await session.revocationFeed!.pull(); // entries from earlier tests: nothing of these two
+      expect(revoked.ended).toBe(false);
+
+      const response = await postForm(`${auth.url}/token/revocation`, { token: frank.refresh_token!, client_id: frank.clientId });
+      expect(response.status).toBe(200);
+      expect(await session.revocationFeed!.pull()).toBe(true);
+      await revoked.done;
+      expect(revoked.ended).toBe(true);
+      expect(bystander.ended).toBe(false);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
 describe('when the feed cannot be reached', () => {
   const unreachable = async (extra: Record<string, string>) => {
     const closed = await freePort(); // nothing listens there

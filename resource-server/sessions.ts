@@ -61,7 +61,7 @@ const OWN_CAPS = [
 
 /**
  * Open MCP sessions (Streamable HTTP and legacy SSE), each bound to the subject AND client of
- * the token that opened it. The ids come from the SDK (crypto.randomUUID: 122 random bits). A
+ * the token that opened it. The ids are crypto.randomUUID (122 random bits). A
  * lookup with another subject's or another client's token finds nothing, exactly like an unknown
  * id (404), so session ids leak nothing and a session cannot be carried to another app.
  *

@@ -1,27 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
-  parseJSONRPCMessage,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type AuthInfo,
-  type JSONRPCMessage,
-  type RequestId,
-  type Transport,
-} from '@modelcontextprotocol/server';
-import { JsonRpcHttpError, MAX_BATCH_SIZE, writeJsonRpcError } from './json-rpc.ts';
+import type { AuthInfo, JSONRPCMessage, RequestId, Transport } from '@modelcontextprotocol/server';
+import { JsonRpcHttpError, writeJsonRpcError } from './json-rpc.ts';
+import { isNotification, isRequest, isResponse, PostExchange, validatePost } from './post-exchange.ts';
 
-/** One HTTP POST and the requests it carries. */
-interface Exchange {
-  res: ServerResponse;
-  batch: boolean;
-  /** Our internal request id → the id the client chose. */
-  pending: Map<number, RequestId>;
-  /** Responses held back while the answer can still be a single JSON body. */
-  buffered: JSONRPCMessage[];
-  streaming: boolean;
+/** A request in flight: the POST that carried it and the id its client chose. */
+interface Pending {
+  exchange: PostExchange;
+  clientId: RequestId;
 }
 
 /**
@@ -58,129 +43,77 @@ export class StatelessHttpTransport implements Transport {
   onerror?: (error: Error) => void;
 
   #nextId = 0;
-  readonly #byRequest = new Map<number, Exchange>();
-  readonly #open = new Set<Exchange>();
+  /** Our internal request id → where its response goes. */
+  readonly #byRequest = new Map<number, Pending>();
+  readonly #open = new Set<PostExchange>();
 
   async start(): Promise<void> {}
 
   async close(): Promise<void> {
-    for (const exchange of this.#open) exchange.res.end();
+    for (const exchange of this.#open) exchange.abort();
     this.#open.clear();
     this.#byRequest.clear();
     this.onclose?.();
   }
 
   async send(message: JSONRPCMessage, options?: { relatedRequestId?: RequestId }): Promise<void> {
-    const isResponse = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message);
-    const internalId = isResponse ? message.id : options?.relatedRequestId;
+    const response = isResponse(message);
+    const internalId = response ? message.id : options?.relatedRequestId;
     // Without a related request there is nowhere to send it: no standalone stream when stateless.
-    const exchange = typeof internalId === 'number' ? this.#byRequest.get(internalId) : undefined;
-    if (!exchange || internalId === undefined) return;
-    if (!isResponse) {
+    const pending = typeof internalId === 'number' ? this.#byRequest.get(internalId) : undefined;
+    if (!pending) return;
+    if (!response) {
       // Server-to-client requests need the answer in a later POST, which stateless cannot route.
-      if (isJSONRPCRequest(message)) return;
-      this.#startStream(exchange);
-      writeEvent(exchange.res, message);
+      if (!isRequest(message)) pending.exchange.event(message);
       return;
     }
-    const clientId = exchange.pending.get(internalId as number)!;
-    exchange.pending.delete(internalId as number);
     this.#byRequest.delete(internalId as number);
-    const restored = { ...message, id: clientId } as JSONRPCMessage;
-    if (exchange.streaming) writeEvent(exchange.res, restored);
-    else exchange.buffered.push(restored);
-    if (exchange.pending.size === 0) this.#finish(exchange);
+    pending.exchange.respond({ ...message, id: pending.clientId } as JSONRPCMessage);
+    if (pending.exchange.done) this.#open.delete(pending.exchange);
   }
 
   /** Serves one POST whose body was already parsed (and authorized). */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown, authInfo: AuthInfo | undefined): void {
     let messages: JSONRPCMessage[];
     try {
-      messages = validate(req, body);
+      messages = validatePost(req, body);
     } catch (error) {
       if (error instanceof JsonRpcHttpError) return writeJsonRpcError(res, error);
       throw error;
     }
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     // notifications/cancelled names another request by id; ids are ours now, and a client must
     // not cancel someone else's request, so cancellation is by closing the HTTP request instead.
-    const notifications = messages.filter((m) => isJSONRPCNotification(m) && m.method !== 'notifications/cancelled');
+    const notifications = messages.filter((m) => isNotification(m) && m.method !== 'notifications/cancelled');
     for (const notification of notifications) this.onmessage?.(notification, { authInfo });
     if (requests.length === 0) {
       res.writeHead(202).end();
       return;
     }
-    const exchange: Exchange = { res, batch: Array.isArray(body), pending: new Map(), buffered: [], streaming: false };
+    const exchange = new PostExchange(res, Array.isArray(body), requests.length);
+    const ours: number[] = [];
     const dispatch: JSONRPCMessage[] = [];
     for (const request of requests) {
       const internalId = ++this.#nextId;
-      exchange.pending.set(internalId, request.id);
-      this.#byRequest.set(internalId, exchange);
+      ours.push(internalId);
+      this.#byRequest.set(internalId, { exchange, clientId: request.id });
       dispatch.push({ ...request, id: internalId });
     }
     this.#open.add(exchange);
-    res.on('close', () => this.#abandon(exchange));
+    res.on('close', () => this.#abandon(exchange, ours));
     for (const request of dispatch) this.onmessage?.(request, { authInfo });
   }
 
-  #startStream(exchange: Exchange): void {
-    if (exchange.streaming) return;
-    exchange.streaming = true;
-    exchange.res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
-    });
-    for (const message of exchange.buffered) writeEvent(exchange.res, message);
-    exchange.buffered = [];
-  }
-
-  #finish(exchange: Exchange): void {
-    this.#open.delete(exchange);
-    if (exchange.streaming) {
-      exchange.res.end();
-      return;
-    }
-    const payload = JSON.stringify(exchange.batch ? exchange.buffered : exchange.buffered[0]);
-    exchange.res.writeHead(200, { 'content-type': 'application/json' }).end(payload);
-  }
-
   /** The client went away: cancel what is still running so tools stop (their signal aborts). */
-  #abandon(exchange: Exchange): void {
+  #abandon(exchange: PostExchange, ids: number[]): void {
     this.#open.delete(exchange);
-    for (const internalId of exchange.pending.keys()) {
-      this.#byRequest.delete(internalId);
+    for (const internalId of ids) {
+      if (!this.#byRequest.delete(internalId)) continue;
       this.onmessage?.({
         jsonrpc: '2.0',
         method: 'notifications/cancelled',
         params: { requestId: internalId, reason: 'client disconnected' },
       });
     }
-    exchange.pending.clear();
   }
-}
-
-/** The same request checks as the SDK's transport, answered the same way. */
-function validate(req: IncomingMessage, body: unknown): JSONRPCMessage[] {
-  const accept = req.headers.accept ?? '';
-  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-    throw new JsonRpcHttpError(406, -32000, 'Not Acceptable: Client must accept both application/json and text/event-stream');
-  }
-  const version = req.headers['mcp-protocol-version'];
-  if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-    throw new JsonRpcHttpError(400, -32000, `Bad Request: Unsupported protocol version: ${version}`);
-  }
-  const raw = Array.isArray(body) ? body : [body];
-  if (raw.length === 0 || raw.length > MAX_BATCH_SIZE) throw new JsonRpcHttpError(400, -32600, 'Invalid Request: bad batch size');
-  return raw.map((message) => {
-    try {
-      return parseJSONRPCMessage(message);
-    } catch {
-      throw new JsonRpcHttpError(400, -32600, 'Invalid Request: not a JSON-RPC 2.0 message');
-    }
-  });
-}
-
-function writeEvent(res: ServerResponse, message: JSONRPCMessage): void {
-  res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }

@@ -1,12 +1,65 @@
 import { randomBytes } from 'node:crypto';
 import { formAction, hiddenField, TestBrowser } from './browser.ts';
-import { pkcePair, postForm } from './harness.ts';
+import { addUser, freePort, pkcePair, postForm, postJson, startAuthServer, type TestAuthServer } from './harness.ts';
 
 /**
  * A person signing in at a downstream auth server through an upstream one (upstream/): one cookie
  * jar per origin, the "Continue with" link, the upstream's login and consent pages, then the
  * downstream's consent. Shared by the federation, token vault and upstream_profile tests.
  */
+
+/** Our own auth server as the OIDC upstream, with the downstream's client registered there. */
+export interface UpstreamAuthServer extends TestAuthServer {
+  /** The downstream's confidential client at the upstream. */
+  client: { client_id: string; client_secret: string };
+  /** The downstream's AUTH_UPSTREAMS entry for it (id `ours`, the one its client's redirect URI names). */
+  provider(extra?: Record<string, unknown>): Record<string, unknown>;
+}
+
+/**
+ * Starts our own auth server as an upstream IdP on 127.0.0.1 (so its cookies are not those of the
+ * downstream on localhost), adds `users` (name → roles, the test users' password), and registers
+ * the downstream at `downstreamPort` as a confidential client, as an operator would.
+ */
+export async function startUpstreamAuthServer(downstreamPort: number, users: Record<string, string[]>): Promise<UpstreamAuthServer> {
+  const initialAccessToken = 'initial-access-token-for-tests';
+  const upPort = await freePort();
+  const server = await startAuthServer({
+    AUTH_PORT: String(upPort),
+    AUTH_ISSUER: `http://127.0.0.1:${upPort}`,
+    AUTH_INITIAL_ACCESS_TOKEN: initialAccessToken,
+  });
+  for (const [username, roles] of Object.entries(users)) await addUser(server, username, roles);
+  const registration = await postJson(
+    `${server.url}/reg`,
+    {
+      client_name: 'Downstream auth server',
+      redirect_uris: [`http://localhost:${downstreamPort}/upstream/ours/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    { authorization: `Bearer ${initialAccessToken}` },
+  );
+  if (registration.status !== 201) {
+    await server.close();
+    throw new Error(`registration at the upstream: ${registration.status} ${await registration.text()}`);
+  }
+  const client = (await registration.json()) as UpstreamAuthServer['client'];
+  return {
+    ...server,
+    client,
+    provider: (extra = {}) => ({
+      id: 'ours',
+      name: 'Upstream AS',
+      type: 'oidc',
+      issuer: server.url,
+      clientId: client.client_id,
+      clientSecret: client.client_secret,
+      ...extra,
+    }),
+  };
+}
 
 /** One cookie jar per origin, as a browser keeps them per site; redirects followed across sites. */
 export class Browsers {

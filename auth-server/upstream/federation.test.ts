@@ -4,18 +4,9 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from '../testing/browser.ts';
-import { Browsers, federatedFlow, redeem } from '../testing/federated-sign-in.ts';
+import { Browsers, federatedFlow, redeem, startUpstreamAuthServer, type UpstreamAuthServer } from '../testing/federated-sign-in.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
-import {
-  addUser,
-  freePort,
-  pkcePair,
-  postJson,
-  RESOURCE,
-  registerPublicClient,
-  startAuthServer,
-  type TestAuthServer,
-} from '../testing/harness.ts';
+import { addUser, freePort, pkcePair, RESOURCE, registerPublicClient, startAuthServer, type TestAuthServer } from '../testing/harness.ts';
 
 /**
  * Sign-in through an upstream identity provider, end to end: our own auth server plays the
@@ -23,10 +14,9 @@ import {
  * localhost), a fake jose-signed OIDC server plays a misbehaving one, and the same fake serves the
  * GitHub-shaped plain OAuth 2 provider.
  */
-const INITIAL_ACCESS_TOKEN = 'initial-access-token-for-tests';
 const PASSWORD = 'correct horse battery staple';
 
-let upstream: TestAuthServer;
+let upstream: UpstreamAuthServer;
 let fake: FakeUpstream;
 let down: TestAuthServer;
 let downPort: number;
@@ -38,21 +28,6 @@ async function startDownstream(providers: unknown[], env: Record<string, string>
   await writeFile(file, JSON.stringify(providers));
   down = await startAuthServer({ AUTH_PORT: String(downPort), AUTH_UPSTREAMS: file, ...env });
   return down;
-}
-
-let upstreamClient: { client_id: string; client_secret: string };
-
-function ourUpstream(extra: Record<string, unknown> = {}) {
-  return {
-    id: 'ours',
-    name: 'Upstream AS',
-    type: 'oidc',
-    issuer: upstream.url,
-    clientId: upstreamClient.client_id,
-    clientSecret: upstreamClient.client_secret,
-    roles: { claim: 'roles', map: { admin: ['admin'] } },
-    ...extra,
-  };
 }
 
 function fakeOidc(extra: Record<string, unknown> = {}) {
@@ -76,28 +51,7 @@ function fakeGithub(extra: Record<string, unknown> = {}) {
 
 beforeAll(async () => {
   downPort = await freePort();
-  const upPort = await freePort();
-  upstream = await startAuthServer({
-    AUTH_PORT: String(upPort),
-    AUTH_ISSUER: `http://127.0.0.1:${upPort}`,
-    AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN,
-  });
-  await addUser(upstream, 'carol', ['admin'], PASSWORD);
-  await addUser(upstream, 'dave', [], PASSWORD);
-  // The downstream's confidential client at the upstream, registered as an operator would.
-  const registration = await postJson(
-    `${upstream.url}/reg`,
-    {
-      client_name: 'Downstream auth server',
-      redirect_uris: [`http://localhost:${downPort}/upstream/ours/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
-    { authorization: `Bearer ${INITIAL_ACCESS_TOKEN}` },
-  );
-  expect(registration.status).toBe(201);
-  upstreamClient = (await registration.json()) as typeof upstreamClient;
+  upstream = await startUpstreamAuthServer(downPort, { carol: ['admin'], dave: [] });
   fake = await startFakeUpstream({
     clientId: 'down',
     user: { sub: '4242', email: 'erin@corp.example', email_verified: true, name: 'Erin', preferred_username: 'erin' },
@@ -111,7 +65,7 @@ afterAll(async () => {
 
 describe('sign-in through an upstream OpenID provider (our own auth server as the upstream)', () => {
   beforeAll(async () => {
-    await startDownstream([ourUpstream()]);
+    await startDownstream([upstream.provider({ roles: { claim: 'roles', map: { admin: ['admin'] } } })]);
   });
 
   it('creates the account just in time: the token’s sub is it, its roles are mapped, the ID token carries the upstream’s name and email', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSigningKeys } from '../keys/signing-keys.ts';
 import { EncryptionKeyError } from '../keys/secrets-at-rest.ts';
 import { TOKEN_EXCHANGE } from '../provider/token-exchange.ts';
-import { federatedFlow, redeem } from '../testing/federated-sign-in.ts';
+import { federatedFlow, redeem, startUpstreamAuthServer, type UpstreamAuthServer } from '../testing/federated-sign-in.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
 import {
   addUser,
@@ -27,17 +27,15 @@ import { loadVaultKeys, tokenVault } from './token-vault.ts';
  * both with storeTokens; the resource server's client then exchanges the MCP access token
  * (RFC 8693) for the upstream's token, which must work at the upstream.
  */
-const INITIAL_ACCESS_TOKEN = 'initial-access-token-for-tests';
 const PASSWORD = 'correct horse battery staple';
 const RS = { id: 'mcp-resource-server', secret: 'rs-secret-'.padEnd(40, 'x') };
 const OTHER_RESOURCE = 'http://localhost:4999/other-mcp';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-let upstream: TestAuthServer;
+let upstream: UpstreamAuthServer;
 let fake: FakeUpstream;
 let down: TestAuthServer;
 let downEnv: Record<string, string>;
-let upstreamClient: { client_id: string; client_secret: string };
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
@@ -70,41 +68,14 @@ async function vaultOf(server: TestAuthServer) {
 
 beforeAll(async () => {
   const downPort = await freePort();
-  const upPort = await freePort();
   const closedPort = await freePort();
-  upstream = await startAuthServer({
-    AUTH_PORT: String(upPort),
-    AUTH_ISSUER: `http://127.0.0.1:${upPort}`,
-    AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN,
-  });
-  await addUser(upstream, 'carol', ['admin'], PASSWORD);
-  await addUser(upstream, 'dave', [], PASSWORD);
-  const registration = await postJson(
-    `${upstream.url}/reg`,
-    {
-      client_name: 'Downstream auth server',
-      redirect_uris: [`http://localhost:${downPort}/upstream/ours/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
-    { authorization: `Bearer ${INITIAL_ACCESS_TOKEN}` },
-  );
-  upstreamClient = (await registration.json()) as typeof upstreamClient;
+  upstream = await startUpstreamAuthServer(downPort, { carol: ['admin'], dave: [] });
   fake = await startFakeUpstream({ clientId: 'down', user: { sub: '583231', name: 'The Octocat', preferred_username: 'octocat' } });
   const file = join(upstream.dir, 'vault-upstreams.json');
   await writeFile(
     file,
     JSON.stringify([
-      {
-        id: 'ours',
-        name: 'Upstream AS',
-        type: 'oidc',
-        issuer: upstream.url,
-        clientId: upstreamClient.client_id,
-        clientSecret: upstreamClient.client_secret,
-        storeTokens: true,
-      },
+      upstream.provider({ storeTokens: true }),
       {
         id: 'github',
         name: 'GitHub',

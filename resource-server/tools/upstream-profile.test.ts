@@ -1,13 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { federatedFlow, redeem } from '../../auth-server/testing/federated-sign-in.ts';
+import { federatedFlow, redeem, startUpstreamAuthServer, type UpstreamAuthServer } from '../../auth-server/testing/federated-sign-in.ts';
 import { startFakeUpstream, type FakeUpstream } from '../../auth-server/testing/fake-upstream.ts';
 import {
   addUser,
   freePort,
   loginAndGetTokens,
-  postJson,
   registerPublicClient,
   startAuthServer,
   type TestAuthServer,
@@ -21,11 +20,10 @@ import { jsonRpcAnswer, postModern, startResourceServer, type RunningResourceSer
  * `upstream_profile` exchanging it (RFC 8693) for the kept upstream token and reading the
  * upstream's userinfo with it.
  */
-const INITIAL_ACCESS_TOKEN = 'initial-access-token-for-tests';
 const PASSWORD = 'correct horse battery staple';
 const RS_CLIENT = { RS_CLIENT_ID: 'mcp-resource-server', RS_CLIENT_SECRET: 'rs-secret-'.padEnd(40, 'x') };
 
-let upstream: TestAuthServer;
+let upstream: UpstreamAuthServer;
 let fake: FakeUpstream;
 let auth: TestAuthServer;
 let rs: RunningResourceServer;
@@ -56,43 +54,16 @@ async function callTool(token: string, name: string, args: Record<string, unknow
 }
 
 beforeAll(async () => {
-  const upPort = await freePort();
   const authPort = await freePort();
   const rsPort = await freePort();
   mcpUrl = `http://127.0.0.1:${rsPort}/mcp`;
-  upstream = await startAuthServer({
-    AUTH_PORT: String(upPort),
-    AUTH_ISSUER: `http://127.0.0.1:${upPort}`,
-    AUTH_INITIAL_ACCESS_TOKEN: INITIAL_ACCESS_TOKEN,
-  });
-  await addUser(upstream, 'carol', ['admin'], PASSWORD);
-  const registration = await postJson(
-    `${upstream.url}/reg`,
-    {
-      client_name: 'Downstream auth server',
-      redirect_uris: [`http://localhost:${authPort}/upstream/ours/callback`],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    },
-    { authorization: `Bearer ${INITIAL_ACCESS_TOKEN}` },
-  );
-  const upstreamClient = (await registration.json()) as { client_id: string; client_secret: string };
+  upstream = await startUpstreamAuthServer(authPort, { carol: ['admin'] });
   fake = await startFakeUpstream({ clientId: 'down', user: { sub: '583231', name: 'The Octocat', preferred_username: 'octocat' } });
   const file = join(upstream.dir, 'rs-upstreams.json');
   await writeFile(
     file,
     JSON.stringify([
-      {
-        id: 'ours',
-        name: 'Upstream AS',
-        type: 'oidc',
-        issuer: upstream.url,
-        clientId: upstreamClient.client_id,
-        clientSecret: upstreamClient.client_secret,
-        roles: { claim: 'roles', map: { admin: ['admin'] } },
-        storeTokens: true,
-      },
+      upstream.provider({ roles: { claim: 'roles', map: { admin: ['admin'] } }, storeTokens: true }),
       {
         id: 'github',
         name: 'GitHub',
