@@ -9,7 +9,7 @@ import { createTestSchema, requirePostgres, type TestSchema } from '../auth-serv
 import { loginAndGetTokens, RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { TestBrowser } from '../auth-server/testing/browser.ts';
 import { DURATION_S, load, perCpu, type LoadResult } from './load.ts';
-import { floorRssMb, freePort, spawnServer, tempDir, type BenchProcess } from './processes.ts';
+import { floorRssMb, freePort, npmNodeOptions, spawnServer, tempDir, type BenchProcess } from './processes.ts';
 import { check, ms, num, ratio, table, type Check, type Section } from './report.ts';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ interface StoreRun {
 }
 
 /**
- * The auth server as a real process (`node auth-server/main.ts`, rate limits off) on SQLite and,
+ * The auth server as a real process (started as `npm run auth-server` does, rate limits off) on SQLite and,
  * when it answers, PostgreSQL (a fresh schema, dropped afterwards): client_credentials grants,
  * refresh grants (each request a different refresh token of a public client, so each rotates),
  * full authorization-code + PKCE flows with a login, and registrations.
@@ -131,7 +131,7 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
     section: {
       title: 'Auth server: grants per second',
       method:
-        `autocannon with ${CONNECTIONS} connections for ${DURATION_S} s against \`node auth-server/main.ts\` (AUTH_RATE_LIMITS=off, LOG_LEVEL=info ` +
+        `autocannon with ${CONNECTIONS} connections for ${DURATION_S} s against \`node ${npmNodeOptions('auth-server').join(' ')} auth-server/main.ts\` (as \`npm run auth-server\` starts it; AUTH_RATE_LIMITS=off, LOG_LEVEL=info ` +
         'JSON to a file, NODE_ENV=development), fresh DATA_DIR/KEYS_DIR, on SQLite and on a fresh PostgreSQL schema (DATABASE_URL …?schema=). ' +
         'client_credentials: one confidential client, Basic auth, scope mcp:tools, resource = the MCP server (an ES256 JWT per request). ' +
         "refresh_token: a public client's refresh tokens, pre-created through the login pages (auth-server/testing/harness.ts), one per request, " +
@@ -190,6 +190,7 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
   const server = await spawnServer({
     name: `auth server (${store})`,
     entry: 'auth-server/main.ts',
+    execArgv: npmNodeOptions('auth-server'),
     env: {
       NODE_ENV: 'development',
       AUTH_PORT: String(port),
@@ -209,7 +210,9 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
   try {
     const account = await demoAccount(logFile);
     const log = (what: string, r: { rate: number; failed: number }) =>
-      console.log(`  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s${r.failed ? `  FAILED ${r.failed}` : ''}`);
+      console.log(
+        `  ${store.padEnd(10)} ${what.padEnd(32)} ${num(r.rate).padStart(8)}/s  peak RSS so far ${num(server.memory().peakMb, 0)} MB${r.failed ? `  FAILED ${r.failed}` : ''}`,
+      );
 
     // client_credentials
     // Machine clients come from the operator (open registration refuses client_credentials).

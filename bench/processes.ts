@@ -61,6 +61,14 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
       // BENCH_SERVER_NODE_OPTIONS: node options for every server the benchmark starts (a memory
       // or CPU probe, e.g. --heapsnapshot-signal=SIGUSR2), never the benchmark's own.
       ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+      // BENCH_GLIBC_TUNABLES, BENCH_MALLOC_ARENA_MAX, BENCH_UV_THREADPOOL_SIZE: the same for the C
+      // runtime's settings (e.g. glibc.malloc.mmap_threshold=1048576), which only act from the start.
+      ...Object.fromEntries(
+        ['GLIBC_TUNABLES', 'MALLOC_ARENA_MAX', 'UV_THREADPOOL_SIZE'].flatMap((name) => {
+          const value = process.env[`BENCH_${name}`];
+          return value ? [[name, value]] : [];
+        }),
+      ),
       ...options.env,
     },
     stdio: ['ignore', fd, fd],
@@ -99,6 +107,18 @@ export async function spawnServer(options: SpawnOptions): Promise<BenchProcess> 
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The node options `npm run <script>` starts that server with (package.json's script, between
+ * `node` and the entry): the benchmarks start the servers exactly so, the compile-cache preload and
+ * any V8 flag included, so what they measure is what `npm run` runs.
+ */
+export function npmNodeOptions(script: 'auth-server' | 'resource-server'): string[] {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [node, ...args] = (scripts[script] ?? '').split(' ');
+  if (node !== 'node' || !args.at(-1)?.endsWith('.ts')) throw new Error(`package.json's ${script} script is not \`node … <entry>.ts\``);
+  return args.slice(0, -1);
 }
 
 /** VmRSS and VmHWM of a process, in MB. */

@@ -1,5 +1,5 @@
 /**
- * `node bench/profile.ts [variant…] [--seconds N] [--connections N]`: a CPU profile of one resource
+ * `node bench/profile.ts [variant…] [--seconds N | --requests N] [--connections N]`: a CPU profile of one resource
  * server variant under the benchmark's tools/call load, summarised as the top self-time frames by
  * share of the samples. Shares are what to compare between a before and an after: they do not
  * depend on how much CPU the shared machine gave the process, absolute rates do.
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { startTestIssuer } from '../resource-server/testing/test-issuer.ts';
 import { load, perCpu } from './load.ts';
-import { freePort, ROOT, spawnServer } from './processes.ts';
+import { freePort, npmNodeOptions, ROOT, spawnServer } from './processes.ts';
 
 const VARIANTS: Record<string, { env: Record<string, string>; auth: boolean }> = {
   'stateless-auth': { env: { MCP_STATELESS: '1' }, auth: true },
@@ -36,6 +36,9 @@ const { values, positionals } = parseArgs({
     // Syscalls per request (strace -c -f, summary in the server's log): a count, not a time.
     strace: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '8' },
+    // A fixed number of requests instead of --seconds: the heap grows with the requests served, so
+    // peak RSS compares between runs only at the same count (a busy machine serves fewer per second).
+    requests: { type: 'string' },
     connections: { type: 'string', default: '32' },
     top: { type: 'string', default: '25' },
   },
@@ -80,6 +83,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
     entry: 'resource-server/main.ts',
     ...(values.strace ? { wrapper: ['strace', '-f', '-c', '-o', join(dir, 'strace.txt')] } : {}),
     execArgv: [
+      ...npmNodeOptions('resource-server'),
       ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
       ...(values.heap ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []),
       ...values.flags.split(' ').filter(Boolean),
@@ -110,7 +114,7 @@ for (const name of positionals.length ? positionals : Object.keys(VARIANTS)) {
       headers,
       body: CALL,
       connections: Number(values.connections),
-      durationS: Number(values.seconds),
+      ...(values.requests ? { amount: Number(values.requests), durationS: 600 } : { durationS: Number(values.seconds) }),
       server,
     });
     window.to = monotonicUs();

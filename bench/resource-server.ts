@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { startTestIssuer, type TestIssuer } from '../resource-server/testing/test-issuer.ts';
 import { load, perCpu, type LoadResult } from './load.ts';
-import { floorRssMb, freePort, spawnServer, type BenchProcess } from './processes.ts';
+import { floorRssMb, freePort, npmNodeOptions, spawnServer, type BenchProcess } from './processes.ts';
 import { check, ms, num, ratio, table, type Section } from './report.ts';
 import type { Series } from './svg-chart.ts';
 
@@ -41,6 +41,7 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
       const server = await spawnServer({
         name,
         entry: 'resource-server/main.ts',
+        execArgv: npmNodeOptions('resource-server'),
         env: {
           NODE_ENV: 'development',
           RS_PORT: String(port),
@@ -153,7 +154,7 @@ export async function benchResourceServer(logDir: string): Promise<{ section: Se
     const section: Section = {
       title: 'Resource server: tools/call throughput',
       method:
-        'autocannon POSTs `tools/call greet` to real `node resource-server/main.ts` processes (LOG_LEVEL=info, JSON to a file) for ' +
+        `autocannon POSTs \`tools/call greet\` to real \`node ${npmNodeOptions('resource-server').join(' ')} resource-server/main.ts\` processes (as \`npm run resource-server\` starts them; LOG_LEVEL=info, JSON to a file) for ` +
         `${process.env.BENCH_DURATION || 5} s per cell; auth variants send a real ES256 token from a test JWKS issuer (resource-server/testing/test-issuer.ts), ` +
         '"auth off" is the same server with MCP_AUTH_DISABLED=1. Session mode initializes once and sends Mcp-Session-Id. ' +
         "The floor is the SDK's stateless example (new McpServer + StreamableHTTPServerTransport per request, bench/sdk-baseline.ts). " +

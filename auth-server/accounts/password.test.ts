@@ -1,7 +1,8 @@
+import { createHook } from 'node:async_hooks';
 import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidAccountError } from '../storage/store.ts';
-import { hashPassword, verifyPassword } from './password.ts';
+import { hashPassword, MAX_CONCURRENT_DERIVATIONS, verifyPassword } from './password.ts';
 
 describe('hashPassword', () => {
   it('produces a self-describing scrypt hash with a 16-byte salt', async () => {
@@ -69,5 +70,34 @@ describe('verifyPassword', () => {
     const unknown = await time(() => verifyPassword('wrong', undefined));
     // Loose on purpose (shared CPUs): a shortcut would be ~1000× faster, not 4×.
     expect(unknown).toBeGreaterThan(known / 4);
+  });
+});
+
+describe('password hashing under a burst of logins', () => {
+  it('hands node at most MAX_CONCURRENT_DERIVATIONS scrypt jobs at once and answers every one', async () => {
+    const stored = await hashPassword('pw');
+    // Node's own scrypt jobs (async resources of type SCRYPTREQUEST), from creation to callback.
+    const jobs = new Set<number>();
+    let most = 0;
+    const hook = createHook({
+      init(id, type) {
+        if (type !== 'SCRYPTREQUEST') return;
+        jobs.add(id);
+        most = Math.max(most, jobs.size);
+      },
+      before(id) {
+        jobs.delete(id);
+      },
+    }).enable();
+    const logins = MAX_CONCURRENT_DERIVATIONS + 3;
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: logins }, (_, i) => verifyPassword(i % 2 === 0 ? 'pw' : 'wrong', i === 1 ? undefined : stored)),
+      );
+      expect(answers).toEqual(Array.from({ length: logins }, (_, i) => i % 2 === 0));
+    } finally {
+      hook.disable();
+    }
+    expect(most).toBe(MAX_CONCURRENT_DERIVATIONS);
   });
 });

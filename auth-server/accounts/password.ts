@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { InvalidAccountError } from '../storage/store.ts';
 
 /**
@@ -85,10 +86,30 @@ function parseHash(stored: string): ParsedHash | undefined {
   return { N, r: R, p: P, salt: saltBytes, hash: hashBytes };
 }
 
-function derive(password: string, salt: Buffer, N: number, r: number, p: number, length: number): Promise<Buffer> {
+/**
+ * How many scrypt derivations run at once; the others wait here, in order. Each holds 128·N·r bytes
+ * (16 MiB at the current cost) in a libuv pool thread while it runs, and more derivations than
+ * cores finish no sooner, they only share the cores. Unbounded, a burst of logins took all four of
+ * the pool's threads (64 MiB), and jose's token signing (WebCrypto, on the same pool) waited behind
+ * them; two leave it two threads. bench/FINDINGS.md has the numbers.
+ */
+export const MAX_CONCURRENT_DERIVATIONS = Math.min(availableParallelism(), 2);
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function derive(password: string, salt: Buffer, N: number, r: number, p: number, length: number): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_DERIVATIONS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
   // scrypt needs 128·N·r bytes; node's default cap (32 MiB) would refuse raised parameters.
   const options: ScryptOptions = { N, r, p, maxmem: 128 * N * r + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, length, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(password.normalize('NFC'), salt, length, options, (error, key) => (error ? reject(error) : resolve(key)));
+    });
+  } finally {
+    // The slot passes straight to the next in line (running stays the same), else it is freed.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
 }
