@@ -230,7 +230,22 @@ describe('verification cache', () => {
     clock += 61_000;
     await expect(verify(request)).rejects.toMatchObject({ status: 401, challenge: { error: 'invalid_token' } });
   });
+
+  it('serves only the exact header it verified: a forged token ending in the same signature is refused while the real one is cached', async () => {
+    const token = await valid({ sub: 'user-bob', scope: 'mcp:tools' });
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${b64({ ...decodeClaims(token), sub: 'user-alice', scope: 'mcp:tools mcp:admin' })}.${signature}`;
+    expect((await post(`Bearer ${token}`)).status, 'verified and cached').toBe(200);
+    await expectInvalidToken(await post(`Bearer ${forged}`));
+    // The same token with the scheme spelled differently is a different header: verified on its own, and good.
+    expect((await post(`bearer ${token}`)).status).toBe(200);
+    expect((await post(`Bearer ${token}`)).status, 'still served from the cache').toBe(200);
+  });
 });
+
+function decodeClaims(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
 
 describe('an unreachable authorization server', () => {
   let blackHole: Server;

@@ -44,7 +44,7 @@ export interface ResourceServerConfig {
    * cooldown), while a key rotated in shortly after a fetch is picked up within seconds.
    */
   jwksCooldownMs: number;
-  /** RS_TOKEN_CACHE_SIZE (10000): successful verifications kept (by SHA-256 of the token), never past `exp`. */
+  /** RS_TOKEN_CACHE_SIZE (10000): successful verifications kept (by Authorization header), never past `exp`. */
   tokenCacheSize: number;
   /** RS_CLOCK_TOLERANCE_S (30, at most 30): allowed clock skew for exp/nbf/iat and DPoP proof `iat`. */
   clockToleranceSec: number;

@@ -11,6 +11,22 @@ describe('ExpiringCache bounds', () => {
     expect([cache.get('a', 0), cache.get('b', 0), cache.get('c', 0)]).toEqual(['A', undefined, 'C']);
   });
 
+  it('keeps the order when the most recently used entry is hit again, and after it expires', () => {
+    const cache = new ExpiringCache<string>(2);
+    cache.set('a', 'A', 1000);
+    cache.set('b', 'B', 1000);
+    cache.get('a', 0);
+    cache.get('a', 0);
+    cache.set('c', 'C', 1000);
+    expect([cache.get('b', 0), cache.get('a', 0), cache.get('c', 0)], 'b was the least recently used').toEqual([undefined, 'A', 'C']);
+    cache.set('d', 'D', 10);
+    expect(cache.get('d', 10), 'expired').toBeUndefined();
+    cache.set('e', 'E', 1000);
+    cache.get('c', 0);
+    cache.set('f', 'F', 1000);
+    expect([cache.get('e', 0), cache.get('c', 0), cache.get('f', 0)]).toEqual([undefined, 'C', 'F']);
+  });
+
   it('evicts least recently used entries until the new one fits the byte bound', () => {
     const cache = new ExpiringCache<string>(100, { maxBytes: 10, sizeOf: (value) => value.length });
     cache.set('a', 'aaaa', 1000);

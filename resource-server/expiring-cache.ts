@@ -18,8 +18,10 @@ export class ExpiringCache<V> {
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #sizeOf: ((value: V, key: string) => number) | undefined;
-  readonly #entries = new Map<string, { value: V; expiresAt: number; bytes: number }>();
+  readonly #entries = new Map<string, Entry<V>>();
   #bytes = 0;
+  /** The entry last inserted or used, i.e. the last in the map's order: a hit on it changes nothing. */
+  #newest: Entry<V> | undefined;
 
   constructor(maxEntries: number, bytes?: { maxBytes: number; sizeOf: (value: V, key: string) => number }) {
     this.#maxEntries = maxEntries;
@@ -39,12 +41,16 @@ export class ExpiringCache<V> {
   get(key: string, now = Date.now()): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    this.#entries.delete(key);
     if (entry.expiresAt <= now) {
-      this.#bytes -= entry.bytes;
+      this.#delete(key);
       return undefined;
     }
-    this.#entries.set(key, entry);
+    // A client repeating its requests hits the newest entry each time: two map operations fewer.
+    if (entry !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = entry;
+    }
     return entry.value;
   }
 
@@ -61,7 +67,9 @@ export class ExpiringCache<V> {
     while (this.#entries.size > 0 && (this.#entries.size >= this.#maxEntries || this.#bytes + bytes > this.#maxBytes)) {
       this.#delete(this.#entries.keys().next().value!);
     }
-    this.#entries.set(key, { value, expiresAt, bytes });
+    const entry = { value, expiresAt, bytes };
+    this.#entries.set(key, entry);
+    this.#newest = entry;
     this.#bytes += bytes;
   }
 
@@ -70,5 +78,12 @@ export class ExpiringCache<V> {
     if (!entry) return;
     this.#entries.delete(key);
     this.#bytes -= entry.bytes;
+    if (entry === this.#newest) this.#newest = undefined;
   }
+}
+
+interface Entry<V> {
+  value: V;
+  expiresAt: number;
+  bytes: number;
 }

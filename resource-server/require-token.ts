@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Logger } from '../common/logger.ts';
-import { AuthError, IssuerUnavailableError, type CredentialsRequest } from './bearer.ts';
+import { AuthError, IssuerUnavailableError, type BearerVerifier, type CredentialsRequest } from './bearer.ts';
 import { DPOP_ALGORITHMS } from './dpop.ts';
 import type { ResourceMetrics } from './metrics.ts';
 import type { RevocationFeed } from './revocation-feed.ts';
@@ -17,8 +17,8 @@ export interface TokenState {
 }
 
 export interface TokenGateOptions {
-  /** The pure token check (bearer.ts). */
-  verify: (request: CredentialsRequest) => Promise<AuthInfo>;
+  /** The pure token check (bearer.ts): a warm plain Bearer token answers without a promise. */
+  verify: BearerVerifier;
   resources: ServedResources;
   metrics: Pick<ResourceMetrics, 'refused'>;
   log: Logger;
@@ -151,7 +151,19 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     return undefined;
   }
 
-  async function authenticate(ctx: Context, resource: ServedResource): Promise<AuthInfo | undefined> {
+  /** A refused or unverifiable token: answered here. */
+  function refused(ctx: Context, resource: ServedResource, error: unknown): undefined {
+    if (error instanceof AuthError) refuse(ctx, resource, error.status, error.challenge);
+    else if (error instanceof IssuerUnavailableError) unavailable(ctx, error);
+    else {
+      log.error({ err: error }, 'token verification failed unexpectedly');
+      refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'token could not be verified' });
+    }
+    return undefined;
+  }
+
+  /** The caller, or undefined after answering; a promise only when the verifier needed one (not on a warm Bearer request). */
+  function authenticate(ctx: Context, resource: ServedResource): AuthInfo | undefined | Promise<AuthInfo | undefined> {
     if (options.anonymous) return options.anonymous;
     // RFC 6750 §2.3 (query) and §2.2 (form body) are not supported: tokens in URLs end up in logs.
     if (ctx.req.url!.includes('?') && /(?:^|&)access_token=/.test(ctx.querystring)) {
@@ -162,30 +174,20 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
       });
       return undefined;
     }
-    const path = ctx.path;
-    const headers = ctx.req.headers;
+    let verdict: AuthInfo | Promise<AuthInfo>;
     try {
-      const auth = await options.verify({
-        authorization: headers.authorization || undefined,
-        dpop: (headers.dpop as string | undefined) || undefined,
-        method: ctx.method,
-        // The public URL of this path under the resource the client called: a DPoP proof's htu.
-        // A getter: only a DPoP-bound token reads it, so a Bearer request pays no URL parse.
-        get url() {
-          return new URL(path, resource.url).href;
-        },
-        audience: resource.url,
-      });
-      return checkRevocation(ctx, resource, auth);
+      verdict = options.verify(new RequestCredentials(ctx, resource));
     } catch (error) {
-      if (error instanceof AuthError) refuse(ctx, resource, error.status, error.challenge);
-      else if (error instanceof IssuerUnavailableError) unavailable(ctx, error);
-      else {
-        log.error({ err: error }, 'token verification failed unexpectedly');
-        refuse(ctx, resource, 401, { scheme: 'Bearer', error: 'invalid_token', description: 'token could not be verified' });
-      }
-      return undefined;
+      // Ours rejects rather than throws; a verifier that throws is answered the same way.
+      return refused(ctx, resource, error);
     }
+    if (verdict instanceof Promise) {
+      return verdict.then(
+        (auth) => checkRevocation(ctx, resource, auth),
+        (error: unknown) => refused(ctx, resource, error),
+      );
+    }
+    return checkRevocation(ctx, resource, verdict);
   }
 
   return {
@@ -193,7 +195,8 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
     requireToken(kind) {
       return async (ctx, next) => {
         const resource = options.resources.resolve(kind, ctx.host);
-        const auth = await authenticate(ctx, resource);
+        const pending = authenticate(ctx, resource);
+        const auth = pending instanceof Promise ? await pending : pending;
         if (!auth) return;
         const state = ctx.state as TokenState;
         state.auth = auth;
@@ -204,4 +207,31 @@ export function createTokenGate(options: TokenGateOptions): TokenGate {
       };
     },
   };
+}
+
+/**
+ * What the verifier reads from a request. The public URL of the path under the resource the
+ * client called (a DPoP proof's `htu`) is a getter: only a DPoP-bound token reads it, so a
+ * Bearer request pays no URL parse. A class rather than an object literal with a getter, which
+ * V8 builds more slowly on every request.
+ */
+class RequestCredentials implements CredentialsRequest {
+  readonly authorization: string | undefined;
+  readonly dpop: string | undefined;
+  readonly method: string;
+  readonly audience: string;
+  readonly #path: string;
+
+  constructor(ctx: Context, resource: ServedResource) {
+    const headers = ctx.req.headers;
+    this.authorization = headers.authorization || undefined;
+    this.dpop = (headers.dpop as string | undefined) || undefined;
+    this.method = ctx.method;
+    this.audience = resource.url;
+    this.#path = ctx.path;
+  }
+
+  get url(): string {
+    return new URL(this.#path, this.audience).href;
+  }
 }

@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
 import type { Logger } from '../../common/logger.ts';
 import type { Pages } from '../interactions/pages.ts';
 import type { LoginThrottle } from '../security/login-throttle.ts';
@@ -14,6 +13,7 @@ import {
 import { NotFoundError } from '../revocation/revocations.ts';
 import { PersonalAccessTokenExistsError, type Account } from '../storage/store.ts';
 import type { AccountSession, AccountSessions } from './account-session.ts';
+import { formBody } from '../interactions/form-body.ts';
 
 export interface TokenPageDeps {
   pats: PatContext;
@@ -37,7 +37,7 @@ export interface TokenPageDeps {
 export function tokenPageRoutes(deps: TokenPageDeps): Router {
   const { pats, sessions, pages, prefix } = deps;
   const router = new Router({ prefix: `${prefix}/account` });
-  const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb', text: false });
+  const form = formBody();
   const loginUrl = `${prefix}/account/login`;
   const tokensUrl = `${prefix}/account/tokens`;
   const primary = pats.resources[0]!;

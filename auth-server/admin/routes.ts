@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
 import type Provider from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
 import type { AuthServerConfig } from '../config.ts';
@@ -18,6 +17,7 @@ import { dashboardPage } from './dashboard.ts';
 import { grantActions } from './grants.ts';
 import { keyPages } from './keys.ts';
 import { userPages } from './users.ts';
+import { formBody } from '../interactions/form-body.ts';
 
 export interface AdminRouteDeps {
   /** The provider serving requests now. */
@@ -61,7 +61,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   const shared: ConsoleDeps = { ...deps, audit, sessions, base, now };
   // Full paths rather than a router prefix: the dashboard is the prefix itself.
   const router = new Router();
-  const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb', text: false });
+  const form = formBody();
 
   router.get(`${base}/login`, (ctx) => {
     ctx.redirect(sessions.loginUrl(ctx, ctx.query.return, ctx.query.fresh === '1'));

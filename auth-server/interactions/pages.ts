@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
+import { warmFormBody } from './form-body.ts';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
@@ -53,6 +54,8 @@ export function createPages(options: { issuer: string; assets: string }): Pages 
     ctx.set(PAGE_HEADERS);
     ctx.type = 'html';
     ctx.body = html;
+    // Most of our pages hold a form: its parser loads now, not when the person posts it.
+    warmFormBody();
   };
 
   return {

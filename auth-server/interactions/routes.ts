@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { koaBody } from 'koa-body';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Logger } from '../../common/logger.ts';
@@ -11,6 +10,7 @@ import { describeClient } from './client-display.ts';
 import { csrfTokens } from './csrf.ts';
 import type { Pages } from './pages.ts';
 import { describeScopes } from './scope-descriptions.ts';
+import { formBody } from './form-body.ts';
 
 export interface InteractionDeps {
   /** The current oidc-provider: a key rotation swaps it (provider/live-provider.ts), so never keep one. */
@@ -44,7 +44,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const { provider, pages, accounts, audit, prefix } = deps;
   const csrf = csrfTokens(deps.cookieKeys);
   const router = new Router({ prefix: `${prefix}/interaction` });
-  const form = koaBody({ urlencoded: true, json: false, multipart: false, formLimit: '16kb', text: false });
+  const form = formBody();
   const base = (uid: string) => `${prefix}/interaction/${uid}`;
   const upstreams = deps.upstreams ?? [];
   const localLogin = deps.localLogin ?? true;

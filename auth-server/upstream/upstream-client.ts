@@ -1,4 +1,5 @@
-import * as oauth from 'openid-client';
+import { createRequire } from 'node:module';
+import type * as oauth from 'openid-client';
 import type { UpstreamProvider } from './upstream-config.ts';
 import type { UpstreamTokens } from './token-vault.ts';
 
@@ -30,6 +31,27 @@ export class UpstreamUnavailableError extends Error {
   }
 }
 
+let loaded: typeof oauth | undefined;
+
+/**
+ * openid-client (and oauth4webapi under it), loaded when the first upstream client is made: ~1 MB
+ * of idle RSS (bench/FINDINGS.md) in a server without upstreams. `require` of an ES module is
+ * synchronous (Node ≥ 22.12), so no upstream call waits on an import.
+ */
+function openidClient(): typeof oauth {
+  loaded ??= createRequire(import.meta.url)('openid-client') as typeof oauth;
+  return loaded;
+}
+
+/**
+ * Whether `error` is openid-client's ResponseBodyError (the upstream answered with an OAuth error,
+ * such as `invalid_grant` to a refresh). Without an upstream client openid-client was never
+ * loaded, and nothing could have thrown one.
+ */
+export function isResponseBodyError(error: unknown): error is oauth.ResponseBodyError {
+  return loaded !== undefined && error instanceof loaded.ResponseBodyError;
+}
+
 /** Seconds an upstream request may take; a hung upstream must not hold the login page. */
 const TIMEOUT_SECONDS = 10;
 
@@ -46,24 +68,25 @@ const TIMEOUT_SECONDS = 10;
  * ```
  */
 export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) {
+  const openid = openidClient();
   let configuration: Promise<oauth.Configuration> | undefined;
 
   function auth(): oauth.ClientAuth {
     return provider.tokenAuthMethod === 'client_secret_post'
-      ? oauth.ClientSecretPost(provider.clientSecret)
-      : oauth.ClientSecretBasic(provider.clientSecret);
+      ? openid.ClientSecretPost(provider.clientSecret)
+      : openid.ClientSecretBasic(provider.clientSecret);
   }
 
   async function load(): Promise<oauth.Configuration> {
     // Operator-configured URLs are trusted: plain http is allowed for them (loopback development).
     const insecure = (url: string) => url.startsWith('http://');
     if (provider.type === 'oidc') {
-      return oauth.discovery(new URL(provider.issuer), provider.clientId, undefined, auth(), {
-        execute: insecure(provider.issuer) ? [oauth.allowInsecureRequests] : [],
+      return openid.discovery(new URL(provider.issuer), provider.clientId, undefined, auth(), {
+        execute: insecure(provider.issuer) ? [openid.allowInsecureRequests] : [],
         timeout: TIMEOUT_SECONDS,
       });
     }
-    const config = new oauth.Configuration(
+    const config = new openid.Configuration(
       {
         issuer: provider.issuer,
         authorization_endpoint: provider.authorizationUrl,
@@ -75,7 +98,7 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
       auth(),
     );
     config.timeout = TIMEOUT_SECONDS;
-    if ([provider.authorizationUrl, provider.tokenUrl, provider.userinfoUrl].some(insecure)) oauth.allowInsecureRequests(config);
+    if ([provider.authorizationUrl, provider.tokenUrl, provider.userinfoUrl].some(insecure)) openid.allowInsecureRequests(config);
     return config;
   }
 
@@ -95,22 +118,22 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
     /** The upstream authorization URL to send the browser to, and the checks to keep for the callback. */
     async start(): Promise<{ url: URL; checks: UpstreamChecks }> {
       const config = await configurationOf();
-      const codeVerifier = oauth.randomPKCECodeVerifier();
+      const codeVerifier = openid.randomPKCECodeVerifier();
       const checks: UpstreamChecks = {
-        state: oauth.randomState(),
-        nonce: provider.type === 'oidc' ? oauth.randomNonce() : undefined,
+        state: openid.randomState(),
+        nonce: provider.type === 'oidc' ? openid.randomNonce() : undefined,
         codeVerifier,
       };
       const params: Record<string, string> = {
         redirect_uri: callbackUrl,
         response_type: 'code',
-        code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge: await openid.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
         state: checks.state,
       };
       if (provider.scopes.length) params.scope = provider.scopes.join(' ');
       if (checks.nonce) params.nonce = checks.nonce;
-      return { url: oauth.buildAuthorizationUrl(config, params), checks };
+      return { url: openid.buildAuthorizationUrl(config, params), checks };
     },
 
     /**
@@ -123,7 +146,7 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
       const config = await configurationOf();
       let tokens;
       try {
-        tokens = await oauth.authorizationCodeGrant(config, currentUrl, {
+        tokens = await openid.authorizationCodeGrant(config, currentUrl, {
           pkceCodeVerifier: checks.codeVerifier,
           expectedState: checks.state,
           expectedNonce: checks.nonce,
@@ -137,7 +160,7 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
         let info: Record<string, unknown> = {};
         if (config.serverMetadata().userinfo_endpoint) {
           // Most upstreams put profile and email claims at userinfo only; its `sub` must be the ID token's.
-          info = (await oauth.fetchUserInfo(config, tokens.access_token, idToken.sub)) as Record<string, unknown>;
+          info = (await openid.fetchUserInfo(config, tokens.access_token, idToken.sub)) as Record<string, unknown>;
         }
         const claims: Record<string, unknown> = { ...idToken, ...info, sub: idToken.sub };
         return {
@@ -152,7 +175,7 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
           tokens: vaultable(tokens),
         };
       }
-      const response = await oauth.fetchProtectedResource(config, tokens.access_token, new URL(provider.userinfoUrl), 'GET');
+      const response = await openid.fetchProtectedResource(config, tokens.access_token, new URL(provider.userinfoUrl), 'GET');
       if (!response.ok) throw new UpstreamUnavailableError(`userinfo answered ${response.status}`);
       const claims = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
       const id = claims?.[provider.fields.id];
@@ -182,7 +205,7 @@ export function upstreamClient(provider: UpstreamProvider, callbackUrl: string) 
       const config = await configurationOf();
       let tokens;
       try {
-        tokens = await oauth.refreshTokenGrant(config, refreshToken);
+        tokens = await openid.refreshTokenGrant(config, refreshToken);
       } catch (error) {
         throw unreachable(error) ? new UpstreamUnavailableError('refresh request failed', { cause: error }) : error;
       }

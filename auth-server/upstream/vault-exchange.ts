@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { ResponseBodyError } from 'openid-client';
 import type { Logger } from '../../common/logger.ts';
 import { SealedSecretError } from '../keys/secrets-at-rest.ts';
 import type { SigningJwk } from '../keys/key-store.ts';
@@ -10,7 +9,7 @@ import { isResourceServerClient } from '../provider/client-policy.ts';
 import { ACCESS_TOKEN_TYPE, type TokenExchangeParams } from '../provider/token-exchange.ts';
 import type { AccountStore, LockStore } from '../storage/store.ts';
 import type { TokenVault, UpstreamTokens } from './token-vault.ts';
-import { UpstreamUnavailableError, type UpstreamClient } from './upstream-client.ts';
+import { isResponseBodyError, UpstreamUnavailableError, type UpstreamClient } from './upstream-client.ts';
 import type { UpstreamProvider } from './upstream-config.ts';
 
 /** A kept token this close to its expiry (seconds) is refreshed first, so the caller gets one that lasts its call. */
@@ -203,7 +202,7 @@ export function vaultExchangeHandler(deps: VaultExchangeDeps) {
           );
           throw unavailable(`${provider.name} could not be reached to refresh the kept token; try again later`);
         }
-        if (error instanceof ResponseBodyError && (error.error === 'invalid_grant' || error.status === 400 || error.status === 401)) {
+        if (isResponseBodyError(error) && (error.error === 'invalid_grant' || error.status === 400 || error.status === 401)) {
           // Revoked or expired at the upstream: the kept tokens are worth nothing now.
           await deps.vault.remove(accountId, provider.id);
           throw refuse(
