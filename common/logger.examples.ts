@@ -1,5 +1,5 @@
 /** Type-checked examples for logger.ts (its JSDoc shows these regions). */
-import { createLogger, prettyLogs } from './logger.ts';
+import { accessLog, createLogger, prettyLogs, type Logger } from './logger.ts';
 
 export function createLoggerExample(client_id: string) {
   //#region createLogger
@@ -12,4 +12,11 @@ export function prettyLogsExample(config: { logLevel: string; logFormat: 'json' 
   //#region prettyLogs
   createLogger({ name: 'auth-server', level: config.logLevel, pretty: prettyLogs(config.logFormat, config.nodeEnv) });
   //#endregion prettyLogs
+}
+
+export function accessLogExample(log: Logger) {
+  //#region accessLog
+  const access = accessLog(log);
+  access('info', { method: 'POST', path: '/token', status: 200, ms: 4.2 }, 'request');
+  //#endregion accessLog
 }

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
-import { isPretty, type Logger } from './logger.ts';
+import { accessLog, isPretty, type AccessFields, type Logger } from './logger.ts';
 
 /**
  * One log line per request: method, path (never the query: it can carry codes and hints),
@@ -14,6 +14,8 @@ import { isPretty, type Logger } from './logger.ts';
  */
 export function requestLog(log: Logger): Middleware {
   const pretty = isPretty(log);
+  // Fixed fields, none a secret: the line skips pino's redaction (logger.ts, accessLog).
+  const access = accessLog(log);
   return async (ctx, next) => {
     const start = performance.now();
     // Read now: after a refused body the socket may be gone, and Koa's ctx.ip would then throw.
@@ -22,7 +24,7 @@ export function requestLog(log: Logger): Middleware {
       await next();
     } finally {
       const clientId = (ctx as typeof ctx & { oidc?: { client?: { clientId?: string } } }).oidc?.client?.clientId;
-      const fields = {
+      const fields: AccessFields = {
         method: ctx.method,
         path: ctx.path,
         status: ctx.status,
@@ -33,9 +35,9 @@ export function requestLog(log: Logger): Middleware {
       const level = ctx.path === '/healthz' ? 'debug' : ctx.status >= 500 ? 'error' : 'info';
       if (pretty) {
         log[level](`${fields.method} ${fields.path} ${fields.status} ${fields.ms} ms${clientId ? ` client=${clientId}` : ''}`);
-        log.debug(fields, 'request details');
+        access('debug', fields, 'request details');
       } else {
-        log[level](fields, 'request');
+        access(level, fields, 'request');
       }
     }
   };

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import type { Context, Middleware, Next } from 'koa';
-import type { Logger } from '../common/logger.ts';
+import { accessLog, type Logger } from '../common/logger.ts';
 import type { ResourceServerConfig } from './config.ts';
 import { mcpCors, publicCors } from './cors.ts';
 import { documentationPage } from './documentation-page.ts';
@@ -58,6 +58,8 @@ export interface McpRoutesOptions {
  */
 export function mcpRoutes(options: McpRoutesOptions): Router {
   const { resources, gate, log, registry } = options;
+  // The one line per MCP request: fixed fields, none a secret, so it skips pino's redaction (logger.ts).
+  const access = accessLog(log);
   const { paths } = resources;
   // Exact paths, as the URLs in the metadata say them: `/mcp/` and `/MCP` are not the endpoint.
   const router = new Router({ strict: true, sensitive: true });
@@ -138,7 +140,8 @@ export function mcpRoutes(options: McpRoutesOptions): Router {
         return;
       }
     }
-    log.info(
+    access(
+      'info',
       {
         sub: subject,
         client_id: auth.clientId,
