@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { accessLog, createLogger, REDACT_PATHS } from './logger.ts';
+import { ACCESS_FIELD_NAMES, accessLog, createLogger, REDACT_PATHS } from './logger.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -52,11 +52,7 @@ describe('logger redaction', () => {
     access('info', { token: 'secret' }, 'request');
     // @ts-expect-error nor is an authorization header
     access('info', { headers: { authorization: 'Bearer t' } }, 'request');
-    const accessFieldNames = ['method', 'path', 'status', 'ms', 'ip', 'client_id', 'sub', 'methods', 'session'];
-    for (const path of REDACT_PATHS) {
-      const top = path.split(/[.[]/)[0]!;
-      expect(accessFieldNames, path).not.toContain(top);
-    }
+    for (const path of REDACT_PATHS) expect(ACCESS_FIELD_NAMES.has(path.split(/[.[]/)[0]!), path).toBe(false);
     expect(lines).toHaveLength(2);
   });
 });

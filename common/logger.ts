@@ -101,20 +101,45 @@ export function prettyLogs(format: 'json' | 'pretty' | undefined, nodeEnv: strin
   return nodeEnv !== 'production' && isTty;
 }
 
-/** The fields of a per-request access line: a closed set, none of them a secret. */
+/**
+ * The fields of a per-request access line (and of the audit lines that hold only ids): a closed
+ * set, none of them a secret.
+ */
 export interface AccessFields {
   method?: string;
   path?: string;
   status?: number;
   ms?: number;
-  ip?: string;
-  client_id?: string;
-  sub?: string;
+  ip?: string | undefined;
+  client_id?: string | undefined;
+  sub?: string | undefined;
+  username?: string | undefined;
   /** JSON-RPC methods of an MCP request. */
   methods?: string[];
   /** Mcp-Session-Id. */
   session?: string | undefined;
+  /** Audit lines: the oidc-provider event, the grant type and grant id. */
+  event?: string;
+  grant_type?: string | undefined;
+  grant_id?: string | undefined;
 }
+
+/** AccessFields' names, for lines built at run time (audit-events.ts): any other field means the redacting logger. */
+export const ACCESS_FIELD_NAMES: ReadonlySet<string> = new Set<keyof AccessFields>([
+  'method',
+  'path',
+  'status',
+  'ms',
+  'ip',
+  'client_id',
+  'sub',
+  'username',
+  'methods',
+  'session',
+  'event',
+  'grant_type',
+  'grant_id',
+]);
 
 export type AccessLog = (level: 'debug' | 'info' | 'warn' | 'error', fields: AccessFields, msg: string) => void;
 

@@ -1,6 +1,6 @@
 import Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Logger } from '../../common/logger.ts';
+import { ACCESS_FIELD_NAMES, accessLog, type AccessFields, type Logger } from '../../common/logger.ts';
 import type { AccountStore } from '../storage/store.ts';
 
 type Entity = { clientId?: string; accountId?: string; kind?: string; gty?: string; grantId?: string; jti?: string };
@@ -38,8 +38,13 @@ function loadedUsername(ctx: KoaContextWithOIDC | undefined, sub: string): strin
 export function auditEvents(provider: Provider, audit: Logger, accounts: Pick<AccountStore, 'findById'>): void {
   type Level = 'info' | 'warn';
   type Line = [Record<string, unknown>, string] | [Record<string, unknown>, string, Level];
-  const write = (event: string, [fields, message, level = 'info']: [Record<string, unknown>, string, Level?]) =>
-    audit[level]({ event, ...fields }, message);
+  // Lines of ids only (token issued, refresh token used: several per token request) skip pino's
+  // redaction (logger.ts, accessLog); any other field (an error description, an err) keeps it.
+  const access = accessLog(audit);
+  const write = (event: string, [fields, message, level = 'info']: [Record<string, unknown>, string, Level?]) => {
+    for (const name in fields) if (!ACCESS_FIELD_NAMES.has(name)) return audit[level]({ event, ...fields }, message);
+    access(level, { event, ...fields } as AccessFields, message);
+  };
   const on = (event: string, line: (...args: any[]) => Line) => {
     (provider as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
       // A listener that throws would fail the request it reports on: auditing must never do that.
