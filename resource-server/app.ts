@@ -169,7 +169,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     handleSession: createSessionHandler(registry, sessions),
     modern,
     legacy: createLegacySse(registry, sessions, resources.paths.messages),
-    bindToToken: streamLifetime({ feed, log }),
+    bindToToken: streamLifetime({ feed, log, toleranceSec: Math.min(config.clockToleranceSec, 30) }),
     stateless: stateless && statelessServer ? { transport: stateless, ready: statelessServer.connect(stateless) } : undefined,
   });
 

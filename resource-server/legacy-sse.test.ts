@@ -155,3 +155,29 @@ describe('legacy HTTP+SSE transport (2024-11-05) behind the same auth', () => {
     expect(response.status).toBe(403);
   });
 });
+
+describe('legacy /sse stream lifetime', () => {
+  it('ends the /sse stream (and its session) when the token that opened it expires; POSTs to it then get 404', async () => {
+    // No skew allowed here, so the stream's end is the token's exp itself (about a second away).
+    const strict = await startResourceServer({ AUTH_ISSUER: issuer.url, RS_CLOCK_TOLERANCE_S: '0' });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 1;
+      const accessToken = await issuer.mint({ claims: { aud: `${strict.url}/sse`, exp } });
+      const stream = await fetch(`${strict.url}/sse`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${accessToken}` } });
+      expect(stream.status).toBe(200);
+      const text = await stream.text(); // returns only when the server ends the stream
+      expect(text).toContain('event: endpoint');
+      expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
+      const endpoint = /data: (\S+)/.exec(text)![1]!;
+      const fresh = await issuer.mint({ claims: { aud: `${strict.url}/sse` } });
+      const post = await fetch(new URL(endpoint, strict.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${fresh}` },
+        body: JSON.stringify(INITIALIZE),
+      });
+      expect(post.status).toBe(404);
+    } finally {
+      await strict.close();
+    }
+  });
+});

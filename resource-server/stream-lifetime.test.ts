@@ -17,8 +17,8 @@ afterEach(() => {
 });
 
 /** A real event stream on loopback, bound to `auth` with the given clock; reads whether it ended. */
-async function streamFor(auth: AuthInfo, now: () => number) {
-  const bind = streamLifetime({ log, now });
+async function streamFor(auth: AuthInfo, now: () => number, toleranceSec = 0) {
+  const bind = streamLifetime({ log, now, toleranceSec });
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
     bind(res, auth);
@@ -56,6 +56,15 @@ describe('streamLifetime', () => {
     const stream = await streamFor(token(1_900_000_000), () => 1_900_000_001_000);
     await stream.done;
     expect(stream.ended).toBe(true);
+  });
+
+  it('keeps a stream open past exp within the clock tolerance the token gate allows, and ends it after', async () => {
+    const exp = 1_900_000_000;
+    const within = await streamFor(token(exp), () => exp * 1000 + 20_000, 30);
+    const after = await streamFor(token(exp), () => exp * 1000 + 31_000, 30);
+    await after.done;
+    expect(after.ended).toBe(true);
+    expect(within.ended).toBe(false);
   });
 
   it('keeps a stream open while its token is valid, and one whose token has no exp', async () => {

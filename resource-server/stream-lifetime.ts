@@ -10,6 +10,12 @@ export interface StreamLifetimeOptions {
   /** The revocation feed, when there is one: a stream ends once its token is revoked. */
   feed?: Pick<RevocationFeed, 'check' | 'onUpdate'> | undefined;
   log: Logger;
+  /**
+   * The skew the token gate allows past `exp` (RS_CLOCK_TOLERANCE_S): a stream lasts as long as
+   * the gate would accept its token, else a client whose clock runs behind would be cut off and
+   * let back in with the same token, over and over, until the tolerance ran out.
+   */
+  toleranceSec?: number;
   /** The clock (ms); tests inject one. */
   now?: () => number;
 }
@@ -34,6 +40,7 @@ export interface StreamLifetimeOptions {
  */
 export function streamLifetime(options: StreamLifetimeOptions) {
   const now = options.now ?? Date.now;
+  const toleranceMs = (options.toleranceSec ?? 0) * 1000;
   return (res: ServerResponse, auth: AuthInfo): void => {
     if (res.writableEnded) return;
     let timer: NodeJS.Timeout | undefined;
@@ -44,7 +51,7 @@ export function streamLifetime(options: StreamLifetimeOptions) {
     };
     const arm = () => {
       if (auth.expiresAt === undefined) return;
-      const left = auth.expiresAt * 1000 - now();
+      const left = auth.expiresAt * 1000 + toleranceMs - now();
       if (left <= 0) return end('expired');
       timer = setTimeout(left > MAX_TIMER_MS ? arm : () => end('expired'), Math.min(left, MAX_TIMER_MS));
       timer.unref();
