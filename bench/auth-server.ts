@@ -156,6 +156,26 @@ export async function benchAuthServer(logDir: string): Promise<{ section: Sectio
 }
 
 /** `npm run clients -- add … --json` against the bench server's storage. */
+/**
+ * The auth server's environment in every benchmark that starts one (here and bench/profile-auth.ts):
+ * loopback, fresh data and keys under `dir`, no rate limits (the load is one address), JSON logs.
+ */
+export function authServerEnv(port: number, dir: string, extraEnv: Record<string, string>): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    AUTH_PORT: String(port),
+    AUTH_HOST: '127.0.0.1',
+    AUTH_ISSUER: `http://127.0.0.1:${port}`,
+    RS_RESOURCE_URL: RESOURCE,
+    DATA_DIR: join(dir, 'data'),
+    KEYS_DIR: join(dir, 'keys'),
+    AUTH_RATE_LIMITS: 'off',
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+}
+
 export async function addMachineClient(env: Record<string, string>): Promise<{ client_id: string; client_secret: string }> {
   const { stdout } = await run(
     process.execPath,
@@ -191,19 +211,7 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
     name: `auth server (${store})`,
     entry: 'auth-server/main.ts',
     execArgv: npmNodeOptions('auth-server'),
-    env: {
-      NODE_ENV: 'development',
-      AUTH_PORT: String(port),
-      AUTH_HOST: '127.0.0.1',
-      AUTH_ISSUER: url,
-      RS_RESOURCE_URL: RESOURCE,
-      DATA_DIR: join(dir.path, 'data'),
-      KEYS_DIR: join(dir.path, 'keys'),
-      AUTH_RATE_LIMITS: 'off',
-      LOG_FORMAT: 'json',
-      LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
+    env: authServerEnv(port, dir.path, extraEnv),
     readyUrl: `${url}/healthz`,
     logFile,
   });

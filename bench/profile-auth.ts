@@ -11,9 +11,10 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestSchema, type TestSchema } from '../auth-server/testing/postgres.ts';
 import { RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
-import { addMachineClient, demoAccount, makeRefreshTokens } from './auth-server.ts';
+import { addMachineClient, authServerEnv, demoAccount, makeRefreshTokens } from './auth-server.ts';
 import { load, perCpu, type LoadResult } from './load.ts';
 import { freePort, npmNodeOptions, ROOT, spawnServer, tempDir } from './processes.ts';
+import { monotonicUs, type Profile, type ProfileNode } from './cpu-profile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,19 +32,6 @@ const { values } = parseArgs({
 const REDIRECT_URI = 'http://127.0.0.1:8976/callback';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  startTime: number;
-  timeDeltas: number[];
-}
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
 const dir = await tempDir('profile-auth');
 let schema: TestSchema | undefined;
 if (values.store === 'postgres') schema = await createTestSchema();
@@ -55,19 +43,7 @@ const server = await spawnServer({
   name: 'auth server',
   entry: 'auth-server/main.ts',
   execArgv: [...npmNodeOptions('auth-server'), ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', dir.path])],
-  env: {
-    NODE_ENV: 'development',
-    AUTH_PORT: String(port),
-    AUTH_HOST: '127.0.0.1',
-    AUTH_ISSUER: url,
-    RS_RESOURCE_URL: RESOURCE,
-    DATA_DIR: join(dir.path, 'data'),
-    KEYS_DIR: join(dir.path, 'keys'),
-    AUTH_RATE_LIMITS: 'off',
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'info',
-    ...extraEnv,
-  },
+  env: authServerEnv(port, dir.path, extraEnv),
   readyUrl: `${url}/healthz`,
   logFile,
 });

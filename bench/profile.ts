@@ -16,6 +16,7 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { startTestIssuer } from '../resource-server/testing/test-issuer.ts';
 import { load, perCpu } from './load.ts';
 import { freePort, npmNodeOptions, ROOT, spawnServer } from './processes.ts';
+import { monotonicUs, type Profile, type ProfileNode } from './cpu-profile.ts';
 
 const VARIANTS: Record<string, { env: Record<string, string>; auth: boolean }> = {
   'stateless-auth': { env: { MCP_STATELESS: '1' }, auth: true },
@@ -49,22 +50,6 @@ const HEADERS = {
   accept: 'application/json, text/event-stream',
   'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
 };
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  /** Microseconds on the monotonic clock (the same as process.hrtime on Linux). */
-  startTime: number;
-  timeDeltas: number[];
-}
-
-/** The monotonic clock in microseconds, as V8's profiler stamps its samples. */
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const dumps: Record<string, unknown> = {};
 let current = '';
