@@ -30,6 +30,8 @@ export interface ResourceServerOptions {
   logger?: Logger;
   /** The tools to serve; defaults to the demo tools. */
   tools?: ToolRegistry;
+  /** Silence before a keep-alive comment on an MCP answer or stream (15 s; tests shorten it). */
+  sseKeepAliveMs?: number;
 }
 
 export interface ResourceServer {
@@ -123,7 +125,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     maxSessionsPerIp: config.maxSessionsPerIp,
   });
   sessionCount = () => sessions.size;
-  const stateless = config.stateless ? new StatelessHttpTransport() : undefined;
+  const stateless = config.stateless ? new StatelessHttpTransport({ keepAliveMs: options.sseKeepAliveMs }) : undefined;
   const statelessServer = stateless ? createMcpServer(registry) : undefined;
   const modern = createModernEntry(registry);
 
@@ -166,7 +168,7 @@ export function createResourceServer(config: ResourceServerConfig, options: Reso
     gate,
     isAllowedOrigin: createOriginPolicy(config),
     log,
-    handleSession: createSessionHandler(registry, sessions),
+    handleSession: createSessionHandler(registry, sessions, { keepAliveMs: options.sseKeepAliveMs }),
     modern,
     legacy: createLegacySse(registry, sessions, resources.paths.messages),
     bindToToken: streamLifetime({ feed, log, toleranceSec: Math.min(config.clockToleranceSec, 30) }),

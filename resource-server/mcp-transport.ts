@@ -44,7 +44,11 @@ export function writeSessionRefusal(res: ServerResponse, refusal: SessionRefusal
  * await handle(ctx.req, ctx.res, body, { subject: 'alice', clientId: 'app', ip: ctx.ip });
  * ```
  */
-export function createSessionHandler(registry: ToolRegistry, sessions: SessionStore<McpSession>) {
+export function createSessionHandler(
+  registry: ToolRegistry,
+  sessions: SessionStore<McpSession>,
+  options: { keepAliveMs?: number | undefined } = {},
+) {
   return async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, body: unknown, owner: SessionOwner): Promise<void> => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
@@ -63,7 +67,7 @@ export function createSessionHandler(registry: ToolRegistry, sessions: SessionSt
     const refusal = sessions.refusal(owner);
     if (refusal) return writeSessionRefusal(res, refusal);
     const server = createMcpServer(registry);
-    const transport = new SessionHttpTransport(randomUUID());
+    const transport = new SessionHttpTransport(randomUUID(), options);
     sessions.add(transport.sessionId, owner, { kind: 'streamable', transport, close: () => server.close() });
     transport.onclose = () => sessions.delete(transport.sessionId);
     await server.connect(transport);

@@ -10,6 +10,12 @@ import {
 } from '@modelcontextprotocol/server';
 import { JsonRpcHttpError, MAX_BATCH_SIZE } from './json-rpc.ts';
 
+/**
+ * How long an answer may stay silent before a keep-alive comment goes out (the SDK's interval):
+ * proxies and load balancers cut a response that sends nothing for a minute or so.
+ */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+
 /** Response headers of every SSE stream we open (the SDK's set; `no-transform` keeps proxies from buffering). */
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -29,6 +35,10 @@ export const SSE_HEADERS = {
  * web-standard Request, ReadableStream and Response that @hono/node-server turns back into Node
  * writes, and parses every message again with zod. bench/FINDINGS.md has the profile.
  *
+ * A request still running after `keepAliveMs` (a slow tool) gets its answer turned into SSE too,
+ * with a keep-alive comment then and every `keepAliveMs` after: a JSON answer sends nothing until
+ * it is complete, and a proxy would cut a silent response long before a minute-long tool ends.
+ *
  * ```ts source="./post-exchange.examples.ts#PostExchange"
  * const exchange = new PostExchange(res, Array.isArray(body), 1);
  * exchange.event({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } });
@@ -42,16 +52,24 @@ export class PostExchange {
   #awaiting: number;
   #held: JSONRPCMessage[] = [];
   #streaming = false;
+  readonly #keepAlive: NodeJS.Timeout;
 
   /**
    * @param awaiting how many responses the POST waits for (its requests)
    * @param headers extra response headers (Mcp-Session-Id)
    */
-  constructor(res: ServerResponse, batch: boolean, awaiting: number, headers: Record<string, string> = {}) {
+  constructor(
+    res: ServerResponse,
+    batch: boolean,
+    awaiting: number,
+    headers: Record<string, string> = {},
+    keepAliveMs = SSE_KEEP_ALIVE_MS,
+  ) {
     this.res = res;
     this.#batch = batch;
     this.#awaiting = awaiting;
     this.#headers = headers;
+    this.#keepAlive = setInterval(() => this.#ping(), keepAliveMs).unref();
   }
 
   get done(): boolean {
@@ -61,21 +79,14 @@ export class PostExchange {
   /** A notification or request related to one of this POST's requests: it goes out now, as SSE. */
   event(message: JSONRPCMessage): void {
     if (this.done || this.res.writableEnded) return;
-    if (!this.#streaming) {
-      this.#streaming = true;
-      this.res.writeHead(200, { ...SSE_HEADERS, ...this.#headers });
-      const held = this.#held;
-      this.#held = [];
-      this.res.write(held.map(sseEvent).join('') + sseEvent(message));
-      return;
-    }
-    this.res.write(sseEvent(message));
+    this.#startStream(sseEvent(message));
   }
 
   /** One of the POST's responses (with the client's id); the last one sends the answer. */
   respond(message: JSONRPCMessage): void {
     if (this.done) return;
     this.#awaiting -= 1;
+    if (this.done) clearInterval(this.#keepAlive);
     if (this.res.writableEnded) return;
     if (this.#streaming) {
       // The last event and the chunked terminator in one write.
@@ -92,7 +103,26 @@ export class PostExchange {
   /** Ends the answer without the responses still missing (the transport closes). */
   abort(): void {
     this.#awaiting = 0;
+    clearInterval(this.#keepAlive);
     if (!this.res.writableEnded) this.res.end();
+  }
+
+  /** Writes `text` on the SSE stream, opening it first (with what was held) if need be. */
+  #startStream(text: string): void {
+    if (this.#streaming) {
+      this.res.write(text);
+      return;
+    }
+    this.#streaming = true;
+    this.res.writeHead(200, { ...SSE_HEADERS, ...this.#headers });
+    const held = this.#held;
+    this.#held = [];
+    this.res.write(held.map(sseEvent).join('') + text);
+  }
+
+  #ping(): void {
+    if (this.done || this.res.writableEnded || this.res.destroyed) return void clearInterval(this.#keepAlive);
+    this.#startStream(': keepalive\n\n');
   }
 }
 

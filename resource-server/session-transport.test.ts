@@ -259,3 +259,36 @@ describe('session transport: cancellation', () => {
     }
   });
 });
+
+describe('session and stateless transports: a slow answer is kept alive', () => {
+  it('turns a request still running after the keep-alive interval into SSE with keep-alive comments, then sends its result', async () => {
+    for (const env of [{}, { MCP_STATELESS: '1' }] as Record<string, string>[]) {
+      const slow = heldTool();
+      const server = await startResourceServer(
+        { AUTH_ISSUER: issuer.url, ...env },
+        { tools: createToolRegistry([slow.tool]), sseKeepAliveMs: 50 },
+      );
+      try {
+        const token = await issuer.mint({ claims: { aud: server.mcpUrl } });
+        let headers: Record<string, string> = { ...MCP_POST_HEADERS, authorization: `Bearer ${token}` };
+        if (!('MCP_STATELESS' in env)) {
+          const init = await fetch(server.mcpUrl, { method: 'POST', headers, body: JSON.stringify(INITIALIZE) });
+          headers = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+          await init.text();
+        }
+        const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'held', arguments: {} } };
+        const response = await fetch(server.mcpUrl, { method: 'POST', headers, body: JSON.stringify(call) });
+        // Headers arrive only once the keep-alive turned the answer into a stream.
+        expect(response.headers.get('content-type'), JSON.stringify(env)).toBe('text/event-stream');
+        const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+        expect((await reader.read()).value).toContain(': keepalive\n\n');
+        slow.state.release();
+        let rest = '';
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += chunk.value;
+        expect(events(rest).at(-1)).toMatchObject({ id: 1, result: { content: [{ text: 'let go' }] } });
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});

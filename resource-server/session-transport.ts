@@ -7,13 +7,11 @@ import {
   isResponse,
   PostExchange,
   SSE_HEADERS,
+  SSE_KEEP_ALIVE_MS,
   sseEvent,
   validatePost,
   validateProtocolVersion,
 } from './post-exchange.ts';
-
-/** A comment line on an idle GET stream, so that proxies and load balancers do not cut it (the SDK's interval). */
-const KEEP_ALIVE_MS = 15_000;
 
 /**
  * 2025-era Streamable HTTP with sessions: one transport per session, connected to that
@@ -51,10 +49,13 @@ export class SessionHttpTransport implements Transport {
   readonly #byRequest = new Map<RequestId, PostExchange>();
   #standalone: { res: ServerResponse; keepAlive: NodeJS.Timeout } | undefined;
   readonly #headers: Record<string, string>;
+  readonly #keepAliveMs: number;
 
-  constructor(sessionId: string) {
+  /** @param options.keepAliveMs silence before a keep-alive comment on a stream (tests shorten it) */
+  constructor(sessionId: string, options: { keepAliveMs?: number | undefined } = {}) {
     this.sessionId = sessionId;
     this.#headers = { 'mcp-session-id': sessionId };
+    this.#keepAliveMs = options.keepAliveMs ?? SSE_KEEP_ALIVE_MS;
   }
 
   /** True once an initialize request has been taken: from then on the session exists. */
@@ -132,7 +133,7 @@ export class SessionHttpTransport implements Transport {
       for (const message of messages) this.onmessage?.(message, { authInfo });
       return;
     }
-    const exchange = new PostExchange(res, Array.isArray(body), requests.length, this.#headers);
+    const exchange = new PostExchange(res, Array.isArray(body), requests.length, this.#headers, this.#keepAliveMs);
     for (const request of requests) this.#byRequest.set(request.id, exchange);
     res.on('close', () => {
       if (exchange.done) return;
@@ -150,7 +151,7 @@ export class SessionHttpTransport implements Transport {
     if (this.#standalone) throw new JsonRpcHttpError(409, -32000, 'Conflict: Only one SSE stream is allowed per session');
     res.writeHead(200, { ...SSE_HEADERS, ...this.#headers });
     res.flushHeaders();
-    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS).unref();
+    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.#keepAliveMs).unref();
     const stream = { res, keepAlive };
     this.#standalone = stream;
     res.on('close', () => {

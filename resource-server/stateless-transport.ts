@@ -43,9 +43,15 @@ export class StatelessHttpTransport implements Transport {
   onerror?: (error: Error) => void;
 
   #nextId = 0;
+  readonly #keepAliveMs: number | undefined;
   /** Our internal request id → where its response goes. */
   readonly #byRequest = new Map<number, Pending>();
   readonly #open = new Set<PostExchange>();
+
+  /** @param options.keepAliveMs silence before a keep-alive comment on an answer (tests shorten it) */
+  constructor(options: { keepAliveMs?: number | undefined } = {}) {
+    this.#keepAliveMs = options.keepAliveMs;
+  }
 
   async start(): Promise<void> {}
 
@@ -90,7 +96,7 @@ export class StatelessHttpTransport implements Transport {
       res.writeHead(202).end();
       return;
     }
-    const exchange = new PostExchange(res, Array.isArray(body), requests.length);
+    const exchange = new PostExchange(res, Array.isArray(body), requests.length, {}, this.#keepAliveMs);
     const ours: number[] = [];
     const dispatch: JSONRPCMessage[] = [];
     for (const request of requests) {

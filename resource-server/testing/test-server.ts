@@ -28,7 +28,7 @@ export interface RunningResourceServer {
  */
 export async function startResourceServer(
   env: Record<string, string>,
-  options: { captureLogs?: boolean; tools?: ToolRegistry } = {},
+  options: { captureLogs?: boolean; tools?: ToolRegistry; sseKeepAliveMs?: number } = {},
 ): Promise<RunningResourceServer> {
   const port = await freePort();
   const config = loadConfig({
@@ -52,7 +52,11 @@ export async function startResourceServer(
       )
     : createLogger({ name: 'resource-server', level: 'silent', pretty: false });
   const tools = options.tools ?? (await configuredTools(config));
-  const resourceServer = createResourceServer(config, { logger, ...(tools ? { tools } : {}) });
+  const resourceServer = createResourceServer(config, {
+    logger,
+    ...(tools ? { tools } : {}),
+    ...(options.sseKeepAliveMs ? { sseKeepAliveMs: options.sseKeepAliveMs } : {}),
+  });
   const http = await listen(resourceServer.app, config.port, config.host);
   return {
     url: http.url,
