@@ -7,14 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestSchema, type TestSchema } from '../auth-server/testing/postgres.ts';
 import { RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
 import { addMachineClient, authServerEnv, demoAccount, makeRefreshTokens } from './auth-server.ts';
 import { load, perCpu, type LoadResult } from './load.ts';
-import { freePort, npmNodeOptions, ROOT, spawnServer, tempDir } from './processes.ts';
-import { monotonicUs, type Profile, type ProfileNode } from './cpu-profile.ts';
+import { freePort, npmNodeOptions, spawnServer, tempDir } from './processes.ts';
+import { busySamples, frameKey, frameWhere, monotonicUs, packageOf, parentsOf, type Profile } from './cpu-profile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -130,34 +130,19 @@ async function straced(name: string): Promise<(grants: number) => Promise<void>>
 
 /** Self time per frame and per package in one window, as µs per grant. */
 function summarise(profile: Profile, name: string, from: number, to: number, usPerGrant: number, top: number): void {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const counts = new Map<number, number>();
-  let at = profile.startTime;
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (at < from || at > to || byId.get(id)!.callFrame.functionName === '(idle)') return;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-    total++;
-  });
-  const whereOf = (n: ProfileNode) => (n.callFrame.url ? relative(ROOT, n.callFrame.url.replace('file://', '')) : '');
-  const keyOf = (n: ProfileNode) => {
-    const where = whereOf(n);
-    return `${n.callFrame.functionName || '(anonymous)'} ${where}${where ? `:${n.callFrame.lineNumber + 1}` : ''}`;
-  };
+  const { byId, counts, total } = busySamples(profile, from, to);
+  const parent = parentsOf(profile);
   const self = new Map<string, number>();
   const byPackage = new Map<string, number>();
   const inclusive = new Map<string, number>();
   for (const [id, n] of counts) {
     const node = byId.get(id)!;
-    self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + n);
-    const pkg = packageOf(whereOf(node), node.callFrame.functionName);
+    self.set(frameKey(node), (self.get(frameKey(node)) ?? 0) + n);
+    const pkg = packageOf(frameWhere(node), node.callFrame.functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + n);
     const seen = new Set<string>();
     for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
-      const key = keyOf(byId.get(up)!);
+      const key = frameKey(byId.get(up)!);
       if (!seen.has(key)) {
         seen.add(key);
         inclusive.set(key, (inclusive.get(key) ?? 0) + n);
@@ -172,11 +157,11 @@ function summarise(profile: Profile, name: string, from: number, to: number, usP
   if (values.callers) {
     const stacks = new Map<string, number>();
     for (const [id, n] of counts) {
-      if (!keyOf(byId.get(id)!).includes(values.callers)) continue;
+      if (!frameKey(byId.get(id)!).includes(values.callers)) continue;
       const frames: string[] = [];
       for (let up = parent.get(id); up !== undefined && frames.length < 12; up = parent.get(up)) {
         const node = byId.get(up)!;
-        if (/(auth-server|common|oidc-provider|jose)\//.test(whereOf(node))) frames.push(keyOf(node));
+        if (/(auth-server|common|oidc-provider|jose)\//.test(frameWhere(node))) frames.push(frameKey(node));
       }
       const stack = frames.join('\n      ← ');
       stacks.set(stack, (stacks.get(stack) ?? 0) + n);
@@ -190,12 +175,4 @@ function summarise(profile: Profile, name: string, from: number, to: number, usP
     .sort((a, b) => b[1] - a[1])
     .slice(0, top * 2))
     console.log(`  ${us(n)}  ${key}`);
-}
-
-function packageOf(where: string, fn: string): string {
-  if (!where) return fn.startsWith('(') ? fn : '(native)';
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where);
-  if (nm) return nm[1]!;
-  if (where.startsWith('node:')) return 'node: internals';
-  return where.split('/').slice(0, 1).join('/') || where;
 }

@@ -10,13 +10,13 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { startTestIssuer } from '../resource-server/testing/test-issuer.ts';
 import { load, perCpu } from './load.ts';
-import { freePort, npmNodeOptions, ROOT, spawnServer } from './processes.ts';
-import { monotonicUs, type Profile, type ProfileNode } from './cpu-profile.ts';
+import { freePort, npmNodeOptions, spawnServer } from './processes.ts';
+import { busySamples, frameKey, frameWhere, monotonicUs, packageOf, parentsOf, type Profile } from './cpu-profile.ts';
 
 const VARIANTS: Record<string, { env: Record<string, string>; auth: boolean }> = {
   'stateless-auth': { env: { MCP_STATELESS: '1' }, auth: true },
@@ -143,43 +143,26 @@ if (values.json) await writeFile(values.json, JSON.stringify(dumps));
 
 /** Self time by function (name + file:line), as a share of all samples; also by package. */
 function summarise(profile: Profile, top: number, window: { from: number; to: number }): void {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const counts = new Map<number, number>();
   // Only the samples taken during the measured load, and only busy ones: startup and idle time are not per-request cost.
-  let at = profile.startTime;
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (at < window.from || at > window.to || byId.get(id)!.callFrame.functionName === '(idle)') return;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-    total++;
-  });
+  const { byId, counts, total } = busySamples(profile, window.from, window.to);
   const self = new Map<string, number>();
   const byPackage = new Map<string, number>();
   for (const [id, n] of counts) {
-    const frame = byId.get(id)!.callFrame;
-    const where = frame.url ? relative(ROOT, frame.url.replace('file://', '')) : '';
-    const key = `${frame.functionName || '(anonymous)'} ${where}${where ? `:${frame.lineNumber + 1}` : ''}`;
+    const node = byId.get(id)!;
+    const key = frameKey(node);
     self.set(key, (self.get(key) ?? 0) + n);
-    const pkg = packageOf(where, frame.functionName);
+    const pkg = packageOf(frameWhere(node), node.callFrame.functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + n);
   }
   // Inclusive time of our own functions (resource-server/, common/): each sample counts once per function on its stack.
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const keyOf = (node: ProfileNode) => {
-    const where = node.callFrame.url ? relative(ROOT, node.callFrame.url.replace('file://', '')) : '';
-    return {
-      key: `${node.callFrame.functionName || '(anonymous)'} ${where}:${node.callFrame.lineNumber + 1}`,
-      ours: /^(resource-server|common)\//.test(where),
-    };
-  };
+  const parent = parentsOf(profile);
   const inclusive = new Map<string, number>();
   for (const [id, n] of counts) {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const { key, ours } = keyOf(byId.get(at)!);
-      if (ours && !seen.has(key)) {
+      const node = byId.get(at)!;
+      const key = frameKey(node);
+      if (/^(resource-server|common)\//.test(frameWhere(node)) && !seen.has(key)) {
         seen.add(key);
         inclusive.set(key, (inclusive.get(key) ?? 0) + n);
       }
@@ -193,14 +176,6 @@ function summarise(profile: Profile, top: number, window: { from: number; to: nu
   for (const [key, n] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(n)}  ${key}`);
   console.log('self time by package:');
   for (const [key, n] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(n)}  ${key}`);
-}
-
-function packageOf(where: string, fn: string): string {
-  if (!where) return fn.startsWith('(') ? fn : '(native)';
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where);
-  if (nm) return nm[1]!;
-  if (where.startsWith('node:')) return 'node: internals';
-  return where.split('/').slice(0, 1).join('/') || where;
 }
 
 async function openSession(url: string, headers: Record<string, string>): Promise<string> {
