@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { sqliteTransaction } from './sqlite-transaction.ts';
 import type { AuditEntry, AuditFilter, AuditHourCount, AuditRecord, AuditStore } from './store.ts';
 
 interface AuditRow {
@@ -23,9 +24,11 @@ export class SqliteAuditStore implements AuditStore {
   readonly #db: DatabaseSync;
   readonly #insert;
   readonly #trim;
+  readonly #inTransaction;
 
   constructor(db: DatabaseSync, kept: number) {
     this.#db = db;
+    this.#inTransaction = sqliteTransaction(db, 'immediate');
     this.#insert = db.prepare(`
       INSERT INTO audit_events (at, event, level, account_id, username, client_id, admin_id, grant_type, ip, message, detail)
       VALUES (:at, :event, :level, :accountId, :username, :clientId, :adminId, :grantType, :ip, :message, :detail)`);
@@ -35,15 +38,10 @@ export class SqliteAuditStore implements AuditStore {
 
   async append(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    this.#inTransaction(() => {
       for (const entry of entries) this.#insert.run({ ...entry });
       this.#trim.run();
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   async recent(filter: AuditFilter): Promise<AuditRecord[]> {

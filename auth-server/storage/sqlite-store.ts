@@ -12,6 +12,7 @@ import { SqliteSigningKeyStore } from './sqlite-signing-keys.ts';
 import { SqliteLockStore, SqliteReplayStore } from './sqlite-token-requests.ts';
 import { SqliteVaultStore } from './sqlite-vault.ts';
 import { AUDIT_EVENTS_KEPT, CLOCK_TOLERANCE_SECONDS, GRANTABLE_MODELS, type ModelPayload, type ModelStore, type Storage } from './store.ts';
+import { sqliteTransaction } from './sqlite-transaction.ts';
 
 export interface SqliteStorageOptions {
   /** The clock, in epoch milliseconds. Tests inject one to move time without waiting. */
@@ -103,16 +104,12 @@ class SqliteModelStore implements ModelStore {
   readonly #revoke;
   readonly #revokeAccount;
   readonly #sweeps;
-  readonly #begin;
-  readonly #commit;
-  readonly #rollback;
+  readonly #inTransaction;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#db = db;
     this.#now = now;
-    this.#begin = db.prepare('BEGIN');
-    this.#commit = db.prepare('COMMIT');
-    this.#rollback = db.prepare('ROLLBACK');
+    this.#inTransaction = sqliteTransaction(db);
     const live = '(expires_at IS NULL OR expires_at > :now)';
     this.#upsert = db.prepare(`
       INSERT INTO models (model, id, payload, grant_id, uid, user_code, expires_at, consumed)
@@ -191,17 +188,11 @@ class SqliteModelStore implements ModelStore {
   }
 
   async rotate(model: string, consumedId: string, id: string, payload: ModelPayload, expiresIn: number | undefined): Promise<void> {
-    // One commit for both (a WAL write and its file locks, not two). Synchronous statements, no
-    // await: nothing else in this process runs inside the transaction.
-    this.#begin.run();
-    try {
+    // One commit for both (a WAL write and its file locks, not two).
+    this.#inTransaction(() => {
       this.#consumeNow(model, consumedId);
       this.#upsertNow(model, id, payload, expiresIn);
-      this.#commit.run();
-    } catch (error) {
-      this.#rollback.run();
-      throw error;
-    }
+    });
   }
 
   async destroy(model: string, id: string): Promise<void> {

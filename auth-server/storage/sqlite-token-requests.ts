@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { EPHEMERAL } from './sqlite-ephemeral.ts';
 import type { LockStore, ReplayEntry, ReplayStore } from './store.ts';
+import { sqliteTransaction } from './sqlite-transaction.ts';
 
 /**
  * Token-request leases in the attached ephemeral file, so several processes sharing DATA_DIR serialize too.
@@ -17,16 +18,14 @@ export class SqliteLockStore implements LockStore {
   readonly #now: () => number;
   readonly #acquire;
   readonly #release;
-  readonly #begin;
-  readonly #commit;
-  readonly #rollback;
+  readonly #inTransaction;
   readonly #replays: SqliteReplayStore;
 
   constructor(db: DatabaseSync, now: () => number) {
     this.#now = now;
-    this.#begin = db.prepare('BEGIN');
-    this.#commit = db.prepare('COMMIT');
-    this.#rollback = db.prepare('ROLLBACK');
+    // A plain BEGIN: its first statement writes, so it takes the ephemeral file's write lock only
+    // (IMMEDIATE would lock auth.db as well).
+    this.#inTransaction = sqliteTransaction(db);
     this.#replays = new SqliteReplayStore(db, now);
     this.#acquire = db.prepare(`
       INSERT INTO ${EPHEMERAL}.token_locks (key, owner, expires_at) VALUES (:key, :owner, :expiresAt)
@@ -45,19 +44,11 @@ export class SqliteLockStore implements LockStore {
       this.#release.run({ key, owner });
       return;
     }
-    // One transaction, so one commit (WAL write and file locks) for both: 6 fewer fcntl calls
-    // per refresh. A plain BEGIN: its first statement writes, so it takes the ephemeral file's
-    // write lock only (IMMEDIATE would lock auth.db as well). Synchronous statements: nothing
-    // else in this process runs between them.
-    this.#begin.run();
-    try {
+    // One transaction, so one commit (WAL write and file locks) for both: 6 fewer fcntl calls per refresh.
+    this.#inTransaction(() => {
       this.#replays.putNow(key, replay.entry, replay.ttlMs);
       this.#release.run({ key, owner });
-      this.#commit.run();
-    } catch (error) {
-      this.#rollback.run();
-      throw error;
-    }
+    });
   }
 }
 
