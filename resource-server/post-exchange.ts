@@ -15,6 +15,8 @@ import { JsonRpcHttpError, MAX_BATCH_SIZE } from './json-rpc.ts';
  * proxies and load balancers cut a response that sends nothing for a minute or so.
  */
 export const SSE_KEEP_ALIVE_MS = 15_000;
+/** The keep-alive itself: an SSE comment, which clients skip. */
+export const SSE_KEEP_ALIVE = ': keepalive\n\n';
 
 /** Response headers of every SSE stream we open (the SDK's set; `no-transform` keeps proxies from buffering). */
 export const SSE_HEADERS = {
@@ -122,7 +124,7 @@ export class PostExchange {
 
   #ping(): void {
     if (this.done || this.res.writableEnded || this.res.destroyed) return void clearInterval(this.#keepAlive);
-    this.#startStream(': keepalive\n\n');
+    this.#startStream(SSE_KEEP_ALIVE);
   }
 }
 

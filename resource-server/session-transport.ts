@@ -7,6 +7,7 @@ import {
   isResponse,
   PostExchange,
   SSE_HEADERS,
+  SSE_KEEP_ALIVE,
   SSE_KEEP_ALIVE_MS,
   sseEvent,
   validatePost,
@@ -151,7 +152,7 @@ export class SessionHttpTransport implements Transport {
     if (this.#standalone) throw new JsonRpcHttpError(409, -32000, 'Conflict: Only one SSE stream is allowed per session');
     res.writeHead(200, { ...SSE_HEADERS, ...this.#headers });
     res.flushHeaders();
-    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), this.#keepAliveMs).unref();
+    const keepAlive = setInterval(() => res.write(SSE_KEEP_ALIVE), this.#keepAliveMs).unref();
     const stream = { res, keepAlive };
     this.#standalone = stream;
     res.on('close', () => {
