@@ -12,7 +12,7 @@ import {
   startAuthServer,
   type TestAuthServer,
 } from '../auth-server/testing/harness.ts';
-import { MCP_POST_HEADERS, startResourceServer, type RunningResourceServer } from './testing/test-server.ts';
+import { MCP_POST_HEADERS, startResourceServer, watchStream, type RunningResourceServer } from './testing/test-server.ts';
 
 /** The feed is pulled this often here (RS_REVOCATION_POLL_SECONDS); the requirement is poll + 2 s. */
 const POLL_SECONDS = 0.5;
@@ -239,17 +239,6 @@ describe('revocation reaches every resource server', () => {
 });
 
 describe('event streams end with their token', () => {
-  /** Reads an event stream in the background: `ended` turns true when the server ends it. */
-  function watch(response: Response) {
-    const state = { ended: false, done: Promise.resolve() };
-    state.done = (async () => {
-      const reader = response.body!.getReader();
-      while (!(await reader.read()).done);
-      state.ended = true;
-    })().catch(() => undefined); // cut when the test's servers close: not an end the server chose
-    return state;
-  }
-
   it("a session's GET stream ends at the feed pull that brings its grant's revocation; another user's stream stays open", async () => {
     const session = await startResourceServer({
       RS_RESOURCE_URL: publicResource,
@@ -279,7 +268,7 @@ describe('event streams end with their token', () => {
         const sessionHeaders = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')! };
         const stream = await fetch(`${session.url}/mcp`, { headers: { ...sessionHeaders, accept: 'text/event-stream' } });
         expect(stream.status).toBe(200);
-        return watch(stream);
+        return watchStream(stream);
       };
       const frank = await userTokens('frank');
       const grace = await userTokens('grace');

@@ -4,6 +4,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { streamLifetime } from './stream-lifetime.ts';
+import { watchStream } from './testing/test-server.ts';
 
 // The revocation half runs against a real auth server and feed in revocation.test.ts.
 
@@ -25,14 +26,7 @@ async function streamFor(auth: AuthInfo, now: () => number, toleranceSec = 0) {
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-  const state = { ended: false, done: Promise.resolve() };
-  state.done = (async () => {
-    const reader = response.body!.getReader();
-    while (!(await reader.read()).done);
-    state.ended = true;
-  })().catch(() => undefined); // cut when the test's server closes: not an end the server chose
-  return state;
+  return watchStream(await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
 }
 
 const token = (expiresAt: number | undefined): AuthInfo => ({

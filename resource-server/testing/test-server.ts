@@ -154,3 +154,18 @@ export async function jsonRpcAnswer(response: Response): Promise<{ result: Recor
         .slice(6);
   return JSON.parse(json) as { result: Record<string, unknown> };
 }
+
+/**
+ * Reads an event stream in the background: `ended` turns true when the server ends it, and
+ * `done` settles then. A stream cut because the test's own server closes is not an end the server
+ * chose: `ended` stays false.
+ */
+export function watchStream(response: Response): { readonly ended: boolean; done: Promise<void> } {
+  const state = { ended: false, done: Promise.resolve() };
+  state.done = (async () => {
+    const reader = response.body!.getReader();
+    while (!(await reader.read()).done);
+    state.ended = true;
+  })().catch(() => undefined);
+  return state;
+}
