@@ -176,7 +176,22 @@ export function authServerEnv(port: number, dir: string, extraEnv: Record<string
   };
 }
 
-export async function addMachineClient(env: Record<string, string>): Promise<{ client_id: string; client_secret: string }> {
+/**
+ * A confidential machine client made with the clients CLI (open registration refuses
+ * client_credentials), and its token request: Basic auth, scope mcp:tools, the MCP resource.
+ */
+export async function clientCredentialsRequest(url: string, dir: string, extraEnv: Record<string, string>) {
+  const confidential = await addMachineClient({ DATA_DIR: join(dir, 'data'), DATABASE_URL: extraEnv.DATABASE_URL ?? '' });
+  const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
+  return {
+    url: `${url}/token`,
+    method: 'POST' as const,
+    headers: { ...FORM, authorization: basic },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString(),
+  };
+}
+
+async function addMachineClient(env: Record<string, string>): Promise<{ client_id: string; client_secret: string }> {
   const { stdout } = await run(
     process.execPath,
     [
@@ -223,15 +238,7 @@ async function benchStore(store: string, extraEnv: Record<string, string>, logDi
       );
 
     // client_credentials
-    // Machine clients come from the operator (open registration refuses client_credentials).
-    const confidential = await addMachineClient({ DATA_DIR: join(dir.path, 'data'), DATABASE_URL: extraEnv.DATABASE_URL ?? '' });
-    const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
-    const ccRequest = {
-      url: `${url}/token`,
-      method: 'POST' as const,
-      headers: { ...FORM, authorization: basic },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString(),
-    };
+    const ccRequest = await clientCredentialsRequest(url, dir.path, extraEnv);
     await assertOk(ccRequest);
     await load({ ...ccRequest, connections: CONNECTIONS, durationS: 1 }); // warm-up
     const cc = await load({ ...ccRequest, connections: CONNECTIONS, server });

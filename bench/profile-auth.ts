@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestSchema, type TestSchema } from '../auth-server/testing/postgres.ts';
 import { RESOURCE, registerPublicClient } from '../auth-server/testing/harness.ts';
-import { addMachineClient, authServerEnv, demoAccount, makeRefreshTokens } from './auth-server.ts';
+import { authServerEnv, clientCredentialsRequest, demoAccount, makeRefreshTokens } from './auth-server.ts';
 import { load, perCpu, type LoadResult } from './load.ts';
 import { freePort, npmNodeOptions, spawnServer, tempDir } from './processes.ts';
 import { busySamples, frameKey, frameWhere, monotonicUs, packageOf, parentsOf, type Profile } from './cpu-profile.ts';
@@ -50,14 +50,7 @@ const server = await spawnServer({
 const windows: { name: string; from: number; to: number; r: LoadResult }[] = [];
 try {
   const account = await demoAccount(logFile);
-  const confidential = await addMachineClient({ DATA_DIR: join(dir.path, 'data'), DATABASE_URL: extraEnv.DATABASE_URL ?? '' });
-  const basic = `Basic ${Buffer.from(`${confidential.client_id}:${confidential.client_secret}`).toString('base64')}`;
-  const cc = {
-    url: `${url}/token`,
-    method: 'POST' as const,
-    headers: { ...FORM, authorization: basic },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp:tools', resource: RESOURCE }).toString(),
-  };
+  const cc = await clientCredentialsRequest(url, dir.path, extraEnv);
   await load({ ...cc, connections: 16, durationS: 2 });
   let trace = await straced('client_credentials');
   let from = monotonicUs();
